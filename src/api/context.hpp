@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "accounts/accounts.hpp"
+#include "auth/hasher.hpp"
+#include "auth/password.hpp"
+#include "auth/rate_limiter.hpp"
+#include "auth/token.hpp"
+#include "domain/clock.hpp"
+#include "domain/ids.hpp"
+#include "store/store.hpp"
+
+namespace mladmin::api {
+
+/// Everything handlers need, built once by the composition root (app/) and shared read-only.
+struct ApiContext {
+  store::Store& store;
+  accounts::Accounts& accounts;
+  auth::TokenCodec& tokens;
+  auth::PasswordHasher& hasher;
+  auth::LoginRateLimiter& login_limiter;
+  const domain::Clock& clock;
+  domain::IdGenerator& ids;
+  std::int64_t token_ttl_seconds = 12 * 3600;
+  auth::PasswordPolicy password_policy;
+  std::function<bool()> draining = [] { return false; };
+};
+
+}  // namespace mladmin::api

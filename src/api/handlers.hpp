@@ -1,0 +1,31 @@
+#pragma once
+
+#include "api/context.hpp"
+#include "auth/caller.hpp"
+#include "http/message.hpp"
+
+namespace mladmin::api {
+
+// Handlers, one file per resource. Each parses, checks, acts and answers; each may throw
+// domain::Error, which routes.cpp turns into the error body.
+
+// health.cpp
+http::Response healthz(http::Request& req, ApiContext& ctx);
+http::Response readyz(http::Request& req, ApiContext& ctx);
+
+// auth.cpp
+http::Response login(http::Request& req, ApiContext& ctx);
+http::Response me(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+/// Checks the bearer token and the user's current state; throws 401 domain::Error.
+auth::Caller authenticate(const http::Request& req, ApiContext& ctx);
+
+// users.cpp
+http::Response list_users(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response create_user(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response get_user(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response update_user(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response delete_user(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response bulk_users(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response list_audit(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+
+}  // namespace mladmin::api

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/user.hpp"
+#include "http/message.hpp"
+
+namespace mladmin::api {
+
+/// A request's JSON object body with typed, named-field access. Every failure throws a 400/415
+/// domain::Error whose message names the field.
+class JsonBody final {
+ public:
+  /// Checks Content-Type (415 unless application/json) and parses (400 when malformed or not an
+  /// object).
+  explicit JsonBody(const http::Request& req);
+
+  /// Refuses any field not listed (400 "unknown field 'x'").
+  JsonBody& allow(std::initializer_list<std::string_view> names);
+
+  bool has(std::string_view name) const;
+  std::string required_string(std::string_view name) const;
+  std::optional<std::string> optional_string(std::string_view name) const;
+  std::optional<bool> optional_bool(std::string_view name) const;
+  const boost::json::value* get(std::string_view name) const;
+
+ private:
+  boost::json::object obj_;
+};
+
+/// A JSON response with the given status.
+http::Response json_response(int status, const boost::json::value& body);
+
+/// The public form of a user (never the password hash or token version).
+boost::json::object user_json(const domain::User& user);
+
+/// ISO 8601 or null.
+boost::json::value timestamp_json(std::optional<std::int64_t> ms);
+
+/// Query-string helpers: each throws a 400 naming the parameter.
+std::size_t limit_param(const http::Request& req);
+/// Refuses any query parameter not listed.
+void allow_params(const http::Request& req, std::initializer_list<std::string_view> names);
+std::optional<std::int64_t> time_param(const http::Request& req, std::string_view name);
+
+/// Opaque cursors: base64url of a small JSON object.
+std::string encode_cursor(const boost::json::object& position);
+boost::json::object decode_cursor(std::string_view cursor);
+
+}  // namespace mladmin::api

@@ -1,0 +1,128 @@
+#include "api/routes.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include "api/handlers.hpp"
+#include "http/server.hpp"
+
+namespace mladmin::api {
+
+using domain::ErrorKind;
+using domain::Role;
+
+int status_of(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::bad_request:
+      return 400;
+    case ErrorKind::unauthorized:
+      return 401;
+    case ErrorKind::forbidden:
+      return 403;
+    case ErrorKind::not_found:
+      return 404;
+    case ErrorKind::method_not_allowed:
+      return 405;
+    case ErrorKind::conflict:
+      return 409;
+    case ErrorKind::payload_too_large:
+      return 413;
+    case ErrorKind::unsupported_media_type:
+      return 415;
+    case ErrorKind::unprocessable:
+      return 422;
+    case ErrorKind::too_many_requests:
+      return 429;
+    case ErrorKind::unavailable:
+      return 503;
+    case ErrorKind::internal:
+      return 500;
+  }
+  return 500;
+}
+
+http::Response error_to_response(const domain::Error& error) {
+  auto res = http::error_response(status_of(error.kind()), error.code(), error.what(), error.details());
+  if (error.retry_after()) {
+    res.header("Retry-After", std::to_string(*error.retry_after()));
+  }
+  if (error.kind() == ErrorKind::unauthorized) {
+    res.header("WWW-Authenticate", "Bearer");
+  }
+  return res;
+}
+
+namespace {
+
+using PublicHandler = http::Response (*)(http::Request&, ApiContext&);
+using CallerHandler = http::Response (*)(http::Request&, const auth::Caller&, ApiContext&);
+
+/// The one catch site: domain errors become their status and body; anything else is logged and
+/// answers a 500 that says nothing of the internals.
+template <class F>
+http::Response guarded(http::Request& req, F&& body) {
+  try {
+    return body();
+  } catch (const domain::Error& e) {
+    if (e.kind() == ErrorKind::internal) {
+      spdlog::error("msg=\"internal error\" path={} error=\"{}\"", req.path, e.what());
+    }
+    return error_to_response(e);
+  } catch (const std::exception& e) {
+    spdlog::error("msg=\"unhandled exception\" method={} path={} error=\"{}\"", req.method, req.path,
+                  e.what());
+    return http::error_response(500, "internal", "an internal error occurred; it has been logged");
+  }
+}
+
+class Table {
+ public:
+  Table(http::Router& router, ApiContext& ctx) : router_(router), ctx_(ctx) {}
+
+  /// A route anyone may call.
+  void anyone(const char* method, const char* path, PublicHandler h) {
+    router_.add(method, path,
+                [h, &ctx = ctx_](http::Request& req) { return guarded(req, [&] { return h(req, ctx); }); });
+  }
+
+  /// A route for an authenticated caller with at least `role`.
+  void role(Role need, const char* method, const char* path, CallerHandler h) {
+    router_.add(method, path, [h, need, &ctx = ctx_](http::Request& req) {
+      return guarded(req, [&] {
+        const auth::Caller caller = authenticate(req, ctx);
+        auth::require_role(caller, need);
+        return h(req, caller, ctx);
+      });
+    });
+  }
+
+ private:
+  http::Router& router_;
+  ApiContext& ctx_;
+};
+
+}  // namespace
+
+http::Router build_router(ApiContext& ctx) {
+  http::Router router;
+  Table t(router, ctx);
+
+  t.anyone("GET", "/healthz", healthz);
+  t.anyone("GET", "/readyz", readyz);
+
+  t.anyone("POST", "/api/auth/login", login);
+  t.role(Role::user, "GET", "/api/auth/me", me);
+
+  t.role(Role::admin, "GET", "/api/ml/admin/users", list_users);
+  t.role(Role::admin, "POST", "/api/ml/admin/users", create_user);
+  t.role(Role::admin, "POST", "/api/ml/admin/users/bulk", bulk_users);
+  t.role(Role::admin, "GET", "/api/ml/admin/users/:id", get_user);
+  t.role(Role::admin, "PATCH", "/api/ml/admin/users/:id", update_user);
+  t.role(Role::admin, "DELETE", "/api/ml/admin/users/:id", delete_user);
+  t.role(Role::admin, "GET", "/api/ml/admin/audit", list_audit);
+
+  return router;
+}
+
+}  // namespace mladmin::api

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "api/context.hpp"
+#include "http/router.hpp"
+
+namespace mladmin::api {
+
+/// The route table: every path, method and required role of the API (SPEC §3). `ctx` must
+/// outlive the router.
+http::Router build_router(ApiContext& ctx);
+
+/// Maps an error kind to its HTTP status; the one place that knows the mapping.
+int status_of(domain::ErrorKind kind);
+
+/// The error body of SPEC §3 for a domain error.
+http::Response error_to_response(const domain::Error& error);
+
+}  // namespace mladmin::api

@@ -1,0 +1,103 @@
+#include "app/app.hpp"
+
+#include <sodium.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "accounts/accounts.hpp"
+#include "api/context.hpp"
+#include "api/routes.hpp"
+#include "auth/hasher.hpp"
+#include "auth/token.hpp"
+#include "domain/clock.hpp"
+#include "domain/ids.hpp"
+#include "http/server.hpp"
+
+namespace mladmin::app {
+
+void init_logging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("mladmin");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+std::unique_ptr<store::Store> open_and_migrate(const Config& config) {
+  auto store = store::open_store(config.database_url, config.server.handler_threads + 2);
+  const int version = store->migrate();
+  spdlog::info("msg=\"database ready\" url={} schema_version={}", config.database_url, version);
+  return store;
+}
+
+std::string random_password() {
+  if (sodium_init() < 0) {
+    throw std::runtime_error("libsodium failed to initialise");
+  }
+  static constexpr char kAlphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  std::string out;
+  for (int i = 0; i < 20; ++i) {
+    out.push_back(kAlphabet[randombytes_uniform(sizeof kAlphabet - 1)]);
+  }
+  return out;
+}
+
+namespace {
+
+/// The configured secret, or the one stored in the database (generated on first start), so
+/// that every node of a cluster and every restart signs with the same key.
+std::string resolve_jwt_secret(const Config& config, store::Store& store) {
+  if (config.jwt_secret) {
+    return *config.jwt_secret;
+  }
+  if (sodium_init() < 0) {
+    throw std::runtime_error("libsodium failed to initialise");
+  }
+  unsigned char raw[48];
+  randombytes_buf(raw, sizeof raw);
+  const std::string candidate =
+      auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  return store.write_value(
+      [&](store::Writer& w) { return w.put_setting_if_absent("jwt_secret", candidate); });
+}
+
+}  // namespace
+
+int serve(const Config& config, const std::function<void(const std::string& url)>& on_listening) {
+  validate(config);
+  auto store = open_and_migrate(config);
+  domain::SystemClock clock;
+  domain::UuidV7Generator ids(clock);
+  auth::TokenCodec tokens(resolve_jwt_secret(config, *store));
+  auth::PasswordHasher hasher(config.hash_threads, config.hash_queue);
+  auth::LoginRateLimiter limiter(config.login_limits);
+  auth::PasswordPolicy policy;
+  accounts::Accounts accounts(*store, hasher, clock, ids, policy);
+
+  http::Server* server_ptr = nullptr;
+  api::ApiContext ctx{*store, accounts, tokens, hasher, limiter, clock, ids};
+  ctx.token_ttl_seconds = config.token_ttl_seconds;
+  ctx.password_policy = policy;
+  ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
+
+  const auto router = api::build_router(ctx);
+  http::Server server(config.server, router);
+  server_ptr = &server;
+  const unsigned short port = server.listen();
+  const std::string host =
+      config.server.host.find(':') != std::string::npos ? "[" + config.server.host + "]" : config.server.host;
+  const std::string url = "http://" + host + ":" + std::to_string(port);
+  spdlog::info("msg=\"listening\" url={} io_threads={} handler_threads={}", url, config.server.io_threads,
+               config.server.handler_threads);
+  std::cout << "mladmin listening on " << url << std::endl;
+  if (on_listening) {
+    on_listening(url);
+  }
+  server.run();
+  spdlog::info("msg=\"stopped\"");
+  return 0;
+}
+
+}  // namespace mladmin::app

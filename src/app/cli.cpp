@@ -1,0 +1,263 @@
+#include "app/cli.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "accounts/accounts.hpp"
+#include "app/app.hpp"
+#include "app/config.hpp"
+#include "auth/hasher.hpp"
+#include "domain/clock.hpp"
+#include "domain/error.hpp"
+#include "domain/ids.hpp"
+
+namespace mladmin::app {
+
+namespace {
+
+struct CommonFlags {
+  std::string config_file;
+  std::string listen;
+  std::string database;
+  std::size_t workers = 0;
+};
+
+/// Defaults < config file < environment < flags.
+Config resolve(const CommonFlags& flags) {
+  Config c;
+  std::string file = flags.config_file;
+  if (file.empty()) {
+    if (const char* env = std::getenv("MLADMIN_CONFIG"); env != nullptr) {
+      file = env;
+    }
+  }
+  if (!file.empty()) {
+    load_config_file(file, c);
+  }
+  apply_environment(c);
+  if (!flags.listen.empty()) {
+    set_listen(c, flags.listen);
+  }
+  if (!flags.database.empty()) {
+    c.database_url = flags.database;
+  }
+  if (flags.workers > 0) {
+    c.sync_workers = flags.workers;
+  }
+  return c;
+}
+
+/// The tools the user commands need, built on the configured database.
+struct UserTools {
+  explicit UserTools(const Config& c)
+      : store(open_and_migrate(c)), ids(clock), hasher(1, 4), accounts(*store, hasher, clock, ids, {}) {}
+  std::unique_ptr<store::Store> store;
+  domain::SystemClock clock;
+  domain::UuidV7Generator ids;
+  auth::PasswordHasher hasher;
+  accounts::Accounts accounts;
+};
+
+const accounts::Actor kCli{std::nullopt, "cli"};
+
+std::string find_user_id(store::Store& s, const std::string& email_or_id) {
+  auto user = s.read_value([&](store::Reader& r) {
+    auto u = r.find_user(email_or_id);
+    return u ? u : r.find_user_by_email(domain::normalize_email(email_or_id));
+  });
+  if (!user) {
+    throw domain::not_found("user '" + email_or_id + "'");
+  }
+  return user->id;
+}
+
+domain::Role parse_role_or_throw(const std::string& text) {
+  auto role = domain::parse_role(text);
+  if (!role) {
+    throw domain::field_error("role", "must be one of user, ml_admin, admin");
+  }
+  return *role;
+}
+
+void print_user(const domain::User& u) {
+  std::cout << u.id << "  " << u.email << "  " << domain::to_string(u.role) << "  "
+            << domain::to_string(u.status) << "  " << u.name << "\n";
+}
+
+int run_demo(const CommonFlags& flags) {
+  CommonFlags f = flags;
+  if (f.listen.empty()) {
+    f.listen = "127.0.0.1:8080";
+  }
+  if (f.database.empty()) {
+    f.database = "sqlite://./mladmin-demo.db";
+  }
+  Config c = resolve(f);
+  const std::string prefix = "sqlite://";
+  if (c.database_url.rfind(prefix, 0) != 0) {
+    throw std::runtime_error("demo runs on a fresh SQLite file; give --database sqlite:///path/demo.db");
+  }
+  const std::string path = c.database_url.substr(prefix.size());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(path + suffix);
+  }
+  struct DemoUser {
+    const char* email;
+    const char* name;
+    domain::Role role;
+  };
+  const DemoUser users[] = {{"admin@example.com", "Ada Admin", domain::Role::admin},
+                            {"ml@example.com", "Milo ML", domain::Role::ml_admin},
+                            {"ana@example.com", "Ana Writer", domain::Role::user},
+                            {"ben@example.com", "Ben Planner", domain::Role::user}};
+  std::vector<std::pair<std::string, std::string>> logins;
+  {
+    UserTools tools(c);
+    for (const auto& u : users) {
+      const std::string password = random_password();
+      tools.accounts.create({u.email, u.name, password, u.role, domain::UserStatus::active}, kCli);
+      logins.emplace_back(u.email, password);
+    }
+  }
+  return serve(c, [&](const std::string& url) {
+    std::cout << "\nmladmin demo is serving on " << url << " (database " << path << ")\n";
+    std::cout << "  admin login:    " << logins[0].first << "  password: " << logins[0].second << "\n";
+    std::cout << "  ml_admin login: " << logins[1].first << "  password: " << logins[1].second << "\n";
+    std::cout << "  user logins:    " << logins[2].first << ", " << logins[3].first
+              << "  password: " << logins[2].second << " / " << logins[3].second << "\n";
+    std::cout << "Try: curl -s -X POST " << url
+              << "/api/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"" << logins[0].first
+              << "\",\"password\":\"" << logins[0].second << "\"}'\n"
+              << "Stop with Ctrl-C." << std::endl;
+  });
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App cli{"mladmin: the ML admin server of the journaling app"};
+  cli.require_subcommand(1);
+  CommonFlags flags;
+  std::string log_level;
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+
+  auto* serve_cmd = cli.add_subcommand("serve", "Serve the API and the dashboard");
+  serve_cmd->add_option("--config", flags.config_file, "TOML config file (or MLADMIN_CONFIG)");
+  serve_cmd->add_option("--listen", flags.listen, "HOST:PORT (or MLADMIN_LISTEN); port 0 picks a free one");
+  serve_cmd->add_option("--database", flags.database, "sqlite:///path/file.db (or MLADMIN_DATABASE_URL)");
+  serve_cmd->add_option("--workers", flags.workers, "sync worker pool size")->check(CLI::Range(1, 256));
+
+  auto* demo_cmd =
+      cli.add_subcommand("demo", "Serve a fresh SQLite database with demo users; prints the logins");
+  demo_cmd->add_option("--listen", flags.listen, "HOST:PORT, default 127.0.0.1:8080");
+  demo_cmd->add_option("--database", flags.database, "default sqlite://./mladmin-demo.db (recreated)");
+
+  auto* migrate_cmd = cli.add_subcommand("migrate", "Apply pending database migrations");
+  migrate_cmd->add_option("--config", flags.config_file, "TOML config file");
+  migrate_cmd->add_option("--database", flags.database, "database URL");
+
+  auto* user_cmd = cli.add_subcommand("user", "Manage users on the configured database");
+  user_cmd->require_subcommand(1);
+  user_cmd->add_option("--config", flags.config_file, "TOML config file");
+  user_cmd->add_option("--database", flags.database, "database URL");
+  std::string email;
+  std::string name;
+  std::string role = "user";
+  bool password_stdin = false;
+  auto* add_cmd = user_cmd->add_subcommand("add", "Create a user (the way to create the first admin)");
+  add_cmd->add_option("--email", email, "email")->required();
+  add_cmd->add_option("--name", name, "display name")->required();
+  add_cmd->add_option("--role", role, "user, ml_admin or admin");
+  add_cmd->add_flag("--password-stdin", password_stdin, "read the password from the first line of stdin")
+      ->required();
+  for (auto* sub : {add_cmd}) {
+    sub->add_option("--database", flags.database, "database URL");
+  }
+  auto* list_cmd = user_cmd->add_subcommand("list", "List users");
+  list_cmd->add_option("--database", flags.database, "database URL");
+  std::string who;
+  auto* set_role_cmd = user_cmd->add_subcommand("set-role", "Change a user's role (revokes their tokens)");
+  set_role_cmd->add_option("user", who, "email or id")->required();
+  set_role_cmd->add_option("role", role, "user, ml_admin or admin")->required();
+  set_role_cmd->add_option("--database", flags.database, "database URL");
+  auto* disable_cmd = user_cmd->add_subcommand("disable", "Disable a user (revokes their tokens)");
+  disable_cmd->add_option("user", who, "email or id")->required();
+  disable_cmd->add_option("--database", flags.database, "database URL");
+  auto* enable_cmd = user_cmd->add_subcommand("enable", "Enable a disabled user");
+  enable_cmd->add_option("user", who, "email or id")->required();
+  enable_cmd->add_option("--database", flags.database, "database URL");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+
+  try {
+    const Config base = resolve(flags);
+    init_logging(log_level.empty() ? base.log_level : log_level);
+    if (serve_cmd->parsed()) {
+      return serve(base);
+    }
+    if (demo_cmd->parsed()) {
+      return run_demo(flags);
+    }
+    if (migrate_cmd->parsed()) {
+      auto store = open_and_migrate(base);
+      std::cout << "schema version " << store->schema_version() << "\n";
+      return 0;
+    }
+    UserTools tools(base);
+    if (add_cmd->parsed()) {
+      std::string password;
+      std::getline(std::cin, password);
+      if (!password.empty() && password.back() == '\r') {
+        password.pop_back();
+      }
+      auto user = tools.accounts.create(
+          {email, name, password, parse_role_or_throw(role), domain::UserStatus::active}, kCli);
+      print_user(user);
+      return 0;
+    }
+    if (list_cmd->parsed()) {
+      store::UserQuery q;
+      q.limit = 500;
+      q.sort = store::UserSortKey::email;
+      for (;;) {
+        auto page = tools.store->read_value([&](store::Reader& r) { return r.list_users(q); });
+        for (const auto& u : page.items) {
+          print_user(u);
+        }
+        if (!page.has_more) {
+          break;
+        }
+        q.after = store::UserCursor{domain::normalize_email(page.items.back().email), page.items.back().id};
+      }
+      return 0;
+    }
+    accounts::UserChange change;
+    if (set_role_cmd->parsed()) {
+      change.role = parse_role_or_throw(role);
+    } else if (disable_cmd->parsed()) {
+      change.status = domain::UserStatus::disabled;
+    } else if (enable_cmd->parsed()) {
+      change.status = domain::UserStatus::active;
+    }
+    print_user(tools.accounts.update(find_user_id(*tools.store, who), change, kCli));
+    return 0;
+  } catch (const domain::Error& e) {
+    std::cerr << "mladmin: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mladmin: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace mladmin::app

@@ -1,0 +1,154 @@
+#include "app/config.hpp"
+
+#include <toml++/toml.h>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace mladmin::app {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& path, const std::string& key, const std::string& problem) {
+  throw std::runtime_error(path + ": " + key + ": " + problem);
+}
+
+std::int64_t integer(const toml::node& node, const std::string& path, const std::string& key,
+                     std::int64_t min, std::int64_t max) {
+  auto v = node.value<std::int64_t>();
+  if (!node.is_integer() || !v) {
+    bad(path, key, "must be an integer");
+  }
+  if (*v < min || *v > max) {
+    bad(path, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return *v;
+}
+
+std::string string(const toml::node& node, const std::string& path, const std::string& key) {
+  if (!node.is_string()) {
+    bad(path, key, "must be a string");
+  }
+  return *node.value<std::string>();
+}
+
+}  // namespace
+
+void load_config_file(const std::string& path, Config& c) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
+    throw std::runtime_error(msg.str());
+  }
+  static const std::set<std::string> kSections = {"server", "database", "auth", "log", "sync"};
+  for (const auto& [section, node] : root) {
+    const std::string name(section.str());
+    if (!kSections.contains(name)) {
+      bad(path, name, "unknown section (known: server, database, auth, log, sync)");
+    }
+    if (!node.is_table()) {
+      bad(path, name, "must be a table, as in [" + name + "]");
+    }
+    for (const auto& [k, v] : *node.as_table()) {
+      const std::string key = name + "." + std::string(k.str());
+      if (key == "server.listen") {
+        set_listen(c, string(v, path, key));
+      } else if (key == "server.io_threads") {
+        c.server.io_threads = static_cast<std::size_t>(integer(v, path, key, 1, 64));
+      } else if (key == "server.handler_threads") {
+        c.server.handler_threads = static_cast<std::size_t>(integer(v, path, key, 1, 256));
+      } else if (key == "server.max_body_bytes") {
+        c.server.max_body_bytes = static_cast<std::size_t>(integer(v, path, key, 1024, 1LL << 30));
+      } else if (key == "server.max_header_bytes") {
+        c.server.max_header_bytes = static_cast<std::size_t>(integer(v, path, key, 1024, 1 << 20));
+      } else if (key == "server.read_timeout_ms") {
+        c.server.read_timeout = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
+      } else if (key == "server.idle_timeout_ms") {
+        c.server.idle_timeout = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
+      } else if (key == "server.shutdown_grace_ms") {
+        c.server.shutdown_grace = std::chrono::milliseconds(integer(v, path, key, 0, 600000));
+      } else if (key == "database.url") {
+        c.database_url = string(v, path, key);
+      } else if (key == "auth.jwt_secret") {
+        c.jwt_secret = string(v, path, key);
+      } else if (key == "auth.token_ttl_seconds") {
+        c.token_ttl_seconds = integer(v, path, key, 60, 30LL * 86400);
+      } else if (key == "auth.hash_threads") {
+        c.hash_threads = static_cast<std::size_t>(integer(v, path, key, 1, 64));
+      } else if (key == "auth.hash_queue") {
+        c.hash_queue = static_cast<std::size_t>(integer(v, path, key, 0, 10000));
+      } else if (key == "auth.login_failures_per_email") {
+        c.login_limits.per_email = static_cast<int>(integer(v, path, key, 1, 1000000));
+      } else if (key == "auth.login_failures_per_address") {
+        c.login_limits.per_address = static_cast<int>(integer(v, path, key, 1, 1000000));
+      } else if (key == "auth.login_window_seconds") {
+        c.login_limits.window = std::chrono::seconds(integer(v, path, key, 1, 86400));
+      } else if (key == "log.level") {
+        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+        c.log_level = string(v, path, key);
+        if (!kLevels.contains(c.log_level)) {
+          bad(path, key, "must be one of trace, debug, info, warn, error, off");
+        }
+      } else if (key == "sync.workers") {
+        c.sync_workers = static_cast<std::size_t>(integer(v, path, key, 1, 256));
+      } else {
+        bad(path, key, "unknown key (config.example.toml lists every key)");
+      }
+    }
+  }
+}
+
+void apply_environment(Config& c) {
+  if (const char* v = std::getenv("MLADMIN_DATABASE_URL"); v != nullptr && *v != '\0') {
+    c.database_url = v;
+  }
+  if (const char* v = std::getenv("MLADMIN_LISTEN"); v != nullptr && *v != '\0') {
+    set_listen(c, v);
+  }
+  if (const char* v = std::getenv("MLADMIN_JWT_SECRET"); v != nullptr) {
+    c.jwt_secret = v;
+  }
+}
+
+void set_listen(Config& c, const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    throw std::runtime_error("listen address '" + listen + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = listen.substr(colon + 1);
+  long port = -1;
+  try {
+    std::size_t used = 0;
+    port = std::stol(port_text, &used);
+    if (used != port_text.size()) {
+      port = -1;
+    }
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (host.empty() || port < 0 || port > 65535) {
+    throw std::runtime_error("listen address '" + listen + "' must be HOST:PORT with a port from 0 to 65535");
+  }
+  c.server.host = host;
+  c.server.port = static_cast<unsigned short>(port);
+}
+
+void validate(const Config& c) {
+  if (c.jwt_secret && c.jwt_secret->size() < 32) {
+    throw std::runtime_error(
+        "the JWT secret (MLADMIN_JWT_SECRET or [auth] jwt_secret) must be at least 32 bytes; "
+        "it has " +
+        std::to_string(c.jwt_secret->size()) +
+        ". Use a long random value, or unset it to let mladmin generate and store one.");
+  }
+}
+
+}  // namespace mladmin::app

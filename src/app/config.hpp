@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "auth/rate_limiter.hpp"
+#include "http/message.hpp"
+
+namespace mladmin::app {
+
+/// Every setting of mladmin, typed. Defaults < TOML file < environment < command-line flags.
+/// config.example.toml documents each key.
+struct Config {
+  std::string database_url = "sqlite://./mladmin.db";
+  http::ServerOptions server;             ///< host and port come from `listen`
+  std::optional<std::string> jwt_secret;  ///< from MLADMIN_JWT_SECRET or [auth] jwt_secret
+  std::int64_t token_ttl_seconds = 12 * 3600;
+  std::size_t hash_threads = 2;
+  std::size_t hash_queue = 16;
+  auth::LoginRateLimiter::Limits login_limits;
+  std::string log_level = "info";
+  std::size_t sync_workers = 4;
+};
+
+/// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.
+/// Throws std::runtime_error with the file, the key and the problem.
+void load_config_file(const std::string& path, Config& config);
+
+/// Applies MLADMIN_DATABASE_URL, MLADMIN_LISTEN, MLADMIN_JWT_SECRET.
+void apply_environment(Config& config);
+
+/// Parses "HOST:PORT" or "[IPv6]:PORT" into the server options; throws std::runtime_error.
+void set_listen(Config& config, const std::string& listen);
+
+/// Checks cross-field rules (the JWT secret's length, limits that must be positive); throws
+/// std::runtime_error saying what to fix.
+void validate(const Config& config);
+
+}  // namespace mladmin::app

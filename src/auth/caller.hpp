@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+#include "domain/error.hpp"
+#include "domain/role.hpp"
+
+namespace mladmin::auth {
+
+/// The authenticated user behind a request, as the database says now (not as the token said).
+struct Caller {
+  std::string id;
+  std::string email;
+  domain::Role role = domain::Role::user;
+};
+
+/// Throws a 403 domain::Error unless the caller's role grants `need` (SPEC §6 table).
+inline void require_role(const Caller& caller, domain::Role need) {
+  if (!domain::at_least(caller.role, need)) {
+    throw domain::Error(domain::ErrorKind::forbidden, "forbidden",
+                        "this action needs the " + std::string(domain::to_string(need)) + " role");
+  }
+}
+
+}  // namespace mladmin::auth

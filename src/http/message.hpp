@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mladmin::http {
+
+/// An HTTP request as handlers see it, free of Beast types so that handlers compile quickly.
+struct Request {
+  std::string method;                                        ///< "GET", "POST", …
+  std::string target;                                        ///< as sent, with the query
+  std::string path;                                          ///< percent-decoded, without the query
+  std::multimap<std::string, std::string> query;             ///< decoded query parameters
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lowercased
+  std::string body;
+  std::string remote_address;
+  std::map<std::string, std::string> params;  ///< path parameters matched by the router (":id")
+
+  /// The first header with this (lowercase) name.
+  std::optional<std::string_view> header(std::string_view lowercase_name) const;
+  /// The first query parameter with this name.
+  std::optional<std::string_view> query_param(std::string_view name) const;
+  const std::string& param(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  Response& header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+/// Limits and timeouts of the server (SPEC §3; STYLE: every read has a deadline, every parser a
+/// body limit).
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  unsigned short port = 8080;
+  std::size_t io_threads = 1;
+  std::size_t handler_threads = 4;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds read_timeout{30000};  ///< whole request, from its first byte
+  std::chrono::milliseconds idle_timeout{60000};  ///< keep-alive connection with no request
+  std::chrono::milliseconds shutdown_grace{5000};
+};
+
+}  // namespace mladmin::http

@@ -1,0 +1,380 @@
+#include "http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace mladmin::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
+
+Response error_response(int status, std::string_view code, std::string_view message,
+                        const std::vector<std::pair<std::string, std::string>>& details) {
+  boost::json::object err;
+  err["code"] = code;
+  err["message"] = message;
+  boost::json::object det;
+  for (const auto& [k, v] : details) {
+    det[k] = v;
+  }
+  err["details"] = std::move(det);
+  boost::json::object root;
+  root["error"] = std::move(err);
+  Response r;
+  r.status = status;
+  r.body = boost::json::serialize(root);
+  return r;
+}
+
+namespace {
+
+/// What the shutdown path needs of a live connection. Lives as long as the session's coroutine
+/// and is touched only on the session's strand.
+struct SessionState {
+  beast::tcp_stream* stream = nullptr;
+  bool idle = true;  // waiting for (or reading) a request, not running a handler
+};
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions opts, const Router& r)
+      : options(std::move(opts)),
+        router(r),
+        ioc(static_cast<int>(std::max<std::size_t>(options.io_threads, 1))),
+        handlers(std::max<std::size_t>(options.handler_threads, 1)),
+        control(asio::make_strand(ioc)),
+        acceptor(control),
+        signals(control, SIGINT, SIGTERM),
+        trigger(control, asio::steady_timer::time_point::max()) {}
+
+  // Declared before the io_context so that they outlive it: destroying the io_context destroys
+  // the frames of sessions still suspended, and their cleanup touches the registry.
+  ServerOptions options;
+  const Router& router;
+  std::atomic<bool> draining{false};
+  std::function<void()> on_stopping;
+  std::mutex sessions_mutex;
+  std::uint64_t next_session = 0;
+  std::unordered_map<std::uint64_t, std::pair<asio::any_io_executor, std::weak_ptr<SessionState>>> sessions;
+
+  asio::io_context ioc;
+  asio::thread_pool handlers;
+  asio::strand<asio::io_context::executor_type> control;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  asio::steady_timer trigger;
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kNoThrow);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+          co_return;
+        }
+        spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+        continue;
+      }
+      auto exec = socket.get_executor();
+      asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket))), asio::detached);
+    }
+  }
+
+  awaitable<void> shutdown_watch() {
+    co_await trigger.async_wait(kNoThrow);
+    draining = true;
+    spdlog::info("msg=\"shutting down\" grace_ms={}", options.shutdown_grace.count());
+    if (on_stopping) {
+      on_stopping();
+    }
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    signals.cancel(ignored);
+    close_idle_sessions();
+    // Poll the in-flight count until it drains or the grace period ends; this runs once per
+    // process lifetime, and a short timer keeps the code free of cross-thread notification.
+    const auto deadline = std::chrono::steady_clock::now() + options.shutdown_grace;
+    asio::steady_timer tick(control);
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(sessions_mutex);
+        if (sessions.empty()) {
+          break;
+        }
+      }
+      close_idle_sessions();
+      tick.expires_after(std::chrono::milliseconds(10));
+      co_await tick.async_wait(kNoThrow);
+    }
+    ioc.stop();
+  }
+
+  void close_idle_sessions() {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [id, entry] : sessions) {
+      asio::post(entry.first, [weak = entry.second] {
+        if (auto state = weak.lock(); state && state->idle && state->stream != nullptr) {
+          boost::system::error_code ignored;
+          state->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+          state->stream->cancel();
+        }
+      });
+    }
+  }
+
+  awaitable<void> session(beast::tcp_stream stream) {
+    auto state = std::make_shared<SessionState>();
+    state->stream = &stream;
+    std::uint64_t id = 0;
+    {
+      std::lock_guard lock(sessions_mutex);
+      id = next_session++;
+      sessions.emplace(id, std::make_pair(stream.get_executor(), std::weak_ptr<SessionState>(state)));
+    }
+    struct Unregister {
+      Impl* self;
+      std::uint64_t id;
+      ~Unregister() {
+        std::lock_guard lock(self->sessions_mutex);
+        self->sessions.erase(id);
+      }
+    } unregister{this, id};
+
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      remote = ec ? std::string("unknown") : ep.address().to_string();
+    }
+    beast::flat_buffer buffer;
+    for (;;) {
+      if (draining) {
+        break;
+      }
+      state->idle = true;
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      parser.body_limit(options.max_body_bytes);
+      stream.expires_after(options.idle_timeout);
+      auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kNoThrow);
+      if (!hec) {
+        stream.expires_after(options.read_timeout);
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
+        hec = bec;
+      }
+      if (hec) {
+        if (hec == bhttp::error::body_limit) {
+          co_await write_error(stream, 413, "payload_too_large",
+                               "the request body is larger than the limit of " +
+                                   std::to_string(options.max_body_bytes) + " bytes",
+                               remote);
+        } else if (hec == bhttp::error::header_limit) {
+          co_await write_error(stream, 431, "headers_too_large", "the request headers are too large", remote);
+        } else if (hec != bhttp::error::end_of_stream && hec != asio::error::operation_aborted &&
+                   hec != beast::error::timeout && hec != asio::error::eof &&
+                   hec != asio::error::connection_reset && hec != bhttp::error::partial_message) {
+          co_await write_error(stream, 400, "bad_request", "the request is not valid HTTP/1.1", remote);
+        }
+        break;
+      }
+      state->idle = false;
+      const bool keep = co_await serve_one(stream, parser.release(), remote);
+      if (!keep) {
+        break;
+      }
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.close();
+    state->stream = nullptr;
+  }
+
+  awaitable<void> write_error(beast::tcp_stream& stream, int status, std::string_view code,
+                              std::string message, const std::string& remote) {
+    Response r = error_response(status, code, message);
+    co_await write(stream, r, 11, false, false, "-", "-", remote, std::chrono::steady_clock::now());
+  }
+
+  /// Handles one parsed request; returns whether the connection stays open.
+  awaitable<bool> serve_one(beast::tcp_stream& stream, bhttp::request<bhttp::string_body> raw,
+                            const std::string& remote) {
+    const auto started = std::chrono::steady_clock::now();
+    Request req;
+    req.method = std::string(raw.method_string());
+    req.target = std::string(raw.target());
+    req.remote_address = remote;
+    req.body = std::move(raw.body());
+    for (const auto& field : raw) {
+      req.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
+    }
+    const bool keep_alive = raw.keep_alive() && !draining;
+    const bool head = raw.method() == bhttp::verb::head;
+
+    Response res;
+    auto url = boost::urls::parse_origin_form(req.target);
+    if (!url) {
+      res = error_response(400, "bad_request", "the request target is not a valid path");
+    } else {
+      req.path = url->path();
+      for (auto param : url->params()) {
+        req.query.emplace(param.key, param.value);
+      }
+      if (draining) {
+        res = error_response(503, "shutting_down", "the server is shutting down; retry on another node");
+        res.header("Retry-After", "1");
+      } else {
+        auto match = router.match(req);
+        if (match.handler == nullptr && match.allowed.empty()) {
+          res = error_response(404, "not_found", "no route for " + req.method + " " + req.path);
+        } else if (match.handler == nullptr) {
+          std::string allow;
+          for (const auto& m : match.allowed) {
+            allow += allow.empty() ? m : ", " + m;
+          }
+          res = error_response(
+              405, "method_not_allowed",
+              "method " + req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")");
+          res.header("Allow", allow);
+        } else {
+          const Handler* handler = match.handler;
+          res = co_await asio::co_spawn(
+              handlers,
+              [handler, &req]() -> awaitable<Response> {
+                try {
+                  co_return (*handler)(req);
+                } catch (const std::exception& e) {
+                  spdlog::error("msg=\"unhandled exception\" path={} error=\"{}\"", req.path, e.what());
+                } catch (...) {
+                  spdlog::error("msg=\"unhandled exception\" path={}", req.path);
+                }
+                co_return error_response(500, "internal", "an internal error occurred; it has been logged");
+              },
+              use_awaitable);
+        }
+      }
+    }
+    co_return co_await write(stream, res, raw.version(), keep_alive, head, req.method, req.path, remote,
+                             started);
+  }
+
+  awaitable<bool> write(beast::tcp_stream& stream, const Response& r, unsigned version, bool keep_alive,
+                        bool head, std::string_view method, std::string_view path, const std::string& remote,
+                        std::chrono::steady_clock::time_point started) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), version};
+    out.set(bhttp::field::content_type, r.content_type);
+    bool has_cache_control = false;
+    for (const auto& [name, value] : r.headers) {
+      out.set(name, value);
+      has_cache_control = has_cache_control || lowercase(name) == "cache-control";
+    }
+    if (!has_cache_control) {
+      out.set(bhttp::field::cache_control, "no-store");
+    }
+    out.set("X-Content-Type-Options", "nosniff");
+    out.keep_alive(keep_alive);
+    out.body() = r.body;
+    out.prepare_payload();
+    if (head) {
+      out.body().clear();
+    }
+    stream.expires_after(options.read_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream, out, kNoThrow);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("msg=request method={} path={} status={} ms={:.2f} remote={}", method, path, r.status, ms,
+                 remote);
+    co_return !ec && keep_alive;
+  }
+};
+
+Server::Server(ServerOptions options, const Router& router)
+    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+
+Server::~Server() {
+  impl_->handlers.join();
+}
+
+unsigned short Server::listen() {
+  auto& i = *impl_;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(i.options.host, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on '" + i.options.host + "': not an IP address");
+  }
+  tcp::endpoint endpoint(address, i.options.port);
+  i.acceptor.open(endpoint.protocol());
+  i.acceptor.set_option(asio::socket_base::reuse_address(true));
+  i.acceptor.bind(endpoint, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + i.options.host + ":" + std::to_string(i.options.port) +
+                             ": " + ec.message());
+  }
+  i.acceptor.listen(asio::socket_base::max_listen_connections);
+  return i.acceptor.local_endpoint().port();
+}
+
+void Server::run(const std::function<void()>& on_stopping) {
+  auto& i = *impl_;
+  i.on_stopping = on_stopping;
+  i.signals.async_wait([&i](const boost::system::error_code& ec, int) {
+    if (!ec) {
+      i.trigger.cancel();
+    }
+  });
+  asio::co_spawn(i.control, i.shutdown_watch(), asio::detached);
+  asio::co_spawn(i.control, i.accept_loop(), asio::detached);
+  std::vector<std::thread> extra;
+  for (std::size_t n = 1; n < i.options.io_threads; ++n) {
+    extra.emplace_back([&i] { i.ioc.run(); });
+  }
+  i.ioc.run();
+  for (auto& t : extra) {
+    t.join();
+  }
+}
+
+void Server::stop() {
+  asio::post(impl_->control, [i = impl_.get()] { i->trigger.cancel(); });
+}
+
+bool Server::draining() const {
+  return impl_->draining;
+}
+
+}  // namespace mladmin::http

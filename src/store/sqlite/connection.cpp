@@ -1,0 +1,152 @@
+#include "store/sqlite/connection.hpp"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace mladmin::store::sqlite {
+
+namespace {
+
+class SqliteError final : public std::runtime_error {
+ public:
+  SqliteError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view context) {
+  std::string msg(context);
+  msg += ": ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  throw SqliteError(rc, msg);
+}
+
+}  // namespace
+
+bool is_constraint_violation(const std::exception& e) {
+  const auto* err = dynamic_cast<const SqliteError*>(&e);
+  return err != nullptr && (err->code() & 0xFF) == SQLITE_CONSTRAINT;
+}
+
+Statement::~Statement() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Statement& Statement::bind(int index, const std::optional<std::string>& value) {
+  return value ? bind(index, std::string_view(*value)) : bind_null(index);
+}
+
+Statement& Statement::bind(int index, const std::optional<std::int64_t>& value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+Statement& Statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  fail(sqlite3_db_handle(stmt_), rc, "sqlite step");
+}
+
+int Statement::exec() {
+  while (step()) {
+  }
+  return sqlite3_changes(sqlite3_db_handle(stmt_));
+}
+
+std::int64_t Statement::int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+std::string Statement::text(int column) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  const int n = sqlite3_column_bytes(stmt_, column);
+  return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(n));
+}
+
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+std::optional<std::int64_t> Statement::opt_int64(int column) const {
+  return is_null(column) ? std::nullopt : std::optional<std::int64_t>(int64(column));
+}
+
+std::optional<std::string> Statement::opt_text(int column) const {
+  return is_null(column) ? std::nullopt : std::optional<std::string>(text(column));
+}
+
+Connection::Connection(const std::string& path) {
+  const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "cannot open SQLite database '" + path + "': " + sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error(msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  // The busy timeout covers other processes (the CLI beside a running server); writes take the
+  // lock up front with BEGIN IMMEDIATE so that the timeout applies to them (SPEC §10).
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : cache_) {
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db_);
+}
+
+void Connection::exec(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw SqliteError(rc, "sqlite exec: " + msg);
+  }
+}
+
+Statement Connection::prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      fail(db_, rc, "sqlite prepare");
+    }
+    it = cache_.emplace(sql, stmt).first;
+  }
+  return Statement(it->second);
+}
+
+int Connection::changes() const {
+  return sqlite3_changes(db_);
+}
+
+}  // namespace mladmin::store::sqlite

@@ -1,0 +1,388 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <algorithm>
+#include <span>
+#include <stdexcept>
+
+#include "util/embedded.hpp"
+
+namespace mladmin::store::sqlite_migrations {
+std::span<const EmbeddedFile> files();
+}  // namespace mladmin::store::sqlite_migrations
+
+namespace mladmin::store::sqlite {
+
+namespace {
+
+constexpr const char* kUserColumns =
+    "id, email, name, role, status, password_hash, token_version, created_at, updated_at, last_login_at";
+
+domain::User read_user(const Statement& st) {
+  domain::User u;
+  u.id = st.text(0);
+  u.email = st.text(1);
+  u.name = st.text(2);
+  u.role = domain::parse_role(st.text(3)).value_or(domain::Role::user);
+  u.status = domain::parse_user_status(st.text(4)).value_or(domain::UserStatus::disabled);
+  u.password_hash = st.text(5);
+  u.token_version = st.int64(6);
+  u.created_at = st.int64(7);
+  u.updated_at = st.int64(8);
+  u.last_login_at = st.opt_int64(9);
+  return u;
+}
+
+std::string like_pattern(std::string_view text) {
+  std::string out = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  out.push_back('%');
+  return out;
+}
+
+/// Every query of the store, over one connection. Reads and writes share the code; the Store
+/// decides which connection and which kind of transaction surround it.
+class Ops final : public Writer {
+ public:
+  explicit Ops(Connection& conn) : c_(conn) {}
+
+  std::optional<domain::User> find_user(std::string_view id) override {
+    auto st = c_.prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
+    st.bind(1, id);
+    return st.step() ? std::optional(read_user(st)) : std::nullopt;
+  }
+
+  std::optional<domain::User> find_user_by_email(std::string_view normalized_email) override {
+    auto st = c_.prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE email_norm = ?");
+    st.bind(1, normalized_email);
+    return st.step() ? std::optional(read_user(st)) : std::nullopt;
+  }
+
+  UserPage list_users(const UserQuery& q) override {
+    // The SQL text is assembled from fixed fragments only; every value is bound.
+    std::string key;
+    bool int_key = true;
+    switch (q.sort) {
+      case UserSortKey::created_at:
+        key = "created_at";
+        break;
+      case UserSortKey::email:
+        key = "email_norm";
+        int_key = false;
+        break;
+      case UserSortKey::name:
+        key = "name";
+        int_key = false;
+        break;
+      case UserSortKey::last_login_at:
+        key = "COALESCE(last_login_at, 0)";
+        break;
+    }
+    std::string sql = std::string("SELECT ") + kUserColumns + " FROM users WHERE 1=1";
+    if (!q.text.empty()) {
+      sql += " AND (email_norm LIKE ?1 ESCAPE '\\' OR lower(name) LIKE ?1 ESCAPE '\\')";
+    }
+    if (q.role) {
+      sql += " AND role = ?2";
+    }
+    if (q.status) {
+      sql += " AND status = ?3";
+    }
+    if (q.created_from) {
+      sql += " AND created_at >= ?4";
+    }
+    if (q.created_to) {
+      sql += " AND created_at < ?5";
+    }
+    const char* cmp = q.descending ? "<" : ">";
+    if (q.after) {
+      sql += " AND (" + key + " " + cmp + " ?6 OR (" + key + " = ?6 AND id " + cmp + " ?7))";
+    }
+    const char* dir = q.descending ? " DESC" : " ASC";
+    sql += " ORDER BY " + key + dir + ", id" + dir + " LIMIT ?8";
+
+    auto st = c_.prepare(sql);
+    if (!q.text.empty()) {
+      st.bind(1, std::string_view(like_pattern(q.text)));
+    }
+    if (q.role) {
+      st.bind(2, domain::to_string(*q.role));
+    }
+    if (q.status) {
+      st.bind(3, domain::to_string(*q.status));
+    }
+    if (q.created_from) {
+      st.bind(4, *q.created_from);
+    }
+    if (q.created_to) {
+      st.bind(5, *q.created_to);
+    }
+    if (q.after) {
+      if (int_key) {
+        const auto* v = std::get_if<std::int64_t>(&q.after->value);
+        st.bind(6, v != nullptr ? *v : 0);
+      } else {
+        const auto* v = std::get_if<std::string>(&q.after->value);
+        st.bind(6, std::string_view(v != nullptr ? *v : std::string()));
+      }
+      st.bind(7, std::string_view(q.after->id));
+    }
+    st.bind(8, static_cast<std::int64_t>(q.limit + 1));
+    UserPage page;
+    while (st.step()) {
+      if (page.items.size() == q.limit) {
+        page.has_more = true;
+        break;
+      }
+      page.items.push_back(read_user(st));
+    }
+    return page;
+  }
+
+  std::int64_t count_active_admins() override {
+    auto st = c_.prepare("SELECT count(*) FROM users WHERE role = 'admin' AND status = 'active'");
+    st.step();
+    return st.int64(0);
+  }
+
+  std::vector<AuditEntry> list_audit(const AuditQuery& q) override {
+    std::string sql =
+        "SELECT id, at, actor_id, actor_label, action, target_type, target_id, details FROM audit_log WHERE "
+        "1=1";
+    if (q.before_id) {
+      sql += " AND id < ?1";
+    }
+    if (q.target_id) {
+      sql += " AND target_id = ?2";
+    }
+    sql += " ORDER BY id DESC LIMIT ?3";
+    auto st = c_.prepare(sql);
+    if (q.before_id) {
+      st.bind(1, std::string_view(*q.before_id));
+    }
+    if (q.target_id) {
+      st.bind(2, std::string_view(*q.target_id));
+    }
+    st.bind(3, static_cast<std::int64_t>(q.limit));
+    std::vector<AuditEntry> out;
+    while (st.step()) {
+      AuditEntry e;
+      e.id = st.text(0);
+      e.at = st.int64(1);
+      e.actor_id = st.opt_text(2);
+      e.actor_label = st.text(3);
+      e.action = st.text(4);
+      e.target_type = st.text(5);
+      e.target_id = st.opt_text(6);
+      e.details_json = st.text(7);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  std::optional<std::string> get_setting(std::string_view key) override {
+    auto st = c_.prepare("SELECT value FROM settings WHERE key = ?");
+    st.bind(1, key);
+    return st.step() ? std::optional(st.text(0)) : std::nullopt;
+  }
+
+  bool insert_user(const domain::User& u) override {
+    auto st = c_.prepare(
+        "INSERT INTO users (id, email, email_norm, name, role, status, password_hash, token_version, "
+        "created_at, "
+        "updated_at, last_login_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email_norm) DO "
+        "NOTHING");
+    st.bind(1, std::string_view(u.id))
+        .bind(2, std::string_view(u.email))
+        .bind(3, std::string_view(domain::normalize_email(u.email)))
+        .bind(4, std::string_view(u.name))
+        .bind(5, domain::to_string(u.role))
+        .bind(6, domain::to_string(u.status))
+        .bind(7, std::string_view(u.password_hash))
+        .bind(8, u.token_version)
+        .bind(9, u.created_at)
+        .bind(10, u.updated_at)
+        .bind(11, u.last_login_at);
+    return st.exec() == 1;
+  }
+
+  bool update_user(const domain::User& u) override {
+    auto st = c_.prepare(
+        "UPDATE users SET name = ?, role = ?, status = ?, password_hash = ?, token_version = ?, updated_at = "
+        "? "
+        "WHERE id = ?");
+    st.bind(1, std::string_view(u.name))
+        .bind(2, domain::to_string(u.role))
+        .bind(3, domain::to_string(u.status))
+        .bind(4, std::string_view(u.password_hash))
+        .bind(5, u.token_version)
+        .bind(6, u.updated_at)
+        .bind(7, std::string_view(u.id));
+    return st.exec() == 1;
+  }
+
+  bool delete_user(std::string_view id) override {
+    auto st = c_.prepare("DELETE FROM users WHERE id = ?");
+    st.bind(1, id);
+    return st.exec() == 1;
+  }
+
+  void set_last_login(std::string_view id, domain::TimestampMs at) override {
+    auto st = c_.prepare("UPDATE users SET last_login_at = ? WHERE id = ?");
+    st.bind(1, at).bind(2, id);
+    st.exec();
+  }
+
+  void insert_audit(const AuditEntry& e) override {
+    auto st = c_.prepare(
+        "INSERT INTO audit_log (id, at, actor_id, actor_label, action, target_type, target_id, details) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, std::string_view(e.id))
+        .bind(2, e.at)
+        .bind(3, e.actor_id)
+        .bind(4, std::string_view(e.actor_label))
+        .bind(5, std::string_view(e.action))
+        .bind(6, std::string_view(e.target_type))
+        .bind(7, e.target_id)
+        .bind(8, std::string_view(e.details_json));
+    st.exec();
+  }
+
+  std::string put_setting_if_absent(std::string_view key, std::string_view value) override {
+    auto st = c_.prepare("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING");
+    st.bind(1, key).bind(2, value);
+    st.exec();
+    return get_setting(key).value_or(std::string(value));
+  }
+
+ private:
+  Connection& c_;
+};
+
+int parse_version(std::string_view name) {
+  int v = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') {
+      break;
+    }
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::string path, std::size_t readers) : path_(std::move(path)) {
+  writer_ = std::make_unique<Connection>(path_);
+  for (std::size_t i = 0; i < std::max<std::size_t>(readers, 1); ++i) {
+    readers_.push_back(std::make_unique<Connection>(path_));
+  }
+}
+
+int SqliteStore::schema_version() {
+  std::lock_guard lock(write_mutex_);
+  writer_->exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)");
+  auto st = writer_->prepare("SELECT COALESCE(max(version), 0) FROM schema_migrations");
+  st.step();
+  return static_cast<int>(st.int64(0));
+}
+
+int SqliteStore::migrate() {
+  int version = schema_version();
+  std::lock_guard lock(write_mutex_);
+  for (const auto& file : sqlite_migrations::files()) {
+    const int v = parse_version(file.name);
+    if (v <= version) {
+      continue;
+    }
+    // Each migration and its version row commit together; a concurrent migrator (another
+    // process) waits on the write lock and then sees the version and skips.
+    writer_->exec("BEGIN IMMEDIATE");
+    try {
+      auto check = writer_->prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
+      check.bind(1, static_cast<std::int64_t>(v));
+      if (!check.step()) {
+        writer_->exec(std::string(file.data));
+        auto st =
+            writer_->prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, unixepoch())");
+        st.bind(1, static_cast<std::int64_t>(v));
+        st.exec();
+      }
+      writer_->exec("COMMIT");
+    } catch (...) {
+      writer_->exec("ROLLBACK");
+      throw;
+    }
+    version = v;
+  }
+  return version;
+}
+
+bool SqliteStore::ping() {
+  try {
+    auto conn = acquire_reader();
+    bool ok = false;
+    {
+      auto st = conn->prepare("SELECT 1");
+      ok = st.step();
+    }
+    release_reader(std::move(conn));
+    return ok;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::unique_ptr<Connection> SqliteStore::acquire_reader() {
+  std::unique_lock lock(pool_mutex_);
+  pool_cv_.wait(lock, [this] { return !readers_.empty(); });
+  auto conn = std::move(readers_.back());
+  readers_.pop_back();
+  return conn;
+}
+
+void SqliteStore::release_reader(std::unique_ptr<Connection> conn) {
+  {
+    std::lock_guard lock(pool_mutex_);
+    readers_.push_back(std::move(conn));
+  }
+  pool_cv_.notify_one();
+}
+
+void SqliteStore::read(const std::function<void(Reader&)>& fn) {
+  auto conn = acquire_reader();
+  struct Return {
+    SqliteStore* self;
+    std::unique_ptr<Connection>& conn;
+    ~Return() { self->release_reader(std::move(conn)); }
+  } give_back{this, conn};
+  conn->exec("BEGIN");
+  try {
+    Ops ops(*conn);
+    fn(ops);
+    conn->exec("COMMIT");
+  } catch (...) {
+    conn->exec("ROLLBACK");
+    throw;
+  }
+}
+
+void SqliteStore::write(const std::function<void(Writer&)>& fn) {
+  std::lock_guard lock(write_mutex_);
+  writer_->exec("BEGIN IMMEDIATE");
+  try {
+    Ops ops(*writer_);
+    fn(ops);
+    writer_->exec("COMMIT");
+  } catch (...) {
+    writer_->exec("ROLLBACK");
+    throw;
+  }
+}
+
+}  // namespace mladmin::store::sqlite

@@ -1,0 +1,27 @@
+#include "store/store.hpp"
+
+#include <stdexcept>
+
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace mladmin::store {
+
+std::unique_ptr<Store> open_store(const std::string& url, std::size_t pool_size) {
+  constexpr std::string_view kSqlite = "sqlite://";
+  std::string path;
+  if (url.rfind(kSqlite, 0) == 0) {
+    path = url.substr(kSqlite.size());
+  } else if (url.find("://") == std::string::npos) {
+    path = url;
+  } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    throw std::runtime_error("PostgreSQL is not supported yet by this build; use sqlite:///path/file.db");
+  } else {
+    throw std::runtime_error("unsupported database URL '" + url + "': expected sqlite:///path/file.db");
+  }
+  if (path.empty()) {
+    throw std::runtime_error("database URL '" + url + "' names no file");
+  }
+  return std::make_unique<sqlite::SqliteStore>(path, pool_size);
+}
+
+}  // namespace mladmin::store

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mladmin::test {
+
+/// A fresh temporary directory, removed with everything in it when destroyed.
+class TempDir final {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs the mladmin binary to completion with `args`, feeding `stdin_text`; `env` entries are
+/// added to the environment. Fails the test if it runs past `deadline`.
+CommandResult run_mladmin(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                          const std::map<std::string, std::string>& env = {},
+                          std::chrono::seconds deadline = std::chrono::seconds(60));
+
+/// `mladmin serve` in a child process on 127.0.0.1 port 0 with a database in a temporary
+/// directory. The constructor waits (with a deadline) for the "listening on" line.
+class ServerProcess final {
+ public:
+  struct Options {
+    std::map<std::string, std::string> env;  ///< added to the environment
+    std::vector<std::string> extra_args;     ///< appended to `serve …`
+    std::string database_url;                ///< default: a file in the temp dir
+  };
+  ServerProcess();
+  explicit ServerProcess(Options options);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  unsigned short port() const { return port_; }
+  const std::string& database_url() const { return database_url_; }
+  pid_t pid() const { return pid_; }
+
+  /// Sends `signal` and waits up to `deadline` for the exit; returns the exit code, or nullopt
+  /// if it did not exit in time (then it is killed).
+  std::optional<int> stop(int signal, std::chrono::milliseconds deadline = std::chrono::seconds(15));
+
+  /// The server's stderr so far (its log).
+  std::string log() const;
+
+  /// Creates a user with the CLI against this server's database; returns its id.
+  std::string add_user(const std::string& email, const std::string& password, const std::string& role,
+                       const std::string& name = "Test User") const;
+
+ private:
+  Options options_;
+  TempDir dir_;
+  std::string database_url_;
+  pid_t pid_ = -1;
+  unsigned short port_ = 0;
+};
+
+/// The JWT secret every test server is started with, so tests can mint tokens.
+inline constexpr const char* kTestJwtSecret = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+}  // namespace mladmin::test
