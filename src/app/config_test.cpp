@@ -1,0 +1,102 @@
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace mladmin::app {
+
+namespace {
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    path_ = std::filesystem::temp_directory_path() / ("mladmin-config-" + std::to_string(::getpid()) + ".toml");
+    std::ofstream(path_) << text;
+    return path_.string();
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+  std::filesystem::path path_;
+};
+
+std::string load_error(const std::string& path) {
+  Config c;
+  try {
+    load_config_file(path, c);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_F(ConfigFileTest, ReadsEveryDocumentedSection) {
+  Config c;
+  load_config_file(write(R"(
+[server]
+listen = "0.0.0.0:9000"
+handler_threads = 8
+max_body_bytes = 2048
+[database]
+url = "sqlite:///tmp/x.db"
+[auth]
+token_ttl_seconds = 3600
+login_failures_per_email = 3
+[log]
+level = "debug"
+[sync]
+workers = 2
+)"),
+                   c);
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 9000);
+  EXPECT_EQ(c.server.handler_threads, 8u);
+  EXPECT_EQ(c.server.max_body_bytes, 2048u);
+  EXPECT_EQ(c.database_url, "sqlite:///tmp/x.db");
+  EXPECT_EQ(c.token_ttl_seconds, 3600);
+  EXPECT_EQ(c.login_limits.per_email, 3);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.sync_workers, 2u);
+}
+
+TEST_F(ConfigFileTest, UnknownKeyIsRefusedByName) {
+  EXPECT_NE(load_error(write("[server]\nlisten_port = 1\n")).find("server.listen_port"), std::string::npos);
+  EXPECT_NE(load_error(write("[servre]\n")).find("unknown section"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, WrongTypeAndRangeAreRefused) {
+  EXPECT_NE(load_error(write("[server]\nhandler_threads = \"8\"\n")).find("must be an integer"), std::string::npos);
+  EXPECT_NE(load_error(write("[server]\nhandler_threads = 0\n")).find("between"), std::string::npos);
+  EXPECT_NE(load_error(write("[log]\nlevel = \"loud\"\n")).find("log.level"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, SyntaxErrorNamesTheLine) {
+  EXPECT_NE(load_error(write("[server]\nlisten = \n")).find(":2:"), std::string::npos);
+}
+
+TEST(ListenTest, ParsesHostPortAndIpv6) {
+  Config c;
+  set_listen(c, "[::1]:0");
+  EXPECT_EQ(c.server.host, "::1");
+  EXPECT_EQ(c.server.port, 0);
+  EXPECT_THROW(set_listen(c, "localhost"), std::runtime_error);
+  EXPECT_THROW(set_listen(c, "127.0.0.1:70000"), std::runtime_error);
+  EXPECT_THROW(set_listen(c, "127.0.0.1:80x"), std::runtime_error);
+}
+
+TEST(ValidateTest, ShortJwtSecretIsRefusedWithTheReason) {
+  Config c;
+  c.jwt_secret = std::string(31, 'x');
+  try {
+    validate(c);
+    FAIL() << "a 31-byte secret was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("at least 32 bytes"), std::string::npos);
+  }
+  c.jwt_secret = std::string(32, 'x');
+  EXPECT_NO_THROW(validate(c));
+}
+
+}  // namespace mladmin::app

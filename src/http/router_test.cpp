@@ -1,0 +1,74 @@
+#include "http/router.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mladmin::http {
+
+namespace {
+
+Response tagged(const char* tag) {
+  Response r;
+  r.body = tag;
+  return r;
+}
+
+Router sample() {
+  Router r;
+  r.add("GET", "/api/users/:id", [](Request&) { return tagged("get"); });
+  r.add("PATCH", "/api/users/:id", [](Request&) { return tagged("patch"); });
+  r.add("POST", "/api/users/bulk", [](Request&) { return tagged("bulk"); });
+  return r;
+}
+
+}  // namespace
+
+TEST(RouterTest, CapturesPathParameters) {
+  auto router = sample();
+  Request req;
+  req.method = "GET";
+  req.path = "/api/users/42";
+  auto m = router.match(req);
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ((*m.handler)(req).body, "get");
+  EXPECT_EQ(req.param("id"), "42");
+}
+
+TEST(RouterTest, LiteralRouteWinsForItsMethod) {
+  auto router = sample();
+  Request req;
+  req.method = "POST";
+  req.path = "/api/users/bulk";
+  auto m = router.match(req);
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ((*m.handler)(req).body, "bulk");
+}
+
+TEST(RouterTest, WrongMethodListsTheAllowedOnes) {
+  auto router = sample();
+  Request req;
+  req.method = "DELETE";
+  req.path = "/api/users/42";
+  auto m = router.match(req);
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_EQ(m.allowed, (std::vector<std::string>{"GET", "PATCH"}));
+}
+
+TEST(RouterTest, UnknownPathMatchesNothing) {
+  auto router = sample();
+  Request req;
+  req.method = "GET";
+  req.path = "/api/users/42/extra";
+  auto m = router.match(req);
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_TRUE(m.allowed.empty());
+}
+
+TEST(RouterTest, HeadIsServedByGet) {
+  auto router = sample();
+  Request req;
+  req.method = "HEAD";
+  req.path = "/api/users/7/";
+  EXPECT_NE(router.match(req).handler, nullptr);
+}
+
+}  // namespace mladmin::http
