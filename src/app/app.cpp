@@ -11,6 +11,7 @@
 #include "api/context.hpp"
 #include "api/routes.hpp"
 #include "auth/hasher.hpp"
+#include "auth/password.hpp"
 #include "auth/token.hpp"
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
@@ -65,8 +66,16 @@ std::string resolve_jwt_secret(const Config& config, store::Store& store) {
 
 }  // namespace
 
-int serve(const Config& config, const std::function<void(const std::string& url)>& on_listening) {
-  validate(config);
+int serve(const Config& configured, const std::function<void(const std::string& url)>& on_listening) {
+  validate(configured);
+  // A sign-in waiting for the hashing pool holds a handler thread until its hash is done, so the
+  // pool's capacity (hashing + queued) comes on top of the configured handler threads: a flood of
+  // sign-ins then cannot take the threads every other request needs (SPEC §6).
+  Config config = configured;
+  config.server.handler_threads += config.hash_threads + config.hash_queue;
+  // The dictionary check throws when cracklib's dictionary is missing; find out now rather than
+  // at the first user creation.
+  auth::check_new_password("startup-probe-Vq9x-Lm2w-Rt4k", "", "");
   auto store = open_and_migrate(config);
   domain::SystemClock clock;
   domain::UuidV7Generator ids(clock);

@@ -146,6 +146,7 @@ int run_cli(int argc, char** argv) {
   CommonFlags flags;
   std::string log_level;
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  cli.fallthrough();  // global options may follow the subcommand: `mladmin serve --log-level warn`
 
   auto* serve_cmd = cli.add_subcommand("serve", "Serve the API and the dashboard");
   serve_cmd->add_option("--config", flags.config_file, "TOML config file (or MLADMIN_CONFIG)");

@@ -71,13 +71,15 @@ PasswordHasher::~PasswordHasher() {
 }
 
 std::optional<bool> PasswordHasher::verify(std::string encoded_hash, std::string password) {
-  // std::function needs a copyable callable, hence the shared promise.
+  // std::function needs a copyable callable, hence the shared promise. Only the work holds it, so
+  // work that were ever dropped would break the promise instead of leaving its caller waiting.
   auto promise = std::make_shared<std::promise<bool>>();
   auto result = promise->get_future();
-  const bool accepted = submit([this, promise, hash = std::move(encoded_hash), pw = std::move(password)] {
-    answer(
-        *promise, [&] { return verify_password(hash, pw); }, mutex_, busy_);
-  });
+  const bool accepted =
+      submit([this, promise = std::move(promise), hash = std::move(encoded_hash), pw = std::move(password)] {
+        answer(
+            *promise, [&] { return verify_password(hash, pw); }, mutex_, busy_);
+      });
   if (!accepted) {
     return std::nullopt;
   }
@@ -87,7 +89,7 @@ std::optional<bool> PasswordHasher::verify(std::string encoded_hash, std::string
 std::optional<std::string> PasswordHasher::hash(std::string password) {
   auto promise = std::make_shared<std::promise<std::string>>();
   auto result = promise->get_future();
-  const bool accepted = submit([this, promise, pw = std::move(password)] {
+  const bool accepted = submit([this, promise = std::move(promise), pw = std::move(password)] {
     answer(
         *promise, [&] { return hash_password(pw); }, mutex_, busy_);
   });
@@ -116,7 +118,7 @@ void PasswordHasher::run() {
   std::unique_lock lock(mutex_);
   while (true) {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_ || queue_.empty()) {
+    if (queue_.empty()) {
       return;  // stopping, and nothing left to drain
     }
     {

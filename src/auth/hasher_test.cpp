@@ -47,22 +47,27 @@ TEST(PasswordHasherTest, IdleWorkerAcceptsWorkEvenWithNoRoomToWait) {
 }
 
 TEST(PasswordHasherTest, RefusesWhenWorkerAndQueueAreFull) {
-  // One hash runs and one waits; four callers hammering the pool must find it full at some point.
-  // Each caller stops once anyone has been refused, so the test waits for that event, not a time.
+  // One hash runs and one waits; four callers calling again and again must find the pool full.
+  // They stop at the first refusal, so the test waits for that event rather than for a time; the
+  // cap on accepted calls only turns a pool that never refuses into a failure instead of a hang.
   const std::string hash = hash_password("pw");
   PasswordHasher hasher(1, 1);
   std::atomic<bool> refused{false};
+  std::atomic<int> accepted{0};
   std::atomic<int> wrong_answers{0};
   std::latch start(4);
   std::vector<std::thread> callers;
   for (int i = 0; i < 4; ++i) {
     callers.emplace_back([&] {
       start.arrive_and_wait();
-      while (!refused.load()) {
+      while (!refused.load() && accepted.load() < 200) {
         const auto result = hasher.verify(hash, "pw");
         if (!result) {
           refused.store(true);
-        } else if (!*result) {
+          continue;
+        }
+        accepted.fetch_add(1);
+        if (!*result) {
           wrong_answers.fetch_add(1);
         }
       }

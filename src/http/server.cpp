@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -211,6 +212,9 @@ struct Server::Impl {
                    hec != asio::error::connection_reset && hec != bhttp::error::partial_message) {
           co_await write_error(stream, 400, "bad_request", "the request is not valid HTTP/1.1", remote);
         }
+        if (hec == bhttp::error::body_limit || hec == bhttp::error::header_limit) {
+          co_await linger(stream);
+        }
         break;
       }
       state->idle = false;
@@ -223,6 +227,24 @@ struct Server::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.close();
     state->stream = nullptr;
+  }
+
+  /// After refusing a request whose bytes are still arriving, half-close and read what is left
+  /// (bounded in bytes and time) before closing: closing a socket with unread data makes the
+  /// kernel send a reset, which can destroy the error response before the client reads it.
+  awaitable<void> linger(beast::tcp_stream& stream) {
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> scratch{};
+    std::size_t drained = 0;
+    while (drained < 8 * options.max_body_bytes + (1 << 20)) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kNoThrow);
+      if (ec) {
+        break;
+      }
+      drained += n;
+    }
   }
 
   awaitable<void> write_error(beast::tcp_stream& stream, int status, std::string_view code,

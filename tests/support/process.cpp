@@ -135,7 +135,7 @@ ServerProcess::ServerProcess() : ServerProcess(Options{}) {}
 ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
   database_url_ =
       options_.database_url.empty() ? "sqlite://" + dir_.file("mladmin.db") : options_.database_url;
-  if (!options_.env.contains("MLADMIN_JWT_SECRET")) {
+  if (options_.test_jwt_secret && !options_.env.contains("MLADMIN_JWT_SECRET")) {
     options_.env["MLADMIN_JWT_SECRET"] = kTestJwtSecret;
   }
   std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--database", database_url_};

@@ -45,6 +45,9 @@ class ServerProcess final {
     std::map<std::string, std::string> env;  ///< added to the environment
     std::vector<std::string> extra_args;     ///< appended to `serve …`
     std::string database_url;                ///< default: a file in the temp dir
+    /// Sets MLADMIN_JWT_SECRET to kTestJwtSecret unless `env` sets it. False starts the server
+    /// without a configured secret, so that it generates one and stores it in the database.
+    bool test_jwt_secret = true;
   };
   ServerProcess();
   explicit ServerProcess(Options options);
