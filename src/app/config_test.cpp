@@ -12,7 +12,8 @@ namespace {
 class ConfigFileTest : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
-    path_ = std::filesystem::temp_directory_path() / ("mladmin-config-" + std::to_string(::getpid()) + ".toml");
+    path_ =
+        std::filesystem::temp_directory_path() / ("mladmin-config-" + std::to_string(::getpid()) + ".toml");
     std::ofstream(path_) << text;
     return path_.string();
   }
@@ -67,7 +68,8 @@ TEST_F(ConfigFileTest, UnknownKeyIsRefusedByName) {
 }
 
 TEST_F(ConfigFileTest, WrongTypeAndRangeAreRefused) {
-  EXPECT_NE(load_error(write("[server]\nhandler_threads = \"8\"\n")).find("must be an integer"), std::string::npos);
+  EXPECT_NE(load_error(write("[server]\nhandler_threads = \"8\"\n")).find("must be an integer"),
+            std::string::npos);
   EXPECT_NE(load_error(write("[server]\nhandler_threads = 0\n")).find("between"), std::string::npos);
   EXPECT_NE(load_error(write("[log]\nlevel = \"loud\"\n")).find("log.level"), std::string::npos);
 }

@@ -22,9 +22,9 @@ TEST(Iso8601Test, AcceptsDatesSecondsAndOffsets) {
 }
 
 TEST(Iso8601Test, RefusesAnythingElse) {
-  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-11-26T02:49", "2026-11-26T02:49:13",
-                          "2026-11-26T25:00:00Z", "2026-11-26T02:49:13Zjunk", "2026-11-26T02:49:13.Z",
-                          "'; DROP TABLE users; --"}) {
+  for (const char* bad :
+       {"", "yesterday", "2026-13-01", "2026-11-26T02:49", "2026-11-26T02:49:13", "2026-11-26T25:00:00Z",
+        "2026-11-26T02:49:13Zjunk", "2026-11-26T02:49:13.Z", "'; DROP TABLE users; --"}) {
     EXPECT_FALSE(parse_iso8601(bad).has_value()) << bad;
   }
 }

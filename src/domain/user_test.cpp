@@ -33,7 +33,7 @@ TEST(NameTest, RefusesEmptyControlAndOverlong) {
 
 TEST(Utf8Test, RefusesOverlongsSurrogatesAndTruncation) {
   EXPECT_TRUE(valid_utf8("plain ascii"));
-  EXPECT_TRUE(valid_utf8("\xF0\x9F\x98\x80"));  // U+1F600
+  EXPECT_TRUE(valid_utf8("\xF0\x9F\x98\x80"));   // U+1F600
   EXPECT_FALSE(valid_utf8("\xC0\xAF"));          // overlong '/'
   EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));      // U+D800
   EXPECT_FALSE(valid_utf8("\xE2\x82"));          // truncated

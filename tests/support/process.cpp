@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,19 +76,40 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::optional<int> reap(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, WNOHANG) != pid) {
+    return std::nullopt;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/// Waits for the child to exit: a pidfd becomes readable at that moment, so this is a wait on
+/// the condition itself, bounded by `deadline`.
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds deadline) {
   const auto until = Clock::now() + deadline;
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   for (;;) {
-    int status = 0;
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (auto code = reap(pid)) {
+      if (fd >= 0) {
+        close(fd);
+      }
+      return code;
     }
-    if (Clock::now() > until) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (left <= 0) {
+      if (fd >= 0) {
+        close(fd);
+      }
       return std::nullopt;
     }
-    // waitpid has no timeout; a short pause between polls keeps this from spinning.
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (fd >= 0) {
+      pollfd p{fd, POLLIN, 0};
+      poll(&p, 1, static_cast<int>(left));
+    } else {
+      // No pidfd (a kernel before 5.3): poll the exit status instead.
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
 }
 
