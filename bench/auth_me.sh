@@ -10,14 +10,15 @@ bin=build/release/mladmin
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 [ -x "$bin" ] || { echo "build the release binary first: make build"; exit 1; }
 
+pid=""
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 db="sqlite://$dir/bench.db"
-password="bench-$(head -c 12 /dev/urandom | base64 | tr -dc a-zA-Z0-9)"
+password="pw-$(head -c 12 /dev/urandom | base64 | tr -dc a-zA-Z0-9)"
 printf '%s\n' "$password" | "$bin" user add --email bench@example.com --name Bench --role admin \
   --password-stdin --database "$db" >/dev/null 2>&1
 MLADMIN_JWT_SECRET=bench-secret-0123456789abcdefghijklmnopqrstuvwxyz \
-  "$bin" serve --listen 127.0.0.1:0 --database "$db" --log-level warn >"$dir/out" 2>"$dir/err" &
+  "$bin" serve --listen 127.0.0.1:0 --database "$db" --log-level warn ${MLADMIN_BENCH_CONFIG:+--config "$MLADMIN_BENCH_CONFIG"} >"$dir/out" 2>"$dir/err" &
 pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$dir/out" 2>/dev/null && break; sleep 0.05; done
 url=$(sed -n 's/.*listening on //p' "$dir/out")

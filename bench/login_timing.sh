@@ -9,6 +9,7 @@ n=${1:-100}
 bin=build/release/mladmin
 [ -x "$bin" ] || { echo "build the release binary first: make build"; exit 1; }
 
+pid=""
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 db="sqlite://$dir/bench.db"
@@ -22,12 +23,20 @@ pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$dir/out" 2>/dev/null && break; sleep 0.05; done
 url=$(sed -n 's/.*listening on //p' "$dir/out")
 
-measure() {
-  local email=$1
-  for _ in $(seq "$n"); do
-    curl -s -o /dev/null -w '%{time_total}\n' -X POST "$url/api/auth/login" -H 'Content-Type: application/json' \
-      -d "{\"email\":\"$email\",\"password\":\"wrong-password-123\"}"
-  done | sort -n | awk '{ s += $1; v[NR] = $1 } END { printf "mean %.2f ms, median %.2f ms, n=%d\n", 1000*s/NR, 1000*v[int((NR+1)/2)], NR }'
+# Alternate the two kinds so that drift in machine load affects both alike.
+# Which kind goes first flips every round: the second request of a pair was measured slower.
+for i in $(seq "$n"); do
+  order="known@example.com nobody@example.com"
+  [ $((i % 2)) -eq 0 ] && order="nobody@example.com known@example.com"
+  for email in $order; do
+    t=$(curl -s -o /dev/null -w '%{time_total}' -X POST "$url/api/auth/login" \
+      -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"wrong-password-123\"}")
+    echo "$email $t"
+  done
+done >"$dir/times"
+summary() {
+  grep "^$1 " "$dir/times" | awk '{print $2}' | sort -n |
+    awk '{ s += $1; v[NR] = $1 } END { printf "mean %.2f ms, median %.2f ms, n=%d\n", 1000*s/NR, 1000*v[int((NR+1)/2)], NR }'
 }
-echo "unknown email:  $(measure nobody@example.com)"
-echo "wrong password: $(measure known@example.com)"
+echo "unknown email:  $(summary nobody@example.com)"
+echo "wrong password: $(summary known@example.com)"
