@@ -28,4 +28,16 @@ http::Response delete_user(http::Request& req, const auth::Caller& caller, ApiCo
 http::Response bulk_users(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response list_audit(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
+// sources.cpp
+http::Response list_journal_entries(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response create_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response get_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response update_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response delete_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response list_goals(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response create_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response get_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response update_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response delete_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+
 }  // namespace mladmin::api

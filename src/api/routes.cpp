@@ -122,6 +122,18 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::admin, "DELETE", "/api/ml/admin/users/:id", delete_user);
   t.role(Role::admin, "GET", "/api/ml/admin/audit", list_audit);
 
+  // Source data: owners manage their own; ml_admin and admin read everyone's (checked per record).
+  t.role(Role::user, "GET", "/api/journal-entries", list_journal_entries);
+  t.role(Role::user, "POST", "/api/journal-entries", create_journal_entry);
+  t.role(Role::user, "GET", "/api/journal-entries/:id", get_journal_entry);
+  t.role(Role::user, "PUT", "/api/journal-entries/:id", update_journal_entry);
+  t.role(Role::user, "DELETE", "/api/journal-entries/:id", delete_journal_entry);
+  t.role(Role::user, "GET", "/api/goals", list_goals);
+  t.role(Role::user, "POST", "/api/goals", create_goal);
+  t.role(Role::user, "GET", "/api/goals/:id", get_goal);
+  t.role(Role::user, "PUT", "/api/goals/:id", update_goal);
+  t.role(Role::user, "DELETE", "/api/goals/:id", delete_goal);
+
   return router;
 }
 

@@ -11,6 +11,7 @@
 
 #include "domain/clock.hpp"
 #include "domain/role.hpp"
+#include "domain/source.hpp"
 #include "domain/user.hpp"
 
 namespace mladmin::store {
@@ -58,6 +59,20 @@ struct AuditQuery {
   std::optional<std::string> target_id;
 };
 
+/// Lists source records newest first (created_at, then id), tombstones left out.
+struct SourceQuery {
+  std::optional<std::string> user_id;  ///< one owner's records; all owners when null
+  std::size_t limit = 50;
+  /// Keyset position: the last row's (created_at, id).
+  std::optional<std::pair<domain::TimestampMs, std::string>> before;
+};
+
+template <class T>
+struct SourcePage {
+  std::vector<T> items;
+  bool has_more = false;
+};
+
 /// What a read may do. Every method runs inside the transaction the Store opened.
 class Reader {
  public:
@@ -68,6 +83,12 @@ class Reader {
   virtual std::int64_t count_active_admins() = 0;
   virtual std::vector<AuditEntry> list_audit(const AuditQuery& query) = 0;
   virtual std::optional<std::string> get_setting(std::string_view key) = 0;
+
+  /// A record by id, tombstone or not.
+  virtual std::optional<domain::JournalEntry> find_journal_entry(std::string_view id) = 0;
+  virtual SourcePage<domain::JournalEntry> list_journal_entries(const SourceQuery& query) = 0;
+  virtual std::optional<domain::Goal> find_goal(std::string_view id) = 0;
+  virtual SourcePage<domain::Goal> list_goals(const SourceQuery& query) = 0;
 };
 
 /// What a write transaction may do in addition.
@@ -82,6 +103,11 @@ class Writer : public Reader {
   virtual void insert_audit(const AuditEntry& entry) = 0;
   /// Stores `value` under `key` unless a value is there already; returns the stored value.
   virtual std::string put_setting_if_absent(std::string_view key, std::string_view value) = 0;
+
+  /// Inserts or replaces the record with `record.id` (a tombstone is a record with deleted_at
+  /// set), giving it the table's next change_seq, which is written back into `record`.
+  virtual void save_journal_entry(domain::JournalEntry& record) = 0;
+  virtual void save_goal(domain::Goal& record) = 0;
 };
 
 /// The storage interface. SQLite implements it now, PostgreSQL later; handlers see only this.

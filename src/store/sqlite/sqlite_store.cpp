@@ -1,6 +1,9 @@
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <algorithm>
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <span>
 #include <stdexcept>
 
@@ -42,6 +45,100 @@ std::string like_pattern(std::string_view text) {
   }
   out.push_back('%');
   return out;
+}
+
+constexpr const char* kJournalColumns =
+    "id, user_id, title, body, mood, tags, created_at, updated_at, deleted_at, change_seq";
+constexpr const char* kGoalColumns =
+    "id, user_id, title, description, status, target_date, created_at, updated_at, deleted_at, change_seq";
+
+std::string tags_to_json(const std::vector<std::string>& tags) {
+  boost::json::array a;
+  for (const auto& t : tags) {
+    a.emplace_back(t);
+  }
+  return boost::json::serialize(a);
+}
+
+std::vector<std::string> tags_from_json(const std::string& text) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (!ec && v.is_array()) {
+    for (const auto& t : v.as_array()) {
+      if (t.is_string()) {
+        out.emplace_back(t.as_string());
+      }
+    }
+  }
+  return out;
+}
+
+domain::JournalEntry read_journal_entry(const Statement& st) {
+  domain::JournalEntry e;
+  e.id = st.text(0);
+  e.user_id = st.text(1);
+  e.title = st.text(2);
+  e.body = st.text(3);
+  e.mood = st.opt_int64(4);
+  e.tags = tags_from_json(st.text(5));
+  e.created_at = st.int64(6);
+  e.updated_at = st.int64(7);
+  e.deleted_at = st.opt_int64(8);
+  e.change_seq = st.int64(9);
+  return e;
+}
+
+domain::Goal read_goal(const Statement& st) {
+  domain::Goal g;
+  g.id = st.text(0);
+  g.user_id = st.text(1);
+  g.title = st.text(2);
+  g.description = st.text(3);
+  g.status = st.text(4);
+  g.target_date = st.opt_text(5);
+  g.created_at = st.int64(6);
+  g.updated_at = st.int64(7);
+  g.deleted_at = st.opt_int64(8);
+  g.change_seq = st.int64(9);
+  return g;
+}
+
+/// The newest-first keyset listing shared by both source tables.
+template <class T, class ReadRow>
+SourcePage<T> list_source(Connection& c, const char* table, const char* columns, const SourceQuery& q,
+                          ReadRow read_row) {
+  std::string sql = std::string("SELECT ") + columns + " FROM " + table + " WHERE deleted_at IS NULL";
+  if (q.user_id) {
+    sql += " AND user_id = ?1";
+  }
+  if (q.before) {
+    sql += " AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))";
+  }
+  sql += " ORDER BY created_at DESC, id DESC LIMIT ?4";
+  auto st = c.prepare(sql);
+  if (q.user_id) {
+    st.bind(1, std::string_view(*q.user_id));
+  }
+  if (q.before) {
+    st.bind(2, q.before->first).bind(3, std::string_view(q.before->second));
+  }
+  st.bind(4, static_cast<std::int64_t>(q.limit + 1));
+  SourcePage<T> page;
+  while (st.step()) {
+    if (page.items.size() == q.limit) {
+      page.has_more = true;
+      break;
+    }
+    page.items.push_back(read_row(st));
+  }
+  return page;
+}
+
+std::int64_t next_change_seq(Connection& c, const char* table) {
+  auto st = c.prepare(std::string("SELECT COALESCE(max(change_seq), 0) + 1 FROM ") + table);
+  st.step();
+  return st.int64(0);
 }
 
 /// Every query of the store, over one connection. Reads and writes share the code; the Store
@@ -257,6 +354,60 @@ class Ops final : public Writer {
     st.bind(1, key).bind(2, value);
     st.exec();
     return get_setting(key).value_or(std::string(value));
+  }
+
+  std::optional<domain::JournalEntry> find_journal_entry(std::string_view id) override {
+    auto st = c_.prepare(std::string("SELECT ") + kJournalColumns + " FROM journal_entries WHERE id = ?");
+    st.bind(1, id);
+    return st.step() ? std::optional(read_journal_entry(st)) : std::nullopt;
+  }
+
+  SourcePage<domain::JournalEntry> list_journal_entries(const SourceQuery& q) override {
+    return list_source<domain::JournalEntry>(c_, "journal_entries", kJournalColumns, q, read_journal_entry);
+  }
+
+  std::optional<domain::Goal> find_goal(std::string_view id) override {
+    auto st = c_.prepare(std::string("SELECT ") + kGoalColumns + " FROM goals WHERE id = ?");
+    st.bind(1, id);
+    return st.step() ? std::optional(read_goal(st)) : std::nullopt;
+  }
+
+  SourcePage<domain::Goal> list_goals(const SourceQuery& q) override {
+    return list_source<domain::Goal>(c_, "goals", kGoalColumns, q, read_goal);
+  }
+
+  void save_journal_entry(domain::JournalEntry& e) override {
+    e.change_seq = next_change_seq(c_, "journal_entries");
+    auto st = c_.prepare(std::string("INSERT OR REPLACE INTO journal_entries (") + kJournalColumns +
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, std::string_view(e.id))
+        .bind(2, std::string_view(e.user_id))
+        .bind(3, std::string_view(e.title))
+        .bind(4, std::string_view(e.body))
+        .bind(5, e.mood)
+        .bind(6, std::string_view(tags_to_json(e.tags)))
+        .bind(7, e.created_at)
+        .bind(8, e.updated_at)
+        .bind(9, e.deleted_at)
+        .bind(10, e.change_seq);
+    st.exec();
+  }
+
+  void save_goal(domain::Goal& g) override {
+    g.change_seq = next_change_seq(c_, "goals");
+    auto st = c_.prepare(std::string("INSERT OR REPLACE INTO goals (") + kGoalColumns +
+                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, std::string_view(g.id))
+        .bind(2, std::string_view(g.user_id))
+        .bind(3, std::string_view(g.title))
+        .bind(4, std::string_view(g.description))
+        .bind(5, std::string_view(g.status))
+        .bind(6, g.target_date)
+        .bind(7, g.created_at)
+        .bind(8, g.updated_at)
+        .bind(9, g.deleted_at)
+        .bind(10, g.change_seq);
+    st.exec();
   }
 
  private:
