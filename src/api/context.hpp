@@ -11,6 +11,7 @@
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
 #include "store/store.hpp"
+#include "sync/engine.hpp"
 
 namespace mladmin::api {
 
@@ -23,6 +24,7 @@ struct ApiContext {
   auth::LoginRateLimiter& login_limiter;
   const domain::Clock& clock;
   domain::IdGenerator& ids;
+  sync::Engine& engine;
   std::int64_t token_ttl_seconds = 12 * 3600;
   auth::PasswordPolicy password_policy;
   std::function<bool()> draining = [] { return false; };

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <boost/json/object.hpp>
+
 #include "api/context.hpp"
 #include "auth/caller.hpp"
+#include "domain/job.hpp"
 #include "http/message.hpp"
 
 namespace mladmin::api {
@@ -39,5 +42,17 @@ http::Response create_goal(http::Request& req, const auth::Caller& caller, ApiCo
 http::Response get_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response update_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response delete_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+
+// sync.cpp
+boost::json::object job_json(const domain::Job& job, domain::TimestampMs now);
+http::Response start_journal_sync(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response start_goal_sync(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response get_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response list_job_errors(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response cancel_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response pause_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response resume_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response retry_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
 }  // namespace mladmin::api

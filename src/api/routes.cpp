@@ -134,6 +134,18 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::user, "PUT", "/api/goals/:id", update_goal);
   t.role(Role::user, "DELETE", "/api/goals/:id", delete_goal);
 
+  // Sync jobs: who may act on a given job (its starter, the owner of the records it syncs, or
+  // ml_admin) is checked per job; other users' jobs answer 404.
+  t.role(Role::user, "POST", "/api/ml/sync/journal-entries", start_journal_sync);
+  t.role(Role::user, "POST", "/api/ml/sync/goals", start_goal_sync);
+  t.role(Role::user, "GET", "/api/ml/sync/jobs", list_jobs);
+  t.role(Role::user, "GET", "/api/ml/sync/job/:jobId", get_job);
+  t.role(Role::user, "GET", "/api/ml/sync/job/:jobId/errors", list_job_errors);
+  t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/cancel", cancel_job);
+  t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/pause", pause_job);
+  t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/resume", resume_job);
+  t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/retry", retry_job);
+
   return router;
 }
 

@@ -16,6 +16,7 @@
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
 #include "http/server.hpp"
+#include "sync/engine.hpp"
 
 namespace mladmin::app {
 
@@ -86,7 +87,10 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   accounts::Accounts accounts(*store, hasher, clock, ids, policy);
 
   http::Server* server_ptr = nullptr;
-  api::ApiContext ctx{*store, accounts, tokens, hasher, limiter, clock, ids};
+  sync::EngineOptions engine_options;
+  engine_options.workers = config.sync_workers;
+  sync::Engine engine(*store, clock, ids, engine_options);
+  api::ApiContext ctx{*store, accounts, tokens, hasher, limiter, clock, ids, engine};
   ctx.token_ttl_seconds = config.token_ttl_seconds;
   ctx.password_policy = policy;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
@@ -104,7 +108,11 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   if (on_listening) {
     on_listening(url);
   }
+  engine.start();
   server.run();
+  // SIGTERM/SIGINT: the server has stopped accepting and drained; now checkpoint the running
+  // jobs and mark them interrupted, so that the next start resumes them (SPEC §8).
+  engine.stop();
   spdlog::info("msg=\"stopped\"");
   return 0;
 }

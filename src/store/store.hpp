@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "domain/clock.hpp"
+#include "domain/job.hpp"
 #include "domain/role.hpp"
 #include "domain/source.hpp"
 #include "domain/user.hpp"
@@ -73,6 +74,49 @@ struct SourcePage {
   bool has_more = false;
 };
 
+/// "all|journal_entries" or "user:<id>|goals": the key of a job's scope and type. At most one
+/// active job holds a key; watermarks are kept per key.
+inline std::string scope_key(const domain::Job& job) {
+  const std::string scope =
+      job.scope == domain::JobScope::all ? std::string("all") : "user:" + job.scope_user_id.value_or("");
+  return scope + "|" + std::string(domain::to_string(job.type));
+}
+
+struct JobQuery {
+  std::optional<std::string> visible_to;  ///< a user: jobs they started or that synced their records
+  std::optional<domain::JobStatus> status;
+  std::optional<domain::JobType> type;
+  std::optional<std::string> user_id;       ///< jobs started by or syncing this user
+  std::optional<domain::TimestampMs> from;  ///< created_at >= from
+  std::optional<domain::TimestampMs> to;    ///< created_at < to
+  std::size_t limit = 50;
+  std::optional<std::pair<domain::TimestampMs, std::string>> before;  ///< newest first keyset
+};
+
+struct JobPage {
+  std::vector<domain::Job> items;
+  bool has_more = false;
+};
+
+struct StoredItemError {
+  std::int64_t seq = 0;
+  domain::ItemError error;
+};
+
+/// What a sync writes for one source record.
+struct DocumentWrite {
+  std::string id;
+  std::string user_id;
+  domain::SourceType source_type = domain::SourceType::journal_entries;
+  std::string source_id;
+  std::string title;
+  std::string text;
+  std::string metadata_json;
+  std::string content_hash;
+  domain::TimestampMs synced_at = 0;
+  std::string job_id;
+};
+
 /// What a read may do. Every method runs inside the transaction the Store opened.
 class Reader {
  public:
@@ -89,6 +133,33 @@ class Reader {
   virtual SourcePage<domain::JournalEntry> list_journal_entries(const SourceQuery& query) = 0;
   virtual std::optional<domain::Goal> find_goal(std::string_view id) = 0;
   virtual SourcePage<domain::Goal> list_goals(const SourceQuery& query) = 0;
+
+  /// The highest change_seq of a source table (0 when empty).
+  virtual std::int64_t max_change_seq(domain::SourceType type) = 0;
+  /// Records (tombstones included) with after < change_seq <= upto, of one owner or all.
+  virtual std::int64_t count_changes(domain::SourceType type, const std::optional<std::string>& user_id,
+                                     std::int64_t after, std::int64_t upto) = 0;
+  /// The next `limit` of those records in change_seq order.
+  virtual std::vector<domain::JournalEntry> journal_changes(const std::optional<std::string>& user_id,
+                                                            std::int64_t after, std::int64_t upto,
+                                                            std::size_t limit) = 0;
+  virtual std::vector<domain::Goal> goal_changes(const std::optional<std::string>& user_id,
+                                                 std::int64_t after, std::int64_t upto,
+                                                 std::size_t limit) = 0;
+
+  /// content_hash of the documents of these source ids that exist.
+  virtual std::vector<std::pair<std::string, std::string>> document_hashes(
+      domain::SourceType type, const std::vector<std::string>& ids) = 0;
+  virtual std::int64_t count_documents(std::optional<domain::SourceType> type) = 0;
+
+  virtual std::optional<domain::Job> find_job(std::string_view id) = 0;
+  virtual std::optional<domain::Job> find_active_job(std::string_view scope_key) = 0;
+  virtual JobPage list_jobs(const JobQuery& query) = 0;
+  /// Jobs in any of these states, oldest first.
+  virtual std::vector<domain::Job> jobs_in(const std::vector<domain::JobStatus>& statuses) = 0;
+  virtual std::vector<StoredItemError> list_job_errors(std::string_view job_id, std::int64_t after_seq,
+                                                       std::size_t limit) = 0;
+  virtual std::int64_t get_watermark(std::string_view scope_key) = 0;
 };
 
 /// What a write transaction may do in addition.
@@ -108,6 +179,19 @@ class Writer : public Reader {
   /// set), giving it the table's next change_seq, which is written back into `record`.
   virtual void save_journal_entry(domain::JournalEntry& record) = 0;
   virtual void save_goal(domain::Goal& record) = 0;
+
+  /// Inserts or updates (on source type + id) a document, bumping its version.
+  virtual void upsert_document(const DocumentWrite& doc) = 0;
+  virtual bool delete_document(domain::SourceType type, std::string_view source_id) = 0;
+
+  /// Inserts a new job; false (nothing written) when an active job holds its scope key.
+  virtual bool insert_job(const domain::Job& job) = 0;
+  /// Saves every field of the job; a finished job gives up its scope key.
+  virtual void save_job(const domain::Job& job) = 0;
+  /// Stores item errors numbered from `first_seq`.
+  virtual void append_job_errors(std::string_view job_id, std::int64_t first_seq,
+                                 const std::vector<domain::ItemError>& errors) = 0;
+  virtual void set_watermark(std::string_view scope_key, std::int64_t seq) = 0;
 };
 
 /// The storage interface. SQLite implements it now, PostgreSQL later; handlers see only this.

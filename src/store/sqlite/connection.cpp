@@ -76,6 +76,10 @@ int Statement::exec() {
   return sqlite3_changes(sqlite3_db_handle(stmt_));
 }
 
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+}
+
 std::int64_t Statement::int64(int column) const {
   return sqlite3_column_int64(stmt_, column);
 }

@@ -31,6 +31,8 @@ class Statement final {
   bool step();
   /// Runs to completion; returns the number of rows changed.
   int exec();
+  /// Rewinds the statement so that it can run again (bindings are kept until rebound).
+  void reset();
 
   std::int64_t int64(int column) const;
   std::string text(int column) const;

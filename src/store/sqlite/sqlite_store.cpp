@@ -141,6 +141,111 @@ std::int64_t next_change_seq(Connection& c, const char* table) {
   return st.int64(0);
 }
 
+constexpr const char* kJobColumns =
+    "id, user_id, type, status, scope, scope_user_id, mode, total_items, synced_items, skipped_items, "
+    "failed_items, error_count, errors, start_time, end_time, running_ms, created_at, updated_at, attempt, "
+    "cancel_requested, failure_reason, checkpoint_seq, target_seq, from_seq";
+
+std::string errors_to_json(const std::vector<domain::ItemError>& errors) {
+  boost::json::array a;
+  for (const auto& e : errors) {
+    a.push_back(boost::json::object{{"itemId", e.item_id}, {"reason", e.reason}, {"at", e.at}});
+  }
+  return boost::json::serialize(a);
+}
+
+std::vector<domain::ItemError> errors_from_json(const std::string& text) {
+  std::vector<domain::ItemError> out;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) {
+    return out;
+  }
+  for (const auto& item : v.as_array()) {
+    if (!item.is_object()) {
+      continue;
+    }
+    const auto& o = item.as_object();
+    domain::ItemError e;
+    if (const auto* id = o.if_contains("itemId"); id != nullptr && id->is_string()) {
+      e.item_id = std::string(id->as_string());
+    }
+    if (const auto* r = o.if_contains("reason"); r != nullptr && r->is_string()) {
+      e.reason = std::string(r->as_string());
+    }
+    if (const auto* at = o.if_contains("at"); at != nullptr && at->is_int64()) {
+      e.at = at->as_int64();
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+domain::Job read_job(const Statement& st) {
+  domain::Job j;
+  j.id = st.text(0);
+  j.user_id = st.text(1);
+  j.type = domain::parse_job_type(st.text(2)).value_or(domain::JobType::journal_entries);
+  j.status = domain::parse_job_status(st.text(3)).value_or(domain::JobStatus::failed);
+  j.scope = st.text(4) == "all" ? domain::JobScope::all : domain::JobScope::user;
+  j.scope_user_id = st.opt_text(5);
+  j.mode = domain::parse_sync_mode(st.text(6)).value_or(domain::SyncMode::incremental);
+  j.counters.total = st.int64(7);
+  j.counters.synced = st.int64(8);
+  j.counters.skipped = st.int64(9);
+  j.counters.failed = st.int64(10);
+  j.error_count = st.int64(11);
+  j.errors = errors_from_json(st.text(12));
+  j.start_time = st.opt_int64(13);
+  j.end_time = st.opt_int64(14);
+  j.running_ms = st.int64(15);
+  j.created_at = st.int64(16);
+  j.updated_at = st.int64(17);
+  j.attempt = static_cast<int>(st.int64(18));
+  j.cancel_requested = st.int64(19) != 0;
+  j.failure_reason = st.text(20);
+  j.checkpoint_seq = st.int64(21);
+  j.target_seq = st.int64(22);
+  j.from_seq = st.int64(23);
+  return j;
+}
+
+void bind_job(Statement& st, const domain::Job& j) {
+  st.bind(1, std::string_view(j.id))
+      .bind(2, std::string_view(j.user_id))
+      .bind(3, domain::to_string(j.type))
+      .bind(4, domain::to_string(j.status))
+      .bind(5, domain::to_string(j.scope))
+      .bind(6, j.scope_user_id)
+      .bind(7, domain::to_string(j.mode))
+      .bind(8, j.counters.total)
+      .bind(9, j.counters.synced)
+      .bind(10, j.counters.skipped)
+      .bind(11, j.counters.failed)
+      .bind(12, j.error_count)
+      .bind(13, std::string_view(errors_to_json(j.errors)))
+      .bind(14, j.start_time)
+      .bind(15, j.end_time)
+      .bind(16, j.running_ms)
+      .bind(17, j.created_at)
+      .bind(18, j.updated_at)
+      .bind(19, static_cast<std::int64_t>(j.attempt))
+      .bind(20, static_cast<std::int64_t>(j.cancel_requested ? 1 : 0))
+      .bind(21, std::string_view(j.failure_reason))
+      .bind(22, j.checkpoint_seq)
+      .bind(23, j.target_seq)
+      .bind(24, j.from_seq);
+  if (domain::is_active(j.status)) {
+    st.bind(25, std::string_view(scope_key(j)));
+  } else {
+    st.bind_null(25);
+  }
+}
+
+const char* source_table(domain::SourceType type) {
+  return type == domain::SourceType::journal_entries ? "journal_entries" : "goals";
+}
+
 /// Every query of the store, over one connection. Reads and writes share the code; the Store
 /// decides which connection and which kind of transaction surround it.
 class Ops final : public Writer {
@@ -410,7 +515,260 @@ class Ops final : public Writer {
     st.exec();
   }
 
+  std::int64_t max_change_seq(domain::SourceType type) override {
+    auto st = c_.prepare(std::string("SELECT COALESCE(max(change_seq), 0) FROM ") + source_table(type));
+    st.step();
+    return st.int64(0);
+  }
+
+  std::int64_t count_changes(domain::SourceType type, const std::optional<std::string>& user_id,
+                             std::int64_t after, std::int64_t upto) override {
+    std::string sql = std::string("SELECT count(*) FROM ") + source_table(type) +
+                      " WHERE change_seq > ?1 AND change_seq <= ?2" + (user_id ? " AND user_id = ?3" : "");
+    auto st = c_.prepare(sql);
+    st.bind(1, after).bind(2, upto);
+    if (user_id) {
+      st.bind(3, std::string_view(*user_id));
+    }
+    st.step();
+    return st.int64(0);
+  }
+
+  std::vector<domain::JournalEntry> journal_changes(const std::optional<std::string>& user_id,
+                                                    std::int64_t after, std::int64_t upto,
+                                                    std::size_t limit) override {
+    return changes<domain::JournalEntry>(domain::SourceType::journal_entries, kJournalColumns, user_id, after,
+                                         upto, limit, read_journal_entry);
+  }
+
+  std::vector<domain::Goal> goal_changes(const std::optional<std::string>& user_id, std::int64_t after,
+                                         std::int64_t upto, std::size_t limit) override {
+    return changes<domain::Goal>(domain::SourceType::goals, kGoalColumns, user_id, after, upto, limit,
+                                 read_goal);
+  }
+
+  std::vector<std::pair<std::string, std::string>> document_hashes(
+      domain::SourceType type, const std::vector<std::string>& ids) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto st = c_.prepare("SELECT content_hash FROM documents WHERE source_type = ? AND source_id = ?");
+    for (const auto& id : ids) {
+      st.bind(1, domain::to_string(type)).bind(2, std::string_view(id));
+      if (st.step()) {
+        out.emplace_back(id, st.text(0));
+      }
+      st.reset();
+    }
+    return out;
+  }
+
+  std::int64_t count_documents(std::optional<domain::SourceType> type) override {
+    auto st = c_.prepare(type ? "SELECT count(*) FROM documents WHERE source_type = ?"
+                              : "SELECT count(*) FROM documents");
+    if (type) {
+      st.bind(1, domain::to_string(*type));
+    }
+    st.step();
+    return st.int64(0);
+  }
+
+  std::optional<domain::Job> find_job(std::string_view id) override {
+    auto st = c_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
+    st.bind(1, id);
+    return st.step() ? std::optional(read_job(st)) : std::nullopt;
+  }
+
+  std::optional<domain::Job> find_active_job(std::string_view key) override {
+    auto st = c_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE slot = ?");
+    st.bind(1, key);
+    return st.step() ? std::optional(read_job(st)) : std::nullopt;
+  }
+
+  JobPage list_jobs(const JobQuery& q) override {
+    std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1=1";
+    if (q.visible_to) {
+      sql += " AND (user_id = ?1 OR scope_user_id = ?1)";
+    }
+    if (q.user_id) {
+      sql += " AND (user_id = ?2 OR scope_user_id = ?2)";
+    }
+    if (q.status) {
+      sql += " AND status = ?3";
+    }
+    if (q.type) {
+      sql += " AND type = ?4";
+    }
+    if (q.from) {
+      sql += " AND created_at >= ?5";
+    }
+    if (q.to) {
+      sql += " AND created_at < ?6";
+    }
+    if (q.before) {
+      sql += " AND (created_at < ?7 OR (created_at = ?7 AND id < ?8))";
+    }
+    sql += " ORDER BY created_at DESC, id DESC LIMIT ?9";
+    auto st = c_.prepare(sql);
+    if (q.visible_to) {
+      st.bind(1, std::string_view(*q.visible_to));
+    }
+    if (q.user_id) {
+      st.bind(2, std::string_view(*q.user_id));
+    }
+    if (q.status) {
+      st.bind(3, domain::to_string(*q.status));
+    }
+    if (q.type) {
+      st.bind(4, domain::to_string(*q.type));
+    }
+    if (q.from) {
+      st.bind(5, *q.from);
+    }
+    if (q.to) {
+      st.bind(6, *q.to);
+    }
+    if (q.before) {
+      st.bind(7, q.before->first).bind(8, std::string_view(q.before->second));
+    }
+    st.bind(9, static_cast<std::int64_t>(q.limit + 1));
+    JobPage page;
+    while (st.step()) {
+      if (page.items.size() == q.limit) {
+        page.has_more = true;
+        break;
+      }
+      page.items.push_back(read_job(st));
+    }
+    return page;
+  }
+
+  std::vector<domain::Job> jobs_in(const std::vector<domain::JobStatus>& statuses) override {
+    std::vector<domain::Job> out;
+    auto st = c_.prepare(std::string("SELECT ") + kJobColumns +
+                         " FROM jobs WHERE status = ? ORDER BY created_at, id");
+    for (auto status : statuses) {
+      st.bind(1, domain::to_string(status));
+      while (st.step()) {
+        out.push_back(read_job(st));
+      }
+      st.reset();
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return out;
+  }
+
+  std::vector<StoredItemError> list_job_errors(std::string_view job_id, std::int64_t after_seq,
+                                               std::size_t limit) override {
+    auto st = c_.prepare(
+        "SELECT seq, item_id, reason, at FROM job_errors WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    st.bind(1, job_id).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<StoredItemError> out;
+    while (st.step()) {
+      out.push_back({st.int64(0), {st.text(1), st.text(2), st.int64(3)}});
+    }
+    return out;
+  }
+
+  std::int64_t get_watermark(std::string_view key) override {
+    auto st = c_.prepare("SELECT seq FROM sync_watermarks WHERE scope_key = ?");
+    st.bind(1, key);
+    return st.step() ? st.int64(0) : 0;
+  }
+
+  void upsert_document(const DocumentWrite& d) override {
+    auto st = c_.prepare(
+        "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
+        "synced_at, version, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
+        "ON CONFLICT (source_type, source_id) DO UPDATE SET user_id = excluded.user_id, title = "
+        "excluded.title, "
+        "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
+        "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id");
+    st.bind(1, std::string_view(d.id))
+        .bind(2, std::string_view(d.user_id))
+        .bind(3, domain::to_string(d.source_type))
+        .bind(4, std::string_view(d.source_id))
+        .bind(5, std::string_view(d.title))
+        .bind(6, std::string_view(d.text))
+        .bind(7, std::string_view(d.metadata_json))
+        .bind(8, std::string_view(d.content_hash))
+        .bind(9, d.synced_at)
+        .bind(10, std::string_view(d.job_id));
+    st.exec();
+  }
+
+  bool delete_document(domain::SourceType type, std::string_view source_id) override {
+    auto st = c_.prepare("DELETE FROM documents WHERE source_type = ? AND source_id = ?");
+    st.bind(1, domain::to_string(type)).bind(2, source_id);
+    return st.exec() == 1;
+  }
+
+  bool insert_job(const domain::Job& job) override {
+    auto st = c_.prepare(
+        std::string("INSERT INTO jobs (") + kJobColumns +
+        ", slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (slot) DO NOTHING");
+    bind_job(st, job);
+    return st.exec() == 1;
+  }
+
+  void save_job(const domain::Job& job) override {
+    auto st = c_.prepare(
+        "UPDATE jobs SET id = ?1, user_id = ?2, type = ?3, status = ?4, scope = ?5, scope_user_id = ?6, mode "
+        "= ?7, "
+        "total_items = ?8, synced_items = ?9, skipped_items = ?10, failed_items = ?11, error_count = ?12, "
+        "errors = ?13, start_time = ?14, end_time = ?15, running_ms = ?16, created_at = ?17, updated_at = "
+        "?18, "
+        "attempt = ?19, cancel_requested = ?20, failure_reason = ?21, checkpoint_seq = ?22, target_seq = "
+        "?23, "
+        "from_seq = ?24, slot = ?25 WHERE id = ?1");
+    bind_job(st, job);
+    st.exec();
+  }
+
+  void append_job_errors(std::string_view job_id, std::int64_t first_seq,
+                         const std::vector<domain::ItemError>& errors) override {
+    auto st = c_.prepare(
+        "INSERT OR REPLACE INTO job_errors (job_id, seq, item_id, reason, at) VALUES (?, ?, ?, ?, ?)");
+    std::int64_t seq = first_seq;
+    for (const auto& e : errors) {
+      st.bind(1, job_id)
+          .bind(2, seq++)
+          .bind(3, std::string_view(e.item_id))
+          .bind(4, std::string_view(e.reason));
+      st.bind(5, e.at);
+      st.exec();
+      st.reset();
+    }
+  }
+
+  void set_watermark(std::string_view key, std::int64_t seq) override {
+    auto st = c_.prepare(
+        "INSERT INTO sync_watermarks (scope_key, seq) VALUES (?, ?) ON CONFLICT (scope_key) DO UPDATE SET "
+        "seq = "
+        "excluded.seq");
+    st.bind(1, key).bind(2, seq);
+    st.exec();
+  }
+
  private:
+  template <class T, class ReadRow>
+  std::vector<T> changes(domain::SourceType type, const char* columns,
+                         const std::optional<std::string>& user_id, std::int64_t after, std::int64_t upto,
+                         std::size_t limit, ReadRow read_row) {
+    std::string sql = std::string("SELECT ") + columns + " FROM " + source_table(type) +
+                      " WHERE change_seq > ?1 AND change_seq <= ?2" + (user_id ? " AND user_id = ?3" : "") +
+                      " ORDER BY change_seq LIMIT ?4";
+    auto st = c_.prepare(sql);
+    st.bind(1, after).bind(2, upto).bind(4, static_cast<std::int64_t>(limit));
+    if (user_id) {
+      st.bind(3, std::string_view(*user_id));
+    }
+    std::vector<T> out;
+    while (st.step()) {
+      out.push_back(read_row(st));
+    }
+    return out;
+  }
+
   Connection& c_;
 };
 

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/clock.hpp"
+#include "domain/error.hpp"
+
+namespace mladmin::domain {
+
+enum class JobType { journal_entries, goals, bulk_delete, bulk_resync };
+enum class JobStatus { queued, running, paused, completed, failed, cancelled, interrupted };
+enum class JobScope { user, all };
+enum class SyncMode { incremental, full };
+
+std::string_view to_string(JobType v);
+std::string_view to_string(JobStatus v);
+std::string_view to_string(JobScope v);
+std::string_view to_string(SyncMode v);
+std::optional<JobType> parse_job_type(std::string_view text);
+std::optional<JobStatus> parse_job_status(std::string_view text);
+std::optional<SyncMode> parse_sync_mode(std::string_view text);
+
+/// True for completed, failed and cancelled: nothing more will happen to the job.
+bool is_finished(JobStatus status);
+/// True for queued, running, paused and interrupted: the job holds its (scope, type) slot.
+bool is_active(JobStatus status);
+
+/// What can happen to a job (SPEC §2 "States").
+enum class JobEvent {
+  start,      ///< queued → running (a worker claimed it)
+  pause,      ///< running → paused (a person asked)
+  resume,     ///< paused → running
+  cancel,     ///< queued | running | paused | interrupted → cancelled
+  complete,   ///< running → completed
+  fail,       ///< running → failed (the job itself could not go on)
+  interrupt,  ///< running | paused → interrupted (its process stopped or died)
+  requeue,    ///< interrupted → queued (resumed from its checkpoint at the next start)
+  retry,      ///< failed | cancelled → queued (attempt + 1, from its checkpoint)
+};
+
+std::string_view to_string(JobEvent event);
+
+/// The state after `event`, or a 409 domain::Error (code "illegal_transition") whose message a
+/// person understands, e.g. "cannot resume a job that is completed".
+/// Never throws; the error is returned.
+struct TransitionResult {
+  std::optional<JobStatus> next;
+  std::optional<Error> error;
+  explicit operator bool() const { return next.has_value(); }
+};
+TransitionResult transition(JobStatus from, JobEvent event);
+
+/// One item that failed, as shown to people (SPEC §2).
+struct ItemError {
+  std::string item_id;
+  std::string reason;
+  TimestampMs at = 0;
+};
+
+/// Counters of a job. Invariant at every moment a client can observe:
+/// processed = synced + skipped + failed.
+struct JobCounters {
+  std::int64_t total = 0;
+  std::int64_t synced = 0;
+  std::int64_t skipped = 0;
+  std::int64_t failed = 0;
+  std::int64_t processed() const { return synced + skipped + failed; }
+};
+
+/// round(100 * processed / total), clamped to 0-100; 100 for a completed job with total 0, and 0
+/// for an unfinished one with total 0.
+int progress_percent(const JobCounters& counters, JobStatus status);
+
+/// Items per second over the running time so far (0 when no time has passed), and the seconds
+/// still needed at that rate (nullopt when the rate is 0 or the job is not running).
+double items_per_second(std::int64_t processed, std::int64_t running_ms);
+std::optional<std::int64_t> eta_seconds(const JobCounters& counters, double rate, JobStatus status);
+
+/// The sync job (SPEC §2). Plain data; the engine owns the rules of change.
+struct Job {
+  std::string id;       ///< UUIDv7
+  std::string user_id;  ///< who started it
+  JobType type = JobType::journal_entries;
+  JobStatus status = JobStatus::queued;
+  JobScope scope = JobScope::user;
+  std::optional<std::string> scope_user_id;  ///< whose records, when scope is user
+  SyncMode mode = SyncMode::incremental;
+  JobCounters counters;
+  std::int64_t error_count = 0;
+  std::vector<ItemError> errors;  ///< the first 20 item errors
+  std::optional<TimestampMs> start_time;
+  std::optional<TimestampMs> end_time;
+  std::int64_t running_ms = 0;  ///< time spent running, across pauses and restarts
+  TimestampMs created_at = 0;
+  TimestampMs updated_at = 0;
+  int attempt = 1;
+  bool cancel_requested = false;
+  std::string failure_reason;  ///< why a failed job failed
+  // Checkpoint: the source position already processed, and where the job stops.
+  std::int64_t checkpoint_seq = 0;  ///< last change_seq processed (0 = none)
+  std::int64_t target_seq = 0;      ///< last change_seq this job takes (fixed when it starts)
+  std::int64_t from_seq = 0;        ///< change_seq it started after (the scope's watermark)
+};
+
+/// How many item errors a job carries inline.
+inline constexpr std::size_t kInlineErrors = 20;
+
+}  // namespace mladmin::domain

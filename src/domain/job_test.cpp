@@ -1,0 +1,271 @@
+#include "domain/job.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mladmin::domain {
+namespace {
+
+constexpr std::array kAllStatuses{JobStatus::queued,     JobStatus::running, JobStatus::paused,
+                                  JobStatus::completed,  JobStatus::failed,  JobStatus::cancelled,
+                                  JobStatus::interrupted};
+
+constexpr std::array kAllEvents{JobEvent::start,     JobEvent::pause,    JobEvent::resume,
+                                JobEvent::cancel,    JobEvent::complete, JobEvent::fail,
+                                JobEvent::interrupt, JobEvent::requeue,  JobEvent::retry};
+
+// The whole state machine of SPEC §2, written out by hand: every pair not listed is illegal.
+const std::map<std::pair<JobStatus, JobEvent>, JobStatus>& legal_moves() {
+  using S = JobStatus;
+  using E = JobEvent;
+  static const std::map<std::pair<S, E>, S> moves{
+      {{S::queued, E::start}, S::running},          {{S::queued, E::cancel}, S::cancelled},
+      {{S::running, E::pause}, S::paused},          {{S::running, E::cancel}, S::cancelled},
+      {{S::running, E::complete}, S::completed},    {{S::running, E::fail}, S::failed},
+      {{S::running, E::interrupt}, S::interrupted}, {{S::paused, E::resume}, S::running},
+      {{S::paused, E::cancel}, S::cancelled},       {{S::paused, E::interrupt}, S::interrupted},
+      {{S::interrupted, E::requeue}, S::queued},    {{S::interrupted, E::cancel}, S::cancelled},
+      {{S::failed, E::retry}, S::queued},           {{S::cancelled, E::retry}, S::queued},
+  };
+  return moves;
+}
+
+JobCounters counters(std::int64_t total, std::int64_t synced, std::int64_t skipped = 0,
+                     std::int64_t failed = 0) {
+  JobCounters c;
+  c.total = total;
+  c.synced = synced;
+  c.skipped = skipped;
+  c.failed = failed;
+  return c;
+}
+
+// ---- names ----
+
+TEST(JobNamesTest, TypesRoundTripThroughTheirSnakeCaseNames) {
+  const std::pair<JobType, std::string_view> cases[] = {
+      {JobType::journal_entries, "journal_entries"},
+      {JobType::goals, "goals"},
+      {JobType::bulk_delete, "bulk_delete"},
+      {JobType::bulk_resync, "bulk_resync"},
+  };
+  for (const auto& [type, name] : cases) {
+    EXPECT_EQ(to_string(type), name);
+    EXPECT_EQ(parse_job_type(name), type) << name;
+  }
+}
+
+TEST(JobNamesTest, StatusesRoundTripThroughTheirSnakeCaseNames) {
+  const std::pair<JobStatus, std::string_view> cases[] = {
+      {JobStatus::queued, "queued"},           {JobStatus::running, "running"},
+      {JobStatus::paused, "paused"},           {JobStatus::completed, "completed"},
+      {JobStatus::failed, "failed"},           {JobStatus::cancelled, "cancelled"},
+      {JobStatus::interrupted, "interrupted"},
+  };
+  for (const auto& [status, name] : cases) {
+    EXPECT_EQ(to_string(status), name);
+    EXPECT_EQ(parse_job_status(name), status) << name;
+  }
+}
+
+TEST(JobNamesTest, ModesRoundTripAndScopesHaveTheirSpecNames) {
+  EXPECT_EQ(to_string(SyncMode::incremental), "incremental");
+  EXPECT_EQ(to_string(SyncMode::full), "full");
+  EXPECT_EQ(parse_sync_mode("incremental"), SyncMode::incremental);
+  EXPECT_EQ(parse_sync_mode("full"), SyncMode::full);
+  EXPECT_EQ(to_string(JobScope::user), "user");
+  EXPECT_EQ(to_string(JobScope::all), "all");
+}
+
+TEST(JobNamesTest, EventsHaveTheirSnakeCaseNames) {
+  const std::pair<JobEvent, std::string_view> cases[] = {
+      {JobEvent::start, "start"},         {JobEvent::pause, "pause"},       {JobEvent::resume, "resume"},
+      {JobEvent::cancel, "cancel"},       {JobEvent::complete, "complete"}, {JobEvent::fail, "fail"},
+      {JobEvent::interrupt, "interrupt"}, {JobEvent::requeue, "requeue"},   {JobEvent::retry, "retry"},
+  };
+  for (const auto& [event, name] : cases) {
+    EXPECT_EQ(to_string(event), name);
+  }
+}
+
+TEST(JobNamesTest, UnknownOrDifferentlySpelledNamesAreRefused) {
+  for (const char* bad : {"", "journal-entries", "JournalEntries", "Goals", " goals", "goals ", "journal"}) {
+    EXPECT_FALSE(parse_job_type(bad).has_value()) << bad;
+  }
+  for (const char* bad : {"", "canceled", "RUNNING", "done", "queued\n", "active"}) {
+    EXPECT_FALSE(parse_job_status(bad).has_value()) << bad;
+  }
+  for (const char* bad : {"", "Full", "incr", "delta", "full "}) {
+    EXPECT_FALSE(parse_sync_mode(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(parse_job_type(std::string_view("goals\0x", 7)).has_value());
+}
+
+// ---- lifecycle classification ----
+
+TEST(JobLifecycleTest, CompletedFailedAndCancelledAreFinished) {
+  for (const JobStatus s : kAllStatuses) {
+    const bool expected = s == JobStatus::completed || s == JobStatus::failed || s == JobStatus::cancelled;
+    EXPECT_EQ(is_finished(s), expected) << to_string(s);
+  }
+}
+
+TEST(JobLifecycleTest, EveryStatusIsEitherActiveOrFinished) {
+  for (const JobStatus s : kAllStatuses) {
+    EXPECT_NE(is_active(s), is_finished(s)) << to_string(s);
+  }
+  EXPECT_TRUE(is_active(JobStatus::interrupted));
+  EXPECT_TRUE(is_active(JobStatus::paused));
+}
+
+// ---- state machine ----
+
+TEST(JobStateTest, EveryLegalTransitionReachesItsNextStatus) {
+  for (const auto& [move, next] : legal_moves()) {
+    const auto [from, event] = move;
+    const TransitionResult r = transition(from, event);
+    ASSERT_TRUE(r) << to_string(event) << " from " << to_string(from);
+    EXPECT_EQ(*r.next, next) << to_string(event) << " from " << to_string(from);
+    EXPECT_FALSE(r.error.has_value());
+  }
+}
+
+TEST(JobStateTest, EveryOtherStatusEventPairIsAConflictNamingBoth) {
+  int illegal = 0;
+  for (const JobStatus from : kAllStatuses) {
+    for (const JobEvent event : kAllEvents) {
+      if (legal_moves().contains({from, event})) {
+        continue;
+      }
+      ++illegal;
+      const std::string status(to_string(from));
+      const std::string verb(to_string(event));
+      SCOPED_TRACE(verb + " from " + status);
+      const TransitionResult r = transition(from, event);
+      EXPECT_FALSE(r);
+      EXPECT_FALSE(r.next.has_value());
+      ASSERT_TRUE(r.error.has_value());
+      EXPECT_EQ(r.error->kind(), ErrorKind::conflict);
+      EXPECT_EQ(r.error->code(), "illegal_transition");
+      EXPECT_EQ(std::string(r.error->what()), "cannot " + verb + " a job that is " + status);
+      const std::vector<std::pair<std::string, std::string>> details{{"status", status}, {"event", verb}};
+      EXPECT_EQ(r.error->details(), details);
+    }
+  }
+  EXPECT_EQ(illegal, 7 * 9 - 14);
+}
+
+TEST(JobStateTest, ResumeOfCompletedJobIsConflict) {
+  const TransitionResult r = transition(JobStatus::completed, JobEvent::resume);
+  ASSERT_FALSE(r);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(r.error->kind(), ErrorKind::conflict);
+  EXPECT_STREQ(r.error->what(), "cannot resume a job that is completed");
+}
+
+TEST(JobStateTest, FinishedJobsOnlyLeaveThroughRetry) {
+  for (const JobStatus s : {JobStatus::failed, JobStatus::cancelled}) {
+    EXPECT_EQ(transition(s, JobEvent::retry).next, JobStatus::queued) << to_string(s);
+    EXPECT_FALSE(transition(s, JobEvent::cancel)) << to_string(s);
+  }
+  for (const JobEvent e : kAllEvents) {
+    EXPECT_FALSE(transition(JobStatus::completed, e)) << to_string(e);
+  }
+}
+
+TEST(JobStateTest, InterruptedJobIsRequeuedOrCancelledButNotResumed) {
+  EXPECT_EQ(transition(JobStatus::interrupted, JobEvent::requeue).next, JobStatus::queued);
+  EXPECT_EQ(transition(JobStatus::interrupted, JobEvent::cancel).next, JobStatus::cancelled);
+  EXPECT_FALSE(transition(JobStatus::interrupted, JobEvent::resume));
+  EXPECT_FALSE(transition(JobStatus::interrupted, JobEvent::start));
+}
+
+// ---- progress ----
+
+TEST(JobProgressTest, EmptyCompletedJobIsFullyDone) {
+  EXPECT_EQ(progress_percent(counters(0, 0), JobStatus::completed), 100);
+}
+
+TEST(JobProgressTest, EmptyUnfinishedJobHasNoProgress) {
+  EXPECT_EQ(progress_percent(counters(0, 0), JobStatus::running), 0);
+  EXPECT_EQ(progress_percent(counters(0, 0), JobStatus::queued), 0);
+}
+
+TEST(JobProgressTest, RoundsToTheNearestWholePercent) {
+  EXPECT_EQ(progress_percent(counters(3, 1), JobStatus::running), 33);
+  EXPECT_EQ(progress_percent(counters(3, 2), JobStatus::running), 67);
+  EXPECT_EQ(progress_percent(counters(200, 1), JobStatus::running), 1);      // 0.5 rounds up
+  EXPECT_EQ(progress_percent(counters(200, 199), JobStatus::running), 100);  // 99.5 rounds up
+  EXPECT_EQ(progress_percent(counters(201, 1), JobStatus::running), 0);      // 0.497...
+  EXPECT_EQ(progress_percent(counters(1000, 0), JobStatus::running), 0);
+  EXPECT_EQ(progress_percent(counters(4, 2), JobStatus::paused), 50);
+}
+
+TEST(JobProgressTest, CountsSkippedAndFailedItemsAsProcessed) {
+  EXPECT_EQ(progress_percent(counters(10, 2, 3, 1), JobStatus::running), 60);
+}
+
+TEST(JobProgressTest, ProcessedBeyondTotalIsClampedTo100) {
+  EXPECT_EQ(progress_percent(counters(10, 15), JobStatus::running), 100);
+  EXPECT_EQ(progress_percent(counters(10, 10), JobStatus::completed), 100);
+}
+
+TEST(JobProgressTest, HugeTotalsDoNotOverflow) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(progress_percent(counters(kMax, kMax / 2), JobStatus::running), 50);
+  EXPECT_EQ(progress_percent(counters(kMax, kMax - 1), JobStatus::running), 100);
+}
+
+// ---- rate and ETA ----
+
+TEST(JobRateTest, ItemsPerSecondOverRunningTime) {
+  EXPECT_DOUBLE_EQ(items_per_second(500, 2000), 250.0);
+  EXPECT_DOUBLE_EQ(items_per_second(1, 3), 1000.0 / 3.0);
+  EXPECT_DOUBLE_EQ(items_per_second(0, 1000), 0.0);
+}
+
+TEST(JobRateTest, NoTimeElapsedMeansZeroRate) {
+  EXPECT_EQ(items_per_second(100, 0), 0.0);
+  EXPECT_EQ(items_per_second(100, -5), 0.0);
+}
+
+TEST(JobEtaTest, RemainingItemsOverRateRoundedUp) {
+  EXPECT_EQ(eta_seconds(counters(100, 40), 20.0, JobStatus::running), 3);
+  EXPECT_EQ(eta_seconds(counters(100, 40), 25.0, JobStatus::running), 3);         // 2.4 → 3
+  EXPECT_EQ(eta_seconds(counters(100, 40, 10, 10), 7.0, JobStatus::running), 6);  // 40 / 7
+}
+
+TEST(JobEtaTest, NothingLeftMeansZeroSeconds) {
+  EXPECT_EQ(eta_seconds(counters(100, 100), 5.0, JobStatus::running), 0);
+  EXPECT_EQ(eta_seconds(counters(100, 130), 5.0, JobStatus::running), 0);
+}
+
+TEST(JobEtaTest, UnknownWhenNotRunningOrNotMoving) {
+  EXPECT_EQ(eta_seconds(counters(100, 40), 0.0, JobStatus::running), std::nullopt);
+  EXPECT_EQ(eta_seconds(counters(100, 40), -1.0, JobStatus::running), std::nullopt);
+  EXPECT_EQ(eta_seconds(counters(100, 40), std::numeric_limits<double>::quiet_NaN(), JobStatus::running),
+            std::nullopt);
+  for (const JobStatus s : kAllStatuses) {
+    if (s != JobStatus::running) {
+      EXPECT_EQ(eta_seconds(counters(100, 40), 20.0, s), std::nullopt) << to_string(s);
+    }
+  }
+}
+
+TEST(JobEtaTest, VanishingRateSaturatesInsteadOfOverflowing) {
+  const auto eta = eta_seconds(counters(1'000'000, 0), 1e-300, JobStatus::running);
+  ASSERT_TRUE(eta.has_value());
+  EXPECT_EQ(*eta, std::numeric_limits<std::int64_t>::max());
+}
+
+}  // namespace
+}  // namespace mladmin::domain

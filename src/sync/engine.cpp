@@ -1,0 +1,531 @@
+#include "sync/engine.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "domain/error.hpp"
+#include "domain/source.hpp"
+
+namespace mladmin::sync {
+
+using domain::Error;
+using domain::ErrorKind;
+using domain::Job;
+using domain::JobEvent;
+using domain::JobStatus;
+
+std::string normalize_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool space = false;
+  for (char c : text) {
+    const bool ws = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    if (ws) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) {
+      out.push_back(' ');
+      space = false;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string content_hash(std::initializer_list<std::string_view> parts) {
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, 32);
+  for (auto part : parts) {
+    // Length-prefixed so that moving text from one part to the next changes the hash.
+    const std::uint64_t n = part.size();
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(&n), sizeof n);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(part.data()), part.size());
+  }
+  unsigned char digest[32];
+  crypto_generichash_final(&state, digest, sizeof digest);
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+namespace {
+
+domain::SourceType source_of(domain::JobType type) {
+  return type == domain::JobType::goals ? domain::SourceType::goals : domain::SourceType::journal_entries;
+}
+
+std::optional<std::string> owner_filter(const Job& job) {
+  return job.scope == domain::JobScope::user ? job.scope_user_id : std::nullopt;
+}
+
+/// The document a record becomes.
+struct Shaped {
+  std::string title;
+  std::string text;
+  std::string metadata;
+};
+
+Shaped shape(const domain::JournalEntry& e) {
+  boost::json::array tags;
+  for (const auto& t : e.tags) {
+    tags.emplace_back(t);
+  }
+  boost::json::object meta{{"mood", e.mood ? boost::json::value(*e.mood) : nullptr},
+                           {"tags", std::move(tags)},
+                           {"createdAt", domain::format_iso8601(e.created_at)},
+                           {"updatedAt", domain::format_iso8601(e.updated_at)}};
+  return {normalize_text(e.title), normalize_text(e.body), boost::json::serialize(meta)};
+}
+
+Shaped shape(const domain::Goal& g) {
+  boost::json::object meta{{"status", g.status},
+                           {"targetDate", g.target_date ? boost::json::value(*g.target_date) : nullptr},
+                           {"createdAt", domain::format_iso8601(g.created_at)},
+                           {"updatedAt", domain::format_iso8601(g.updated_at)}};
+  return {normalize_text(g.title), normalize_text(g.description), boost::json::serialize(meta)};
+}
+
+std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+void check(const domain::TransitionResult& r) {
+  if (!r) {
+    throw *r.error;
+  }
+}
+
+}  // namespace
+
+Engine::Engine(store::Store& store, const domain::Clock& clock, domain::IdGenerator& ids,
+               EngineOptions options)
+    : store_(store), clock_(clock), ids_(ids), options_(options) {
+  if (sodium_init() < 0) {
+    throw std::runtime_error("libsodium failed to initialise");
+  }
+}
+
+Engine::~Engine() {
+  stop();
+}
+
+void Engine::start() {
+  const auto now = clock_.now_ms();
+  // Jobs a dead or stopped process left behind resume from their checkpoints (SPEC §2).
+  const auto recovered = store_.write_value([&](store::Writer& w) {
+    auto jobs = w.jobs_in({JobStatus::running, JobStatus::paused, JobStatus::interrupted});
+    for (auto& job : jobs) {
+      if (job.status != JobStatus::interrupted) {
+        job.status = JobStatus::interrupted;
+      }
+      job.status = *domain::transition(job.status, JobEvent::requeue).next;
+      job.updated_at = now;
+      w.save_job(job);
+    }
+    return jobs.size();
+  });
+  if (recovered > 0) {
+    spdlog::info("msg=\"requeued interrupted jobs\" count={}", recovered);
+  }
+  const auto queued = store_.read_value([](store::Reader& r) { return r.jobs_in({JobStatus::queued}); });
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+    for (const auto& job : queued) {
+      queue_.push_back(job.id);
+    }
+    for (std::size_t i = 0; i < std::max<std::size_t>(options_.workers, 1); ++i) {
+      threads_.emplace_back([this] { worker(); });
+    }
+  }
+  cv_.notify_all();
+}
+
+void Engine::stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  cv_.notify_all();
+  for (auto& t : threads) {
+    t.join();
+  }
+}
+
+void Engine::enqueue(const std::string& job_id) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(job_id);
+  }
+  cv_.notify_all();
+}
+
+Job Engine::load(const std::string& job_id) {
+  auto job = store_.read_value([&](store::Reader& r) { return r.find_job(job_id); });
+  if (!job) {
+    throw domain::not_found("job");
+  }
+  return *job;
+}
+
+Job Engine::start_sync(const StartRequest& req) {
+  Job job;
+  job.id = ids_.next();
+  job.user_id = req.started_by;
+  job.type = req.type;
+  job.scope = req.scope;
+  job.scope_user_id = req.scope == domain::JobScope::user ? req.scope_user_id : std::nullopt;
+  job.mode = req.mode;
+  job.created_at = job.updated_at = clock_.now_ms();
+  store_.write([&](store::Writer& w) {
+    if (!w.insert_job(job)) {
+      auto active = w.find_active_job(store::scope_key(job));
+      throw std::move(Error(ErrorKind::conflict, "sync_already_active",
+                            "a sync of this scope and type is already active; wait for it, or cancel it")
+                          .with("activeJobId", active ? active->id : std::string()));
+    }
+  });
+  enqueue(job.id);
+  return job;
+}
+
+void Engine::worker() {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) {
+        return;
+      }
+      id = queue_.front();
+      queue_.pop_front();
+      running_[id] = Control{};
+    }
+    try {
+      run(id);
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"job failed\" job={} error=\"{}\"", id, e.what());
+      try {
+        store_.write([&](store::Writer& w) {
+          auto job = w.find_job(id);
+          if (job && job->status == JobStatus::running) {
+            job->status = JobStatus::failed;
+            job->failure_reason = "the job stopped on an internal error; it has been logged";
+            job->end_time = job->updated_at = clock_.now_ms();
+            w.save_job(*job);
+          }
+        });
+      } catch (const std::exception& e2) {
+        spdlog::error("msg=\"cannot mark job failed\" job={} error=\"{}\"", id, e2.what());
+      }
+    }
+    {
+      std::lock_guard lock(mutex_);
+      running_.erase(id);
+    }
+    cv_.notify_all();
+  }
+}
+
+void Engine::run(const std::string& id) {
+  const auto type = [&] {
+    std::optional<Job> j = store_.read_value([&](store::Reader& r) { return r.find_job(id); });
+    return j ? source_of(j->type) : domain::SourceType::journal_entries;
+  }();
+  auto claimed = store_.write_value([&](store::Writer& w) -> std::optional<Job> {
+    auto job = w.find_job(id);
+    if (!job || job->status != JobStatus::queued) {
+      return std::nullopt;  // cancelled meanwhile
+    }
+    job->status = *domain::transition(job->status, JobEvent::start).next;
+    if (job->target_seq == 0 && job->counters.processed() == 0) {
+      // First start: fix the range of changes this job takes.
+      job->from_seq = job->mode == domain::SyncMode::full ? 0 : w.get_watermark(store::scope_key(*job));
+      job->target_seq = w.max_change_seq(type);
+      job->checkpoint_seq = job->from_seq;
+      job->counters.total = w.count_changes(type, owner_filter(*job), job->from_seq, job->target_seq);
+    }
+    const auto now = clock_.now_ms();
+    if (!job->start_time) {
+      job->start_time = now;
+    }
+    job->updated_at = now;
+    w.save_job(*job);
+    return job;
+  });
+  if (!claimed) {
+    return;
+  }
+  Job job = std::move(*claimed);
+  const auto owner = owner_filter(job);
+  const std::string key = store::scope_key(job);
+  auto segment = std::chrono::steady_clock::now();
+  std::int64_t running_before = job.running_ms;
+
+  auto saved = [&] {
+    std::lock_guard lock(mutex_);
+    ++running_[id].version;
+  };
+  auto requested = [&](bool& cancel, bool& pause, bool& stop) {
+    std::lock_guard lock(mutex_);
+    const auto& c = running_[id];
+    cancel = c.cancel;
+    pause = c.pause;
+    stop = stopping_;
+    return cancel || pause || stop;
+  };
+  auto finish = [&](JobStatus status, bool ended) {
+    if (job.status == JobStatus::running) {
+      job.running_ms = running_before + elapsed_ms(segment);
+    }
+    job.status = status;
+    job.updated_at = clock_.now_ms();
+    if (ended) {
+      job.end_time = job.updated_at;
+    }
+    store_.write([&](store::Writer& w) { w.save_job(job); });
+    saved();
+  };
+
+  for (;;) {
+    bool cancel = false;
+    bool pause = false;
+    bool stop = false;
+    if (requested(cancel, pause, stop)) {
+      if (stop) {
+        finish(JobStatus::interrupted, false);
+        return;
+      }
+      if (cancel) {
+        job.cancel_requested = true;
+        finish(JobStatus::cancelled, true);
+        return;
+      }
+      finish(JobStatus::paused, false);
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return stopping_ || running_[id].cancel || !running_[id].pause; });
+      }
+      if (requested(cancel, pause, stop) && (stop || cancel)) {
+        continue;  // handled at the top, from the paused state
+      }
+      job.status = JobStatus::running;
+      segment = std::chrono::steady_clock::now();
+      running_before = job.running_ms;
+      job.updated_at = clock_.now_ms();
+      store_.write([&](store::Writer& w) { w.save_job(job); });
+      saved();
+      continue;
+    }
+
+    bool done = false;
+    store_.write([&](store::Writer& w) {
+      const auto batch_start = std::chrono::steady_clock::now();
+      std::vector<domain::ItemError> new_errors;
+      const std::int64_t first_error_seq = job.error_count + 1;
+      std::size_t n = 0;
+      bool interrupted = false;
+      while (!interrupted && n < options_.batch_items &&
+             std::chrono::steady_clock::now() - batch_start < options_.batch_time) {
+        const std::size_t want = std::min<std::size_t>(256, options_.batch_items - n);
+        auto process = [&](auto&& items) {
+          if (items.empty()) {
+            done = true;
+            return;
+          }
+          std::vector<std::string> ids;
+          ids.reserve(items.size());
+          for (const auto& item : items) {
+            ids.push_back(item.id);
+          }
+          std::map<std::string, std::string> hashes;
+          for (auto& [sid, h] : w.document_hashes(type, ids)) {
+            hashes.emplace(std::move(sid), std::move(h));
+          }
+          for (const auto& item : items) {
+            if (item.deleted_at) {
+              // A tombstone: its document goes; a record never synced has nothing to remove.
+              if (w.delete_document(type, item.id)) {
+                ++job.counters.synced;
+              } else {
+                ++job.counters.skipped;
+              }
+            } else if (auto problem = domain::sync_problem(item)) {
+              ++job.counters.failed;
+              ++job.error_count;
+              domain::ItemError err{item.id, *problem, clock_.now_ms()};
+              if (job.errors.size() < domain::kInlineErrors) {
+                job.errors.push_back(err);
+              }
+              new_errors.push_back(std::move(err));
+            } else {
+              const auto doc = shape(item);
+              const auto hash = content_hash({doc.title, doc.text, doc.metadata});
+              auto it = hashes.find(item.id);
+              if (it != hashes.end() && it->second == hash) {
+                ++job.counters.skipped;
+              } else {
+                store::DocumentWrite d{ids_.next(), item.user_id, type, item.id,         doc.title,
+                                       doc.text,    doc.metadata, hash, clock_.now_ms(), job.id};
+                w.upsert_document(d);
+                ++job.counters.synced;
+              }
+            }
+            job.checkpoint_seq = item.change_seq;
+            ++n;
+            bool c = false;
+            bool p = false;
+            bool s = false;
+            if (requested(c, p, s)) {
+              interrupted = true;
+              return;
+            }
+          }
+        };
+        if (type == domain::SourceType::journal_entries) {
+          process(w.journal_changes(owner, job.checkpoint_seq, job.target_seq, want));
+        } else {
+          process(w.goal_changes(owner, job.checkpoint_seq, job.target_seq, want));
+        }
+        if (done) {
+          break;
+        }
+      }
+      job.running_ms = running_before + elapsed_ms(segment);
+      job.updated_at = clock_.now_ms();
+      if (done) {
+        job.status = *domain::transition(job.status, JobEvent::complete).next;
+        job.end_time = job.updated_at;
+        w.set_watermark(key, job.target_seq);
+      }
+      if (!new_errors.empty()) {
+        w.append_job_errors(job.id, first_error_seq, new_errors);
+      }
+      w.save_job(job);
+    });
+    saved();
+    if (done) {
+      spdlog::info("msg=\"job completed\" job={} synced={} skipped={} failed={} ms={}", job.id,
+                   job.counters.synced, job.counters.skipped, job.counters.failed, job.running_ms);
+      return;
+    }
+  }
+}
+
+Job Engine::wait_for(const std::string& job_id, const std::function<bool(const Job&)>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.control_wait;
+  for (;;) {
+    auto job = load(job_id);
+    if (done(job)) {
+      return job;
+    }
+    std::unique_lock lock(mutex_);
+    auto it = running_.find(job_id);
+    const auto version = it == running_.end() ? 0 : it->second.version;
+    const bool woke = cv_.wait_until(lock, deadline, [&] {
+      auto i = running_.find(job_id);
+      return i == running_.end() || i->second.version != version;
+    });
+    if (!woke) {
+      lock.unlock();
+      return load(job_id);
+    }
+  }
+}
+
+Job Engine::cancel(const std::string& job_id) {
+  auto job = load(job_id);
+  check(domain::transition(job.status, JobEvent::cancel));
+  bool held_by_worker = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find(job_id);
+    if (it != running_.end() && (job.status == JobStatus::running || job.status == JobStatus::paused)) {
+      it->second.cancel = true;  // the worker finishes the job at its next item
+      held_by_worker = true;
+    }
+  }
+  if (held_by_worker) {
+    cv_.notify_all();
+  } else {
+    // Not held by a worker (queued or interrupted): cancel it in the database.
+    store_.write([&](store::Writer& w) {
+      auto current = w.find_job(job_id);
+      if (!current) {
+        throw domain::not_found("job");
+      }
+      check(domain::transition(current->status, JobEvent::cancel));
+      current->status = JobStatus::cancelled;
+      current->cancel_requested = true;
+      current->end_time = current->updated_at = clock_.now_ms();
+      w.save_job(*current);
+    });
+  }
+  return wait_for(job_id, [](const Job& j) { return domain::is_finished(j.status); });
+}
+
+Job Engine::pause(const std::string& job_id) {
+  auto job = load(job_id);
+  check(domain::transition(job.status, JobEvent::pause));
+  {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find(job_id);
+    if (it == running_.end()) {
+      throw Error(ErrorKind::conflict, "not_running_here", "the job is not running on this server");
+    }
+    it->second.pause = true;
+  }
+  cv_.notify_all();
+  return wait_for(job_id, [](const Job& j) { return j.status != JobStatus::running; });
+}
+
+Job Engine::resume(const std::string& job_id) {
+  auto job = load(job_id);
+  check(domain::transition(job.status, JobEvent::resume));
+  {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find(job_id);
+    if (it == running_.end()) {
+      throw Error(ErrorKind::conflict, "not_running_here", "the job is not held by this server");
+    }
+    it->second.pause = false;
+  }
+  cv_.notify_all();
+  return wait_for(job_id, [](const Job& j) { return j.status != JobStatus::paused; });
+}
+
+Job Engine::retry(const std::string& job_id) {
+  auto job = store_.write_value([&](store::Writer& w) {
+    auto current = w.find_job(job_id);
+    if (!current) {
+      throw domain::not_found("job");
+    }
+    check(domain::transition(current->status, JobEvent::retry));
+    if (auto active = w.find_active_job(store::scope_key(*current))) {
+      throw std::move(Error(ErrorKind::conflict, "sync_already_active",
+                            "another sync of this scope and type is active; wait for it, or cancel it")
+                          .with("activeJobId", active->id));
+    }
+    current->status = JobStatus::queued;
+    current->attempt += 1;
+    current->cancel_requested = false;
+    current->failure_reason.clear();
+    current->end_time.reset();
+    current->updated_at = clock_.now_ms();
+    w.save_job(*current);
+    return *current;
+  });
+  enqueue(job.id);
+  return job;
+}
+
+}  // namespace mladmin::sync

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "domain/clock.hpp"
+#include "domain/ids.hpp"
+#include "domain/job.hpp"
+#include "store/store.hpp"
+
+namespace mladmin::sync {
+
+struct EngineOptions {
+  std::size_t workers = 4;
+  std::size_t batch_items = 1000;                ///< checkpoint at least every this many items…
+  std::chrono::milliseconds batch_time{250};     ///< …or this often (SPEC §2)
+  std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
+};
+
+struct StartRequest {
+  domain::JobType type = domain::JobType::journal_entries;
+  domain::JobScope scope = domain::JobScope::user;
+  std::optional<std::string> scope_user_id;
+  domain::SyncMode mode = domain::SyncMode::incremental;
+  std::string started_by;
+};
+
+/// The sync engine (SPEC §2): jobs live in the database, a pool of workers runs them, each batch
+/// of document writes commits together with the job's counters and checkpoint, and a job whose
+/// process stopped resumes from its checkpoint at the next start. Thread-safe; every method
+/// blocks on the database, so call it off the I/O threads.
+class Engine final {
+ public:
+  Engine(store::Store& store, const domain::Clock& clock, domain::IdGenerator& ids, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Requeues jobs left running, paused or interrupted by an earlier process, then starts the
+  /// workers.
+  void start();
+  /// Checkpoints running and paused jobs, marks them interrupted, and joins the workers.
+  void stop();
+
+  /// Queues a sync; throws domain::Error 409 "sync_already_active" (details: activeJobId) when a
+  /// job of the same scope and type is active.
+  domain::Job start_sync(const StartRequest& request);
+
+  /// Each throws domain::Error: 404 for an unknown job, 409 for an illegal transition. They
+  /// return the job as it is once the change took effect (or after `control_wait`).
+  domain::Job cancel(const std::string& job_id);
+  domain::Job pause(const std::string& job_id);
+  domain::Job resume(const std::string& job_id);
+  domain::Job retry(const std::string& job_id);
+
+ private:
+  /// What an API call asks of a job a worker is running.
+  struct Control {
+    bool cancel = false;
+    bool pause = false;
+    std::uint64_t version = 0;  ///< bumped by the worker each time it saves the job's state
+  };
+
+  void worker();
+  void run(const std::string& job_id);
+  domain::Job wait_for(const std::string& job_id, const std::function<bool(const domain::Job&)>& done);
+  void enqueue(const std::string& job_id);
+  domain::Job load(const std::string& job_id);
+
+  store::Store& store_;
+  const domain::Clock& clock_;
+  domain::IdGenerator& ids_;
+  EngineOptions options_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;  ///< queue, controls and stop
+  std::deque<std::string> queue_;
+  std::map<std::string, Control> running_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+/// Whitespace folded to single spaces and trimmed: the `text` of a document.
+std::string normalize_text(std::string_view text);
+
+/// BLAKE2b-256 of the parts, hex: a document's content hash.
+std::string content_hash(std::initializer_list<std::string_view> parts);
+
+}  // namespace mladmin::sync
