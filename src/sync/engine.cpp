@@ -272,8 +272,11 @@ void Engine::run(const std::string& id) {
   std::int64_t running_before = job.running_ms;
 
   auto saved = [&] {
-    std::lock_guard lock(mutex_);
-    ++running_[id].version;
+    {
+      std::lock_guard lock(mutex_);
+      ++running_[id].version;
+    }
+    cv_.notify_all();  // wakes API calls waiting in wait_for
   };
   auto requested = [&](bool& cancel, bool& pause, bool& stop) {
     std::lock_guard lock(mutex_);
@@ -424,18 +427,25 @@ void Engine::run(const std::string& id) {
 Job Engine::wait_for(const std::string& job_id, const std::function<bool(const Job&)>& done) {
   const auto deadline = std::chrono::steady_clock::now() + options_.control_wait;
   for (;;) {
+    // Read the worker's save counter before the job, so that a save between the two is seen.
+    std::uint64_t version = 0;
+    bool held = false;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = running_.find(job_id);
+      held = it != running_.end();
+      version = held ? it->second.version : 0;
+    }
     auto job = load(job_id);
-    if (done(job)) {
+    if (done(job) || !held) {
       return job;
     }
     std::unique_lock lock(mutex_);
-    auto it = running_.find(job_id);
-    const auto version = it == running_.end() ? 0 : it->second.version;
-    const bool woke = cv_.wait_until(lock, deadline, [&] {
-      auto i = running_.find(job_id);
-      return i == running_.end() || i->second.version != version;
+    const bool changed = cv_.wait_until(lock, deadline, [&] {
+      auto it = running_.find(job_id);
+      return it == running_.end() || it->second.version != version;
     });
-    if (!woke) {
+    if (!changed) {
       lock.unlock();
       return load(job_id);
     }

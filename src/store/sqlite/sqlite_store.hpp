@@ -1,6 +1,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,6 +11,31 @@
 #include "store/store.hpp"
 
 namespace mladmin::store::sqlite {
+
+/// A mutex handed over in arrival order. The writer connection needs it: a sync worker commits
+/// batch after batch and, with a plain std::mutex, takes the lock again before a waiting request
+/// thread wakes up, so that a start, cancel or record write waits until the whole sync is done.
+class FairMutex final {
+ public:
+  void lock() {
+    std::unique_lock l(m_);
+    const auto ticket = next_++;
+    cv_.wait(l, [&] { return serving_ == ticket; });
+  }
+  void unlock() {
+    {
+      std::lock_guard l(m_);
+      ++serving_;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::uint64_t next_ = 0;
+  std::uint64_t serving_ = 0;
+};
 
 /// The SQLite back end: one writer connection (writes are serialized, and open with
 /// BEGIN IMMEDIATE) and a pool of reader connections, all in WAL mode.
@@ -28,7 +54,7 @@ class SqliteStore final : public Store {
   void release_reader(std::unique_ptr<Connection> conn);
 
   std::string path_;
-  std::mutex write_mutex_;
+  FairMutex write_mutex_;
   std::unique_ptr<Connection> writer_;
   std::mutex pool_mutex_;
   std::condition_variable pool_cv_;
