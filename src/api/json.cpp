@@ -220,4 +220,22 @@ boost::json::object decode_cursor(std::string_view cursor) {
   throw field_error("cursor", "is not a cursor this server handed out; start again without it");
 }
 
+std::optional<std::pair<std::int64_t, std::string>> time_id_cursor(const http::Request& req) {
+  const auto cursor = req.query_param("cursor");
+  if (!cursor) {
+    return std::nullopt;
+  }
+  auto pos = decode_cursor(*cursor);
+  const auto* c = pos.if_contains("c");
+  const auto* id = pos.if_contains("id");
+  if (c == nullptr || !c->is_int64() || id == nullptr || !id->is_string()) {
+    throw field_error("cursor", "belongs to another listing; start again without it");
+  }
+  return std::make_pair(c->as_int64(), std::string(id->as_string()));
+}
+
+std::string encode_time_id_cursor(std::int64_t created_at, const std::string& id) {
+  return encode_cursor({{"c", created_at}, {"id", id}});
+}
+
 }  // namespace mladmin::api

@@ -49,6 +49,12 @@ std::size_t limit_param(const http::Request& req);
 void allow_params(const http::Request& req, std::initializer_list<std::string_view> names);
 std::optional<std::int64_t> time_param(const http::Request& req, std::string_view name);
 
+/// The `cursor` parameter of a newest-first listing keyed by (created_at, id), or nullopt when
+/// absent; 400 naming the parameter when it is not one such cursor.
+std::optional<std::pair<std::int64_t, std::string>> time_id_cursor(const http::Request& req);
+/// The cursor time_id_cursor reads back.
+std::string encode_time_id_cursor(std::int64_t created_at, const std::string& id);
+
 /// Opaque cursors: base64url of a small JSON object.
 std::string encode_cursor(const boost::json::object& position);
 boost::json::object decode_cursor(std::string_view cursor);

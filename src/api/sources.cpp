@@ -164,15 +164,7 @@ store::SourceQuery list_query(const http::Request& req, const auth::Caller& call
     }
     q.user_id = caller.id;
   }
-  if (auto cursor = req.query_param("cursor")) {
-    auto pos = decode_cursor(*cursor);
-    const auto* c = pos.if_contains("c");
-    const auto* id = pos.if_contains("id");
-    if (c == nullptr || !c->is_int64() || id == nullptr || !id->is_string()) {
-      throw field_error("cursor", "belongs to another listing; start again without it");
-    }
-    q.before = std::make_pair(c->as_int64(), std::string(id->as_string()));
-  }
+  q.before = time_id_cursor(req);
   return q;
 }
 
@@ -184,7 +176,7 @@ http::Response page_response(const store::SourcePage<T>& page) {
   }
   boost::json::object out{{"items", std::move(items)}, {"nextCursor", nullptr}};
   if (page.has_more && !page.items.empty()) {
-    out["nextCursor"] = encode_cursor({{"c", page.items.back().created_at}, {"id", page.items.back().id}});
+    out["nextCursor"] = encode_time_id_cursor(page.items.back().created_at, page.items.back().id);
   }
   return json_response(200, out);
 }
@@ -202,90 +194,108 @@ http::Response no_content() {
   return res;
 }
 
+/// What differs between the two kinds of record; the handlers below are the same for both.
+template <class T>
+struct Kind;
+
+template <>
+struct Kind<domain::JournalEntry> {
+  static constexpr const char* kName = "journal entry";
+  static constexpr const char* kBase = "/api/journal-entries";
+  static constexpr domain::SourceType kType = domain::SourceType::journal_entries;
+  static auto find(store::Reader& r, std::string_view id) { return r.find_journal_entry(id); }
+  static auto list(store::Reader& r, const store::SourceQuery& q) { return r.list_journal_entries(q); }
+  static void save(store::Writer& w, domain::JournalEntry& e) { w.save_journal_entry(e); }
+};
+
+template <>
+struct Kind<domain::Goal> {
+  static constexpr const char* kName = "goal";
+  static constexpr const char* kBase = "/api/goals";
+  static constexpr domain::SourceType kType = domain::SourceType::goals;
+  static auto find(store::Reader& r, std::string_view id) { return r.find_goal(id); }
+  static auto list(store::Reader& r, const store::SourceQuery& q) { return r.list_goals(q); }
+  static void save(store::Writer& w, domain::Goal& g) { w.save_goal(g); }
+};
+
+template <class T>
+http::Response list_records(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  const auto q = list_query(req, caller);
+  return page_response(ctx.store.read_value([&](store::Reader& r) { return Kind<T>::list(r, q); }));
+}
+
+template <class T>
+http::Response create_record(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  const auto body = record_body(req, Kind<T>::kType);
+  T record;
+  read_fields(body, record);
+  record.id = ctx.ids.next();
+  record.user_id = caller.id;
+  record.created_at = record.updated_at = ctx.clock.now_ms();
+  ctx.store.write([&](store::Writer& w) { Kind<T>::save(w, record); });
+  return created(record, Kind<T>::kBase);
+}
+
+template <class T>
+http::Response get_record(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  auto record = ctx.store.read_value([&](store::Reader& r) { return Kind<T>::find(r, req.param("id")); });
+  return json_response(200, to_json(readable_or_404(std::move(record), caller, Kind<T>::kName)));
+}
+
+template <class T>
+http::Response update_record(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  const auto body = record_body(req, Kind<T>::kType);
+  auto saved = ctx.store.write_value([&](store::Writer& w) {
+    auto record = writable(Kind<T>::find(w, req.param("id")), caller, Kind<T>::kName);
+    read_fields(body, record);
+    record.updated_at = ctx.clock.now_ms();
+    Kind<T>::save(w, record);
+    return record;
+  });
+  return json_response(200, to_json(saved));
+}
+
+template <class T>
+http::Response delete_record(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  ctx.store.write([&](store::Writer& w) {
+    auto record = writable(Kind<T>::find(w, req.param("id")), caller, Kind<T>::kName);
+    record.deleted_at = record.updated_at = ctx.clock.now_ms();  // a tombstone, for the next sync
+    Kind<T>::save(w, record);
+  });
+  return no_content();
+}
+
 }  // namespace
 
 http::Response list_journal_entries(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  const auto q = list_query(req, caller);
-  return page_response(ctx.store.read_value([&](store::Reader& r) { return r.list_journal_entries(q); }));
+  return list_records<domain::JournalEntry>(req, caller, ctx);
 }
-
 http::Response create_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  const auto body = record_body(req, domain::SourceType::journal_entries);
-  domain::JournalEntry e;
-  read_fields(body, e);
-  e.id = ctx.ids.next();
-  e.user_id = caller.id;
-  e.created_at = e.updated_at = ctx.clock.now_ms();
-  ctx.store.write([&](store::Writer& w) { w.save_journal_entry(e); });
-  return created(e, "/api/journal-entries");
+  return create_record<domain::JournalEntry>(req, caller, ctx);
 }
-
 http::Response get_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  auto e = ctx.store.read_value([&](store::Reader& r) { return r.find_journal_entry(req.param("id")); });
-  return json_response(200, to_json(readable_or_404(std::move(e), caller, "journal entry")));
+  return get_record<domain::JournalEntry>(req, caller, ctx);
 }
-
 http::Response update_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  const auto body = record_body(req, domain::SourceType::journal_entries);
-  auto saved = ctx.store.write_value([&](store::Writer& w) {
-    auto e = writable(w.find_journal_entry(req.param("id")), caller, "journal entry");
-    read_fields(body, e);
-    e.updated_at = ctx.clock.now_ms();
-    w.save_journal_entry(e);
-    return e;
-  });
-  return json_response(200, to_json(saved));
+  return update_record<domain::JournalEntry>(req, caller, ctx);
 }
-
 http::Response delete_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  ctx.store.write([&](store::Writer& w) {
-    auto e = writable(w.find_journal_entry(req.param("id")), caller, "journal entry");
-    e.deleted_at = e.updated_at = ctx.clock.now_ms();
-    w.save_journal_entry(e);
-  });
-  return no_content();
+  return delete_record<domain::JournalEntry>(req, caller, ctx);
 }
-
 http::Response list_goals(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  const auto q = list_query(req, caller);
-  return page_response(ctx.store.read_value([&](store::Reader& r) { return r.list_goals(q); }));
+  return list_records<domain::Goal>(req, caller, ctx);
 }
-
 http::Response create_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  const auto body = record_body(req, domain::SourceType::goals);
-  domain::Goal g;
-  read_fields(body, g);
-  g.id = ctx.ids.next();
-  g.user_id = caller.id;
-  g.created_at = g.updated_at = ctx.clock.now_ms();
-  ctx.store.write([&](store::Writer& w) { w.save_goal(g); });
-  return created(g, "/api/goals");
+  return create_record<domain::Goal>(req, caller, ctx);
 }
-
 http::Response get_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  auto g = ctx.store.read_value([&](store::Reader& r) { return r.find_goal(req.param("id")); });
-  return json_response(200, to_json(readable_or_404(std::move(g), caller, "goal")));
+  return get_record<domain::Goal>(req, caller, ctx);
 }
-
 http::Response update_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  const auto body = record_body(req, domain::SourceType::goals);
-  auto saved = ctx.store.write_value([&](store::Writer& w) {
-    auto g = writable(w.find_goal(req.param("id")), caller, "goal");
-    read_fields(body, g);
-    g.updated_at = ctx.clock.now_ms();
-    w.save_goal(g);
-    return g;
-  });
-  return json_response(200, to_json(saved));
+  return update_record<domain::Goal>(req, caller, ctx);
 }
-
 http::Response delete_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  ctx.store.write([&](store::Writer& w) {
-    auto g = writable(w.find_goal(req.param("id")), caller, "goal");
-    g.deleted_at = g.updated_at = ctx.clock.now_ms();
-    w.save_goal(g);
-  });
-  return no_content();
+  return delete_record<domain::Goal>(req, caller, ctx);
 }
 
 }  // namespace mladmin::api

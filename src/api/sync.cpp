@@ -163,15 +163,7 @@ http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiCont
   }
   q.from = time_param(req, "from");
   q.to = time_param(req, "to");
-  if (auto cursor = req.query_param("cursor")) {
-    auto pos = decode_cursor(*cursor);
-    const auto* c = pos.if_contains("c");
-    const auto* id = pos.if_contains("id");
-    if (c == nullptr || !c->is_int64() || id == nullptr || !id->is_string()) {
-      throw field_error("cursor", "belongs to another listing; start again without it");
-    }
-    q.before = std::make_pair(c->as_int64(), std::string(id->as_string()));
-  }
+  q.before = time_id_cursor(req);
   const auto page = ctx.store.read_value([&](store::Reader& r) { return r.list_jobs(q); });
   const auto now = ctx.clock.now_ms();
   boost::json::array items;
@@ -180,7 +172,7 @@ http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiCont
   }
   boost::json::object out{{"items", std::move(items)}, {"nextCursor", nullptr}};
   if (page.has_more && !page.items.empty()) {
-    out["nextCursor"] = encode_cursor({{"c", page.items.back().created_at}, {"id", page.items.back().id}});
+    out["nextCursor"] = encode_time_id_cursor(page.items.back().created_at, page.items.back().id);
   }
   return json_response(200, out);
 }
