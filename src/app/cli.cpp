@@ -12,6 +12,7 @@
 #include "accounts/accounts.hpp"
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/seed_demo.hpp"
 #include "auth/hasher.hpp"
 #include "domain/clock.hpp"
 #include "domain/error.hpp"
@@ -117,6 +118,7 @@ int run_demo(const CommonFlags& flags) {
                             {"ana@example.com", "Ana Writer", domain::Role::user},
                             {"ben@example.com", "Ben Planner", domain::Role::user}};
   std::vector<std::pair<std::string, std::string>> logins;
+  SeedResult seeded;
   {
     UserTools tools(c);
     for (const auto& u : users) {
@@ -124,6 +126,11 @@ int run_demo(const CommonFlags& flags) {
       tools.accounts.create({u.email, u.name, password, u.role, domain::UserStatus::active}, kCli);
       logins.emplace_back(u.email, password);
     }
+    SeedOptions seed;
+    seed.users = 6;
+    seed.entries_per_user = 500;
+    seed.goals_per_user = 30;
+    seeded = seed_demo(*tools.store, tools.accounts, tools.clock, tools.ids, seed);
   }
   return serve(c, [&](const std::string& url) {
     std::cout << "\nmladmin demo is serving on " << url << " (database " << path << ")\n";
@@ -134,6 +141,9 @@ int run_demo(const CommonFlags& flags) {
     std::cout << "Try: curl -s -X POST " << url
               << "/api/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"" << logins[0].first
               << "\",\"password\":\"" << logins[0].second << "\"}'\n"
+              << "Demo data: " << seeded.entries << " journal entries and " << seeded.goals << " goals of "
+              << seeded.emails.size() << " writers (" << seeded.emails.front() << " … password "
+              << seeded.password << "), " << seeded.invalid << " of them invalid on purpose.\n"
               << "Stop with Ctrl-C." << std::endl;
   });
 }
@@ -158,6 +168,18 @@ int run_cli(int argc, char** argv) {
       cli.add_subcommand("demo", "Serve a fresh SQLite database with demo users; prints the logins");
   demo_cmd->add_option("--listen", flags.listen, "HOST:PORT, default 127.0.0.1:8080");
   demo_cmd->add_option("--database", flags.database, "default sqlite://./mladmin-demo.db (recreated)");
+
+  SeedOptions seed_options;
+  auto* seed_cmd = cli.add_subcommand("seed-demo", "Add demo users with journal entries and goals");
+  seed_cmd->add_option("--database", flags.database, "database URL");
+  seed_cmd->add_option("--users", seed_options.users, "demo users")->check(CLI::Range(1, 100000));
+  seed_cmd->add_option("--entries-per-user", seed_options.entries_per_user, "journal entries per user")
+      ->check(CLI::Range(0, 10000000));
+  seed_cmd->add_option("--goals-per-user", seed_options.goals_per_user, "goals per user")
+      ->check(CLI::Range(0, 10000000));
+  seed_cmd->add_option("--invalid-ratio", seed_options.invalid_ratio, "share of records that fail validation")
+      ->check(CLI::Range(0.0, 1.0));
+  seed_cmd->add_option("--seed", seed_options.seed, "generator seed: the same seed gives the same content");
 
   auto* migrate_cmd = cli.add_subcommand("migrate", "Apply pending database migrations");
   migrate_cmd->add_option("--config", flags.config_file, "TOML config file");
@@ -215,6 +237,13 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     UserTools tools(base);
+    if (seed_cmd->parsed()) {
+      const auto r = seed_demo(*tools.store, tools.accounts, tools.clock, tools.ids, seed_options);
+      std::cout << "seeded " << r.entries << " journal entries and " << r.goals << " goals for "
+                << r.emails.size() << " users (" << r.invalid
+                << " invalid on purpose); the users' password is " << r.password << "\n";
+      return 0;
+    }
     if (add_cmd->parsed()) {
       std::string password;
       std::getline(std::cin, password);
