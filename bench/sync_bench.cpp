@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
         sync_s, n / sync_s, current.running_ms / 1000.0,
         n * 1000.0 / std::max<std::int64_t>(1, current.running_ms));
     std::printf(
-        "documents are searchable when the job completes: the FTS5 index is fed by triggers in the same "
-        "transaction as each batch\n");
+        "documents are searchable when the job completes: each batch feeds the FTS5 index in the same "
+        "transaction as its documents\n");
   }
   std::filesystem::remove_all(dir);
   return 0;

@@ -180,9 +180,12 @@ class Writer : public Reader {
   virtual void save_journal_entry(domain::JournalEntry& record) = 0;
   virtual void save_goal(domain::Goal& record) = 0;
 
-  /// Inserts or updates (on source type + id) a document, bumping its version.
-  virtual void upsert_document(const DocumentWrite& doc) = 0;
-  virtual bool delete_document(domain::SourceType type, std::string_view source_id) = 0;
+  /// Inserts or updates (on source type + id) documents of one source type, bumping the version
+  /// of those that existed, and brings the full-text index up to date for all of them at once.
+  virtual void upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) = 0;
+  /// Removes the documents of these source ids (and their index entries); returns how many there were.
+  virtual std::int64_t delete_documents(domain::SourceType type,
+                                        const std::vector<std::string>& source_ids) = 0;
 
   /// Inserts a new job; false (nothing written) when an active job holds its scope key.
   virtual bool insert_job(const domain::Job& job) = 0;

@@ -354,10 +354,19 @@ void Engine::run(const std::string& id) {
           for (auto& [sid, h] : w.document_hashes(type, ids)) {
             hashes.emplace(std::move(sid), std::move(h));
           }
+          // Document writes are collected and applied once per slice, so that the full-text
+          // index is fed by one statement per slice rather than one per document.
+          std::vector<store::DocumentWrite> upserts;
+          std::vector<std::string> deletes;
+          auto flush = [&] {
+            w.delete_documents(type, deletes);
+            w.upsert_documents(type, upserts);
+          };
           for (const auto& item : items) {
             if (item.deleted_at) {
               // A tombstone: its document goes; a record never synced has nothing to remove.
-              if (w.delete_document(type, item.id)) {
+              if (hashes.contains(item.id)) {
+                deletes.push_back(item.id);
                 ++job.counters.synced;
               } else {
                 ++job.counters.skipped;
@@ -377,9 +386,9 @@ void Engine::run(const std::string& id) {
               if (it != hashes.end() && it->second == hash) {
                 ++job.counters.skipped;
               } else {
-                store::DocumentWrite d{ids_.next(), item.user_id, type, item.id,         doc.title,
-                                       doc.text,    doc.metadata, hash, clock_.now_ms(), job.id};
-                w.upsert_document(d);
+                upserts.push_back(store::DocumentWrite{ids_.next(), item.user_id, type, item.id, doc.title,
+                                                       doc.text, doc.metadata, hash, clock_.now_ms(),
+                                                       job.id});
                 ++job.counters.synced;
               }
             }
@@ -390,9 +399,10 @@ void Engine::run(const std::string& id) {
             bool s = false;
             if (requested(c, p, s)) {
               interrupted = true;
-              return;
+              break;
             }
           }
+          flush();
         };
         if (type == domain::SourceType::journal_entries) {
           process(w.journal_changes(owner, job.checkpoint_seq, job.target_seq, want));

@@ -674,7 +674,18 @@ class Ops final : public Writer {
     return st.step() ? st.int64(0) : 0;
   }
 
-  void upsert_document(const DocumentWrite& d) override {
+  void upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) override {
+    if (docs.empty()) {
+      return;
+    }
+    boost::json::array ids;
+    for (const auto& d : docs) {
+      ids.emplace_back(d.source_id);
+    }
+    const std::string ids_json = boost::json::serialize(ids);
+    // Old index entries of the documents about to change go first (external-content FTS5 needs
+    // the old text to remove them); then the rows; then one INSERT … SELECT indexes them all.
+    unindex(type, ids_json);
     auto st = c_.prepare(
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
         "synced_at, version, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
@@ -682,23 +693,42 @@ class Ops final : public Writer {
         "excluded.title, "
         "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
         "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id");
-    st.bind(1, std::string_view(d.id))
-        .bind(2, std::string_view(d.user_id))
-        .bind(3, domain::to_string(d.source_type))
-        .bind(4, std::string_view(d.source_id))
-        .bind(5, std::string_view(d.title))
-        .bind(6, std::string_view(d.text))
-        .bind(7, std::string_view(d.metadata_json))
-        .bind(8, std::string_view(d.content_hash))
-        .bind(9, d.synced_at)
-        .bind(10, std::string_view(d.job_id));
-    st.exec();
+    for (const auto& d : docs) {
+      st.bind(1, std::string_view(d.id))
+          .bind(2, std::string_view(d.user_id))
+          .bind(3, domain::to_string(type))
+          .bind(4, std::string_view(d.source_id))
+          .bind(5, std::string_view(d.title))
+          .bind(6, std::string_view(d.text))
+          .bind(7, std::string_view(d.metadata_json))
+          .bind(8, std::string_view(d.content_hash))
+          .bind(9, d.synced_at)
+          .bind(10, std::string_view(d.job_id));
+      st.exec();
+      st.reset();
+    }
+    auto index = c_.prepare(
+        "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM documents "
+        "WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
+    index.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+    index.exec();
   }
 
-  bool delete_document(domain::SourceType type, std::string_view source_id) override {
-    auto st = c_.prepare("DELETE FROM documents WHERE source_type = ? AND source_id = ?");
-    st.bind(1, domain::to_string(type)).bind(2, source_id);
-    return st.exec() == 1;
+  std::int64_t delete_documents(domain::SourceType type,
+                                const std::vector<std::string>& source_ids) override {
+    if (source_ids.empty()) {
+      return 0;
+    }
+    boost::json::array ids;
+    for (const auto& id : source_ids) {
+      ids.emplace_back(id);
+    }
+    const std::string ids_json = boost::json::serialize(ids);
+    unindex(type, ids_json);
+    auto st = c_.prepare(
+        "DELETE FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
+    st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+    return st.exec();
   }
 
   bool insert_job(const domain::Job& job) override {
@@ -750,6 +780,14 @@ class Ops final : public Writer {
   }
 
  private:
+  void unindex(domain::SourceType type, const std::string& ids_json) {
+    auto st = c_.prepare(
+        "INSERT INTO documents_fts (documents_fts, rowid, title, text) SELECT 'delete', rowid, title, text "
+        "FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
+    st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+    st.exec();
+  }
+
   template <class T, class ReadRow>
   std::vector<T> changes(domain::SourceType type, const char* columns,
                          const std::optional<std::string>& user_id, std::int64_t after, std::int64_t upto,
