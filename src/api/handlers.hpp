@@ -48,6 +48,7 @@ boost::json::object job_json(const domain::Job& job, domain::TimestampMs now);
 http::Response start_journal_sync(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response start_goal_sync(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response export_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response get_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response list_job_errors(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response cancel_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);

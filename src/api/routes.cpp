@@ -139,6 +139,7 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::user, "POST", "/api/ml/sync/journal-entries", start_journal_sync);
   t.role(Role::user, "POST", "/api/ml/sync/goals", start_goal_sync);
   t.role(Role::user, "GET", "/api/ml/sync/jobs", list_jobs);
+  t.role(Role::user, "GET", "/api/ml/sync/jobs/export", export_jobs);
   t.role(Role::user, "GET", "/api/ml/sync/job/:jobId", get_job);
   t.role(Role::user, "GET", "/api/ml/sync/job/:jobId/errors", list_job_errors);
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/cancel", cancel_job);

@@ -3,6 +3,7 @@
 // synced their records; ml_admin and admin read every job.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "api/handlers.hpp"
 #include "api/json.hpp"
@@ -138,10 +139,11 @@ http::Response start_goal_sync(http::Request& req, const auth::Caller& caller, A
   return start_sync(req, caller, ctx, domain::JobType::goals);
 }
 
-http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  allow_params(req, {"status", "type", "userId", "from", "to", "limit", "cursor"});
+namespace {
+
+/// The filters shared by the job list and the export (SPEC §3).
+store::JobQuery job_filters(const http::Request& req, const auth::Caller& caller) {
   store::JobQuery q;
-  q.limit = limit_param(req);
   if (!reads_all(caller)) {
     q.visible_to = caller.id;
   }
@@ -163,6 +165,41 @@ http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiCont
   }
   q.from = time_param(req, "from");
   q.to = time_param(req, "to");
+  return q;
+}
+
+/// A CSV field: quoted when it holds a separator, a quote or a line break, and prefixed with a
+/// quote mark when a spreadsheet would run it as a formula.
+std::string csv_field(std::string value) {
+  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@')) {
+    value.insert(value.begin(), '\'');
+  }
+  if (value.find_first_of(",\"\r\n") == std::string::npos) {
+    return value;
+  }
+  std::string out = "\"";
+  for (char c : value) {
+    out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  }
+  return out + "\"";
+}
+
+std::string csv_value(const boost::json::value& v) {
+  if (v.is_null()) {
+    return "";
+  }
+  if (v.is_string()) {
+    return csv_field(std::string(v.as_string()));
+  }
+  return csv_field(boost::json::serialize(v));
+}
+
+}  // namespace
+
+http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  allow_params(req, {"status", "type", "userId", "from", "to", "limit", "cursor"});
+  store::JobQuery q = job_filters(req, caller);
+  q.limit = limit_param(req);
   q.before = time_id_cursor(req);
   const auto page = ctx.store.read_value([&](store::Reader& r) { return r.list_jobs(q); });
   const auto now = ctx.clock.now_ms();
@@ -175,6 +212,62 @@ http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiCont
     out["nextCursor"] = encode_time_id_cursor(page.items.back().created_at, page.items.back().id);
   }
   return json_response(200, out);
+}
+
+http::Response export_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  allow_params(req, {"format", "status", "type", "userId", "from", "to"});
+  const std::string format(req.query_param("format").value_or("json"));
+  if (format != "json" && format != "csv") {
+    throw field_error("format", "must be csv or json");
+  }
+  store::JobQuery q = job_filters(req, caller);
+  q.limit = 500;
+  const auto now = ctx.clock.now_ms();
+  static constexpr const char* kColumns[] = {
+      "id",         "userId",         "type",           "status",      "scope",        "scopeUserId",
+      "mode",       "totalItems",     "processedItems", "syncedItems", "skippedItems", "failedItems",
+      "errorCount", "progress",       "attempt",        "createdAt",   "startTime",    "endTime",
+      "duration",   "itemsPerSecond", "cancelRequested"};
+  boost::json::array all;
+  std::string csv;
+  if (format == "csv") {
+    for (std::size_t i = 0; i < std::size(kColumns); ++i) {
+      csv += (i == 0 ? "" : ",");
+      csv += kColumns[i];
+    }
+    csv += "\r\n";
+  }
+  // Newest first, page by page, so that no single query holds the whole history.
+  for (;;) {
+    const auto page = ctx.store.read_value([&](store::Reader& r) { return r.list_jobs(q); });
+    for (const auto& job : page.items) {
+      auto o = job_json(job, now);
+      if (format == "csv") {
+        for (std::size_t i = 0; i < std::size(kColumns); ++i) {
+          if (i > 0) {
+            csv += ',';
+          }
+          csv += csv_value(o.at(kColumns[i]));
+        }
+        csv += "\r\n";
+      } else {
+        all.push_back(std::move(o));
+      }
+    }
+    if (!page.has_more || page.items.empty()) {
+      break;
+    }
+    q.before = std::make_pair(page.items.back().created_at, page.items.back().id);
+  }
+  http::Response res;
+  if (format == "csv") {
+    res.content_type = "text/csv; charset=utf-8";
+    res.body = std::move(csv);
+  } else {
+    res = json_response(200, all);
+  }
+  res.header("Content-Disposition", "attachment; filename=\"sync-jobs." + format + "\"");
+  return res;
 }
 
 http::Response get_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {

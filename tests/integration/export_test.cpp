@@ -1,0 +1,87 @@
+// GET /api/ml/sync/jobs/export (SPEC §3): the job history as CSV or JSON, with the list's
+// filters and the list's visibility rules.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
+namespace mladmin::test {
+namespace {
+
+constexpr const char* kPassword = "Quartz-Lantern-47-Orchard";
+
+std::string finished_sync(HttpClient& c, const std::string& path, const std::string& token) {
+  auto started = c.post(path, "{}", token);
+  EXPECT_EQ(started.status, 202) << started.body;
+  const std::string id(started.json().at("id").as_string());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string status;
+  do {
+    status = std::string(c.get("/api/ml/sync/job/" + id, token).json().at("status").as_string());
+  } while (status != "completed" && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(status, "completed");
+  return id;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+TEST(JobExportTest, CsvAndJsonFollowTheListsFiltersAndVisibility) {
+  ServerProcess server;
+  server.add_user("alice@export.test", kPassword, "user", "Alice");
+  server.add_user("bob@export.test", kPassword, "user", "Bob");
+  server.add_user("ml@export.test", kPassword, "ml_admin", "Milo");
+  HttpClient c(server.port());
+  const auto alice = c.login("alice@export.test", kPassword);
+  const auto bob = c.login("bob@export.test", kPassword);
+  const auto ml = c.login("ml@export.test", kPassword);
+  const auto journal = finished_sync(c, "/api/ml/sync/journal-entries", alice);
+  const auto goals = finished_sync(c, "/api/ml/sync/goals", alice);
+
+  auto json = c.get("/api/ml/sync/jobs/export?format=json", ml);
+  ASSERT_EQ(json.status, 200) << json.body;
+  EXPECT_NE(json.header("content-disposition").find("sync-jobs.json"), std::string::npos);
+  const auto all = json.json().as_array();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].at("id").as_string(), goals);  // newest first
+  EXPECT_EQ(all[1].at("id").as_string(), journal);
+  EXPECT_EQ(all[1].at("status").as_string(), "completed");
+
+  auto csv = c.get("/api/ml/sync/jobs/export?format=csv", alice);
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_EQ(csv.header("content-type"), "text/csv; charset=utf-8");
+  const auto rows = lines(csv.body);
+  ASSERT_EQ(rows.size(), 3u) << csv.body;
+  EXPECT_EQ(rows[0].rfind("id,userId,type,status,", 0), 0u) << rows[0];
+  EXPECT_EQ(rows[1].rfind(goals + ",", 0), 0u);
+  EXPECT_NE(rows[2].find(",journal_entries,completed,"), std::string::npos) << rows[2];
+
+  auto filtered = c.get("/api/ml/sync/jobs/export?format=csv&type=goals", ml);
+  EXPECT_EQ(lines(filtered.body).size(), 2u);
+  auto others = c.get("/api/ml/sync/jobs/export?format=csv", bob);
+  ASSERT_EQ(others.status, 200);
+  EXPECT_EQ(lines(others.body).size(), 1u);  // the header only: Bob started and owns nothing
+
+  auto bad = c.get("/api/ml/sync/jobs/export?format=xml", ml);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.error_message().find("'format'"), std::string::npos);
+  EXPECT_EQ(c.get("/api/ml/sync/jobs/export?format=csv").status, 401);
+}
+
+}  // namespace
+}  // namespace mladmin::test
