@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <chrono>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,16 +16,9 @@ namespace {
 constexpr const char* kPassword = "Quartz-Lantern-47-Orchard";
 
 std::string finished_sync(HttpClient& c, const std::string& path, const std::string& token) {
-  auto started = c.post(path, "{}", token);
-  EXPECT_EQ(started.status, 202) << started.body;
-  const std::string id(started.json().at("id").as_string());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  std::string status;
-  do {
-    status = std::string(c.get("/api/ml/sync/job/" + id, token).json().at("status").as_string());
-  } while (status != "completed" && std::chrono::steady_clock::now() < deadline);
-  EXPECT_EQ(status, "completed");
-  return id;
+  const auto job = c.run_sync(path, "{}", token);
+  EXPECT_EQ(job.at("status").as_string(), "completed");
+  return std::string(job.at("id").as_string());
 }
 
 std::vector<std::string> lines(const std::string& text) {

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <chrono>
 #include <string>
 
 #include "support/http_client.hpp"
@@ -21,15 +20,7 @@ std::int64_t matches(const std::string& url, const std::string& word) {
 }
 
 void sync_and_wait(HttpClient& c, const std::string& token) {
-  auto started = c.post("/api/ml/sync/journal-entries", "{}", token);
-  ASSERT_EQ(started.status, 202) << started.body;
-  const std::string id(started.json().at("id").as_string());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  std::string status;
-  do {
-    status = std::string(c.get("/api/ml/sync/job/" + id, token).json().at("status").as_string());
-  } while (status != "completed" && std::chrono::steady_clock::now() < deadline);
-  ASSERT_EQ(status, "completed");
+  EXPECT_EQ(c.run_sync("/api/ml/sync/journal-entries", "{}", token).at("status").as_string(), "completed");
 }
 
 TEST(FullTextIndexTest, FollowsAddsEditsAndDeletesAcrossSyncs) {

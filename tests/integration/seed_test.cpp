@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -67,14 +66,7 @@ TEST(SeedDemoTest, InvalidShareFailsInASyncOneByOne) {
   server.add_user("ml@seed.test", "Quartz-Lantern-47-Orchard", "ml_admin");
   HttpClient client(server.port());
   const auto token = client.login("ml@seed.test", "Quartz-Lantern-47-Orchard");
-  auto started = client.post("/api/ml/sync/journal-entries", R"({"scope":"all","mode":"full"})", token);
-  ASSERT_EQ(started.status, 202) << started.body;
-  const std::string id(started.json().at("id").as_string());
-  boost::json::value job;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  do {
-    job = client.get("/api/ml/sync/job/" + id, token).json();
-  } while (job.at("status").as_string() != "completed" && std::chrono::steady_clock::now() < deadline);
+  const auto job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all","mode":"full"})", token);
   ASSERT_EQ(job.at("status").as_string(), "completed");
   EXPECT_EQ(job.at("totalItems").as_int64(), 120);
   EXPECT_EQ(job.at("failedItems").as_int64(), invalid);

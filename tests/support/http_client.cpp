@@ -165,6 +165,33 @@ std::string HttpClient::login(const std::string& email, const std::string& passw
   return std::string(v.at("token").as_string());
 }
 
+boost::json::value HttpClient::wait_for_job(const std::string& job_id, const std::string& token,
+                                            std::chrono::seconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  boost::json::value job;
+  for (;;) {
+    job = get("/api/ml/sync/job/" + job_id, token).json();
+    const auto* status = job.is_object() ? job.as_object().if_contains("status") : nullptr;
+    const bool finished = status != nullptr && status->is_string() &&
+                          (status->as_string() == "completed" || status->as_string() == "failed" ||
+                           status->as_string() == "cancelled");
+    if (finished || std::chrono::steady_clock::now() >= until) {
+      return job;
+    }
+  }
+}
+
+boost::json::value HttpClient::run_sync(const std::string& path, const std::string& body,
+                                        const std::string& token) {
+  auto started = post(path, body, token);
+  EXPECT_EQ(started.status, 202) << started.body;
+  const auto v = started.json();
+  if (!v.is_object() || !v.as_object().contains("id")) {
+    return v;
+  }
+  return wait_for_job(std::string(v.at("id").as_string()), token);
+}
+
 std::string HttpClient::raw(const std::string& bytes, std::size_t max_bytes) {
   beast::tcp_stream s(impl_->ioc);
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), impl_->port));
