@@ -128,10 +128,13 @@ void Engine::start() {
       job.updated_at = now;
       w.save_job(job);
     }
-    return jobs.size();
+    return jobs;
   });
-  if (recovered > 0) {
-    spdlog::info("msg=\"requeued interrupted jobs\" count={}", recovered);
+  for (const auto& job : recovered) {
+    notify(job, JobStatus::interrupted);
+  }
+  if (!recovered.empty()) {
+    spdlog::info("msg=\"requeued interrupted jobs\" count={}", recovered.size());
   }
   const auto queued = store_.read_value([](store::Reader& r) { return r.jobs_in({JobStatus::queued}); });
   {
@@ -176,6 +179,12 @@ Job Engine::load(const std::string& job_id) {
   return *job;
 }
 
+void Engine::notify(const Job& job, JobStatus before) const {
+  if (listener_) {
+    listener_(job, before != job.status);
+  }
+}
+
 Job Engine::start_sync(const StartRequest& req) {
   Job job;
   job.id = ids_.next();
@@ -193,6 +202,7 @@ Job Engine::start_sync(const StartRequest& req) {
                           .with("activeJobId", active ? active->id : std::string()));
     }
   });
+  notify(job, JobStatus::interrupted);  // a new job: always a status change
   enqueue(job.id);
   return job;
 }
@@ -215,15 +225,20 @@ void Engine::worker() {
     } catch (const std::exception& e) {
       spdlog::error("msg=\"job failed\" job={} error=\"{}\"", id, e.what());
       try {
-        store_.write([&](store::Writer& w) {
+        auto failed = store_.write_value([&](store::Writer& w) {
           auto job = w.find_job(id);
           if (job && job->status == JobStatus::running) {
             job->status = JobStatus::failed;
             job->failure_reason = "the job stopped on an internal error; it has been logged";
             job->end_time = job->updated_at = clock_.now_ms();
             w.save_job(*job);
+            return job;
           }
+          return std::optional<Job>();
         });
+        if (failed) {
+          notify(*failed, JobStatus::running);
+        }
       } catch (const std::exception& e2) {
         spdlog::error("msg=\"cannot mark job failed\" job={} error=\"{}\"", id, e2.what());
       }
@@ -265,6 +280,7 @@ void Engine::run(const std::string& id) {
   if (!claimed) {
     return;
   }
+  notify(*claimed, JobStatus::queued);
   Job job = std::move(*claimed);
   const auto owner = owner_filter(job);
   const std::string key = store::scope_key(job);
@@ -287,6 +303,7 @@ void Engine::run(const std::string& id) {
     return cancel || pause || stop;
   };
   auto finish = [&](JobStatus status, bool ended) {
+    const auto before = job.status;
     if (job.status == JobStatus::running) {
       job.running_ms = running_before + elapsed_ms(segment);
     }
@@ -296,6 +313,7 @@ void Engine::run(const std::string& id) {
       job.end_time = job.updated_at;
     }
     store_.write([&](store::Writer& w) { w.save_job(job); });
+    notify(job, before);
     saved();
   };
 
@@ -326,6 +344,7 @@ void Engine::run(const std::string& id) {
       running_before = job.running_ms;
       job.updated_at = clock_.now_ms();
       store_.write([&](store::Writer& w) { w.save_job(job); });
+      notify(job, JobStatus::paused);
       saved();
       continue;
     }
@@ -425,6 +444,7 @@ void Engine::run(const std::string& id) {
       }
       w.save_job(job);
     });
+    notify(job, done ? JobStatus::running : job.status);
     saved();
     if (done) {
       spdlog::info("msg=\"job completed\" job={} synced={} skipped={} failed={} ms={}", job.id,
@@ -478,17 +498,20 @@ Job Engine::cancel(const std::string& job_id) {
     cv_.notify_all();
   } else {
     // Not held by a worker (queued or interrupted): cancel it in the database.
-    store_.write([&](store::Writer& w) {
+    auto [cancelled, before] = store_.write_value([&](store::Writer& w) {
       auto current = w.find_job(job_id);
       if (!current) {
         throw domain::not_found("job");
       }
       check(domain::transition(current->status, JobEvent::cancel));
+      const auto was = current->status;
       current->status = JobStatus::cancelled;
       current->cancel_requested = true;
       current->end_time = current->updated_at = clock_.now_ms();
       w.save_job(*current);
+      return std::make_pair(*current, was);
     });
+    notify(cancelled, before);
   }
   return wait_for(job_id, [](const Job& j) { return domain::is_finished(j.status); });
 }
@@ -524,6 +547,7 @@ Job Engine::resume(const std::string& job_id) {
 }
 
 Job Engine::retry(const std::string& job_id) {
+  JobStatus before = JobStatus::queued;
   auto job = store_.write_value([&](store::Writer& w) {
     auto current = w.find_job(job_id);
     if (!current) {
@@ -535,6 +559,7 @@ Job Engine::retry(const std::string& job_id) {
                             "another sync of this scope and type is active; wait for it, or cancel it")
                           .with("activeJobId", active->id));
     }
+    before = current->status;
     current->status = JobStatus::queued;
     current->attempt += 1;
     current->cancel_requested = false;
@@ -544,6 +569,7 @@ Job Engine::retry(const std::string& job_id) {
     w.save_job(*current);
     return *current;
   });
+  notify(job, before);
   enqueue(job.id);
   return job;
 }
