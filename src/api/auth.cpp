@@ -48,7 +48,7 @@ auth::Caller authenticate(const http::Request& req, ApiContext& ctx) {
   if (!user || user->status != domain::UserStatus::active || user->token_version != check.claims->ver) {
     throw unauthorized("token_revoked", "this token is no longer valid; sign in again");
   }
-  return auth::Caller{user->id, user->email, user->role};
+  return auth::Caller{user->id, user->email, user->role, check.claims->exp};
 }
 
 http::Response login(http::Request& req, ApiContext& ctx) {

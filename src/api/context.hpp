@@ -10,6 +10,7 @@
 #include "auth/token.hpp"
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
+#include "events/hub.hpp"
 #include "store/store.hpp"
 #include "sync/engine.hpp"
 
@@ -25,6 +26,7 @@ struct ApiContext {
   const domain::Clock& clock;
   domain::IdGenerator& ids;
   sync::Engine& engine;
+  events::Hub& hub;
   std::int64_t token_ttl_seconds = 12 * 3600;
   auth::PasswordPolicy password_policy;
   std::function<bool()> draining = [] { return false; };

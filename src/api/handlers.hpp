@@ -45,6 +45,16 @@ http::Response delete_goal(http::Request& req, const auth::Caller& caller, ApiCo
 
 // sync.cpp
 boost::json::object job_json(const domain::Job& job, domain::TimestampMs now);
+/// Whether the caller reads every job (ml_admin, admin) or only those they started or that
+/// synced their records.
+bool reads_all_jobs(const auth::Caller& caller);
+bool may_read_job(const auth::Caller& caller, const domain::Job& job);
+// events.cpp
+http::Response job_events(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+/// Hands a committed job change to the event hub (the engine's listener).
+void publish_job_event(events::Hub& hub, const domain::Job& job, bool status_changed,
+                       domain::TimestampMs now);
+
 http::Response start_journal_sync(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response start_goal_sync(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx);

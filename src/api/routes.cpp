@@ -146,6 +146,7 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/pause", pause_job);
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/resume", resume_job);
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/retry", retry_job);
+  t.role(Role::user, "GET", "/api/ml/sync/events", job_events);
 
   return router;
 }

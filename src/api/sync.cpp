@@ -17,19 +17,19 @@ using domain::ErrorKind;
 using domain::field_error;
 using domain::Job;
 
-namespace {
-
-bool reads_all(const auth::Caller& caller) {
+bool reads_all_jobs(const auth::Caller& caller) {
   return domain::at_least(caller.role, domain::Role::ml_admin);
 }
 
-bool may_read(const auth::Caller& caller, const Job& job) {
-  return reads_all(caller) || job.user_id == caller.id || job.scope_user_id == caller.id;
+bool may_read_job(const auth::Caller& caller, const Job& job) {
+  return reads_all_jobs(caller) || job.user_id == caller.id || job.scope_user_id == caller.id;
 }
+
+namespace {
 
 Job readable_job(ApiContext& ctx, const auth::Caller& caller, const std::string& id) {
   auto job = ctx.store.read_value([&](store::Reader& r) { return r.find_job(id); });
-  if (!job || !may_read(caller, *job)) {
+  if (!job || !may_read_job(caller, *job)) {
     throw domain::not_found("job");
   }
   return *job;
@@ -144,7 +144,7 @@ namespace {
 /// The filters shared by the job list and the export (SPEC §3).
 store::JobQuery job_filters(const http::Request& req, const auth::Caller& caller) {
   store::JobQuery q;
-  if (!reads_all(caller)) {
+  if (!reads_all_jobs(caller)) {
     q.visible_to = caller.id;
   }
   if (auto v = req.query_param("status")) {

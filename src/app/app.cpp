@@ -9,6 +9,7 @@
 
 #include "accounts/accounts.hpp"
 #include "api/context.hpp"
+#include "api/handlers.hpp"
 #include "api/routes.hpp"
 #include "auth/hasher.hpp"
 #include "auth/password.hpp"
@@ -90,7 +91,11 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   sync::EngineOptions engine_options;
   engine_options.workers = config.sync_workers;
   sync::Engine engine(*store, clock, ids, engine_options);
-  api::ApiContext ctx{*store, accounts, tokens, hasher, limiter, clock, ids, engine};
+  events::Hub hub(config.events);
+  engine.set_listener([&hub, &clock](const domain::Job& job, bool status_changed) {
+    api::publish_job_event(hub, job, status_changed, clock.now_ms());
+  });
+  api::ApiContext ctx{*store, accounts, tokens, hasher, limiter, clock, ids, engine, hub};
   ctx.token_ttl_seconds = config.token_ttl_seconds;
   ctx.password_policy = policy;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
@@ -109,7 +114,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
     on_listening(url);
   }
   engine.start();
-  server.run();
+  server.run([&hub] { hub.close_all(); });
   // SIGTERM/SIGINT: the server has stopped accepting and drained; now checkpoint the running
   // jobs and mark them interrupted, so that the next start resumes them (SPEC §8).
   engine.stop();

@@ -44,11 +44,11 @@ void load_config_file(const std::string& path, Config& c) {
     msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
     throw std::runtime_error(msg.str());
   }
-  static const std::set<std::string> kSections = {"server", "database", "auth", "log", "sync"};
+  static const std::set<std::string> kSections = {"server", "database", "auth", "log", "sync", "events"};
   for (const auto& [section, node] : root) {
     const std::string name(section.str());
     if (!kSections.contains(name)) {
-      bad(path, name, "unknown section (known: server, database, auth, log, sync)");
+      bad(path, name, "unknown section (known: server, database, auth, log, sync, events)");
     }
     if (!node.is_table()) {
       bad(path, name, "must be a table, as in [" + name + "]");
@@ -71,6 +71,14 @@ void load_config_file(const std::string& path, Config& c) {
         c.server.idle_timeout = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
       } else if (key == "server.shutdown_grace_ms") {
         c.server.shutdown_grace = std::chrono::milliseconds(integer(v, path, key, 0, 600000));
+      } else if (key == "events.heartbeat_ms") {
+        c.events.heartbeat = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
+      } else if (key == "events.coalesce_ms") {
+        c.events.coalesce = std::chrono::milliseconds(integer(v, path, key, 0, 10000));
+      } else if (key == "events.replay_events") {
+        c.events.replay_events = static_cast<std::size_t>(integer(v, path, key, 0, 1000000));
+      } else if (key == "events.client_queue") {
+        c.events.client_queue = static_cast<std::size_t>(integer(v, path, key, 16, 1000000));
       } else if (key == "database.url") {
         c.database_url = string(v, path, key);
       } else if (key == "auth.jwt_secret") {

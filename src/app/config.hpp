@@ -6,6 +6,7 @@
 #include <string>
 
 #include "auth/rate_limiter.hpp"
+#include "events/hub.hpp"
 #include "http/message.hpp"
 
 namespace mladmin::app {
@@ -22,6 +23,7 @@ struct Config {
   auth::LoginRateLimiter::Limits login_limits;
   std::string log_level = "info";
   std::size_t sync_workers = 4;
+  events::HubOptions events;
 };
 
 /// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "domain/error.hpp"
@@ -12,6 +13,7 @@ struct Caller {
   std::string id;
   std::string email;
   domain::Role role = domain::Role::user;
+  std::int64_t token_expires_at = 0;  ///< the token's exp, seconds since the epoch
 };
 
 /// Throws a 403 domain::Error unless the caller's role grants `need` (SPEC §6 table).

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,11 +31,32 @@ struct Request {
   const std::string& param(const std::string& name) const;
 };
 
+/// A response body produced over time, such as a Server-Sent Events stream. The server sends
+/// the head with chunked encoding, calls attach() once with a function that wakes it (callable
+/// from any thread, cheap, never blocks), then pull() whenever it is woken or the time pull()
+/// asked for has come, until pull() says done, the client goes away or the server shuts down;
+/// then detach(). attach, pull and detach are called from one connection at a time.
+class BodyStream {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Chunk {
+    std::string data;             ///< bytes to send now (may be empty)
+    bool done = false;            ///< end the response after sending `data`
+    Clock::time_point next_pull;  ///< pull again by then even if not woken
+  };
+  virtual ~BodyStream() = default;
+  virtual void attach(std::function<void()> wake) = 0;
+  virtual Chunk pull(Clock::time_point now) = 0;
+  virtual void detach() = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// When set, `body` is sent first and the stream follows; the connection closes at its end.
+  std::shared_ptr<BodyStream> stream;
 
   Response& header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
@@ -59,7 +60,19 @@ namespace {
 /// and is touched only on the session's strand.
 struct SessionState {
   beast::tcp_stream* stream = nullptr;
-  bool idle = true;  // waiting for (or reading) a request, not running a handler
+  bool idle = true;                  // waiting for (or reading) a request, not running a handler
+  std::function<void()> end_stream;  // set while a streamed response is being sent
+};
+
+/// How a streamed response waits: a timer that the stream's wake function (any thread) and the
+/// shutdown path cancel. Touched on the session's strand, except `woken`.
+struct StreamWait {
+  explicit StreamWait(const asio::any_io_executor& ex) : timer(ex, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+  std::atomic<bool> woken{false};
+  bool stop = false;         // the server is shutting down
+  bool peer_gone = false;    // the client closed or reset the connection
+  bool watch_ended = false;  // the coroutine watching the socket has returned
 };
 
 std::string lowercase(std::string_view s) {
@@ -150,7 +163,10 @@ struct Server::Impl {
     std::lock_guard lock(sessions_mutex);
     for (auto& [id, entry] : sessions) {
       asio::post(entry.first, [weak = entry.second] {
-        if (auto state = weak.lock(); state && state->idle && state->stream != nullptr) {
+        auto state = weak.lock();
+        if (state && state->end_stream) {
+          state->end_stream();
+        } else if (state && state->idle && state->stream != nullptr) {
           boost::system::error_code ignored;
           state->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
           state->stream->cancel();
@@ -218,7 +234,7 @@ struct Server::Impl {
         break;
       }
       state->idle = false;
-      const bool keep = co_await serve_one(stream, parser.release(), remote);
+      const bool keep = co_await serve_one(stream, *state, parser.release(), remote);
       if (!keep) {
         break;
       }
@@ -254,8 +270,8 @@ struct Server::Impl {
   }
 
   /// Handles one parsed request; returns whether the connection stays open.
-  awaitable<bool> serve_one(beast::tcp_stream& stream, bhttp::request<bhttp::string_body> raw,
-                            const std::string& remote) {
+  awaitable<bool> serve_one(beast::tcp_stream& stream, SessionState& state,
+                            bhttp::request<bhttp::string_body> raw, const std::string& remote) {
     const auto started = std::chrono::steady_clock::now();
     Request req;
     req.method = std::string(raw.method_string());
@@ -311,8 +327,128 @@ struct Server::Impl {
         }
       }
     }
+    if (res.stream && !head) {
+      co_return co_await write_stream(stream, state, res, raw.version(), req.method, req.path, remote,
+                                      started);
+    }
     co_return co_await write(stream, res, raw.version(), keep_alive, head, req.method, req.path, remote,
                              started);
+  }
+
+  /// Sends a streamed response with chunked encoding until the stream ends, the client goes away
+  /// or the server shuts down. A client that stops reading for `read_timeout` is dropped, so a
+  /// stalled reader holds no more than the socket's buffers. Always closes the connection.
+  awaitable<bool> write_stream(beast::tcp_stream& stream, SessionState& state, Response& r, unsigned version,
+                               std::string_view method, std::string_view path, const std::string& remote,
+                               std::chrono::steady_clock::time_point started) {
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(r.status), version};
+    head.set(bhttp::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) {
+      head.set(name, value);
+    }
+    head.set(bhttp::field::cache_control, "no-store");
+    head.set("X-Content-Type-Options", "nosniff");
+    head.keep_alive(false);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    stream.expires_after(options.read_timeout);
+    auto [hec, hn] = co_await bhttp::async_write_header(stream, serializer, kNoThrow);
+    stream.expires_never();
+    if (hec) {
+      co_return false;
+    }
+
+    auto wait = std::make_shared<StreamWait>(stream.get_executor());
+    const auto exec = stream.get_executor();
+    struct Detach {
+      BodyStream& body;
+      SessionState& state;
+      ~Detach() {
+        body.detach();
+        state.end_stream = nullptr;
+      }
+    } detach{*r.stream, state};
+    r.stream->attach([weak = std::weak_ptr<StreamWait>(wait), exec] {
+      auto w = weak.lock();
+      if (w && !w->woken.exchange(true)) {
+        asio::post(exec, [weak] {
+          if (auto w2 = weak.lock()) {
+            w2->timer.cancel();
+          }
+        });
+      }
+    });
+    state.end_stream = [w = wait.get()] {
+      w->stop = true;
+      w->timer.cancel();
+    };
+    // Watch the socket so that a client that goes away is noticed at once, not at the next
+    // heartbeat.
+    asio::co_spawn(
+        exec,
+        [w = wait, &socket = stream.socket()]() -> awaitable<void> {
+          std::array<char, 256> scratch{};
+          for (;;) {
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(scratch), kNoThrow);
+            if (ec) {
+              break;
+            }
+          }
+          w->peer_gone = true;
+          w->watch_ended = true;
+          w->timer.cancel();
+        },
+        asio::detached);
+
+    std::string out = std::move(r.body);
+    bool ended = false;  // the stream said done, or the server is stopping: end it cleanly
+    for (;;) {
+      if (wait->peer_gone) {
+        break;
+      }
+      if (wait->stop) {
+        ended = true;
+      }
+      wait->woken = false;
+      auto chunk = r.stream->pull(std::chrono::steady_clock::now());
+      out += chunk.data;
+      if (!out.empty()) {
+        stream.expires_after(options.read_timeout);
+        auto [wec, wn] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)), kNoThrow);
+        stream.expires_never();
+        out.clear();
+        if (wec) {
+          break;
+        }
+      }
+      if (chunk.done || ended) {
+        ended = true;
+        break;
+      }
+      if (wait->woken || wait->peer_gone || wait->stop) {
+        continue;
+      }
+      wait->timer.expires_at(chunk.next_pull);
+      co_await wait->timer.async_wait(kNoThrow);
+    }
+    if (ended && !wait->peer_gone) {
+      stream.expires_after(std::chrono::seconds(2));
+      co_await asio::async_write(stream, bhttp::make_chunk_last(), kNoThrow);
+      stream.expires_never();
+    }
+    // Stop the watcher and wait for it: it refers to this connection's socket.
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().cancel(ignored);
+    while (!wait->watch_ended) {
+      wait->timer.expires_at(asio::steady_timer::time_point::max());
+      co_await wait->timer.async_wait(kNoThrow);
+    }
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("msg=\"stream ended\" method={} path={} status={} ms={:.2f} remote={}", method, path,
+                 r.status, ms, remote);
+    co_return false;
   }
 
   awaitable<bool> write(beast::tcp_stream& stream, const Response& r, unsigned version, bool keep_alive,

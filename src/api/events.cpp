@@ -1,0 +1,102 @@
+// The live event stream (SPEC §4): GET /api/ml/sync/events answers text/event-stream. The
+// engine's listener publishes every committed job change to the hub; the hub fans it out to the
+// clients that may read the job. Nothing here polls the database: it is read once per connection,
+// for the snapshot.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+
+#include "api/handlers.hpp"
+
+namespace mladmin::api {
+
+using domain::Job;
+using domain::JobStatus;
+
+namespace {
+
+constexpr std::size_t kSnapshotFinished = 20;
+
+bool may_read(const events::Viewer& viewer, const Job& job) {
+  return viewer.reads_all || job.user_id == viewer.user_id || job.scope_user_id == viewer.user_id;
+}
+
+/// Every active job and the last 20 finished ones the viewer may read, newest first.
+std::string snapshot_json(ApiContext& ctx, const events::Viewer& viewer) {
+  const auto now = ctx.clock.now_ms();
+  boost::json::array jobs;
+  ctx.store.read([&](store::Reader& r) {
+    auto active =
+        r.jobs_in({JobStatus::queued, JobStatus::running, JobStatus::paused, JobStatus::interrupted});
+    for (auto it = active.rbegin(); it != active.rend(); ++it) {
+      if (may_read(viewer, *it)) {
+        jobs.push_back(job_json(*it, now));
+      }
+    }
+    store::JobQuery query;
+    if (!viewer.reads_all) {
+      query.visible_to = viewer.user_id;
+    }
+    query.limit = 100;
+    std::size_t finished = 0;
+    // Active jobs are few; a handful of pages finds the finished ones among them.
+    for (int page = 0; page < 20 && finished < kSnapshotFinished; ++page) {
+      auto result = r.list_jobs(query);
+      for (const auto& job : result.items) {
+        if (domain::is_finished(job.status) && finished < kSnapshotFinished) {
+          jobs.push_back(job_json(job, now));
+          ++finished;
+        }
+      }
+      if (!result.has_more || result.items.empty()) {
+        break;
+      }
+      query.before = std::make_pair(result.items.back().created_at, result.items.back().id);
+    }
+  });
+  return boost::json::serialize(boost::json::object{{"jobs", std::move(jobs)}});
+}
+
+std::optional<std::uint64_t> last_event_id(const http::Request& req) {
+  // An id this server did not give out (or none) is simply "too old": the client gets a snapshot.
+  const auto header = req.header("last-event-id");
+  if (!header || header->empty()) {
+    return std::nullopt;
+  }
+  std::uint64_t id = 0;
+  const auto* end = header->data() + header->size();
+  auto [ptr, ec] = std::from_chars(header->data(), end, id);
+  if (ec != std::errc() || ptr != end) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+}  // namespace
+
+void publish_job_event(events::Hub& hub, const Job& job, bool status_changed, domain::TimestampMs now) {
+  events::Event event;
+  event.job_id = job.id;
+  event.user_id = job.user_id;
+  event.scope_user_id = job.scope_user_id;
+  event.status_change = status_changed;
+  event.data = std::make_shared<const std::string>(boost::json::serialize(job_json(job, now)));
+  hub.publish(std::move(event));
+}
+
+http::Response job_events(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  const events::Viewer viewer{reads_all_jobs(caller), caller.id};
+  // The stream ends when the token expires; the client signs in again and reconnects.
+  const auto left_ms = std::max<std::int64_t>(0, caller.token_expires_at * 1000 - ctx.clock.now_ms());
+  const auto expires = http::BodyStream::Clock::now() + std::chrono::milliseconds(left_ms);
+  auto sub = ctx.hub.subscribe(
+      viewer, last_event_id(req), [&](const events::Viewer& v) { return snapshot_json(ctx, v); }, expires);
+  http::Response res;
+  res.content_type = "text/event-stream; charset=utf-8";
+  res.header("X-Accel-Buffering", "no");  // tell proxies not to buffer the stream
+  res.stream = std::move(sub);
+  return res;
+}
+
+}  // namespace mladmin::api

@@ -1,0 +1,260 @@
+#include "events/hub.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace mladmin::events {
+
+namespace {
+
+constexpr std::string_view kRetryHint = "retry: 1000\n\n";
+constexpr std::string_view kHeartbeat = ": keep-alive\n\n";
+
+/// Ids continue across restarts: each process starts above any id an earlier one can have given
+/// out (fewer than 1,000 events per millisecond), so a Last-Event-ID from before a restart is
+/// simply too old and gets a snapshot.
+std::uint64_t first_id() {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  return static_cast<std::uint64_t>(ms) * 1000;
+}
+
+}  // namespace
+
+bool visible(const Viewer& viewer, const Event& event) {
+  return viewer.reads_all || event.user_id == viewer.user_id ||
+         (event.scope_user_id && *event.scope_user_id == viewer.user_id);
+}
+
+Subscription::Subscription(Hub& hub, Viewer viewer, const HubOptions& options, Clock::time_point expires)
+    : hub_(hub),
+      viewer_(std::move(viewer)),
+      options_(options),
+      expires_(expires),
+      last_write_(Clock::now()) {}
+
+Subscription::~Subscription() {
+  detach();
+}
+
+void Subscription::attach(std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  wake_ = std::move(wake);
+}
+
+void Subscription::detach() {
+  bool was_registered = false;
+  {
+    std::lock_guard lock(mutex_);
+    wake_ = nullptr;
+    was_registered = registered_;
+    registered_ = false;
+  }
+  if (was_registered) {
+    hub_.unregister(this);
+  }
+}
+
+void Subscription::close() {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    wake = wake_;
+  }
+  if (wake) {
+    wake();
+  }
+}
+
+void Subscription::offer(const std::shared_ptr<const Event>& event, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (closed_ || overflow_) {
+    return;
+  }
+  bool wake = false;
+  if (event->status_change) {
+    // Never coalesced, never dropped: it carries the newest state, so a waiting progress event
+    // of the same job has nothing more to say.
+    pending_.erase(event->job_id);
+    ready_.push_back(event);
+    last_sent_[event->job_id] = now;
+    wake = true;
+  } else if (auto it = pending_.find(event->job_id); it != pending_.end()) {
+    it->second.event = event;  // its turn is already set
+  } else if (auto sent = last_sent_.find(event->job_id);
+             sent == last_sent_.end() || now - sent->second >= options_.coalesce) {
+    ready_.push_back(event);
+    last_sent_[event->job_id] = now;
+    wake = true;
+  } else {
+    pending_.emplace(event->job_id, Pending{event, sent->second + options_.coalesce});
+    wake = true;  // so that the connection sets its timer to the new due time
+  }
+  if (ready_.size() > options_.client_queue) {
+    overflow_ = true;
+    ready_.clear();
+    pending_.clear();
+  }
+  if (wake && wake_) {
+    wake_();
+  }
+}
+
+void Subscription::append_frame(std::string& out, const Event& event) {
+  // Coalescing can send a job's progress after a newer event of another job; such an event goes
+  // without an id so that the ids a client sees only grow (its Last-Event-ID stays the highest).
+  if (event.id > last_id_sent_) {
+    out += "id: ";
+    out += std::to_string(event.id);
+    out += '\n';
+    last_id_sent_ = event.id;
+  }
+  out += "event: job\ndata: ";
+  out += *event.data;
+  out += "\n\n";
+}
+
+http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  Chunk chunk;
+  if (closed_ || overflow_ || now >= expires_) {
+    chunk.data = std::move(preamble_);
+    chunk.done = true;
+    return chunk;
+  }
+  std::string out = std::move(preamble_);
+  preamble_.clear();
+  for (const auto& event : ready_) {
+    append_frame(out, *event);
+  }
+  ready_.clear();
+  auto next = expires_;
+  if (!pending_.empty()) {
+    std::vector<std::shared_ptr<const Event>> due;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.due <= now) {
+        due.push_back(std::move(it->second.event));
+        it = pending_.erase(it);
+      } else {
+        next = std::min(next, it->second.due);
+        ++it;
+      }
+    }
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+    for (const auto& event : due) {
+      append_frame(out, *event);
+      last_sent_[event->job_id] = now;
+    }
+  }
+  if (out.empty() && now - last_write_ >= options_.heartbeat) {
+    out = kHeartbeat;
+  }
+  if (!out.empty()) {
+    last_write_ = now;
+  }
+  // Forget when jobs last sent once that no longer delays anything.
+  if (last_sent_.size() > 64) {
+    std::erase_if(last_sent_, [&](const auto& kv) { return now - kv.second >= options_.coalesce; });
+  }
+  chunk.data = std::move(out);
+  chunk.next_pull = std::min(next, last_write_ + options_.heartbeat);
+  return chunk;
+}
+
+Hub::Hub(HubOptions options) : options_(options), next_id_(first_id()) {}
+
+Hub::~Hub() {
+  close_all();
+}
+
+std::uint64_t Hub::publish(Event event) {
+  const auto now = http::BodyStream::Clock::now();
+  std::lock_guard lock(mutex_);
+  event.id = next_id_++;
+  auto shared = std::make_shared<const Event>(std::move(event));
+  recent_.push_back(shared);
+  while (recent_.size() > options_.replay_events) {
+    recent_.pop_front();
+  }
+  for (auto* sub : subs_) {
+    if (visible(sub->viewer(), *shared)) {
+      sub->offer(shared, now);
+    }
+  }
+  return shared->id;
+}
+
+std::shared_ptr<Subscription> Hub::subscribe(const Viewer& viewer, std::optional<std::uint64_t> last_event_id,
+                                             const SnapshotFn& snapshot,
+                                             http::BodyStream::Clock::time_point expires) {
+  auto sub = std::make_shared<Subscription>(*this, viewer, options_, expires);
+  // Under the hub's lock, so that no event falls between what the client is told now and what
+  // it is sent next: events committed after the snapshot's read queue behind it.
+  std::lock_guard lock(mutex_);
+  const std::uint64_t last = next_id_ - 1;
+  std::string preamble(kRetryHint);
+  const bool in_window =
+      last_event_id && *last_event_id <= last &&
+      (*last_event_id == last || (!recent_.empty() && *last_event_id + 1 >= recent_.front()->id));
+  if (in_window) {
+    // Replay what it missed: every status change, and the latest progress of each job.
+    std::vector<std::shared_ptr<const Event>> missed;
+    for (auto it = std::lower_bound(recent_.begin(), recent_.end(), *last_event_id + 1,
+                                    [](const auto&e, std::uint64_t id) { return e->id < id; });
+         it != recent_.end(); ++it) {
+      if (visible(viewer, **it)) {
+        missed.push_back(*it);
+      }
+    }
+    std::unordered_set<std::string> later;
+    std::vector<std::shared_ptr<const Event>> keep;
+    for (auto it = missed.rbegin(); it != missed.rend(); ++it) {
+      const bool superseded = later.contains((*it)->job_id);
+      later.insert((*it)->job_id);
+      if ((*it)->status_change || !superseded) {
+        keep.push_back(*it);
+      }
+    }
+    std::reverse(keep.begin(), keep.end());
+    sub->last_id_sent_ = *last_event_id;
+    for (const auto& e : keep) {
+      sub->append_frame(preamble, *e);
+      sub->last_sent_[e->job_id] = http::BodyStream::Clock::now();
+    }
+  } else {
+    preamble += "id: " + std::to_string(last) + "\nevent: snapshot\ndata: " + snapshot(viewer) + "\n\n";
+    sub->last_id_sent_ = last;
+  }
+  sub->preamble_ = std::move(preamble);
+  sub->registered_ = true;
+  subs_.push_back(sub.get());
+  return sub;
+}
+
+void Hub::unregister(Subscription* sub) {
+  std::lock_guard lock(mutex_);
+  std::erase(subs_, sub);
+}
+
+std::size_t Hub::clients() const {
+  std::lock_guard lock(mutex_);
+  return subs_.size();
+}
+
+std::uint64_t Hub::last_id() const {
+  std::lock_guard lock(mutex_);
+  return next_id_ - 1;
+}
+
+void Hub::close_all() {
+  // close() takes only the subscription's lock; holding the hub's keeps them registered (alive)
+  // meanwhile.
+  std::lock_guard lock(mutex_);
+  for (auto* sub : subs_) {
+    sub->close();
+  }
+}
+
+}  // namespace mladmin::events
