@@ -11,6 +11,7 @@
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
 #include "events/hub.hpp"
+#include "metrics/metrics.hpp"
 #include "store/store.hpp"
 #include "sync/engine.hpp"
 
@@ -27,9 +28,11 @@ struct ApiContext {
   domain::IdGenerator& ids;
   sync::Engine& engine;
   events::Hub& hub;
+  metrics::Metrics& metrics;
   std::int64_t token_ttl_seconds = 12 * 3600;
   auth::PasswordPolicy password_policy;
   std::function<bool()> draining = [] { return false; };
+  bool metrics_public = true;
 };
 
 }  // namespace mladmin::api

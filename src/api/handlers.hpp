@@ -15,6 +15,8 @@ namespace mladmin::api {
 // health.cpp
 http::Response healthz(http::Request& req, ApiContext& ctx);
 http::Response readyz(http::Request& req, ApiContext& ctx);
+/// Prometheus text; public unless `[metrics] public = false` (then ml_admin and admin).
+http::Response metrics_text(http::Request& req, ApiContext& ctx);
 
 // auth.cpp
 http::Response login(http::Request& req, ApiContext& ctx);

@@ -18,4 +18,17 @@ http::Response readyz(http::Request&, ApiContext& ctx) {
   return json_response(200, {{"status", "ready"}});
 }
 
+http::Response metrics_text(http::Request& req, ApiContext& ctx) {
+  if (!ctx.metrics_public) {
+    auth::require_role(authenticate(req, ctx), domain::Role::ml_admin);
+  }
+  metrics::Gauges gauges;
+  gauges.jobs_by_status = ctx.store.read_value([](store::Reader& r) { return r.count_jobs_by_status(); });
+  gauges.event_clients = ctx.hub.clients();
+  http::Response res;
+  res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  res.body = ctx.metrics.render(gauges);
+  return res;
+}
+
 }  // namespace mladmin::api

@@ -110,6 +110,7 @@ http::Router build_router(ApiContext& ctx) {
 
   t.anyone("GET", "/healthz", healthz);
   t.anyone("GET", "/readyz", readyz);
+  t.anyone("GET", "/metrics", metrics_text);  // checks the caller itself when not public
 
   t.anyone("POST", "/api/auth/login", login);
   t.role(Role::user, "GET", "/api/auth/me", me);

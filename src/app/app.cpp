@@ -17,6 +17,7 @@
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
 #include "http/server.hpp"
+#include "metrics/metrics.hpp"
 #include "sync/engine.hpp"
 
 namespace mladmin::app {
@@ -92,10 +93,13 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   engine_options.workers = config.sync_workers;
   sync::Engine engine(*store, clock, ids, engine_options);
   events::Hub hub(config.events);
-  engine.set_listener([&hub, &clock](const domain::Job& job, bool status_changed) {
+  metrics::Metrics metrics;
+  engine.set_listener([&hub, &metrics, &clock](const domain::Job& job, bool status_changed) {
+    metrics.observe_job(job, status_changed);
     api::publish_job_event(hub, job, status_changed, clock.now_ms());
   });
-  api::ApiContext ctx{*store, accounts, tokens, hasher, limiter, clock, ids, engine, hub};
+  api::ApiContext ctx{*store, accounts, tokens, hasher, limiter, clock, ids, engine, hub, metrics};
+  ctx.metrics_public = config.metrics_public;
   ctx.token_ttl_seconds = config.token_ttl_seconds;
   ctx.password_policy = policy;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
@@ -103,6 +107,10 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   const auto router = api::build_router(ctx);
   http::Server server(config.server, router);
   server_ptr = &server;
+  server.set_observer(
+      [&metrics](std::string_view method, std::string_view route, int status, double seconds) {
+        metrics.observe_request(method, route, status, seconds);
+      });
   const unsigned short port = server.listen();
   const std::string host =
       config.server.host.find(':') != std::string::npos ? "[" + config.server.host + "]" : config.server.host;

@@ -44,11 +44,12 @@ void load_config_file(const std::string& path, Config& c) {
     msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
     throw std::runtime_error(msg.str());
   }
-  static const std::set<std::string> kSections = {"server", "database", "auth", "log", "sync", "events"};
+  static const std::set<std::string> kSections = {"server", "database", "auth",   "log",
+                                                  "sync",   "events",   "metrics"};
   for (const auto& [section, node] : root) {
     const std::string name(section.str());
     if (!kSections.contains(name)) {
-      bad(path, name, "unknown section (known: server, database, auth, log, sync, events)");
+      bad(path, name, "unknown section (known: server, database, auth, log, sync, events, metrics)");
     }
     if (!node.is_table()) {
       bad(path, name, "must be a table, as in [" + name + "]");
@@ -71,6 +72,11 @@ void load_config_file(const std::string& path, Config& c) {
         c.server.idle_timeout = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
       } else if (key == "server.shutdown_grace_ms") {
         c.server.shutdown_grace = std::chrono::milliseconds(integer(v, path, key, 0, 600000));
+      } else if (key == "metrics.public") {
+        if (!v.is_boolean()) {
+          bad(path, key, "must be true or false");
+        }
+        c.metrics_public = v.as_boolean()->get();
       } else if (key == "events.heartbeat_ms") {
         c.events.heartbeat = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
       } else if (key == "events.coalesce_ms") {

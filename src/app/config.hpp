@@ -24,6 +24,7 @@ struct Config {
   std::string log_level = "info";
   std::size_t sync_workers = 4;
   events::HubOptions events;
+  bool metrics_public = true;  ///< [metrics] public: false requires an ml_admin or admin token
 };
 
 /// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.

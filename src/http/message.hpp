@@ -23,6 +23,7 @@ struct Request {
   std::string body;
   std::string remote_address;
   std::map<std::string, std::string> params;  ///< path parameters matched by the router (":id")
+  std::string route;  ///< the matched route's pattern ("/api/ml/sync/job/:jobId"), empty if none
 
   /// The first header with this (lowercase) name.
   std::optional<std::string_view> header(std::string_view lowercase_name) const;

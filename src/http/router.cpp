@@ -21,7 +21,7 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 void Router::add(std::string method, std::string pattern, Handler handler) {
-  Route r{std::move(method), {}, std::move(handler)};
+  Route r{std::move(method), pattern, {}, std::move(handler)};
   for (auto seg : split_path(pattern)) {
     r.segments.emplace_back(seg);
   }
@@ -57,6 +57,7 @@ Router::Match Router::match(Request& req) const {
       }
     }
     m.handler = &route.handler;
+    req.route = route.pattern;
     m.allowed.clear();
     return m;
   }

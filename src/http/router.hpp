@@ -23,12 +23,13 @@ class Router final {
     const Handler* handler = nullptr;  ///< null when nothing matched
     std::vector<std::string> allowed;  ///< methods of the path when only the method differed
   };
-  /// Finds the handler for `req.method` and `req.path`, filling `req.params`.
+  /// Finds the handler for `req.method` and `req.path`, filling `req.params` and `req.route`.
   Match match(Request& req) const;
 
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;  ///< ":name" segments capture
     Handler handler;
   };

@@ -104,6 +104,7 @@ struct Server::Impl {
   const Router& router;
   std::atomic<bool> draining{false};
   std::function<void()> on_stopping;
+  Server::Observer observer;
   std::mutex sessions_mutex;
   std::uint64_t next_session = 0;
   std::unordered_map<std::uint64_t, std::pair<asio::any_io_executor, std::weak_ptr<SessionState>>> sessions;
@@ -327,6 +328,10 @@ struct Server::Impl {
         }
       }
     }
+    if (observer) {
+      observer(req.method, req.route, res.status,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     if (res.stream && !head) {
       co_return co_await write_stream(stream, state, res, raw.version(), req.method, req.path, remote,
                                       started);
@@ -525,6 +530,10 @@ void Server::run(const std::function<void()>& on_stopping) {
   for (auto& t : extra) {
     t.join();
   }
+}
+
+void Server::set_observer(Observer observer) {
+  impl_->observer = std::move(observer);
 }
 
 void Server::stop() {

@@ -28,6 +28,13 @@ class Server final {
   /// once when shutdown begins (before in-flight requests finish).
   void run(const std::function<void()>& on_stopping = {});
 
+  /// Told of every answered request: method, route pattern ("" when no route matched), status
+  /// and the time to the response head. Set before run(); called on I/O threads, so keep it
+  /// quick.
+  using Observer =
+      std::function<void(std::string_view method, std::string_view route, int status, double seconds)>;
+  void set_observer(Observer observer);
+
   /// Begins a graceful shutdown; callable from any thread.
   void stop();
 

@@ -151,6 +151,8 @@ class Reader {
   virtual std::vector<std::pair<std::string, std::string>> document_hashes(
       domain::SourceType type, const std::vector<std::string>& ids) = 0;
   virtual std::int64_t count_documents(std::optional<domain::SourceType> type) = 0;
+  /// How many jobs are in each status (statuses with none are left out).
+  virtual std::vector<std::pair<domain::JobStatus, std::int64_t>> count_jobs_by_status() = 0;
 
   virtual std::optional<domain::Job> find_job(std::string_view id) = 0;
   virtual std::optional<domain::Job> find_active_job(std::string_view scope_key) = 0;

@@ -641,6 +641,17 @@ class Ops final : public Writer {
     return page;
   }
 
+  std::vector<std::pair<domain::JobStatus, std::int64_t>> count_jobs_by_status() override {
+    auto st = c_.prepare("SELECT status, count(*) FROM jobs GROUP BY status");
+    std::vector<std::pair<domain::JobStatus, std::int64_t>> out;
+    while (st.step()) {
+      if (auto status = domain::parse_job_status(st.text(0))) {
+        out.emplace_back(*status, st.int64(1));
+      }
+    }
+    return out;
+  }
+
   std::vector<domain::Job> jobs_in(const std::vector<domain::JobStatus>& statuses) override {
     std::vector<domain::Job> out;
     auto st = c_.prepare(std::string("SELECT ") + kJobColumns +

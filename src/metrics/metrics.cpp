@@ -1,0 +1,139 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <mutex>
+#include <unordered_map>
+
+namespace mladmin::metrics {
+
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kRequestBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                                 0.05,   0.1,   0.25,   0.5,   1,    2.5};
+const prometheus::Histogram::BucketBoundaries kJobBuckets = {0.1, 0.5, 1,   5,    10,   30,
+                                                             60,  300, 900, 3600, 14400};
+
+}  // namespace
+
+struct Metrics::Impl {
+  prometheus::Registry registry;
+  prometheus::Family<prometheus::Counter>& requests =
+      prometheus::BuildCounter()
+          .Name("mladmin_http_requests_total")
+          .Help("HTTP requests answered, by route, method and status")
+          .Register(registry);
+  prometheus::Family<prometheus::Histogram>& request_seconds =
+      prometheus::BuildHistogram()
+          .Name("mladmin_http_request_duration_seconds")
+          .Help("Time from a request's arrival to its response head, by route")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& items =
+      prometheus::BuildCounter()
+          .Name("mladmin_sync_items_total")
+          .Help("Items processed by sync jobs, by type and outcome")
+          .Register(registry);
+  prometheus::Family<prometheus::Histogram>& job_seconds =
+      prometheus::BuildHistogram()
+          .Name("mladmin_sync_job_duration_seconds")
+          .Help("Running time of finished sync jobs, by type and final status")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& jobs = prometheus::BuildGauge()
+                                                    .Name("mladmin_sync_jobs")
+                                                    .Help("Sync jobs in the database, by status")
+                                                    .Register(registry);
+  prometheus::Family<prometheus::Gauge>& clients = prometheus::BuildGauge()
+                                                       .Name("mladmin_event_clients")
+                                                       .Help("Connected live event stream clients")
+                                                       .Register(registry);
+
+  std::mutex mutex;  // the last counters seen of each unfinished job
+  std::unordered_map<std::string, domain::JobCounters> seen;
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
+  // Every status has a series from the start, so that a dashboard shows zeros rather than gaps.
+  for (auto status : {domain::JobStatus::queued, domain::JobStatus::running, domain::JobStatus::paused,
+                      domain::JobStatus::interrupted, domain::JobStatus::completed, domain::JobStatus::failed,
+                      domain::JobStatus::cancelled}) {
+    impl_->jobs.Add({{"status", std::string(domain::to_string(status))}});
+  }
+  impl_->clients.Add({});
+  for (auto type : {domain::JobType::journal_entries, domain::JobType::goals}) {
+    const std::string t(domain::to_string(type));
+    for (const char* outcome : {"synced", "skipped", "failed"}) {
+      impl_->items.Add({{"type", t}, {"outcome", outcome}});
+    }
+    for (auto status :
+         {domain::JobStatus::completed, domain::JobStatus::failed, domain::JobStatus::cancelled}) {
+      impl_->job_seconds.Add({{"type", t}, {"status", std::string(domain::to_string(status))}}, kJobBuckets);
+    }
+  }
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::observe_request(std::string_view method, std::string_view route, int status, double seconds) {
+  const std::string r = route.empty() ? "unmatched" : std::string(route);
+  impl_->requests.Add({{"route", r}, {"method", std::string(method)}, {"status", std::to_string(status)}})
+      .Increment();
+  impl_->request_seconds.Add({{"route", r}}, kRequestBuckets).Observe(seconds);
+}
+
+void Metrics::observe_job(const domain::Job& job, bool status_changed) {
+  const std::string type(domain::to_string(job.type));
+  domain::JobCounters delta;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto [it, fresh] = impl_->seen.try_emplace(job.id, job.counters);
+    if (!fresh) {
+      // A retry of failed items lowers the failed count; only increases are new work.
+      delta.synced = std::max<std::int64_t>(0, job.counters.synced - it->second.synced);
+      delta.skipped = std::max<std::int64_t>(0, job.counters.skipped - it->second.skipped);
+      delta.failed = std::max<std::int64_t>(0, job.counters.failed - it->second.failed);
+      it->second = job.counters;
+    }
+    // The first sight of a job in this process is its baseline: what a checkpoint already held
+    // was counted by the process that did the work.
+    if (domain::is_finished(job.status)) {
+      impl_->seen.erase(job.id);
+    }
+  }
+  if (delta.synced > 0) {
+    impl_->items.Add({{"type", type}, {"outcome", "synced"}}).Increment(static_cast<double>(delta.synced));
+  }
+  if (delta.skipped > 0) {
+    impl_->items.Add({{"type", type}, {"outcome", "skipped"}}).Increment(static_cast<double>(delta.skipped));
+  }
+  if (delta.failed > 0) {
+    impl_->items.Add({{"type", type}, {"outcome", "failed"}}).Increment(static_cast<double>(delta.failed));
+  }
+  if (status_changed && domain::is_finished(job.status)) {
+    impl_->job_seconds
+        .Add({{"type", type}, {"status", std::string(domain::to_string(job.status))}}, kJobBuckets)
+        .Observe(static_cast<double>(job.running_ms) / 1000.0);
+  }
+}
+
+std::string Metrics::render(const Gauges& gauges) {
+  for (auto status : {domain::JobStatus::queued, domain::JobStatus::running, domain::JobStatus::paused,
+                      domain::JobStatus::interrupted, domain::JobStatus::completed, domain::JobStatus::failed,
+                      domain::JobStatus::cancelled}) {
+    std::int64_t n = 0;
+    for (const auto& [s, count] : gauges.jobs_by_status) {
+      if (s == status) {
+        n = count;
+      }
+    }
+    impl_->jobs.Add({{"status", std::string(domain::to_string(status))}}).Set(static_cast<double>(n));
+  }
+  impl_->clients.Add({}).Set(static_cast<double>(gauges.event_clients));
+  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+}
+
+}  // namespace mladmin::metrics

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "domain/job.hpp"
+
+namespace mladmin::metrics {
+
+/// What a scrape reads at the moment it happens rather than counting as it goes.
+struct Gauges {
+  std::vector<std::pair<domain::JobStatus, std::int64_t>> jobs_by_status;
+  std::size_t event_clients = 0;
+};
+
+/// The process's Prometheus metrics (prometheus-cpp's registry behind a narrow interface, so
+/// that its headers stay in one translation unit). Thread-safe.
+class Metrics final {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  /// One answered HTTP request: `route` is the route pattern, "" when nothing matched.
+  void observe_request(std::string_view method, std::string_view route, int status, double seconds);
+
+  /// A committed job change (the engine's listener): counts the items it processed since the
+  /// last change this process saw, and its duration when it finished.
+  void observe_job(const domain::Job& job, bool status_changed);
+
+  /// The Prometheus text exposition (format 0.0.4) of every metric plus `gauges`.
+  std::string render(const Gauges& gauges);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mladmin::metrics

@@ -1,0 +1,146 @@
+// GET /metrics over real HTTP (SPEC §3; issue 3 "/metrics in Prometheus text"): jobs by status,
+// item totals by outcome, the job duration histogram, connected event clients and HTTP requests
+// by route and status, public by default and behind a token when configured.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/seed.hpp"
+#include "support/sse_client.hpp"
+
+namespace mladmin::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kPassword = "Copper-Willow-61-Harbor";
+
+/// The value of the sample `series` (name and labels exactly as exposed), if present.
+std::optional<double> sample(const std::string& text, const std::string& series) {
+  std::size_t pos = 0;
+  while ((pos = text.find(series + " ", pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') {
+      const auto start = pos + series.size() + 1;
+      return std::stod(text.substr(start, text.find('\n', start) - start));
+    }
+    pos += series.size();
+  }
+  return std::nullopt;
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ServerProcess>();
+    admin_id_ = server_->add_user("admin@metrics.test", kPassword, "ml_admin", "Metrics Admin");
+    token_ = HttpClient(server_->port()).login("admin@metrics.test", kPassword);
+  }
+
+  std::string scrape() {
+    auto res = HttpClient(server_->port()).get("/metrics");
+    EXPECT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(res.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u) << res.header("content-type");
+    return res.body;
+  }
+
+  std::unique_ptr<ServerProcess> server_;
+  std::string admin_id_;
+  std::string token_;
+};
+
+TEST_F(MetricsTest, AFreshServerExposesEveryFamilyWithZeros) {
+  const auto text = scrape();
+  for (const char* status : {"queued", "running", "paused", "interrupted", "completed", "failed", "cancelled"}) {
+    EXPECT_EQ(sample(text, std::string("mladmin_sync_jobs{status=\"") + status + "\"}"), 0.0) << status;
+  }
+  EXPECT_EQ(sample(text, "mladmin_event_clients"), 0.0);
+  EXPECT_NE(text.find("# TYPE mladmin_sync_items_total counter"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE mladmin_sync_job_duration_seconds histogram"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE mladmin_http_requests_total counter"), std::string::npos);
+}
+
+TEST_F(MetricsTest, ASyncCountsItsItemsByOutcomeAndItsDuration) {
+  seed_journal_entries(server_->database_url(), admin_id_, 300, "ok-");
+  seed(server_->database_url(), [&](store::Writer& w) {
+    for (int i = 0; i < 7; ++i) {
+      auto bad = valid_journal_entry("bad-" + std::to_string(i), admin_id_);
+      bad.body = "   ";
+      w.save_journal_entry(bad);
+    }
+  });
+  HttpClient http(server_->port());
+  const auto job = http.run_sync("/api/ml/sync/journal-entries", "{}", token_);
+  ASSERT_EQ(job.at("status").as_string(), "completed");
+  // The same records again: every one skipped (unchanged) or failed again.
+  const auto again = http.run_sync("/api/ml/sync/journal-entries", R"({"mode":"full"})", token_);
+  ASSERT_EQ(again.at("status").as_string(), "completed");
+
+  const auto text = scrape();
+  EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="synced",type="journal_entries"})"), 300.0) << text;
+  EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="skipped",type="journal_entries"})"), 300.0);
+  EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="failed",type="journal_entries"})"), 14.0);
+  EXPECT_EQ(sample(text, R"(mladmin_sync_job_duration_seconds_count{status="completed",type="journal_entries"})"),
+            2.0);
+  EXPECT_EQ(sample(text, R"(mladmin_sync_jobs{status="completed"})"), 2.0);
+  EXPECT_EQ(sample(text, R"(mladmin_sync_jobs{status="running"})"), 0.0);
+}
+
+TEST_F(MetricsTest, RequestsAreCountedByRoutePatternAndStatus) {
+  HttpClient http(server_->port());
+  ASSERT_EQ(http.get("/healthz").status, 200);
+  ASSERT_EQ(http.get("/api/ml/sync/job/no-such-job", token_).status, 404);
+  ASSERT_EQ(http.get("/no/such/path").status, 404);
+  const auto text = scrape();
+  EXPECT_GE(sample(text, R"(mladmin_http_requests_total{method="GET",route="/healthz",status="200"})").value_or(0),
+            1.0)
+      << text;
+  // Ids never become labels: the route's pattern does.
+  EXPECT_EQ(sample(text, R"(mladmin_http_requests_total{method="GET",route="/api/ml/sync/job/:jobId",status="404"})"),
+            1.0);
+  EXPECT_EQ(sample(text, R"(mladmin_http_requests_total{method="GET",route="unmatched",status="404"})"), 1.0);
+  EXPECT_EQ(text.find("no-such-job"), std::string::npos);
+  EXPECT_GE(sample(text, R"(mladmin_http_request_duration_seconds_count{route="/healthz"})").value_or(0), 1.0);
+}
+
+TEST_F(MetricsTest, ConnectedEventClientsComeAndGo) {
+  {
+    SseClient a(server_->port(), token_);
+    SseClient b(server_->port(), token_);
+    ASSERT_EQ(a.status(), 200);
+    ASSERT_EQ(b.status(), 200);
+    ASSERT_TRUE(a.wait_for([](const auto& ev) { return !ev.empty(); }));
+    ASSERT_TRUE(b.wait_for([](const auto& ev) { return !ev.empty(); }));
+    EXPECT_EQ(sample(scrape(), "mladmin_event_clients"), 2.0);
+  }
+  // The server notices the closed connections at once (it watches the socket).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::optional<double> clients;
+  while ((clients = sample(scrape(), "mladmin_event_clients")) != 0.0 && std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_EQ(clients, 0.0);
+}
+
+TEST(MetricsAccessTest, NotPublicNeedsAnMlAdminToken) {
+  TempDir dir;
+  std::ofstream(dir.file("mladmin.toml")) << "[metrics]\npublic = false\n";
+  ServerProcess::Options options;
+  options.extra_args = {"--config", dir.file("mladmin.toml")};
+  ServerProcess server(options);
+  server.add_user("ops@metrics.test", kPassword, "ml_admin", "Ops");
+  server.add_user("user@metrics.test", kPassword, "user", "User");
+  HttpClient http(server.port());
+  EXPECT_EQ(http.get("/metrics").status, 401);
+  EXPECT_EQ(http.get("/metrics", http.login("user@metrics.test", kPassword)).status, 403);
+  const auto res = http.get("/metrics", http.login("ops@metrics.test", kPassword));
+  EXPECT_EQ(res.status, 200);
+  EXPECT_NE(res.body.find("mladmin_sync_jobs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mladmin::test
