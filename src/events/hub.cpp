@@ -173,6 +173,7 @@ std::uint64_t Hub::publish(Event event) {
   const auto now = http::BodyStream::Clock::now();
   std::lock_guard lock(mutex_);
   event.id = next_id_++;
+  event.at = now;
   auto shared = std::make_shared<const Event>(std::move(event));
   recent_.push_back(shared);
   while (recent_.size() > options_.replay_events) {
@@ -200,13 +201,36 @@ std::shared_ptr<Subscription> Hub::subscribe(const Viewer& viewer, std::optional
       (*last_event_id == last || (!recent_.empty() && *last_event_id + 1 >= recent_.front()->id));
   if (in_window) {
     // Replay what it missed: every status change, and the latest progress of each job.
+    const auto first_missed = std::lower_bound(recent_.begin(), recent_.end(), *last_event_id + 1,
+                                               [](const auto& e, std::uint64_t id) { return e->id < id; });
     std::vector<std::shared_ptr<const Event>> missed;
-    for (auto it = std::lower_bound(recent_.begin(), recent_.end(), *last_event_id + 1,
-                                    [](const auto&e, std::uint64_t id) { return e->id < id; });
-         it != recent_.end(); ++it) {
+    for (auto it = first_missed; it != recent_.end(); ++it) {
       if (visible(viewer, **it)) {
         missed.push_back(*it);
       }
+    }
+    // A progress event older than the client's last id may still have been waiting for its
+    // coalescing turn when the client went away: anything published less than one window
+    // before that last id is sent again (the full job state, so a duplicate is harmless).
+    std::vector<std::shared_ptr<const Event>> maybe_waiting;
+    if (first_missed != recent_.begin()) {
+      const auto seen_at = (*std::prev(first_missed))->at;
+      std::unordered_map<std::string, std::shared_ptr<const Event>> newest;
+      for (auto it = recent_.begin(); it != first_missed; ++it) {
+        newest[(*it)->job_id] = *it;
+      }
+      std::unordered_set<std::string> in_missed;
+      for (const auto& e : missed) {
+        in_missed.insert(e->job_id);
+      }
+      for (const auto& [job, e] : newest) {
+        if (!e->status_change && e->id != *last_event_id && e->at + options_.coalesce > seen_at &&
+            !in_missed.contains(job) && visible(viewer, *e)) {
+          maybe_waiting.push_back(e);
+        }
+      }
+      std::sort(maybe_waiting.begin(), maybe_waiting.end(),
+                [](const auto& a, const auto& b) { return a->id < b->id; });
     }
     std::unordered_set<std::string> later;
     std::vector<std::shared_ptr<const Event>> keep;
@@ -219,6 +243,7 @@ std::shared_ptr<Subscription> Hub::subscribe(const Viewer& viewer, std::optional
     }
     std::reverse(keep.begin(), keep.end());
     sub->last_id_sent_ = *last_event_id;
+    keep.insert(keep.begin(), maybe_waiting.begin(), maybe_waiting.end());
     for (const auto& e : keep) {
       sub->append_frame(preamble, *e);
       sub->last_sent_[e->job_id] = http::BodyStream::Clock::now();

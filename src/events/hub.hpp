@@ -37,6 +37,7 @@ struct Event {
   std::optional<std::string> scope_user_id;  ///< whose records it syncs
   bool status_change = false;
   std::shared_ptr<const std::string> data;  ///< the job JSON, one line
+  http::BodyStream::Clock::time_point at;   ///< when it was published (set by the hub)
 };
 
 bool visible(const Viewer& viewer, const Event& event);
