@@ -22,6 +22,7 @@ struct Config {
   auth::LoginRateLimiter::Limits login_limits;
   std::string log_level = "info";
   std::size_t sync_workers = 4;
+  int job_retention_days = 90;  ///< finished jobs older than this are deleted; 0 keeps them forever
 };
 
 /// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.

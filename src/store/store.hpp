@@ -103,6 +103,12 @@ struct StoredItemError {
   domain::ItemError error;
 };
 
+/// What one call of Writer::delete_expired_jobs removed.
+struct ExpiredJobsDeleted {
+  std::int64_t jobs = 0;
+  std::int64_t errors = 0;  ///< item errors of those (and of further expired) jobs
+};
+
 /// What a sync writes for one source record.
 struct DocumentWrite {
   std::string id;
@@ -195,6 +201,14 @@ class Writer : public Reader {
   virtual void append_job_errors(std::string_view job_id, std::int64_t first_seq,
                                  const std::vector<domain::ItemError>& errors) = 0;
   virtual void set_watermark(std::string_view scope_key, std::int64_t seq) = 0;
+
+  /// Retention (SPEC §2): takes up to `max_jobs` finished jobs (completed, failed, cancelled)
+  /// that ended before `ended_before`, deletes at most `max_errors` of their item errors, then
+  /// those of the jobs that have none left. Active jobs are never touched. Keeps each call's
+  /// transaction short: call it again (in a new transaction) while it deletes `max_jobs` jobs or
+  /// `max_errors` errors.
+  virtual ExpiredJobsDeleted delete_expired_jobs(domain::TimestampMs ended_before, std::size_t max_jobs,
+                                                 std::size_t max_errors) = 0;
 };
 
 /// The storage interface. SQLite implements it now, PostgreSQL later; handlers see only this.

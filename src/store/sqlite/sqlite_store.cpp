@@ -779,6 +779,37 @@ class Ops final : public Writer {
     st.exec();
   }
 
+  ExpiredJobsDeleted delete_expired_jobs(domain::TimestampMs ended_before, std::size_t max_jobs,
+                                         std::size_t max_errors) override {
+    // slot IS NULL is what the partial index jobs_by_end_time covers; the status test is there
+    // so that nothing but a finished job can ever match.
+    auto pick = c_.prepare(
+        "SELECT id FROM jobs WHERE slot IS NULL AND end_time < ?1 AND status IN ('completed', 'failed', "
+        "'cancelled') ORDER BY end_time LIMIT ?2");
+    pick.bind(1, ended_before).bind(2, static_cast<std::int64_t>(max_jobs));
+    boost::json::array ids;
+    while (pick.step()) {
+      ids.emplace_back(pick.text(0));
+    }
+    ExpiredJobsDeleted out;
+    if (ids.empty()) {
+      return out;
+    }
+    const std::string ids_json = boost::json::serialize(ids);
+    auto errors = c_.prepare(
+        "DELETE FROM job_errors WHERE rowid IN (SELECT rowid FROM job_errors WHERE job_id IN "
+        "(SELECT value FROM json_each(?1)) LIMIT ?2)");
+    errors.bind(1, std::string_view(ids_json)).bind(2, static_cast<std::int64_t>(max_errors));
+    out.errors = errors.exec();
+    // A job goes once its errors are gone; one with errors left goes in a later call.
+    auto jobs = c_.prepare(
+        "DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND NOT EXISTS "
+        "(SELECT 1 FROM job_errors e WHERE e.job_id = jobs.id)");
+    jobs.bind(1, std::string_view(ids_json));
+    out.jobs = jobs.exec();
+    return out;
+  }
+
  private:
   void unindex(domain::SourceType type, const std::string& ids_json) {
     auto st = c_.prepare(
