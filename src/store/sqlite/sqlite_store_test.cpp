@@ -211,4 +211,57 @@ TEST_F(SqliteStoreTest, AnExpiredJobWithManyErrorsGoesOnceTheLastChunkOfThemIsGo
   EXPECT_EQ(count("SELECT count(*) FROM job_errors"), 0);
 }
 
+TEST_F(SqliteStoreTest, ErrorsOfAttemptsBeforeAFailedItemsRetryAreToRetryNotCurrent) {
+  auto j = job("j", domain::JobStatus::completed, 5000);
+  store_->write([&](Writer& w) {
+    ASSERT_TRUE(w.insert_job(j));
+    w.append_job_errors("j", 1, errors("a", 3));  // seq 1-3
+  });
+  auto current = [&] { return store_->read_value([](Reader& r) { return r.list_job_errors("j", 0, 50); }); };
+  auto to_retry = [&](std::size_t limit) {
+    return store_->read_value([&](Reader& r) { return r.job_errors_to_retry("j", limit); });
+  };
+  EXPECT_EQ(current().size(), 3u);
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.count_job_errors("j"); }), 3);
+  EXPECT_TRUE(to_retry(50).empty());
+
+  // The retry of its failed items: attempt 2, and the errors of attempt 1 become items to redo.
+  j.status = domain::JobStatus::queued;
+  j.attempt = 2;
+  j.retry_before_attempt = 2;
+  store_->write([&](Writer& w) { w.save_job(j); });
+  EXPECT_TRUE(current().empty());
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.count_job_errors("j"); }), 0);
+  const auto first = to_retry(2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].error.item_id, "a0");
+  EXPECT_EQ(first[0].seq, 1);
+  EXPECT_EQ(first[1].error.item_id, "a1");
+  EXPECT_EQ(first[1].attempt, 1);
+
+  // a0 fails again, a1 is fixed: both rows go, a0's new error is numbered after every other.
+  store_->write([&](Writer& w) {
+    w.append_job_errors("j", 2, {{"a0", "title is empty", 9000}});
+    w.delete_job_errors("j", {first[0].seq, first[1].seq});
+  });
+  const auto now_current = current();
+  ASSERT_EQ(now_current.size(), 1u);
+  EXPECT_EQ(now_current[0].error.item_id, "a0");
+  EXPECT_EQ(now_current[0].error.reason, "title is empty");
+  EXPECT_EQ(now_current[0].seq, 4);
+  EXPECT_EQ(now_current[0].attempt, 2);
+  const auto rest = to_retry(50);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].error.item_id, "a2");
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.find_job("j"); })->retry_before_attempt, 2);
+}
+
+TEST_F(SqliteStoreTest, WatermarkOnlyMovesForward) {
+  store_->write([](Writer& w) { w.set_watermark("all|goals", 50); });
+  store_->write([](Writer& w) { w.set_watermark("all|goals", 20); });
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.get_watermark("all|goals"); }), 50);
+  store_->write([](Writer& w) { w.set_watermark("all|goals", 70); });
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.get_watermark("all|goals"); }), 70);
+}
+
 }  // namespace mladmin::store::sqlite
