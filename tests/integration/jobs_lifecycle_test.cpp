@@ -1,7 +1,11 @@
 // The life of a job after it finished, over real HTTP and a real SQLite file (SPEC §2):
-// retention: finished jobs whose end is older than the configured days (default 90) are deleted
-// with their item errors when the server starts; recent and active jobs stay, and a retention of
-// 0 keeps everything.
+// - retention: finished jobs whose end is older than the configured days (default 90) are
+//   deleted with their item errors when the server starts; recent and active jobs stay, and a
+//   retention of 0 keeps everything;
+// - retry of a completed job: only the items that failed run again, on the same job with the next
+//   attempt; counters add up at every observation, fixed records get their documents, records
+//   still bad are failed again and are then the job's only item errors; a job without failed items
+//   has nothing to retry (409); a retry killed mid-way goes on after a restart.
 //
 // Records and aged jobs are written straight into the server's database: the API refuses invalid
 // records, and no API makes a job 100 days old.
@@ -185,6 +189,16 @@ void seed_bad_entries(const std::string& url, const std::string& user_id, int fr
   });
 }
 
+/// Rewrites these records with content a sync accepts.
+void fix_entries(const std::string& url, const std::string& user_id, int from, int to) {
+  seed(url, [&](store::Writer& w) {
+    for (int i = from; i < to; ++i) {
+      auto e = valid_journal_entry(bad_id(i), user_id);
+      w.save_journal_entry(e);
+    }
+  });
+}
+
 std::int64_t count_sql(const std::string& url, const std::string& sql_head, const std::string& id) {
   std::string sql = sql_head;
   sql += " '";
@@ -342,6 +356,252 @@ TEST_F(JobRetentionTest, ANegativeRetentionIsRefusedAtStartNamingTheKey) {
   EXPECT_NE(result.err.find("sync.retention_days"), std::string::npos) << result.err;
   // Nothing was deleted by a server that did not start.
   EXPECT_EQ(count_sql(url_, "SELECT count(*) FROM jobs WHERE id =", old_goals_), 1);
+}
+
+// ---- retry of failed items ----------------------------------------------------------------------
+
+class RetryFailedItemsTest : public ::testing::Test {
+ protected:
+  /// POSTs the retry and expects 200; returns the job it answers.
+  json::value retry(HttpClient& c, const std::string& id, const std::string& token) {
+    auto res = c.post(job_path(id, "retry"), "", token);
+    EXPECT_EQ(res.status, 200) << res.body;
+    return res.json();
+  }
+};
+
+TEST_F(RetryFailedItemsTest, RetryOfACompletedJobProcessesOnlyItsFailedItemsAgain) {
+  ServerProcess server;
+  const auto alice = add_account(server, "alice@jobs.test", "user");
+  const auto& url = server.database_url();
+  HttpClient c(server.port());
+  constexpr int kBad = 600;
+  constexpr int kFixed = 400;  // bad-0 … bad-399 get fixed; bad-400 … bad-599 stay bad
+
+  // A first sync gives "flip" a document; the job under test then finds it (and 600 others) bad.
+  seed_journal_entries(url, alice.id, 20, "good-");
+  seed(url, [&](store::Writer& w) {
+    auto e = valid_journal_entry("flip", alice.id);
+    w.save_journal_entry(e);
+  });
+  ASSERT_EQ(str(run_sync(c, kJournalSync, "{}", alice.token), "status"), "completed");
+  seed_journal_entries(url, alice.id, 10, "more-");
+  seed_bad_entries(url, alice.id, 0, kBad);
+  seed(url, [&](store::Writer& w) {
+    auto e = valid_journal_entry("flip", alice.id);
+    e.body = "";
+    w.save_journal_entry(e);
+  });
+  const auto first = run_sync(c, kJournalSync, "{}", alice.token);
+  ASSERT_TRUE(counts_add_up(first));
+  ASSERT_EQ(str(first, "status"), "completed");
+  ASSERT_EQ(num(first, "totalItems"), 10 + kBad + 1);
+  ASSERT_EQ(num(first, "syncedItems"), 10);
+  ASSERT_EQ(num(first, "failedItems"), kBad + 1);
+  const auto id = str(first, "id");
+  EXPECT_EQ(all_errors(c, id, alice.token).size(), static_cast<std::size_t>(kBad + 1));
+
+  // Some records are fixed, "flip" is deleted, the rest stay bad.
+  fix_entries(url, alice.id, 0, kFixed);
+  seed(url, [&](store::Writer& w) {
+    auto e = *w.find_journal_entry("flip");
+    e.deleted_at = e.updated_at + 1;
+    w.save_journal_entry(e);
+  });
+
+  // One active job per scope and type: another job holding the slot makes the retry wait.
+  seed(url, [&](store::Writer& w) {
+    domain::Job blocker;
+    blocker.id = "blocker";
+    blocker.user_id = alice.id;
+    blocker.scope_user_id = alice.id;
+    blocker.status = domain::JobStatus::interrupted;
+    blocker.created_at = blocker.updated_at = 1;
+    ASSERT_TRUE(w.insert_job(blocker));
+  });
+  auto busy = c.post(job_path(id, "retry"), "", alice.token);
+  EXPECT_EQ(busy.status, 409) << busy.body;
+  EXPECT_EQ(busy.error_code(), "sync_already_active");
+  EXPECT_EQ(str(busy.json().at("error").at("details"), "activeJobId"), "blocker");
+  ASSERT_EQ(c.post(job_path("blocker", "cancel"), "", alice.token).status, 200);
+
+  // The retry requeues the same job: its failed items leave the counts until they run again.
+  const auto queued = retry(c, id, alice.token);
+  ASSERT_TRUE(queued.is_object());
+  EXPECT_EQ(str(queued, "id"), id);
+  EXPECT_EQ(num(queued, "attempt"), 2);
+  EXPECT_EQ(num(queued, "totalItems"), 10 + kBad + 1);
+  EXPECT_EQ(num(queued, "failedItems"), 0);
+  EXPECT_EQ(num(queued, "processedItems"), 10);
+  EXPECT_TRUE(queued.at("errors").as_array().empty());
+  EXPECT_TRUE(queued.at("endTime").is_null());
+  EXPECT_TRUE(counts_add_up(queued));
+  const auto status = str(queued, "status");
+  EXPECT_TRUE(status == "queued" || status == "running") << status;
+
+  const auto done = poll(c, id, alice.token, finished);
+  EXPECT_EQ(str(done, "status"), "completed");
+  EXPECT_EQ(str(done, "id"), id);
+  EXPECT_EQ(num(done, "attempt"), 2);
+  EXPECT_EQ(num(done, "progress"), 100);
+  EXPECT_EQ(num(done, "totalItems"), 10 + kBad + 1);
+  EXPECT_EQ(num(done, "processedItems"), 10 + kBad + 1);
+  EXPECT_EQ(num(done, "syncedItems"), 10 + kFixed + 1);  // the fixed ones, and flip's removal
+  EXPECT_EQ(num(done, "skippedItems"), 0);
+  EXPECT_EQ(num(done, "failedItems"), kBad - kFixed);
+  EXPECT_EQ(num(done, "errorCount"), kBad - kFixed);
+
+  // The job's item errors are now exactly the records still bad, found by attempt 2.
+  std::set<std::string> still_bad;
+  for (int i = kFixed; i < kBad; ++i) {
+    still_bad.insert(bad_id(i));
+  }
+  const auto& inline_errors = done.at("errors").as_array();
+  EXPECT_EQ(inline_errors.size(), 20u);
+  for (const auto& e : inline_errors) {
+    EXPECT_TRUE(still_bad.contains(str(e, "itemId"))) << str(e, "itemId");
+  }
+  const auto errors = all_errors(c, id, alice.token);
+  std::set<std::string> listed;
+  for (const auto& [item, e] : errors) {
+    listed.insert(item);
+    EXPECT_EQ(num(e, "attempt"), 2) << item;
+  }
+  EXPECT_EQ(listed, still_bad);
+  EXPECT_EQ(count_sql(url, "SELECT count(*) FROM job_errors WHERE job_id =", id), kBad - kFixed);
+
+  // Fixed records have their documents, flip's went, the bad ones have none.
+  EXPECT_EQ(query_int(url,
+                      "SELECT count(*) FROM documents WHERE source_id LIKE 'bad-%' AND "
+                      "CAST(substr(source_id, 5) AS INTEGER) < 400"),
+            kFixed);
+  EXPECT_EQ(query_int(url,
+                      "SELECT count(*) FROM documents WHERE source_id LIKE 'bad-%' AND "
+                      "CAST(substr(source_id, 5) AS INTEGER) >= 400"),
+            0);
+  EXPECT_EQ(query_int(url, "SELECT count(*) FROM documents WHERE source_id = 'flip'"), 0);
+  EXPECT_EQ(query_int(url, "SELECT count(*) FROM documents"), 20 + 10 + kFixed);
+
+  // The next incremental sync finds the fixes and the deletion already done: the retry left the
+  // scope's watermark where the job's first run had put it.
+  const auto next = run_sync(c, kJournalSync, "{}", alice.token);
+  EXPECT_EQ(str(next, "status"), "completed");
+  EXPECT_EQ(num(next, "totalItems"), kFixed + 1);
+  EXPECT_EQ(num(next, "skippedItems"), kFixed + 1);
+  EXPECT_EQ(num(next, "syncedItems"), 0);
+
+  // Fix the rest: a third attempt takes the 200 and leaves no failure.
+  fix_entries(url, alice.id, kFixed, kBad);
+  const auto third = retry(c, id, alice.token);
+  EXPECT_EQ(num(third, "attempt"), 3);
+  EXPECT_EQ(num(third, "failedItems"), 0);
+  const auto clean = poll(c, id, alice.token, finished);
+  EXPECT_EQ(str(clean, "status"), "completed");
+  EXPECT_EQ(num(clean, "attempt"), 3);
+  EXPECT_EQ(num(clean, "processedItems"), 10 + kBad + 1);
+  EXPECT_EQ(num(clean, "syncedItems"), 10 + kBad + 1);
+  EXPECT_EQ(num(clean, "failedItems"), 0);
+  EXPECT_TRUE(clean.at("errors").as_array().empty());
+  EXPECT_TRUE(all_errors(c, id, alice.token).empty());
+  EXPECT_EQ(query_int(url, "SELECT count(*) FROM documents"), 20 + 10 + kBad);
+
+  // Now there is nothing left to retry.
+  auto nothing = c.post(job_path(id, "retry"), "", alice.token);
+  EXPECT_EQ(nothing.status, 409) << nothing.body;
+  EXPECT_EQ(nothing.error_code(), "nothing_to_retry");
+}
+
+TEST_F(RetryFailedItemsTest, RetryOfACompletedJobWithoutFailedItemsIsAConflictAndChangesNothing) {
+  ServerProcess server;
+  const auto alice = add_account(server, "alice@jobs.test", "user");
+  seed_journal_entries(server.database_url(), alice.id, 5, "je-");
+  HttpClient c(server.port());
+  const auto done = run_sync(c, kJournalSync, "{}", alice.token);
+  ASSERT_EQ(str(done, "status"), "completed");
+  ASSERT_EQ(num(done, "failedItems"), 0);
+  const auto id = str(done, "id");
+
+  auto res = c.post(job_path(id, "retry"), "", alice.token);
+  EXPECT_EQ(res.status, 409) << res.body;
+  EXPECT_EQ(res.error_code(), "nothing_to_retry");
+  EXPECT_NE(res.error_message().find("nothing to retry"), std::string::npos) << res.error_message();
+  const auto after = c.get(job_path(id), alice.token).json();
+  EXPECT_EQ(str(after, "status"), "completed");
+  EXPECT_EQ(num(after, "attempt"), 1);
+  EXPECT_EQ(str(after, "updatedAt"), str(done, "updatedAt"));
+
+  // The other moves of a completed job stay illegal transitions.
+  for (const char* action : {"resume", "pause", "cancel"}) {
+    auto illegal = c.post(job_path(id, action), "", alice.token);
+    EXPECT_EQ(illegal.status, 409) << action << ": " << illegal.body;
+    EXPECT_EQ(illegal.error_code(), "illegal_transition") << action;
+  }
+  // Someone who may not read the job gets 404, not a hint that it exists.
+  const auto bob = add_account(server, "bob@jobs.test", "user");
+  EXPECT_EQ(c.post(job_path(id, "retry"), "", bob.token).status, 404);
+}
+
+TEST_F(RetryFailedItemsTest, ARetryKilledMidWayGoesOnAfterARestartAndCountsEachItemOnce) {
+  // Enough failed items that the retry is still running when the kill comes: the engine commits
+  // every 50 ms, and this takes a second or more under the sanitizers.
+  constexpr int kBad = 8'000;
+  constexpr int kFixed = 5'000;
+  ServerProcess first;
+  const auto alice = add_account(first, "alice@jobs.test", "user");
+  const auto url = first.database_url();
+  seed_bad_entries(url, alice.id, 0, kBad);
+  std::string id;
+  {
+    HttpClient c(first.port());
+    const auto done = run_sync(c, kJournalSync, "{}", alice.token);
+    ASSERT_EQ(str(done, "status"), "completed");
+    ASSERT_EQ(num(done, "failedItems"), kBad);
+    id = str(done, "id");
+    fix_entries(url, alice.id, 0, kFixed);
+    const auto queued = retry(c, id, alice.token);
+    ASSERT_EQ(num(queued, "processedItems"), 0);
+    const auto midway = poll(c, id, alice.token, [&](const json::value& j) {
+      return finished(j) || (str(j, "status") == "running" && num(j, "processedItems") > 0);
+    });
+    ASSERT_EQ(str(midway, "status"), "running") << "the retry finished before the kill";
+  }
+  const auto code = first.stop(SIGKILL);
+  ASSERT_TRUE(code.has_value());
+  {
+    // What the dead process left: every item counted once, either processed or still to retry,
+    // and as many documents as items synced.
+    auto store = store::open_store(url, 1);
+    const auto left = store->read_value([&](store::Reader& r) { return r.find_job(id); });
+    ASSERT_TRUE(left.has_value());
+    EXPECT_EQ(left->status, domain::JobStatus::running);
+    EXPECT_EQ(left->attempt, 2);
+    EXPECT_LT(left->counters.processed(), kBad);
+    const auto to_retry =
+        count_sql(url, "SELECT count(*) FROM job_errors WHERE attempt = 1 AND job_id =", id);
+    EXPECT_EQ(left->counters.processed() + to_retry, kBad);
+    EXPECT_EQ(query_int(url, "SELECT count(*) FROM documents"), left->counters.synced);
+  }
+
+  ServerProcess::Options again;
+  again.database_url = url;
+  ServerProcess second(again);
+  HttpClient c(second.port());
+  const auto done = poll(c, id, alice.token, finished);
+  EXPECT_EQ(str(done, "status"), "completed");
+  EXPECT_EQ(num(done, "attempt"), 2);
+  EXPECT_EQ(num(done, "totalItems"), kBad);
+  EXPECT_EQ(num(done, "processedItems"), kBad);
+  EXPECT_EQ(num(done, "syncedItems"), kFixed);
+  EXPECT_EQ(num(done, "skippedItems"), 0);
+  EXPECT_EQ(num(done, "failedItems"), kBad - kFixed);
+  EXPECT_EQ(count_sql(url, "SELECT count(*) FROM job_errors WHERE job_id =", id), kBad - kFixed);
+  EXPECT_EQ(count_sql(url, "SELECT count(*) FROM job_errors WHERE attempt = 2 AND job_id =", id),
+            kBad - kFixed);
+  EXPECT_EQ(all_errors(c, id, alice.token).size(), static_cast<std::size_t>(kBad - kFixed));
+  EXPECT_EQ(query_int(url, "SELECT count(*) FROM documents"), kFixed);
+  EXPECT_EQ(
+      query_int(url, "SELECT count(*) FROM documents WHERE CAST(substr(source_id, 5) AS INTEGER) >= 5000"),
+      0);
 }
 
 }  // namespace
