@@ -297,7 +297,8 @@ http::Response list_job_errors(http::Request& req, const auth::Caller& caller, A
   for (const auto& row : rows) {
     items.push_back({{"itemId", row.error.item_id},
                      {"reason", row.error.reason},
-                     {"at", domain::format_iso8601(row.error.at)}});
+                     {"at", domain::format_iso8601(row.error.at)},
+                     {"attempt", row.attempt}});
   }
   boost::json::object out{{"items", std::move(items)}, {"nextCursor", nullptr}, {"total", job.error_count}};
   if (more && !rows.empty()) {

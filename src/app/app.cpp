@@ -19,6 +19,7 @@
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
 #include "sync/engine.hpp"
+#include "sync/retention.hpp"
 
 namespace mladmin::app {
 
@@ -88,6 +89,17 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   auth::PasswordPolicy policy;
   accounts::Accounts accounts(*store, hasher, clock, ids, policy);
 
+  // Job history past its retention goes before the server answers anything, then hourly.
+  sync::RetentionOptions retention;
+  retention.days = config.job_retention_days;
+  sync::RetentionSweeper sweeper(*store, clock, retention);
+  try {
+    sweeper.sweep();
+  } catch (const std::exception& e) {
+    // Old history is no reason not to serve; the hourly sweep tries again.
+    spdlog::error("msg=\"retention sweep failed\" error=\"{}\"", e.what());
+  }
+
   http::Server* server_ptr = nullptr;
   sync::EngineOptions engine_options;
   engine_options.workers = config.sync_workers;
@@ -122,9 +134,11 @@ int serve(const Config& configured, const std::function<void(const std::string& 
     on_listening(url);
   }
   engine.start();
+  sweeper.start();
   server.run([&hub] { hub.close_all(); });
   // SIGTERM/SIGINT: the server has stopped accepting and drained; now checkpoint the running
   // jobs and mark them interrupted, so that the next start resumes them (SPEC §8).
+  sweeper.stop();
   engine.stop();
   spdlog::info("msg=\"stopped\"");
   return 0;

@@ -49,6 +49,7 @@ login_failures_per_email = 3
 level = "debug"
 [sync]
 workers = 2
+retention_days = 30
 )"),
                    c);
   EXPECT_EQ(c.server.host, "0.0.0.0");
@@ -60,6 +61,25 @@ workers = 2
   EXPECT_EQ(c.login_limits.per_email, 3);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.sync_workers, 2u);
+  EXPECT_EQ(c.job_retention_days, 30);
+}
+
+TEST_F(ConfigFileTest, JobRetentionDefaultsTo90DaysAndZeroKeepsEverything) {
+  EXPECT_EQ(Config{}.job_retention_days, 90);
+  Config c;
+  load_config_file(write("[sync]\nretention_days = 0\n"), c);
+  EXPECT_EQ(c.job_retention_days, 0);
+}
+
+TEST_F(ConfigFileTest, NegativeOrAbsurdRetentionIsRefusedByName) {
+  for (const char* bad :
+       {"retention_days = -1", "retention_days = 36501", "retention_days = \"90\"", "retention_days = 1.5"}) {
+    std::string text = "[sync]\n";
+    text += bad;
+    text += '\n';
+    const auto error = load_error(write(text));
+    EXPECT_NE(error.find("sync.retention_days"), std::string::npos) << bad << ": " << error;
+  }
 }
 
 TEST_F(ConfigFileTest, UnknownKeyIsRefusedByName) {

@@ -117,7 +117,9 @@ std::optional<JobStatus> next_status(JobStatus from, JobEvent event) {
       }
       break;
     case JobEvent::retry:
-      if (from == S::failed || from == S::cancelled) {
+      // From completed, only the failed items run again; transition(const Job&, …) checks that
+      // there are some.
+      if (from == S::failed || from == S::cancelled || from == S::completed) {
         return S::queued;
       }
       break;
@@ -171,6 +173,33 @@ TransitionResult transition(JobStatus from, JobEvent event) {
   Error error(ErrorKind::conflict, "illegal_transition", "cannot " + verb + " a job that is " + status);
   error.with("status", status).with("event", verb);
   return TransitionResult{std::nullopt, std::move(error)};
+}
+
+TransitionResult transition(const Job& job, JobEvent event) {
+  if (event == JobEvent::retry && job.status == JobStatus::completed && job.counters.failed <= 0) {
+    Error error(ErrorKind::conflict, "nothing_to_retry",
+                "the job completed without failed items; there is nothing to retry");
+    error.with("status", std::string(to_string(job.status))).with("event", std::string(to_string(event)));
+    return TransitionResult{std::nullopt, std::move(error)};
+  }
+  return transition(job.status, event);
+}
+
+void prepare_retry(Job& job, std::int64_t current_errors, TimestampMs now) {
+  const bool failed_items_only = job.status == JobStatus::completed;
+  job.status = JobStatus::queued;
+  job.attempt += 1;
+  if (failed_items_only) {
+    const std::int64_t retried = std::clamp<std::int64_t>(current_errors, 0, job.counters.failed);
+    job.counters.failed -= retried;
+    job.error_count = std::max<std::int64_t>(0, job.error_count - std::max<std::int64_t>(current_errors, 0));
+    job.errors.clear();
+    job.retry_before_attempt = job.attempt;
+  }
+  job.cancel_requested = false;
+  job.failure_reason.clear();
+  job.end_time.reset();
+  job.updated_at = now;
 }
 
 int progress_percent(const JobCounters& counters, JobStatus status) {

@@ -40,7 +40,8 @@ enum class JobEvent {
   fail,       ///< running → failed (the job itself could not go on)
   interrupt,  ///< running | paused → interrupted (its process stopped or died)
   requeue,    ///< interrupted → queued (resumed from its checkpoint at the next start)
-  retry,      ///< failed | cancelled → queued (attempt + 1, from its checkpoint)
+  retry,      ///< failed | cancelled → queued (attempt + 1, from its checkpoint);
+              ///< completed → queued (attempt + 1, only the items that failed), when it has any
 };
 
 std::string_view to_string(JobEvent event);
@@ -105,7 +106,22 @@ struct Job {
   std::int64_t checkpoint_seq = 0;  ///< last change_seq processed (0 = none)
   std::int64_t target_seq = 0;      ///< last change_seq this job takes (fixed when it starts)
   std::int64_t from_seq = 0;        ///< change_seq it started after (the scope's watermark)
+  /// Set by a retry of a completed job: the item errors recorded in attempts before this one are
+  /// no longer current failures but items still to re-process (0 = none).
+  int retry_before_attempt = 0;
 };
+
+/// transition(job.status, event), plus the rule the status alone cannot tell: a retry of a
+/// completed job re-processes only its failed items, so one without any is a 409 domain::Error
+/// "nothing_to_retry". Never throws.
+TransitionResult transition(const Job& job, JobEvent event);
+
+/// Moves a job that `transition(job, JobEvent::retry)` allows to its next attempt, queued.
+/// A failed or cancelled job goes on from its checkpoint, its counters and item errors kept.
+/// A completed job re-processes its `current_errors` failed items: they leave the failed count
+/// (and so the processed count; the total stays), the error count and the inline errors, so that
+/// processed = synced + skipped + failed holds while they are processed again.
+void prepare_retry(Job& job, std::int64_t current_errors, TimestampMs now);
 
 /// How many item errors a job carries inline.
 inline constexpr std::size_t kInlineErrors = 20;

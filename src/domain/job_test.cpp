@@ -35,6 +35,7 @@ const std::map<std::pair<JobStatus, JobEvent>, JobStatus>& legal_moves() {
       {{S::paused, E::cancel}, S::cancelled},       {{S::paused, E::interrupt}, S::interrupted},
       {{S::interrupted, E::requeue}, S::queued},    {{S::interrupted, E::cancel}, S::cancelled},
       {{S::failed, E::retry}, S::queued},           {{S::cancelled, E::retry}, S::queued},
+      {{S::completed, E::retry}, S::queued},  // only its failed items; see RetryOfCompletedJob…
   };
   return moves;
 }
@@ -161,7 +162,7 @@ TEST(JobStateTest, EveryOtherStatusEventPairIsAConflictNamingBoth) {
       EXPECT_EQ(r.error->details(), details);
     }
   }
-  EXPECT_EQ(illegal, 7 * 9 - 14);
+  EXPECT_EQ(illegal, 7 * 9 - 15);
 }
 
 TEST(JobStateTest, ResumeOfCompletedJobIsConflict) {
@@ -173,12 +174,13 @@ TEST(JobStateTest, ResumeOfCompletedJobIsConflict) {
 }
 
 TEST(JobStateTest, FinishedJobsOnlyLeaveThroughRetry) {
-  for (const JobStatus s : {JobStatus::failed, JobStatus::cancelled}) {
+  for (const JobStatus s : {JobStatus::failed, JobStatus::cancelled, JobStatus::completed}) {
     EXPECT_EQ(transition(s, JobEvent::retry).next, JobStatus::queued) << to_string(s);
-    EXPECT_FALSE(transition(s, JobEvent::cancel)) << to_string(s);
-  }
-  for (const JobEvent e : kAllEvents) {
-    EXPECT_FALSE(transition(JobStatus::completed, e)) << to_string(e);
+    for (const JobEvent e : kAllEvents) {
+      if (e != JobEvent::retry) {
+        EXPECT_FALSE(transition(s, e)) << to_string(e) << " from " << to_string(s);
+      }
+    }
   }
 }
 
@@ -187,6 +189,121 @@ TEST(JobStateTest, InterruptedJobIsRequeuedOrCancelledButNotResumed) {
   EXPECT_EQ(transition(JobStatus::interrupted, JobEvent::cancel).next, JobStatus::cancelled);
   EXPECT_FALSE(transition(JobStatus::interrupted, JobEvent::resume));
   EXPECT_FALSE(transition(JobStatus::interrupted, JobEvent::start));
+}
+
+Job job_in(JobStatus status, JobCounters c = counters(10, 10)) {
+  Job job;
+  job.id = "job-1";
+  job.status = status;
+  job.counters = c;
+  job.error_count = c.failed;
+  job.attempt = 1;
+  job.checkpoint_seq = 40;
+  job.target_seq = 40;
+  return job;
+}
+
+TEST(JobStateTest, RetryOfCompletedJobWithoutFailedItemsIsNothingToRetry) {
+  const Job job = job_in(JobStatus::completed, counters(10, 7, 3, 0));
+  const TransitionResult r = transition(job, JobEvent::retry);
+  ASSERT_FALSE(r);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(r.error->kind(), ErrorKind::conflict);
+  EXPECT_EQ(r.error->code(), "nothing_to_retry");
+  EXPECT_NE(std::string(r.error->what()).find("nothing to retry"), std::string::npos) << r.error->what();
+}
+
+TEST(JobStateTest, RetryOfCompletedJobWithFailedItemsRequeuesIt) {
+  const TransitionResult r = transition(job_in(JobStatus::completed, counters(10, 7, 0, 3)), JobEvent::retry);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r.next, JobStatus::queued);
+}
+
+TEST(JobStateTest, TheJobRuleAgreesWithTheStatusTableForEverythingElse) {
+  // Failed items or not, every other (status, event) pair answers as the status table does.
+  for (const std::int64_t failed : {0, 3}) {
+    for (const JobStatus from : kAllStatuses) {
+      for (const JobEvent event : kAllEvents) {
+        if (from == JobStatus::completed && event == JobEvent::retry) {
+          continue;
+        }
+        const Job job = job_in(from, counters(10, 10 - failed, 0, failed));
+        const TransitionResult by_job = transition(job, event);
+        const TransitionResult by_status = transition(from, event);
+        EXPECT_EQ(by_job.next, by_status.next) << to_string(event) << " from " << to_string(from);
+        ASSERT_EQ(by_job.error.has_value(), by_status.error.has_value());
+        if (by_job.error) {
+          EXPECT_EQ(by_job.error->code(), "illegal_transition");
+          EXPECT_STREQ(by_job.error->what(), by_status.error->what());
+        }
+      }
+    }
+  }
+}
+
+TEST(JobRetryTest, RetryOfFailedOrCancelledJobGoesOnFromItsCheckpointWithItsCounters) {
+  for (const JobStatus s : {JobStatus::failed, JobStatus::cancelled}) {
+    Job job = job_in(s, counters(100, 30, 5, 2));
+    job.errors = {{"a", "body is empty", 1}, {"b", "title is empty", 2}};
+    job.cancel_requested = s == JobStatus::cancelled;
+    job.failure_reason = s == JobStatus::failed ? "sink down" : "";
+    job.end_time = 99;
+    job.checkpoint_seq = 37;
+    prepare_retry(job, 2, 1234);
+    EXPECT_EQ(job.status, JobStatus::queued);
+    EXPECT_EQ(job.attempt, 2);
+    EXPECT_EQ(job.counters.total, 100);
+    EXPECT_EQ(job.counters.synced, 30);
+    EXPECT_EQ(job.counters.skipped, 5);
+    EXPECT_EQ(job.counters.failed, 2);
+    EXPECT_EQ(job.error_count, 2);
+    EXPECT_EQ(job.errors.size(), 2u);
+    EXPECT_EQ(job.checkpoint_seq, 37);
+    EXPECT_EQ(job.retry_before_attempt, 0);
+    EXPECT_FALSE(job.cancel_requested);
+    EXPECT_TRUE(job.failure_reason.empty());
+    EXPECT_FALSE(job.end_time.has_value());
+    EXPECT_EQ(job.updated_at, 1234);
+  }
+}
+
+TEST(JobRetryTest, RetryOfCompletedJobTakesItsFailedItemsOutOfTheCounters) {
+  Job job = job_in(JobStatus::completed, counters(100, 80, 12, 8));
+  job.errors = {{"a", "body is empty", 1}};
+  job.end_time = 99;
+  prepare_retry(job, 8, 1234);
+  EXPECT_EQ(job.status, JobStatus::queued);
+  EXPECT_EQ(job.attempt, 2);
+  EXPECT_EQ(job.retry_before_attempt, 2);  // the errors of attempt 1 are the items to redo
+  EXPECT_EQ(job.counters.total, 100);      // the job still covers the same items…
+  EXPECT_EQ(job.counters.synced, 80);
+  EXPECT_EQ(job.counters.skipped, 12);
+  EXPECT_EQ(job.counters.failed, 0);  // …of which the 8 failed ones are to be processed again
+  EXPECT_EQ(job.counters.processed(), 92);
+  EXPECT_EQ(job.error_count, 0);
+  EXPECT_TRUE(job.errors.empty());
+  EXPECT_FALSE(job.end_time.has_value());
+  EXPECT_EQ(progress_percent(job.counters, job.status), 92);
+
+  // Completed again with 3 of them failing anew, a second retry takes those 3.
+  job.status = JobStatus::completed;
+  job.counters.synced += 5;
+  job.counters.failed += 3;
+  job.error_count += 3;
+  prepare_retry(job, 3, 2000);
+  EXPECT_EQ(job.attempt, 3);
+  EXPECT_EQ(job.retry_before_attempt, 3);
+  EXPECT_EQ(job.counters.failed, 0);
+  EXPECT_EQ(job.counters.processed(), 97);
+  EXPECT_EQ(job.error_count, 0);
+}
+
+TEST(JobRetryTest, RetriedErrorsNeverDriveCountersBelowZero) {
+  Job job = job_in(JobStatus::completed, counters(10, 8, 0, 2));
+  prepare_retry(job, 5, 1);  // more stored errors than failed items: a damaged row count
+  EXPECT_EQ(job.counters.failed, 0);
+  EXPECT_EQ(job.error_count, 0);
+  EXPECT_EQ(job.counters.processed(), 8);
 }
 
 // ---- progress ----

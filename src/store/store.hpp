@@ -101,6 +101,13 @@ struct JobPage {
 struct StoredItemError {
   std::int64_t seq = 0;
   domain::ItemError error;
+  int attempt = 1;  ///< the job's attempt that recorded it
+};
+
+/// What one call of Writer::delete_expired_jobs removed.
+struct ExpiredJobsDeleted {
+  std::int64_t jobs = 0;
+  std::int64_t errors = 0;  ///< item errors of those (and of further expired) jobs
 };
 
 /// What a sync writes for one source record.
@@ -159,8 +166,16 @@ class Reader {
   virtual JobPage list_jobs(const JobQuery& query) = 0;
   /// Jobs in any of these states, oldest first.
   virtual std::vector<domain::Job> jobs_in(const std::vector<domain::JobStatus>& statuses) = 0;
+  /// The job's current item errors (those that still count as its failed items), in the order
+  /// they were recorded: every error, except that while a retry of a completed job runs, the
+  /// errors of the attempts before it are left out (they are items waiting to be processed again).
   virtual std::vector<StoredItemError> list_job_errors(std::string_view job_id, std::int64_t after_seq,
                                                        std::size_t limit) = 0;
+  /// How many current item errors the job has (as listed above).
+  virtual std::int64_t count_job_errors(std::string_view job_id) = 0;
+  /// The first `limit` item errors a retry of the job's failed items has still to process: those
+  /// recorded before its `retry_before_attempt`, in the order they were recorded.
+  virtual std::vector<StoredItemError> job_errors_to_retry(std::string_view job_id, std::size_t limit) = 0;
   virtual std::int64_t get_watermark(std::string_view scope_key) = 0;
 };
 
@@ -193,10 +208,22 @@ class Writer : public Reader {
   virtual bool insert_job(const domain::Job& job) = 0;
   /// Saves every field of the job; a finished job gives up its scope key.
   virtual void save_job(const domain::Job& job) = 0;
-  /// Stores item errors numbered from `first_seq`.
-  virtual void append_job_errors(std::string_view job_id, std::int64_t first_seq,
+  /// Stores item errors found by the job's `attempt`, numbered after its last stored one.
+  virtual void append_job_errors(std::string_view job_id, int attempt,
                                  const std::vector<domain::ItemError>& errors) = 0;
+  /// Removes item errors of the job by their numbers (those a retry has processed again).
+  virtual void delete_job_errors(std::string_view job_id, const std::vector<std::int64_t>& seqs) = 0;
+  /// Raises the scope's watermark to `seq`; a lower `seq` leaves it as it is (a retried older job
+  /// completing after a newer one must not send the next incremental sync back).
   virtual void set_watermark(std::string_view scope_key, std::int64_t seq) = 0;
+
+  /// Retention (SPEC §2): takes up to `max_jobs` finished jobs (completed, failed, cancelled)
+  /// that ended before `ended_before`, deletes at most `max_errors` of their item errors, then
+  /// those of the jobs that have none left. Active jobs are never touched. Keeps each call's
+  /// transaction short: call it again (in a new transaction) while it deletes `max_jobs` jobs or
+  /// `max_errors` errors.
+  virtual ExpiredJobsDeleted delete_expired_jobs(domain::TimestampMs ended_before, std::size_t max_jobs,
+                                                 std::size_t max_errors) = 0;
 };
 
 /// The storage interface. SQLite implements it now, PostgreSQL later; handlers see only this.

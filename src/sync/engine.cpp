@@ -95,6 +95,26 @@ std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
       .count();
 }
 
+/// The records of the item errors a retry processes again, in their order. A record no longer
+/// in the source is handled as a tombstone: its document, if any, goes.
+template <class Record, class Find>
+std::vector<Record> records_to_retry(const std::vector<store::StoredItemError>& errors, Find find,
+                                     domain::TimestampMs now) {
+  std::vector<Record> out;
+  out.reserve(errors.size());
+  for (const auto& e : errors) {
+    if (auto record = find(e.error.item_id)) {
+      out.push_back(std::move(*record));
+    } else {
+      Record gone;
+      gone.id = e.error.item_id;
+      gone.deleted_at = now;
+      out.push_back(std::move(gone));
+    }
+  }
+  return out;
+}
+
 void check(const domain::TransitionResult& r) {
   if (!r) {
     throw *r.error;
@@ -262,7 +282,7 @@ void Engine::run(const std::string& id) {
       return std::nullopt;  // cancelled meanwhile
     }
     job->status = *domain::transition(job->status, JobEvent::start).next;
-    if (job->target_seq == 0 && job->counters.processed() == 0) {
+    if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
       // First start: fix the range of changes this job takes.
       job->from_seq = job->mode == domain::SyncMode::full ? 0 : w.get_watermark(store::scope_key(*job));
       job->target_seq = w.max_change_seq(type);
@@ -286,6 +306,7 @@ void Engine::run(const std::string& id) {
   const std::string key = store::scope_key(job);
   auto segment = std::chrono::steady_clock::now();
   std::int64_t running_before = job.running_ms;
+  bool scanned = false;  ///< the source's changes in the job's range are all processed
 
   auto saved = [&] {
     {
@@ -353,95 +374,125 @@ void Engine::run(const std::string& id) {
     store_.write([&](store::Writer& w) {
       const auto batch_start = std::chrono::steady_clock::now();
       std::vector<domain::ItemError> new_errors;
-      const std::int64_t first_error_seq = job.error_count + 1;
       std::size_t n = 0;
       bool interrupted = false;
+      // Validates, shapes and writes (or removes) the document of each of `items`, counts it,
+      // and calls `taken(item)` after it; stops early when a control request arrives. Returns
+      // how many items it took. Document writes are collected and applied once per slice, so
+      // that the full-text index is fed by one statement per slice rather than one per document.
+      auto take = [&](const auto& items, const auto& taken) -> std::size_t {
+        std::vector<std::string> ids;
+        ids.reserve(items.size());
+        for (const auto& item : items) {
+          ids.push_back(item.id);
+        }
+        std::map<std::string, std::string> hashes;
+        for (auto& [sid, h] : w.document_hashes(type, ids)) {
+          hashes.emplace(std::move(sid), std::move(h));
+        }
+        std::vector<store::DocumentWrite> upserts;
+        std::vector<std::string> deletes;
+        std::size_t count = 0;
+        for (const auto& item : items) {
+          if (item.deleted_at) {
+            // A tombstone: its document goes; a record never synced has nothing to remove.
+            if (hashes.contains(item.id)) {
+              deletes.push_back(item.id);
+              ++job.counters.synced;
+            } else {
+              ++job.counters.skipped;
+            }
+          } else if (auto problem = domain::sync_problem(item)) {
+            ++job.counters.failed;
+            ++job.error_count;
+            domain::ItemError err{item.id, *problem, clock_.now_ms()};
+            if (job.errors.size() < domain::kInlineErrors) {
+              job.errors.push_back(err);
+            }
+            new_errors.push_back(std::move(err));
+          } else {
+            const auto doc = shape(item);
+            const auto hash = content_hash({doc.title, doc.text, doc.metadata});
+            auto it = hashes.find(item.id);
+            if (it != hashes.end() && it->second == hash) {
+              ++job.counters.skipped;
+            } else {
+              upserts.push_back(store::DocumentWrite{ids_.next(), item.user_id, type, item.id, doc.title,
+                                                     doc.text, doc.metadata, hash, clock_.now_ms(), job.id});
+              ++job.counters.synced;
+            }
+          }
+          taken(item);
+          ++count;
+          ++n;
+          bool c = false;
+          bool p = false;
+          bool s = false;
+          if (requested(c, p, s)) {
+            interrupted = true;
+            break;
+          }
+        }
+        w.delete_documents(type, deletes);
+        w.upsert_documents(type, upserts);
+        return count;
+      };
       while (!interrupted && n < options_.batch_items &&
              std::chrono::steady_clock::now() - batch_start < options_.batch_time) {
         const std::size_t want = std::min<std::size_t>(256, options_.batch_items - n);
-        auto process = [&](auto&& items) {
-          if (items.empty()) {
-            done = true;
-            return;
-          }
-          std::vector<std::string> ids;
-          ids.reserve(items.size());
-          for (const auto& item : items) {
-            ids.push_back(item.id);
-          }
-          std::map<std::string, std::string> hashes;
-          for (auto& [sid, h] : w.document_hashes(type, ids)) {
-            hashes.emplace(std::move(sid), std::move(h));
-          }
-          // Document writes are collected and applied once per slice, so that the full-text
-          // index is fed by one statement per slice rather than one per document.
-          std::vector<store::DocumentWrite> upserts;
-          std::vector<std::string> deletes;
-          auto flush = [&] {
-            w.delete_documents(type, deletes);
-            w.upsert_documents(type, upserts);
+        if (!scanned) {
+          // First the source's changes in the job's range, from its checkpoint on.
+          auto scan = [&](const auto& items) {
+            if (items.empty()) {
+              scanned = true;
+              return;
+            }
+            take(items, [&](const auto& item) { job.checkpoint_seq = item.change_seq; });
           };
-          for (const auto& item : items) {
-            if (item.deleted_at) {
-              // A tombstone: its document goes; a record never synced has nothing to remove.
-              if (hashes.contains(item.id)) {
-                deletes.push_back(item.id);
-                ++job.counters.synced;
-              } else {
-                ++job.counters.skipped;
-              }
-            } else if (auto problem = domain::sync_problem(item)) {
-              ++job.counters.failed;
-              ++job.error_count;
-              domain::ItemError err{item.id, *problem, clock_.now_ms()};
-              if (job.errors.size() < domain::kInlineErrors) {
-                job.errors.push_back(err);
-              }
-              new_errors.push_back(std::move(err));
-            } else {
-              const auto doc = shape(item);
-              const auto hash = content_hash({doc.title, doc.text, doc.metadata});
-              auto it = hashes.find(item.id);
-              if (it != hashes.end() && it->second == hash) {
-                ++job.counters.skipped;
-              } else {
-                upserts.push_back(store::DocumentWrite{ids_.next(), item.user_id, type, item.id, doc.title,
-                                                       doc.text, doc.metadata, hash, clock_.now_ms(),
-                                                       job.id});
-                ++job.counters.synced;
-              }
-            }
-            job.checkpoint_seq = item.change_seq;
-            ++n;
-            bool c = false;
-            bool p = false;
-            bool s = false;
-            if (requested(c, p, s)) {
-              interrupted = true;
-              break;
-            }
+          if (type == domain::SourceType::journal_entries) {
+            scan(w.journal_changes(owner, job.checkpoint_seq, job.target_seq, want));
+          } else {
+            scan(w.goal_changes(owner, job.checkpoint_seq, job.target_seq, want));
           }
-          flush();
-        };
-        if (type == domain::SourceType::journal_entries) {
-          process(w.journal_changes(owner, job.checkpoint_seq, job.target_seq, want));
-        } else {
-          process(w.goal_changes(owner, job.checkpoint_seq, job.target_seq, want));
+          continue;
         }
-        if (done) {
+        // Then, in a retry of a completed job, the items that failed in earlier attempts. Each
+        // error row goes in the transaction that processes its item again, so that a retry
+        // stopped at any moment goes on where it stopped.
+        const auto to_retry = job.retry_before_attempt > 0 ? w.job_errors_to_retry(job.id, want)
+                                                           : std::vector<store::StoredItemError>();
+        if (to_retry.empty()) {
+          done = true;
           break;
         }
+        const auto now = clock_.now_ms();
+        const auto no_checkpoint = [](const auto&) {};
+        const std::size_t count =
+            type == domain::SourceType::journal_entries
+                ? take(records_to_retry<domain::JournalEntry>(
+                           to_retry, [&](std::string_view item) { return w.find_journal_entry(item); }, now),
+                       no_checkpoint)
+                : take(records_to_retry<domain::Goal>(
+                           to_retry, [&](std::string_view item) { return w.find_goal(item); }, now),
+                       no_checkpoint);
+        std::vector<std::int64_t> retried;
+        for (std::size_t i = 0; i < count; ++i) {
+          retried.push_back(to_retry[i].seq);
+        }
+        w.delete_job_errors(job.id, retried);
       }
       job.running_ms = running_before + elapsed_ms(segment);
       job.updated_at = clock_.now_ms();
       if (done) {
         job.status = *domain::transition(job.status, JobEvent::complete).next;
         job.end_time = job.updated_at;
-        w.set_watermark(key, job.target_seq);
+        if (job.retry_before_attempt == 0) {
+          // A retry of failed items reads no new changes: the watermark was set when the job
+          // first completed.
+          w.set_watermark(key, job.target_seq);
+        }
       }
-      if (!new_errors.empty()) {
-        w.append_job_errors(job.id, first_error_seq, new_errors);
-      }
+      w.append_job_errors(job.id, job.attempt, new_errors);
       w.save_job(job);
     });
     notify(job, done ? JobStatus::running : job.status);
@@ -553,19 +604,17 @@ Job Engine::retry(const std::string& job_id) {
     if (!current) {
       throw domain::not_found("job");
     }
-    check(domain::transition(current->status, JobEvent::retry));
+    check(domain::transition(*current, JobEvent::retry));
     if (auto active = w.find_active_job(store::scope_key(*current))) {
       throw std::move(Error(ErrorKind::conflict, "sync_already_active",
                             "another sync of this scope and type is active; wait for it, or cancel it")
                           .with("activeJobId", active->id));
     }
     before = current->status;
-    current->status = JobStatus::queued;
-    current->attempt += 1;
-    current->cancel_requested = false;
-    current->failure_reason.clear();
-    current->end_time.reset();
-    current->updated_at = clock_.now_ms();
+    // A completed job runs again over its failed items only: its current errors become the
+    // items to process (job_errors_to_retry) once retry_before_attempt names the new attempt.
+    const std::int64_t errors = before == JobStatus::completed ? w.count_job_errors(job_id) : 0;
+    domain::prepare_retry(*current, errors, clock_.now_ms());
     w.save_job(*current);
     return *current;
   });

@@ -71,6 +71,11 @@ class Engine final {
   domain::Job cancel(const std::string& job_id);
   domain::Job pause(const std::string& job_id);
   domain::Job resume(const std::string& job_id);
+  /// Queues the job's next attempt and returns it queued. A failed or cancelled job goes on from
+  /// its checkpoint; a completed one processes again only the items that failed (its current
+  /// item errors), which leave its failed and processed counts until they are processed.
+  /// Throws 409 "nothing_to_retry" for a completed job without failed items, 409
+  /// "sync_already_active" (details: activeJobId) when another job holds its scope and type.
   domain::Job retry(const std::string& job_id);
 
  private:

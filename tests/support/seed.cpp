@@ -91,6 +91,11 @@ std::int64_t query_int(const std::string& database_url, const std::string& sql) 
   return st.int64(0);
 }
 
+void exec_sql(const std::string& database_url, const std::string& sql) {
+  store::sqlite::Connection conn(database_path(database_url));
+  conn.exec(sql);
+}
+
 std::string query_text(const std::string& database_url, const std::string& sql, const std::string& param) {
   store::sqlite::Connection conn(database_path(database_url));
   auto st = conn.prepare(sql);

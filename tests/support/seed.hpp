@@ -31,5 +31,8 @@ void seed_goals(const std::string& database_url, const std::string& user_id, std
 std::int64_t query_int(const std::string& database_url, const std::string& sql);
 /// The same for a text result with one bound text parameter (empty when there is no row).
 std::string query_text(const std::string& database_url, const std::string& sql, const std::string& param);
+/// Runs SQL statements without results on the database file: for states the store interface
+/// does not write, such as jobs that ended long ago.
+void exec_sql(const std::string& database_url, const std::string& sql);
 
 }  // namespace mladmin::test

@@ -144,7 +144,7 @@ std::int64_t next_change_seq(Connection& c, const char* table) {
 constexpr const char* kJobColumns =
     "id, user_id, type, status, scope, scope_user_id, mode, total_items, synced_items, skipped_items, "
     "failed_items, error_count, errors, start_time, end_time, running_ms, created_at, updated_at, attempt, "
-    "cancel_requested, failure_reason, checkpoint_seq, target_seq, from_seq";
+    "cancel_requested, failure_reason, checkpoint_seq, target_seq, from_seq, retry_before_attempt";
 
 std::string errors_to_json(const std::vector<domain::ItemError>& errors) {
   boost::json::array a;
@@ -207,6 +207,7 @@ domain::Job read_job(const Statement& st) {
   j.checkpoint_seq = st.int64(21);
   j.target_seq = st.int64(22);
   j.from_seq = st.int64(23);
+  j.retry_before_attempt = static_cast<int>(st.int64(24));
   return j;
 }
 
@@ -234,12 +235,26 @@ void bind_job(Statement& st, const domain::Job& j) {
       .bind(21, std::string_view(j.failure_reason))
       .bind(22, j.checkpoint_seq)
       .bind(23, j.target_seq)
-      .bind(24, j.from_seq);
+      .bind(24, j.from_seq)
+      .bind(25, static_cast<std::int64_t>(j.retry_before_attempt));
   if (domain::is_active(j.status)) {
-    st.bind(25, std::string_view(scope_key(j)));
+    st.bind(26, std::string_view(scope_key(j)));
   } else {
-    st.bind_null(25);
+    st.bind_null(26);
   }
+}
+
+/// The condition on a job_errors row of job ?1 that it is one of the job's current failures, not
+/// one that a retry of the job's failed items has still to process. (False for every row of a
+/// job that does not exist.)
+constexpr const char* kCurrentError = "attempt >= (SELECT retry_before_attempt FROM jobs WHERE id = ?1)";
+
+std::vector<StoredItemError> read_job_errors(Statement& st) {
+  std::vector<StoredItemError> out;
+  while (st.step()) {
+    out.push_back({st.int64(0), {st.text(1), st.text(2), st.int64(3)}, static_cast<int>(st.int64(4))});
+  }
+  return out;
 }
 
 const char* source_table(domain::SourceType type) {
@@ -669,14 +684,29 @@ class Ops final : public Writer {
 
   std::vector<StoredItemError> list_job_errors(std::string_view job_id, std::int64_t after_seq,
                                                std::size_t limit) override {
-    auto st = c_.prepare(
-        "SELECT seq, item_id, reason, at FROM job_errors WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    auto st =
+        c_.prepare(std::string("SELECT seq, item_id, reason, at, attempt FROM job_errors WHERE job_id = ?1 "
+                               "AND seq > ?2 AND ") +
+                   kCurrentError + " ORDER BY seq LIMIT ?3");
     st.bind(1, job_id).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
-    std::vector<StoredItemError> out;
-    while (st.step()) {
-      out.push_back({st.int64(0), {st.text(1), st.text(2), st.int64(3)}});
-    }
-    return out;
+    return read_job_errors(st);
+  }
+
+  std::int64_t count_job_errors(std::string_view job_id) override {
+    auto st =
+        c_.prepare(std::string("SELECT count(*) FROM job_errors WHERE job_id = ?1 AND ") + kCurrentError);
+    st.bind(1, job_id);
+    st.step();
+    return st.int64(0);
+  }
+
+  std::vector<StoredItemError> job_errors_to_retry(std::string_view job_id, std::size_t limit) override {
+    auto st =
+        c_.prepare(std::string("SELECT seq, item_id, reason, at, attempt FROM job_errors WHERE job_id = ?1 "
+                               "AND NOT ") +
+                   kCurrentError + " ORDER BY seq LIMIT ?2");
+    st.bind(1, job_id).bind(2, static_cast<std::int64_t>(limit));
+    return read_job_errors(st);
   }
 
   std::int64_t get_watermark(std::string_view key) override {
@@ -745,7 +775,7 @@ class Ops final : public Writer {
   bool insert_job(const domain::Job& job) override {
     auto st = c_.prepare(
         std::string("INSERT INTO jobs (") + kJobColumns +
-        ", slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        ", slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (slot) DO NOTHING");
     bind_job(st, job);
     return st.exec() == 1;
@@ -760,22 +790,40 @@ class Ops final : public Writer {
         "?18, "
         "attempt = ?19, cancel_requested = ?20, failure_reason = ?21, checkpoint_seq = ?22, target_seq = "
         "?23, "
-        "from_seq = ?24, slot = ?25 WHERE id = ?1");
+        "from_seq = ?24, retry_before_attempt = ?25, slot = ?26 WHERE id = ?1");
     bind_job(st, job);
     st.exec();
   }
 
-  void append_job_errors(std::string_view job_id, std::int64_t first_seq,
+  void append_job_errors(std::string_view job_id, int attempt,
                          const std::vector<domain::ItemError>& errors) override {
+    if (errors.empty()) {
+      return;
+    }
+    // Numbered after the job's last error rather than from its error count: a retry of failed
+    // items lowers the count while the errors it is retrying still hold their numbers.
+    auto last = c_.prepare("SELECT COALESCE(max(seq), 0) FROM job_errors WHERE job_id = ?");
+    last.bind(1, job_id);
+    last.step();
+    std::int64_t seq = last.int64(0);
     auto st = c_.prepare(
-        "INSERT OR REPLACE INTO job_errors (job_id, seq, item_id, reason, at) VALUES (?, ?, ?, ?, ?)");
-    std::int64_t seq = first_seq;
+        "INSERT INTO job_errors (job_id, seq, item_id, reason, at, attempt) VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& e : errors) {
       st.bind(1, job_id)
-          .bind(2, seq++)
+          .bind(2, ++seq)
           .bind(3, std::string_view(e.item_id))
-          .bind(4, std::string_view(e.reason));
-      st.bind(5, e.at);
+          .bind(4, std::string_view(e.reason))
+          .bind(5, e.at)
+          .bind(6, static_cast<std::int64_t>(attempt));
+      st.exec();
+      st.reset();
+    }
+  }
+
+  void delete_job_errors(std::string_view job_id, const std::vector<std::int64_t>& seqs) override {
+    auto st = c_.prepare("DELETE FROM job_errors WHERE job_id = ? AND seq = ?");
+    for (const auto seq : seqs) {
+      st.bind(1, job_id).bind(2, seq);
       st.exec();
       st.reset();
     }
@@ -784,10 +832,40 @@ class Ops final : public Writer {
   void set_watermark(std::string_view key, std::int64_t seq) override {
     auto st = c_.prepare(
         "INSERT INTO sync_watermarks (scope_key, seq) VALUES (?, ?) ON CONFLICT (scope_key) DO UPDATE SET "
-        "seq = "
-        "excluded.seq");
+        "seq = max(seq, excluded.seq)");
     st.bind(1, key).bind(2, seq);
     st.exec();
+  }
+
+  ExpiredJobsDeleted delete_expired_jobs(domain::TimestampMs ended_before, std::size_t max_jobs,
+                                         std::size_t max_errors) override {
+    // slot IS NULL is what the partial index jobs_by_end_time covers; the status test is there
+    // so that nothing but a finished job can ever match.
+    auto pick = c_.prepare(
+        "SELECT id FROM jobs WHERE slot IS NULL AND end_time < ?1 AND status IN ('completed', 'failed', "
+        "'cancelled') ORDER BY end_time LIMIT ?2");
+    pick.bind(1, ended_before).bind(2, static_cast<std::int64_t>(max_jobs));
+    boost::json::array ids;
+    while (pick.step()) {
+      ids.emplace_back(pick.text(0));
+    }
+    ExpiredJobsDeleted out;
+    if (ids.empty()) {
+      return out;
+    }
+    const std::string ids_json = boost::json::serialize(ids);
+    auto errors = c_.prepare(
+        "DELETE FROM job_errors WHERE rowid IN (SELECT rowid FROM job_errors WHERE job_id IN "
+        "(SELECT value FROM json_each(?1)) LIMIT ?2)");
+    errors.bind(1, std::string_view(ids_json)).bind(2, static_cast<std::int64_t>(max_errors));
+    out.errors = errors.exec();
+    // A job goes once its errors are gone; one with errors left goes in a later call.
+    auto jobs = c_.prepare(
+        "DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND NOT EXISTS "
+        "(SELECT 1 FROM job_errors e WHERE e.job_id = jobs.id)");
+    jobs.bind(1, std::string_view(ids_json));
+    out.jobs = jobs.exec();
+    return out;
   }
 
  private:

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace mladmin::store::sqlite {
 
@@ -34,9 +37,39 @@ class SqliteStoreTest : public ::testing::Test {
     return u;
   }
 
+  static domain::Job job(const std::string& id, domain::JobStatus status,
+                         std::optional<domain::TimestampMs> end_time) {
+    domain::Job j;
+    j.id = id;
+    j.user_id = "starter";
+    j.status = status;
+    j.scope = domain::JobScope::user;
+    j.scope_user_id = "owner-" + id;  // a slot of its own, so that active jobs do not collide
+    j.created_at = j.updated_at = 1000;
+    j.end_time = end_time;
+    return j;
+  }
+
+  static std::vector<domain::ItemError> errors(const std::string& prefix, int count) {
+    std::vector<domain::ItemError> out;
+    for (int i = 0; i < count; ++i) {
+      out.push_back({prefix + std::to_string(i), "body is empty", 1000 + i});
+    }
+    return out;
+  }
+
+  std::int64_t count(const std::string& sql) {
+    Connection c((dir_ / "t.db").string());
+    auto st = c.prepare(sql);
+    st.step();
+    return st.int64(0);
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<SqliteStore> store_;
 };
+
+constexpr domain::TimestampMs kDay = 24LL * 3600 * 1000;
 
 }  // namespace
 
@@ -109,6 +142,126 @@ TEST_F(SqliteStoreTest, TextFilterTreatsLikeWildcardsLiterally) {
 TEST_F(SqliteStoreTest, FirstStoredSettingWins) {
   EXPECT_EQ(store_->write_value([](Writer& w) { return w.put_setting_if_absent("k", "one"); }), "one");
   EXPECT_EQ(store_->write_value([](Writer& w) { return w.put_setting_if_absent("k", "two"); }), "one");
+}
+
+TEST_F(SqliteStoreTest, ExpiredJobsGoChunkByChunkWithTheirErrorsWhileRecentAndActiveJobsStay) {
+  using S = domain::JobStatus;
+  const domain::TimestampMs cutoff = 1000 * kDay;
+  constexpr int kExpired = 2500;
+  store_->write([&](Writer& w) {
+    const S finished[] = {S::completed, S::failed, S::cancelled};
+    for (int i = 0; i < kExpired; ++i) {
+      const auto id = "old-" + std::to_string(i);
+      ASSERT_TRUE(w.insert_job(job(id, finished[i % 3], cutoff - 1 - i)));
+      w.append_job_errors(id, 1, errors("item-", 2));
+    }
+    ASSERT_TRUE(w.insert_job(job("ended-at-cutoff", S::completed, cutoff)));
+    ASSERT_TRUE(w.insert_job(job("recent", S::failed, cutoff + kDay)));
+    w.append_job_errors("recent", 1, errors("item-", 3));
+    // Active jobs stay whatever their times say (an end time on an active job is not even
+    // possible through the engine: the status decides).
+    for (const S active : {S::queued, S::running, S::paused, S::interrupted}) {
+      ASSERT_TRUE(w.insert_job(
+          job(std::string("active-") + std::string(domain::to_string(active)), active, cutoff - 100 * kDay)));
+    }
+  });
+  ASSERT_EQ(count("SELECT count(*) FROM job_errors"), 2 * kExpired + 3);
+
+  std::vector<std::pair<std::int64_t, std::int64_t>> chunks;
+  for (int i = 0; i < 10; ++i) {
+    const auto chunk =
+        store_->write_value([&](Writer& w) { return w.delete_expired_jobs(cutoff, 1000, 100000); });
+    chunks.emplace_back(chunk.jobs, chunk.errors);
+    if (chunk.jobs < 1000) {
+      break;
+    }
+  }
+  const std::vector<std::pair<std::int64_t, std::int64_t>> expected{{1000, 2000}, {1000, 2000}, {500, 1000}};
+  EXPECT_EQ(chunks, expected);
+  EXPECT_EQ(store_->write_value([&](Writer& w) { return w.delete_expired_jobs(cutoff, 1000, 100000); }).jobs,
+            0);
+
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE id LIKE 'old-%'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM job_errors WHERE job_id LIKE 'old-%'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 6);
+  EXPECT_EQ(count("SELECT count(*) FROM job_errors WHERE job_id = 'recent'"), 3);
+  store_->read([](Reader& r) {
+    for (const char* id : {"ended-at-cutoff", "recent", "active-queued", "active-running", "active-paused",
+                           "active-interrupted"}) {
+      EXPECT_TRUE(r.find_job(id).has_value()) << id;
+    }
+  });
+}
+
+TEST_F(SqliteStoreTest, AnExpiredJobWithManyErrorsGoesOnceTheLastChunkOfThemIsGone) {
+  const domain::TimestampMs cutoff = 1000 * kDay;
+  store_->write([&](Writer& w) {
+    ASSERT_TRUE(w.insert_job(job("old", domain::JobStatus::completed, cutoff - kDay)));
+    w.append_job_errors("old", 1, errors("item-", 25));
+  });
+  std::vector<std::pair<std::int64_t, std::int64_t>> chunks;
+  for (int i = 0; i < 5; ++i) {
+    const auto chunk =
+        store_->write_value([&](Writer& w) { return w.delete_expired_jobs(cutoff, 1000, 10); });
+    chunks.emplace_back(chunk.jobs, chunk.errors);
+  }
+  const std::vector<std::pair<std::int64_t, std::int64_t>> expected{{0, 10}, {0, 10}, {1, 5}, {0, 0}, {0, 0}};
+  EXPECT_EQ(chunks, expected);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM job_errors"), 0);
+}
+
+TEST_F(SqliteStoreTest, ErrorsOfAttemptsBeforeAFailedItemsRetryAreToRetryNotCurrent) {
+  auto j = job("j", domain::JobStatus::completed, 5000);
+  store_->write([&](Writer& w) {
+    ASSERT_TRUE(w.insert_job(j));
+    w.append_job_errors("j", 1, errors("a", 3));  // seq 1-3
+  });
+  auto current = [&] { return store_->read_value([](Reader& r) { return r.list_job_errors("j", 0, 50); }); };
+  auto to_retry = [&](std::size_t limit) {
+    return store_->read_value([&](Reader& r) { return r.job_errors_to_retry("j", limit); });
+  };
+  EXPECT_EQ(current().size(), 3u);
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.count_job_errors("j"); }), 3);
+  EXPECT_TRUE(to_retry(50).empty());
+
+  // The retry of its failed items: attempt 2, and the errors of attempt 1 become items to redo.
+  j.status = domain::JobStatus::queued;
+  j.attempt = 2;
+  j.retry_before_attempt = 2;
+  store_->write([&](Writer& w) { w.save_job(j); });
+  EXPECT_TRUE(current().empty());
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.count_job_errors("j"); }), 0);
+  const auto first = to_retry(2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].error.item_id, "a0");
+  EXPECT_EQ(first[0].seq, 1);
+  EXPECT_EQ(first[1].error.item_id, "a1");
+  EXPECT_EQ(first[1].attempt, 1);
+
+  // a0 fails again, a1 is fixed: both rows go, a0's new error is numbered after every other.
+  store_->write([&](Writer& w) {
+    w.append_job_errors("j", 2, {{"a0", "title is empty", 9000}});
+    w.delete_job_errors("j", {first[0].seq, first[1].seq});
+  });
+  const auto now_current = current();
+  ASSERT_EQ(now_current.size(), 1u);
+  EXPECT_EQ(now_current[0].error.item_id, "a0");
+  EXPECT_EQ(now_current[0].error.reason, "title is empty");
+  EXPECT_EQ(now_current[0].seq, 4);
+  EXPECT_EQ(now_current[0].attempt, 2);
+  const auto rest = to_retry(50);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].error.item_id, "a2");
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.find_job("j"); })->retry_before_attempt, 2);
+}
+
+TEST_F(SqliteStoreTest, WatermarkOnlyMovesForward) {
+  store_->write([](Writer& w) { w.set_watermark("all|goals", 50); });
+  store_->write([](Writer& w) { w.set_watermark("all|goals", 20); });
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.get_watermark("all|goals"); }), 50);
+  store_->write([](Writer& w) { w.set_watermark("all|goals", 70); });
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.get_watermark("all|goals"); }), 70);
 }
 
 }  // namespace mladmin::store::sqlite
