@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 
 #include "accounts/accounts.hpp"
 #include "auth/hasher.hpp"
@@ -33,6 +35,8 @@ struct ApiContext {
   auth::PasswordPolicy password_policy;
   std::function<bool()> draining = [] { return false; };
   bool metrics_public = true;
+  std::size_t import_max_bytes = 256 * 1024 * 1024;  ///< largest POST /api/import body
+  std::mutex import_mutex;                           ///< held while an import runs (one at a time)
 };
 
 }  // namespace mladmin::api

@@ -5,6 +5,7 @@
 #include "api/context.hpp"
 #include "auth/caller.hpp"
 #include "domain/job.hpp"
+#include "domain/source.hpp"
 #include "http/message.hpp"
 
 namespace mladmin::api {
@@ -44,6 +45,12 @@ http::Response create_goal(http::Request& req, const auth::Caller& caller, ApiCo
 http::Response get_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response update_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response delete_goal(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+
+// import.cpp
+/// The checks of POST /api/import that need no body (query and Content-Type); the route runs
+/// them before the upload too. Returns the type of record to import.
+domain::SourceType check_import_request(const http::Request& req);
+http::Response import_records(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
 // sync.cpp
 boost::json::object job_json(const domain::Job& job, domain::TimestampMs now);

@@ -12,55 +12,32 @@ using domain::Error;
 using domain::ErrorKind;
 using domain::field_error;
 
-namespace {
-
-bool is_json_content_type(std::string_view ct) {
-  const auto semi = ct.find(';');
-  auto type = ct.substr(0, semi);
-  while (!type.empty() && type.back() == ' ') {
+bool media_type_is(std::string_view content_type, std::string_view media_type) {
+  auto type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
     type.remove_suffix(1);
   }
-  if (type.size() != 16) {
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) {
+    type.remove_prefix(1);
+  }
+  if (type.size() != media_type.size()) {
     return false;
   }
-  constexpr std::string_view kJson = "application/json";
   for (std::size_t i = 0; i < type.size(); ++i) {
     char c = type[i];
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<char>(c - 'A' + 'a');
     }
-    if (c != kJson[i]) {
+    if (c != media_type[i]) {
       return false;
     }
   }
   return true;
 }
 
-const char* kind_name(const boost::json::value& v) {
-  switch (v.kind()) {
-    case boost::json::kind::null:
-      return "null";
-    case boost::json::kind::bool_:
-      return "a boolean";
-    case boost::json::kind::int64:
-    case boost::json::kind::uint64:
-    case boost::json::kind::double_:
-      return "a number";
-    case boost::json::kind::string:
-      return "a string";
-    case boost::json::kind::array:
-      return "an array";
-    case boost::json::kind::object:
-      return "an object";
-  }
-  return "something else";
-}
-
-}  // namespace
-
 JsonBody::JsonBody(const http::Request& req) {
   const auto ct = req.header("content-type");
-  if (!ct || !is_json_content_type(*ct)) {
+  if (!ct || !media_type_is(*ct, "application/json")) {
     throw Error(ErrorKind::unsupported_media_type, "unsupported_media_type",
                 "the request body must be JSON, sent with 'Content-Type: application/json'");
   }
@@ -72,61 +49,9 @@ JsonBody::JsonBody(const http::Request& req) {
   }
   if (!value.is_object()) {
     throw Error(ErrorKind::bad_request, "malformed_json",
-                std::string("the request body must be a JSON object, not ") + kind_name(value));
+                std::string("the request body must be a JSON object, not ") + util::json_kind_name(value));
   }
   obj_ = std::move(value.as_object());
-}
-
-JsonBody& JsonBody::allow(std::initializer_list<std::string_view> names) {
-  for (const auto& kv : obj_) {
-    bool known = false;
-    for (auto n : names) {
-      known = known || kv.key() == n;
-    }
-    if (!known) {
-      throw std::move(
-          Error(ErrorKind::bad_request, "unknown_field", "unknown field '" + std::string(kv.key()) + "'")
-              .with("field", std::string(kv.key())));
-    }
-  }
-  return *this;
-}
-
-bool JsonBody::has(std::string_view name) const {
-  return obj_.contains(name);
-}
-
-const boost::json::value* JsonBody::get(std::string_view name) const {
-  return obj_.if_contains(name);
-}
-
-std::string JsonBody::required_string(std::string_view name) const {
-  const auto* v = obj_.if_contains(name);
-  if (v == nullptr) {
-    throw field_error(std::string(name), "is required");
-  }
-  if (!v->is_string()) {
-    throw field_error(std::string(name), std::string("must be a string, not ") + kind_name(*v));
-  }
-  return std::string(v->as_string());
-}
-
-std::optional<std::string> JsonBody::optional_string(std::string_view name) const {
-  if (!obj_.contains(name)) {
-    return std::nullopt;
-  }
-  return required_string(name);
-}
-
-std::optional<bool> JsonBody::optional_bool(std::string_view name) const {
-  const auto* v = obj_.if_contains(name);
-  if (v == nullptr) {
-    return std::nullopt;
-  }
-  if (!v->is_bool()) {
-    throw field_error(std::string(name), std::string("must be true or false, not ") + kind_name(*v));
-  }
-  return v->as_bool();
 }
 
 http::Response json_response(int status, const boost::json::value& body) {

@@ -10,29 +10,22 @@
 
 #include "domain/user.hpp"
 #include "http/message.hpp"
+#include "util/json_fields.hpp"
 
 namespace mladmin::api {
 
-/// A request's JSON object body with typed, named-field access. Every failure throws a 400/415
-/// domain::Error whose message names the field.
-class JsonBody final {
+/// A request's JSON object body with typed, named-field access (util::JsonFields). Every failure
+/// throws a 400/415 domain::Error whose message names the field.
+class JsonBody final : public util::JsonFields {
  public:
   /// Checks Content-Type (415 unless application/json) and parses (400 when malformed or not an
   /// object).
   explicit JsonBody(const http::Request& req);
-
-  /// Refuses any field not listed (400 "unknown field 'x'").
-  JsonBody& allow(std::initializer_list<std::string_view> names);
-
-  bool has(std::string_view name) const;
-  std::string required_string(std::string_view name) const;
-  std::optional<std::string> optional_string(std::string_view name) const;
-  std::optional<bool> optional_bool(std::string_view name) const;
-  const boost::json::value* get(std::string_view name) const;
-
- private:
-  boost::json::object obj_;
 };
+
+/// True when a Content-Type header value names `media_type` (lowercase), ignoring case and any
+/// parameters such as "; charset=utf-8".
+bool media_type_is(std::string_view content_type, std::string_view media_type);
 
 /// A JSON response with the given status.
 http::Response json_response(int status, const boost::json::value& body);

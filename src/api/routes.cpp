@@ -57,6 +57,7 @@ namespace {
 
 using PublicHandler = http::Response (*)(http::Request&, ApiContext&);
 using CallerHandler = http::Response (*)(http::Request&, const auth::Caller&, ApiContext&);
+using BodylessCheck = domain::SourceType (*)(const http::Request&);
 
 /// The one catch site: domain errors become their status and body; anything else is logged and
 /// answers a 500 that says nothing of the internals.
@@ -97,6 +98,36 @@ class Table {
     });
   }
 
+  /// A route like role(), whose body is spooled to a file of at most `max_bytes`. The caller, the
+  /// role and `check` are verified before the body is read, and again with it.
+  void upload(Role need, const char* method, const char* path, CallerHandler h, BodylessCheck check,
+              std::size_t max_bytes) {
+    http::RouteOptions options;
+    options.max_body_bytes = max_bytes;
+    options.spool_body = true;
+    options.before_body = [need, check, &ctx = ctx_](http::Request& req) -> std::optional<http::Response> {
+      bool passed = false;
+      auto refusal = guarded(req, [&] {
+        const auth::Caller caller = authenticate(req, ctx);
+        auth::require_role(caller, need);
+        check(req);
+        passed = true;
+        return http::Response{};
+      });
+      return passed ? std::nullopt : std::optional(std::move(refusal));
+    };
+    router_.add(
+        method, path,
+        [h, need, &ctx = ctx_](http::Request& req) {
+          return guarded(req, [&] {
+            const auth::Caller caller = authenticate(req, ctx);
+            auth::require_role(caller, need);
+            return h(req, caller, ctx);
+          });
+        },
+        std::move(options));
+  }
+
  private:
   http::Router& router_;
   ApiContext& ctx_;
@@ -134,6 +165,8 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::user, "GET", "/api/goals/:id", get_goal);
   t.role(Role::user, "PUT", "/api/goals/:id", update_goal);
   t.role(Role::user, "DELETE", "/api/goals/:id", delete_goal);
+  // Bulk load of source data as NDJSON, streamed to a temporary file (at most import_max_bytes).
+  t.upload(Role::admin, "POST", "/api/import", import_records, check_import_request, ctx.import_max_bytes);
 
   // Sync jobs: who may act on a given job (its starter, the owner of the records it syncs, or
   // ml_admin) is checked per job; other users' jobs answer 404.

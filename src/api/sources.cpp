@@ -6,16 +6,14 @@
 #include "api/handlers.hpp"
 #include "api/json.hpp"
 #include "domain/error.hpp"
+#include "sources/records.hpp"
 
 namespace mladmin::api {
 
 using domain::Error;
 using domain::ErrorKind;
-using domain::field_error;
 
 namespace {
-
-constexpr std::size_t kMaxTags = 50;
 
 bool can_read_all(const auth::Caller& caller) {
   return domain::at_least(caller.role, domain::Role::ml_admin);
@@ -39,50 +37,6 @@ T writable(std::optional<T> record, const auth::Caller& caller, const char* what
     throw Error(ErrorKind::forbidden, "not_owner", std::string("only the owner may change a ") + what);
   }
   return r;
-}
-
-void refuse_unsyncable(const std::optional<std::string>& problem) {
-  if (problem) {
-    throw Error(ErrorKind::unprocessable, "invalid_record", "the record cannot be synced: " + *problem);
-  }
-}
-
-std::optional<std::int64_t> optional_int(const JsonBody& body, std::string_view name) {
-  const auto* v = body.get(name);
-  if (v == nullptr || v->is_null()) {
-    return std::nullopt;
-  }
-  if (v->is_int64()) {
-    return v->as_int64();
-  }
-  if (v->is_uint64()) {
-    throw field_error(std::string(name), "is out of range");
-  }
-  throw field_error(std::string(name), "must be a whole number or null");
-}
-
-std::vector<std::string> tags_field(const JsonBody& body) {
-  std::vector<std::string> tags;
-  const auto* v = body.get("tags");
-  if (v == nullptr || v->is_null()) {
-    return tags;
-  }
-  if (!v->is_array()) {
-    throw field_error("tags", "must be an array of strings");
-  }
-  if (v->as_array().size() > kMaxTags) {
-    throw field_error("tags", "must hold at most " + std::to_string(kMaxTags) + " tags");
-  }
-  for (const auto& t : v->as_array()) {
-    if (!t.is_string()) {
-      throw field_error("tags", "must be an array of strings");
-    }
-    if (t.as_string().size() > 100) {
-      throw field_error("tags", "each tag must be at most 100 characters");
-    }
-    tags.emplace_back(t.as_string());
-  }
-  return tags;
 }
 
 boost::json::object to_json(const domain::JournalEntry& e) {
@@ -111,41 +65,11 @@ boost::json::object to_json(const domain::Goal& g) {
           {"updatedAt", domain::format_iso8601(g.updated_at)}};
 }
 
-void read_fields(const JsonBody& body, domain::JournalEntry& e) {
-  e.title = body.required_string("title");
-  e.body = body.required_string("body");
-  e.mood = optional_int(body, "mood");
-  if (e.mood && (*e.mood < 1 || *e.mood > 5)) {
-    throw field_error("mood", "must be from 1 to 5, or null");
-  }
-  e.tags = tags_field(body);
-  refuse_unsyncable(domain::sync_problem(e));
-}
-
-void read_fields(const JsonBody& body, domain::Goal& g) {
-  g.title = body.required_string("title");
-  g.description = body.optional_string("description").value_or("");
-  g.status = body.optional_string("status").value_or("open");
-  if (!domain::parse_goal_status(g.status)) {
-    throw field_error("status", "must be open or done");
-  }
-  g.target_date.reset();
-  if (const auto* v = body.get("targetDate"); v != nullptr && !v->is_null()) {
-    if (!v->is_string() || !domain::valid_date(v->as_string())) {
-      throw field_error("targetDate", "must be a date such as 2026-12-31, or null");
-    }
-    g.target_date = std::string(v->as_string());
-  }
-  refuse_unsyncable(domain::sync_problem(g));
-}
-
 JsonBody record_body(const http::Request& req, domain::SourceType type) {
   JsonBody body(req);
-  if (type == domain::SourceType::journal_entries) {
-    body.allow({"title", "body", "mood", "tags"});
-  } else {
-    body.allow({"title", "description", "status", "targetDate"});
-  }
+  body.allow(type == domain::SourceType::journal_entries
+                 ? std::span<const std::string_view>(sources::kJournalEntryFields)
+                 : std::span<const std::string_view>(sources::kGoalFields));
   return body;
 }
 
@@ -228,7 +152,7 @@ template <class T>
 http::Response create_record(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
   const auto body = record_body(req, Kind<T>::kType);
   T record;
-  read_fields(body, record);
+  sources::read_fields(body, record);
   record.id = ctx.ids.next();
   record.user_id = caller.id;
   record.created_at = record.updated_at = ctx.clock.now_ms();
@@ -247,7 +171,7 @@ http::Response update_record(http::Request& req, const auth::Caller& caller, Api
   const auto body = record_body(req, Kind<T>::kType);
   auto saved = ctx.store.write_value([&](store::Writer& w) {
     auto record = writable(Kind<T>::find(w, req.param("id")), caller, Kind<T>::kName);
-    read_fields(body, record);
+    sources::read_fields(body, record);
     record.updated_at = ctx.clock.now_ms();
     Kind<T>::save(w, record);
     return record;

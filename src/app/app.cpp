@@ -114,6 +114,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   ctx.metrics_public = config.metrics_public;
   ctx.token_ttl_seconds = config.token_ttl_seconds;
   ctx.password_policy = policy;
+  ctx.import_max_bytes = config.import_max_bytes;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
 
   const auto router = api::build_router(ctx);

@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -17,6 +20,7 @@
 #include "domain/clock.hpp"
 #include "domain/error.hpp"
 #include "domain/ids.hpp"
+#include "sources/import.hpp"
 
 namespace mladmin::app {
 
@@ -148,6 +152,40 @@ int run_demo(const CommonFlags& flags) {
   });
 }
 
+/// `mladmin import`: 0 when every line was imported, 2 when some lines failed (the others are
+/// imported), 1 when the import could not run (unreadable file, database error).
+int run_import(const Config& c, const std::string& type_text, const std::string& file) {
+  const auto type = domain::parse_source_type(type_text);
+  if (!type) {
+    throw domain::field_error("type", "must be journal_entries or goals");
+  }
+  std::ifstream opened;
+  if (file != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {
+      std::cerr << "mladmin: cannot read '" << file << "': it is a directory\n";
+      return 1;
+    }
+    opened.open(file, std::ios::binary);
+    if (!opened) {
+      std::cerr << "mladmin: cannot read '" << file << "': " << std::strerror(errno) << "\n";
+      return 1;
+    }
+  }
+  std::istream& in = file == "-" ? std::cin : opened;
+  auto store = open_and_migrate(c);
+  domain::SystemClock clock;
+  domain::UuidV7Generator ids(clock);
+  sources::ImportOptions options;
+  options.on_error = [](const sources::LineError& e) {
+    std::cerr << "line " << e.line << ": " << e.reason << "\n";
+  };
+  const auto r = sources::import_ndjson(in, *type, *store, clock, ids, options);
+  std::cout << "imported " << r.imported << " of " << r.lines << " lines as " << domain::to_string(r.type)
+            << " (" << r.created << " created, " << r.updated << " updated); " << r.failed << " failed\n";
+  return r.failed > 0 ? 2 : 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -180,6 +218,18 @@ int run_cli(int argc, char** argv) {
   seed_cmd->add_option("--invalid-ratio", seed_options.invalid_ratio, "share of records that fail validation")
       ->check(CLI::Range(0.0, 1.0));
   seed_cmd->add_option("--seed", seed_options.seed, "generator seed: the same seed gives the same content");
+
+  std::string import_type;
+  std::string import_file;
+  auto* import_cmd = cli.add_subcommand(
+      "import",
+      "Load journal entries or goals from NDJSON (one JSON object per line); exit 2 if lines failed");
+  import_cmd->add_option("--type", import_type, "journal_entries or goals")
+      ->required()
+      ->check(CLI::IsMember({"journal_entries", "goals"}));
+  import_cmd->add_option("file", import_file, "the NDJSON file, or - for standard input")->required();
+  import_cmd->add_option("--config", flags.config_file, "TOML config file");
+  import_cmd->add_option("--database", flags.database, "database URL");
 
   auto* migrate_cmd = cli.add_subcommand("migrate", "Apply pending database migrations");
   migrate_cmd->add_option("--config", flags.config_file, "TOML config file");
@@ -235,6 +285,9 @@ int run_cli(int argc, char** argv) {
       auto store = open_and_migrate(base);
       std::cout << "schema version " << store->schema_version() << "\n";
       return 0;
+    }
+    if (import_cmd->parsed()) {
+      return run_import(base, import_type, import_file);
     }
     UserTools tools(base);
     if (seed_cmd->parsed()) {

@@ -64,6 +64,8 @@ void load_config_file(const std::string& path, Config& c) {
         c.server.handler_threads = static_cast<std::size_t>(integer(v, path, key, 1, 256));
       } else if (key == "server.max_body_bytes") {
         c.server.max_body_bytes = static_cast<std::size_t>(integer(v, path, key, 1024, 1LL << 30));
+      } else if (key == "server.import_max_bytes") {
+        c.import_max_bytes = static_cast<std::size_t>(integer(v, path, key, 1024, 1LL << 40));
       } else if (key == "server.max_header_bytes") {
         c.server.max_header_bytes = static_cast<std::size_t>(integer(v, path, key, 1024, 1 << 20));
       } else if (key == "server.read_timeout_ms") {

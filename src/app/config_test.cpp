@@ -40,6 +40,7 @@ TEST_F(ConfigFileTest, ReadsEveryDocumentedSection) {
 listen = "0.0.0.0:9000"
 handler_threads = 8
 max_body_bytes = 2048
+import_max_bytes = 65536
 [database]
 url = "sqlite:///tmp/x.db"
 [auth]
@@ -56,6 +57,7 @@ retention_days = 30
   EXPECT_EQ(c.server.port, 9000);
   EXPECT_EQ(c.server.handler_threads, 8u);
   EXPECT_EQ(c.server.max_body_bytes, 2048u);
+  EXPECT_EQ(c.import_max_bytes, 65536u);
   EXPECT_EQ(c.database_url, "sqlite:///tmp/x.db");
   EXPECT_EQ(c.token_ttl_seconds, 3600);
   EXPECT_EQ(c.login_limits.per_email, 3);

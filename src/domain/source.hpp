@@ -54,8 +54,8 @@ inline constexpr std::size_t kMaxTextBytes = 64 * 1024;
 
 /// The SPEC §2 item rules: nullopt when a sync may turn the record into a document, otherwise
 /// the reason it fails (empty or whitespace-only title/body, text over 64 KiB, invalid UTF-8,
-/// mood outside 1-5, unknown goal status). The API refuses such records (422); imported and
-/// seeded data may hold them, and they fail at sync time.
+/// mood outside 1-5, unknown goal status). The API refuses such records (422) and so does the
+/// import (a failed line); seeded data may hold them, and they fail at sync time.
 std::optional<std::string> sync_problem(const JournalEntry& entry);
 std::optional<std::string> sync_problem(const Goal& goal);
 

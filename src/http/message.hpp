@@ -20,7 +20,8 @@ struct Request {
   std::string path;                                          ///< percent-decoded, without the query
   std::multimap<std::string, std::string> query;             ///< decoded query parameters
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lowercased
-  std::string body;
+  std::string body;       ///< empty when the route spools its body to a file
+  std::string body_file;  ///< the spooled body's temporary file (RouteOptions::spool_body), or empty
   std::string remote_address;
   std::map<std::string, std::string> params;  ///< path parameters matched by the router (":id")
   std::string route;  ///< the matched route's pattern ("/api/ml/sync/job/:jobId"), empty if none

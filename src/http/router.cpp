@@ -20,8 +20,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
-  Route r{std::move(method), pattern, {}, std::move(handler)};
+void Router::add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
+  Route r{std::move(method), pattern, {}, std::move(handler), std::move(options)};
   for (auto seg : split_path(pattern)) {
     r.segments.emplace_back(seg);
   }
@@ -58,6 +58,7 @@ Router::Match Router::match(Request& req) const {
     }
     m.handler = &route.handler;
     req.route = route.pattern;
+    m.options = &route.options;
     m.allowed.clear();
     return m;
   }

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,15 +15,30 @@ namespace mladmin::http {
 /// thread. It may throw; the layer that builds the route table decides how errors become bodies.
 using Handler = std::function<Response(Request&)>;
 
+/// What a route asks of the server beyond the defaults.
+struct RouteOptions {
+  std::size_t max_body_bytes = 0;  ///< a larger body answers 413; 0 = the server's max_body_bytes
+  /// The body goes to a temporary file named by Request::body_file (deleted once the response is
+  /// sent) instead of memory, and the read deadline applies to each pause in the upload rather
+  /// than to the whole body.
+  bool spool_body = false;
+  /// Runs on the handler pool once the headers arrived, before the body is read: a response it
+  /// returns (a 401, 403, 415…) is sent at once, the body is not read and the connection closes.
+  /// Meant for spooled routes, so that nobody uploads 256 MiB to hear that their token expired.
+  /// Without it a spooled route reads the body first. `Expect: 100-continue` is answered after it.
+  std::function<std::optional<Response>(Request&)> before_body;
+};
+
 /// Maps method + path pattern ("/api/ml/admin/users/:id") to a handler. Build it once, then only
 /// read it (matching is thread-safe).
 class Router final {
  public:
-  void add(std::string method, std::string pattern, Handler handler);
+  void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
 
   struct Match {
-    const Handler* handler = nullptr;  ///< null when nothing matched
-    std::vector<std::string> allowed;  ///< methods of the path when only the method differed
+    const Handler* handler = nullptr;       ///< null when nothing matched
+    std::vector<std::string> allowed;       ///< methods of the path when only the method differed
+    const RouteOptions* options = nullptr;  ///< the matched route's; null when nothing matched
   };
   /// Finds the handler for `req.method` and `req.path`, filling `req.params` and `req.route`.
   Match match(Request& req) const;
@@ -32,6 +49,7 @@ class Router final {
     std::string pattern;
     std::vector<std::string> segments;  ///< ":name" segments capture
     Handler handler;
+    RouteOptions options;
   };
   std::vector<Route> routes_;
 };

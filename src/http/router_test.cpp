@@ -71,4 +71,33 @@ TEST(RouterTest, HeadIsServedByGet) {
   EXPECT_NE(router.match(req).handler, nullptr);
 }
 
+TEST(RouterTest, MatchCarriesTheRouteOptions) {
+  Router router;
+  RouteOptions upload;
+  upload.max_body_bytes = 4096;
+  upload.spool_body = true;
+  router.add(
+      "POST", "/api/import", [](Request&) { return tagged("import"); }, upload);
+  router.add("GET", "/api/import", [](Request&) { return tagged("plain"); });
+  Request post;
+  post.method = "POST";
+  post.path = "/api/import";
+  Request get;
+  get.method = "GET";
+  get.path = "/api/import";
+  Request nowhere;
+  nowhere.method = "POST";
+  nowhere.path = "/api/elsewhere";
+
+  const auto m = router.match(post);
+
+  ASSERT_NE(m.options, nullptr);
+  EXPECT_EQ(m.options->max_body_bytes, 4096u);
+  EXPECT_TRUE(m.options->spool_body);
+  ASSERT_NE(router.match(get).options, nullptr);
+  EXPECT_FALSE(router.match(get).options->spool_body);
+  EXPECT_EQ(router.match(get).options->max_body_bytes, 0u);
+  EXPECT_EQ(router.match(nowhere).options, nullptr);
+}
+
 }  // namespace mladmin::http

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -21,10 +22,16 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
 
 namespace mladmin::http {
 
@@ -73,6 +80,37 @@ struct StreamWait {
   bool stop = false;         // the server is shutting down
   bool peer_gone = false;    // the client closed or reset the connection
   bool watch_ended = false;  // the coroutine watching the socket has returned
+};
+
+/// The temporary file of a spooled request body; removed when the request is done.
+class SpoolFile final {
+ public:
+  SpoolFile() = default;
+  SpoolFile(const SpoolFile&) = delete;
+  SpoolFile& operator=(const SpoolFile&) = delete;
+  ~SpoolFile() {
+    if (!path.empty()) {
+      ::unlink(path.c_str());
+    }
+  }
+
+  /// Creates the file (mode 0600, under TMPDIR) and hands it to `file` for writing.
+  bool create(beast::file& file, boost::system::error_code& ec) {
+    std::string name = (std::filesystem::temp_directory_path(ec) / "mladmin-upload-XXXXXX").string();
+    if (ec) {
+      return false;
+    }
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) {
+      ec.assign(errno, boost::system::system_category());
+      return false;
+    }
+    path = std::move(name);
+    file.native_handle(fd);
+    return true;
+  }
+
+  std::string path;
 };
 
 std::string lowercase(std::string_view s) {
@@ -208,20 +246,37 @@ struct Server::Impl {
       state->idle = true;
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
+      parser.body_limit(boost::none);  // set below, once the headers tell which route it is
       stream.expires_after(options.idle_timeout);
       auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kNoThrow);
+      const RouteOptions* route = hec ? nullptr : route_of(parser.get());
+      const std::size_t limit =
+          route != nullptr && route->max_body_bytes > 0 ? route->max_body_bytes : options.max_body_bytes;
       if (!hec) {
+        if (const auto length = parser.content_length(); length && *length > limit) {
+          hec = bhttp::error::body_limit;
+        }
+        parser.body_limit(limit);
+      }
+      std::optional<bhttp::request<bhttp::string_body>> spooled;
+      SpoolFile spool;
+      if (!hec && route != nullptr && route->spool_body) {
+        auto [sec, refused] = co_await read_spooled(stream, buffer, parser, *route, remote, spool, spooled);
+        if (refused) {
+          co_await linger(stream);
+          break;
+        }
+        hec = sec;
+      } else if (!hec) {
         stream.expires_after(options.read_timeout);
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
         hec = bec;
       }
       if (hec) {
         if (hec == bhttp::error::body_limit) {
-          co_await write_error(stream, 413, "payload_too_large",
-                               "the request body is larger than the limit of " +
-                                   std::to_string(options.max_body_bytes) + " bytes",
-                               remote);
+          co_await write_error(
+              stream, 413, "payload_too_large",
+              "the request body is larger than the limit of " + std::to_string(limit) + " bytes", remote);
         } else if (hec == bhttp::error::header_limit) {
           co_await write_error(stream, 431, "headers_too_large", "the request headers are too large", remote);
         } else if (hec != bhttp::error::end_of_stream && hec != asio::error::operation_aborted &&
@@ -235,7 +290,15 @@ struct Server::Impl {
         break;
       }
       state->idle = false;
-      const bool keep = co_await serve_one(stream, *state, parser.release(), remote);
+      // Built apart from the co_await: GCC 12 mishandles a temporary of a conditional expression
+      // inside one (it destroyed the message twice).
+      bhttp::request<bhttp::string_body> raw;
+      if (spooled) {
+        raw = std::move(*spooled);
+      } else {
+        raw = parser.release();
+      }
+      const bool keep = co_await serve_one(stream, *state, std::move(raw), remote, spool.path);
       if (!keep) {
         break;
       }
@@ -244,6 +307,104 @@ struct Server::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.close();
     state->stream = nullptr;
+  }
+
+  /// The request line and headers as handlers see them, without the body.
+  static Request head_of(const bhttp::request_header<>& head, const std::string& remote) {
+    Request req;
+    req.method = std::string(head.method_string());
+    req.target = std::string(head.target());
+    req.remote_address = remote;
+    for (const auto& field : head) {
+      req.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
+    }
+    if (auto url = boost::urls::parse_origin_form(req.target)) {
+      req.path = url->path();
+      for (auto param : url->params()) {
+        req.query.emplace(param.key, param.value);
+      }
+    }
+    return req;
+  }
+
+  /// The options of the route a request goes to, or null (no route: the defaults apply, and
+  /// serve_one answers 404 or 405).
+  const RouteOptions* route_of(const bhttp::request_header<>& head) const {
+    auto url = boost::urls::parse_origin_form(head.target());
+    if (!url) {
+      return nullptr;
+    }
+    Request probe;
+    probe.method = std::string(head.method_string());
+    probe.path = url->path();
+    return router.match(probe).options;
+  }
+
+  /// Reads the body of a spooled route (RouteOptions::spool_body) into `spool`, a new temporary
+  /// file, and leaves the request, with an empty body, in `out`. Runs the route's before_body
+  /// check first; `refused` is true when a response was sent instead (the body is unread, so the
+  /// connection must close).
+  awaitable<std::pair<boost::system::error_code, bool>> read_spooled(
+      beast::tcp_stream& stream, beast::flat_buffer& buffer,
+      bhttp::request_parser<bhttp::string_body>& header, const RouteOptions& route, const std::string& remote,
+      SpoolFile& spool, std::optional<bhttp::request<bhttp::string_body>>& out) {
+    const auto started = std::chrono::steady_clock::now();
+    const unsigned version = header.get().version();
+    Request req = head_of(header.get(), remote);
+    if (route.before_body) {
+      router.match(req);  // fills the path parameters
+      auto refusal = co_await asio::co_spawn(
+          handlers,
+          [&route, &req]() -> awaitable<std::optional<Response>> {
+            try {
+              co_return route.before_body(req);
+            } catch (const std::exception& e) {
+              spdlog::error("msg=\"unhandled exception\" path={} error=\"{}\"", req.path, e.what());
+            }
+            co_return error_response(500, "internal", "an internal error occurred; it has been logged");
+          },
+          use_awaitable);
+      if (refusal) {
+        co_await write(stream, *refusal, version, false, false, req.method, req.path, remote, started);
+        co_return std::make_pair(boost::system::error_code(), true);
+      }
+    }
+    boost::system::error_code ec;
+    beast::file file;
+    if (!spool.create(file, ec)) {
+      spdlog::error("msg=\"cannot create a spool file\" path={} error=\"{}\"", req.path, ec.message());
+      co_await write(stream, spool_error(ec), version, false, false, req.method, req.path, remote, started);
+      co_return std::make_pair(boost::system::error_code(), true);
+    }
+    bhttp::request_parser<bhttp::file_body> parser{std::move(header)};
+    parser.get().body().reset(std::move(file), ec);
+    if (!ec && lowercase(parser.get()[bhttp::field::expect]) == "100-continue") {
+      bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
+      stream.expires_after(options.read_timeout);
+      std::tie(ec, std::ignore) = co_await bhttp::async_write(stream, go_on, kNoThrow);
+    }
+    // A deadline per read rather than for the whole body: a large upload over a slow link may
+    // take longer than read_timeout, as long as it keeps moving.
+    while (!ec && !parser.is_done()) {
+      stream.expires_after(options.read_timeout);
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_some(stream, buffer, parser, kNoThrow);
+    }
+    if (ec == boost::system::errc::no_space_on_device || ec == boost::system::errc::file_too_large) {
+      spdlog::error("msg=\"cannot store an upload\" path={} error=\"{}\"", req.path, ec.message());
+      co_await write(stream, spool_error(ec), version, false, false, req.method, req.path, remote, started);
+      co_return std::make_pair(boost::system::error_code(), true);
+    }
+    if (!ec) {
+      out.emplace(std::move(parser.release().base()));
+    }
+    co_return std::make_pair(ec, false);
+  }
+
+  static Response spool_error(const boost::system::error_code& ec) {
+    if (ec == boost::system::errc::no_space_on_device || ec == boost::system::errc::file_too_large) {
+      return error_response(507, "insufficient_storage", "the server has no room to store the request body");
+    }
+    return error_response(500, "internal", "an internal error occurred; it has been logged");
   }
 
   /// After refusing a request whose bytes are still arriving, half-close and read what is left
@@ -272,13 +433,15 @@ struct Server::Impl {
 
   /// Handles one parsed request; returns whether the connection stays open.
   awaitable<bool> serve_one(beast::tcp_stream& stream, SessionState& state,
-                            bhttp::request<bhttp::string_body> raw, const std::string& remote) {
+                            bhttp::request<bhttp::string_body> raw, const std::string& remote,
+                            std::string body_file = {}) {
     const auto started = std::chrono::steady_clock::now();
     Request req;
     req.method = std::string(raw.method_string());
     req.target = std::string(raw.target());
     req.remote_address = remote;
     req.body = std::move(raw.body());
+    req.body_file = std::move(body_file);
     for (const auto& field : raw) {
       req.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
     }

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -196,6 +197,11 @@ class Writer : public Reader {
   /// set), giving it the table's next change_seq, which is written back into `record`.
   virtual void save_journal_entry(domain::JournalEntry& record) = 0;
   virtual void save_goal(domain::Goal& record) = 0;
+  /// The same for many records at once (a bulk import): they get consecutive change_seq values
+  /// after the table's highest, in the order given, so that a later record with the id of an
+  /// earlier one wins; the table's highest change_seq is read once for the whole batch.
+  virtual void save_journal_entries(std::span<domain::JournalEntry> records) = 0;
+  virtual void save_goals(std::span<domain::Goal> records) = 0;
 
   /// Inserts or updates (on source type + id) documents of one source type, bumping the version
   /// of those that existed, and brings the full-text index up to date for all of them at once.

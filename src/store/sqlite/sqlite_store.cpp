@@ -496,38 +496,56 @@ class Ops final : public Writer {
     return list_source<domain::Goal>(c_, "goals", kGoalColumns, q, read_goal);
   }
 
-  void save_journal_entry(domain::JournalEntry& e) override {
-    e.change_seq = next_change_seq(c_, "journal_entries");
+  void save_journal_entry(domain::JournalEntry& e) override { save_journal_entries(std::span(&e, 1)); }
+
+  void save_goal(domain::Goal& g) override { save_goals(std::span(&g, 1)); }
+
+  void save_journal_entries(std::span<domain::JournalEntry> records) override {
+    if (records.empty()) {
+      return;
+    }
+    std::int64_t seq = next_change_seq(c_, "journal_entries");
     auto st = c_.prepare(std::string("INSERT OR REPLACE INTO journal_entries (") + kJournalColumns +
                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    st.bind(1, std::string_view(e.id))
-        .bind(2, std::string_view(e.user_id))
-        .bind(3, std::string_view(e.title))
-        .bind(4, std::string_view(e.body))
-        .bind(5, e.mood)
-        .bind(6, std::string_view(tags_to_json(e.tags)))
-        .bind(7, e.created_at)
-        .bind(8, e.updated_at)
-        .bind(9, e.deleted_at)
-        .bind(10, e.change_seq);
-    st.exec();
+    for (auto& e : records) {
+      e.change_seq = seq++;
+      st.bind(1, std::string_view(e.id))
+          .bind(2, std::string_view(e.user_id))
+          .bind(3, std::string_view(e.title))
+          .bind(4, std::string_view(e.body))
+          .bind(5, e.mood)
+          .bind(6, std::string_view(tags_to_json(e.tags)))
+          .bind(7, e.created_at)
+          .bind(8, e.updated_at)
+          .bind(9, e.deleted_at)
+          .bind(10, e.change_seq);
+      st.exec();
+      st.reset();
+    }
   }
 
-  void save_goal(domain::Goal& g) override {
-    g.change_seq = next_change_seq(c_, "goals");
+  void save_goals(std::span<domain::Goal> records) override {
+    if (records.empty()) {
+      return;
+    }
+    std::int64_t seq = next_change_seq(c_, "goals");
     auto st = c_.prepare(std::string("INSERT OR REPLACE INTO goals (") + kGoalColumns +
                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    st.bind(1, std::string_view(g.id))
-        .bind(2, std::string_view(g.user_id))
-        .bind(3, std::string_view(g.title))
-        .bind(4, std::string_view(g.description))
-        .bind(5, std::string_view(g.status))
-        .bind(6, g.target_date)
-        .bind(7, g.created_at)
-        .bind(8, g.updated_at)
-        .bind(9, g.deleted_at)
-        .bind(10, g.change_seq);
-    st.exec();
+    for (auto& g : records) {
+      g.change_seq = seq++;
+      st.bind(1, std::string_view(g.id))
+          .bind(2, std::string_view(g.user_id))
+          .bind(3, std::string_view(g.title))
+          .bind(4, std::string_view(g.description))
+          .bind(5, std::string_view(g.status))
+          .bind(6, g.target_date)
+          .bind(7, g.created_at)
+          .bind(8, g.updated_at)
+          .bind(9, g.deleted_at)
+          .bind(10, g.change_seq);
+      st.exec();
+      st.reset();
+    }
   }
 
   std::int64_t max_change_seq(domain::SourceType type) override {
