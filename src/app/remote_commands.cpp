@@ -61,6 +61,8 @@ std::string env(const char* name) {
 
 /// A server, and the token that opens it.
 struct Session {
+  Session(client::ServerUrl url, client::ClientOptions options) : http(std::move(url), std::move(options)) {}
+
   client::HttpClient http;
   std::string token;
 
@@ -91,8 +93,7 @@ std::unique_ptr<Session> open_session(const RemoteOptions& o) {
   }
   client::ClientOptions options;
   options.interrupted = interrupted;
-  auto session =
-      std::unique_ptr<Session>(new Session{client::HttpClient(client::parse_server_url(url), options), {}});
+  auto session = std::make_unique<Session>(client::parse_server_url(url), options);
   if (!o.email.empty()) {
     if (!o.password_stdin) {
       throw UsageError("--email needs --password-stdin: the password is read from the first line of stdin");
@@ -130,14 +131,15 @@ bool stdout_is_terminal(const RemoteOptions& o) {
   return env("TERM") != "dumb";
 }
 
-std::size_t terminal_width() {
+/// The terminal's size now (it may be resized while following), else COLUMNS/LINES, else 80x24.
+std::size_t terminal_size(bool columns) {
   winsize ws{};
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
-    return ws.ws_col;
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && (columns ? ws.ws_col : ws.ws_row) > 0) {
+    return columns ? ws.ws_col : ws.ws_row;
   }
-  const auto columns = env("COLUMNS");
-  return columns.empty() ? 80
-                         : static_cast<std::size_t>(std::max(2L, std::strtol(columns.c_str(), nullptr, 10)));
+  const auto text = env(columns ? "COLUMNS" : "LINES");
+  const long n = text.empty() ? 0 : std::strtol(text.c_str(), nullptr, 10);
+  return n > 1 ? static_cast<std::size_t>(n) : (columns ? 80 : 24);
 }
 
 /// The locale says whether the terminal takes UTF-8; without one, assume it does.
@@ -160,7 +162,8 @@ std::unique_ptr<client::Display> make_display(const RemoteOptions& remote, bool 
   options.show_id = show_id;
   options.plain_every = std::chrono::milliseconds(std::llround(remote.interval_seconds * 1000));
   if (terminal) {
-    options.width = terminal_width;
+    options.width = [] { return terminal_size(true); };
+    options.height = [] { return terminal_size(false); };
     options.ascii = !utf8_terminal();
     return client::make_terminal_display(std::cout, std::move(options));
   }

@@ -104,13 +104,24 @@ class TerminalDisplay final : public Display {
     }
     permanent_.clear();
     const auto style = line_style();
-    for (std::size_t i = 0; i < live_.size(); ++i) {
+    std::size_t rows = options_.height ? options_.height() : 24;
+    rows = rows < 3 ? 1 : rows - 2;  // leave room for the line above and the cursor's own
+    const std::size_t shown = live_.size() <= rows ? live_.size() : rows - 1;
+    for (std::size_t i = 0; i < shown; ++i) {
       if (i > 0) {
         frame += '\n';
       }
       frame += render_line(live_[i], style);
     }
-    drawn_ = live_.size();
+    drawn_ = shown;
+    if (shown < live_.size()) {
+      if (shown > 0) {
+        frame += '\n';
+      }
+      frame += truncate_to_width(cat("… ", std::to_string(live_.size() - shown), " more active jobs"),
+                                 style.width - 1);
+      ++drawn_;
+    }
     out_ << frame;
     out_.flush();
     dirty_ = false;

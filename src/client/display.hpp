@@ -33,10 +33,13 @@ class Display {
 };
 
 struct DisplayOptions {
-  std::size_t max_item_errors = 5;              ///< item errors shown under a finished job
-  bool show_id = false;                         ///< terminal lines carry the short job id
-  bool ascii = false;                           ///< terminal bar without UTF-8 blocks
-  std::function<std::size_t()> width;           ///< terminal columns now (default 80)
+  std::size_t max_item_errors = 5;     ///< item errors shown under a finished job
+  bool show_id = false;                ///< terminal lines carry the short job id
+  bool ascii = false;                  ///< terminal bar without UTF-8 blocks
+  std::function<std::size_t()> width;  ///< terminal columns now (default 80)
+  /// Terminal rows now (default 24): live lines beyond the screen become one "… N more" line,
+  /// since the cursor cannot go back up past the top.
+  std::function<std::size_t()> height;
   std::function<std::string()> timestamp;       ///< plain lines' time (default: UTC now, seconds)
   std::chrono::milliseconds redraw{100};        ///< terminal: at most one redraw this often
   std::chrono::milliseconds plain_every{1000};  ///< plain: at most one progress line per job this often

@@ -182,5 +182,19 @@ TEST_F(TerminalDisplayTest, AFinishedJobLeavesItsFinalLineAndErrorsAboveTheLiveO
   EXPECT_EQ(rows[4], "") << "close() leaves the cursor on a fresh line";
 }
 
+TEST_F(TerminalDisplayTest, MoreLiveJobsThanRowsEndInOneSummaryLine) {
+  DisplayOptions options;
+  options.height = [] { return std::size_t{5}; };
+  options.ascii = true;
+  auto small = make_terminal_display(out_, options);
+  for (int i = 0; i < 6; ++i) {
+    small->update(job("j" + std::to_string(i), "running", i), t0_ + std::chrono::milliseconds(i));
+  }
+  const auto rows = screen();
+  ASSERT_EQ(rows.size(), 3u) << out_.str();
+  EXPECT_NE(rows[1].find("1/100"), std::string::npos) << rows[1];
+  EXPECT_EQ(rows[2], "… 4 more active jobs");
+}
+
 }  // namespace
 }  // namespace mladmin::client

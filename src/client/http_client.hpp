@@ -13,7 +13,7 @@ namespace mladmin::client {
 
 /// Something went wrong talking to the server (it cannot be reached, it stopped answering, it
 /// answered garbage); the message is meant for a person.
-class ClientError : public std::runtime_error {
+class ClientError final : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
