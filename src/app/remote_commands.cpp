@@ -233,6 +233,10 @@ int guarded(Fn&& fn) {
     return kExitError;
   } catch (const client::Interrupted&) {
     return kExitInterrupted;
+  } catch (const std::exception& e) {
+    // An answer of an unexpected shape, memory: still a message, never an abort.
+    std::cerr << "mladmin: " << e.what() << "\n";
+    return kExitError;
   }
 }
 
