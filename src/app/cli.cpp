@@ -15,6 +15,7 @@
 #include "accounts/accounts.hpp"
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/remote_commands.hpp"
 #include "app/seed_demo.hpp"
 #include "auth/hasher.hpp"
 #include "domain/clock.hpp"
@@ -266,10 +267,53 @@ int run_cli(int argc, char** argv) {
   enable_cmd->add_option("user", who, "email or id")->required();
   enable_cmd->add_option("--database", flags.database, "database URL");
 
+  RemoteOptions remote;
+  auto add_remote_options = [&](CLI::App* cmd) {
+    cmd->add_option("--url", remote.url, "the server, default MLADMIN_URL or http://127.0.0.1:8080");
+    cmd->add_option("--token", remote.token, "a token from POST /api/auth/login (better: MLADMIN_TOKEN)");
+    cmd->add_option("--email", remote.email, "sign in first as this user, the password on stdin");
+    cmd->add_flag("--password-stdin", remote.password_stdin, "with --email: read the password from stdin");
+    cmd->add_flag("--plain", remote.plain, "plain log lines even on a terminal");
+    cmd->add_option("--interval", remote.interval_seconds,
+                    "plain lines: at most one progress line per job this often, in seconds (default 1)")
+        ->check(CLI::Range(0.0, 3600.0));
+  };
+  SyncCommandOptions sync_options;
+  auto* sync_cmd =
+      cli.add_subcommand("sync", "Start a sync on a running server; --follow shows its progress");
+  sync_cmd->add_option("type", sync_options.type, "journal_entries (or journal-entries) or goals")
+      ->required()
+      ->check(CLI::IsMember({"journal_entries", "journal-entries", "goals"}));
+  auto* user_opt =
+      sync_cmd->add_option("--user", sync_options.user_id, "sync this user's records (ml_admin)");
+  sync_cmd->add_flag("--all", sync_options.all, "sync every user's records (ml_admin)")->excludes(user_opt);
+  sync_cmd->add_option("--mode", sync_options.mode, "incremental (the default) or full")
+      ->check(CLI::IsMember({"full", "incremental"}));
+  sync_cmd->add_flag("--follow", sync_options.follow, "show the job's progress until it finishes");
+  add_remote_options(sync_cmd);
+
+  JobsCommandOptions jobs_options;
+  auto* jobs_cmd = cli.add_subcommand("jobs", "List sync jobs of a running server; --follow shows live ones");
+  jobs_cmd->add_option("--status", jobs_options.status,
+                       "queued, running, paused, completed, failed, cancelled, interrupted");
+  jobs_cmd->add_option("--type", jobs_options.type, "journal_entries, goals, bulk_delete or bulk_resync");
+  jobs_cmd->add_option("--limit", jobs_options.limit, "newest jobs to list (1-500, default 20)")
+      ->check(CLI::Range(1, 500));
+  jobs_cmd->add_flag("--follow", jobs_options.follow, "then show every active job live until Ctrl-C");
+  add_remote_options(jobs_cmd);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
+  }
+
+  // The commands that talk to a server need neither the config nor a database.
+  if (sync_cmd->parsed()) {
+    return run_sync_command(remote, sync_options);
+  }
+  if (jobs_cmd->parsed()) {
+    return run_jobs_command(remote, jobs_options);
   }
 
   try {

@@ -115,6 +115,15 @@ std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds deadline) {
 
 }  // namespace
 
+pid_t spawn_mladmin(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                    int in_fd, int out_fd, int err_fd) {
+  return spawn(args, env, in_fd, out_fd, err_fd);
+}
+
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds deadline) {
+  return wait_exit(pid, deadline);
+}
+
 TempDir::TempDir() {
   std::random_device rd;
   auto base = std::filesystem::temp_directory_path();

@@ -37,6 +37,16 @@ CommandResult run_mladmin(const std::vector<std::string>& args, const std::strin
                           const std::map<std::string, std::string>& env = {},
                           std::chrono::seconds deadline = std::chrono::seconds(60));
 
+/// Starts the mladmin binary with `args` and the given descriptors as its stdin, stdout and
+/// stderr; `env` entries are added to a copy of the environment without MLADMIN_* variables.
+/// Returns its pid.
+pid_t spawn_mladmin(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                    int in_fd, int out_fd, int err_fd);
+
+/// Waits up to `deadline` for child `pid` to exit; answers its exit code (128 + signal when a
+/// signal ended it), or nullopt when it is still running.
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds deadline);
+
 /// `mladmin serve` in a child process on 127.0.0.1 port 0 with a database in a temporary
 /// directory. The constructor waits (with a deadline) for the "listening on" line.
 class ServerProcess final {
