@@ -411,12 +411,20 @@ struct Server::Impl {
       }
       wait->woken = false;
       auto chunk = r.stream->pull(std::chrono::steady_clock::now());
-      out += chunk.data;
+      // Take the chunk's bytes rather than copy them, and let go of the buffer once written: a
+      // stream spends most of its life idle, and a kept buffer (or a kept chunk) would hold a
+      // copy of the largest thing it ever sent, such as a snapshot of tens of KiB.
+      if (out.empty()) {
+        out = std::move(chunk.data);
+      } else {
+        out += chunk.data;
+      }
+      std::string().swap(chunk.data);
       if (!out.empty()) {
         stream.expires_after(options.read_timeout);
         auto [wec, wn] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)), kNoThrow);
         stream.expires_never();
-        out.clear();
+        std::string().swap(out);
         if (wec) {
           break;
         }
