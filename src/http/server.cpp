@@ -125,6 +125,12 @@ struct Server::Impl {
         spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
         continue;
       }
+      // Without TCP_NODELAY, a small write that follows one the peer has not acknowledged yet
+      // waits for that acknowledgement (Nagle), and peers delay theirs by up to 40 ms: an event
+      // that follows another within a few milliseconds (progress, then paused) arrived ~40 ms
+      // late. Every response here goes out in one write, so nothing is gained by waiting.
+      boost::system::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       auto exec = socket.get_executor();
       asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket))), asio::detached);
     }
