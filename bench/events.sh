@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Live event stream benchmarks (SPEC §9) against the release binary on loopback; builds nothing.
 #
-#   bench/events.sh latency [entries=100000] [clients="1 1000"] [pauses=5] [short_runs=20]
+#   bench/events.sh latency [entries=100000] [clients="1 1000"] [pauses=5] [short_runs=100]
 #     Seeds `entries` journal entries (100 demo writers, 2 % invalid) once, then for each client
 #     count starts a fresh server on a copy of that database and runs
 #     `events_bench latency`: N event streams, one full scope-all sync paused and resumed `pauses`
@@ -73,7 +73,7 @@ machine() {
 }
 
 latency() {
-  local entries=${1:-100000} clients=${2:-"1 1000"} pauses=${3:-5} short_runs=${4:-20}
+  local entries=${1:-100000} clients=${2:-"1 1000"} pauses=${3:-5} short_runs=${4:-100}
   local users=100
   local template="sqlite://$dir/template.db"
   echo "== seeding $entries journal entries for $users writers"

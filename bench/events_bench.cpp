@@ -612,22 +612,21 @@ double proc_cpu_s(int pid) {
   return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-/// Seconds the process's threads have spent waiting for a CPU while runnable (the second field of
-/// /proc/PID/task/TID/schedstat, summed over the threads alive now): how much a busy machine
-/// delayed it.
-double proc_runqueue_wait_s(int pid) {
+/// Per thread of a process: seconds on a CPU and seconds spent runnable but waiting for one (the
+/// first two fields of /proc/PID/task/TID/schedstat): how much a busy machine delayed it.
+std::map<int, std::pair<double, double>> thread_times(int pid) {
+  std::map<int, std::pair<double, double>> out;
   std::error_code ec;
-  double total = 0;
   for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     std::ifstream in(it->path() / "schedstat");
     double on_cpu = 0;
     double waiting = 0;
     if (in >> on_cpu >> waiting) {
-      total += waiting / 1e9;
+      out[std::atoi(it->path().filename().c_str())] = {on_cpu / 1e9, waiting / 1e9};
     }
   }
-  return total;
+  return out;
 }
 
 double self_cpu_s() {
@@ -645,6 +644,28 @@ std::string load_average() {
   std::string five;
   in >> one >> five;
   return one + " " + five;
+}
+
+/// Kernel memory of the slab caches a TCP connection uses (its socket, inode, file, dentry and
+/// epoll entry), whole machine, in KiB: active objects × object size from /proc/slabinfo (root
+/// only; 0 when unreadable). Not part of any process's VmRSS.
+long socket_slab_kib() {
+  std::ifstream in("/proc/slabinfo");
+  std::string line;
+  double bytes = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string name;
+    double active = 0;
+    double total = 0;
+    double size = 0;
+    if (fields >> name >> active >> total >> size &&
+        (name == "TCP" || name == "sock_inode_cache" || name == "filp" || name == "dentry" ||
+         name == "eventpoll_epi")) {
+      bytes += active * size;
+    }
+  }
+  return static_cast<long>(bytes / 1024);
 }
 
 long fd_count(int pid) {
@@ -737,7 +758,7 @@ int run_latency(const Options& o) {
   const auto phase_start = std::chrono::steady_clock::now();
   const double server_cpu0 = o.pid > 0 ? proc_cpu_s(o.pid) : 0;
   const double bench_cpu0 = self_cpu_s();
-  const double server_wait0 = o.pid > 0 ? proc_runqueue_wait_s(o.pid) : 0;
+  const auto threads0 = o.pid > 0 ? thread_times(o.pid) : std::map<int, std::pair<double, double>>();
   const std::string load0 = load_average();
   const double t0 = wall_ms();
   const std::string job = start_sync(o, "full");
@@ -779,7 +800,23 @@ int run_latency(const Options& o) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count();
   const double server_cpu = o.pid > 0 ? proc_cpu_s(o.pid) - server_cpu0 : 0;
   const double bench_cpu = self_cpu_s() - bench_cpu0;
-  const double server_wait = o.pid > 0 ? proc_runqueue_wait_s(o.pid) - server_wait0 : 0;
+  // The main thread runs the I/O (with the default io_threads = 1); the busiest other one is the
+  // sync worker.
+  double server_wait = 0;
+  std::pair<double, double> main_thread{0, 0};
+  std::pair<double, double> busiest_other{0, 0};
+  if (o.pid > 0) {
+    for (const auto& [tid, times] : thread_times(o.pid)) {
+      const auto before = threads0.contains(tid) ? threads0.at(tid) : std::pair<double, double>{0, 0};
+      const std::pair<double, double> used{times.first - before.first, times.second - before.second};
+      server_wait += used.second;
+      if (tid == o.pid) {
+        main_thread = used;
+      } else if (used.first > busiest_other.first) {
+        busiest_other = used;
+      }
+    }
+  }
   const std::string load1 = load_average();
   std::this_thread::sleep_for(100ms);  // let the last reads land before closing
   for (auto& c : clients) {
@@ -798,7 +835,8 @@ int run_latency(const Options& o) {
   }
 
   // Figures.
-  Stats queued, running_first, paused, resumed, completed, all_status, commit_to_receipt, progress;
+  Stats queued, running_first, paused, paused_commit, resumed, completed, all_status, commit_to_receipt,
+      progress;
   std::size_t job_events = 0;
   std::size_t job_bytes = 0;
   std::size_t long_progress_min = SIZE_MAX;
@@ -825,6 +863,9 @@ int run_latency(const Options& o) {
       } else if (s.status == "paused" && marks.paused.contains({s.job_id, s.nth})) {
         latency = s.received - marks.paused[{s.job_id, s.nth}];
         paused.add(*latency);
+        if (s.updated_at) {
+          paused_commit.add(s.received - *s.updated_at);
+        }
       } else if (s.status == "running" && s.nth > 1 && marks.resumed.contains({s.job_id, s.nth - 1})) {
         latency = s.received - marks.resumed[{s.job_id, s.nth - 1}];
         resumed.add(*latency);
@@ -871,6 +912,14 @@ int run_latency(const Options& o) {
       "threads runnable but waiting for a CPU: %.2f s; load average %s at the start, %s at the end\n",
       phase_s, server_cpu, 100 * server_cpu / phase_s, o.pid > 0 ? "" : " [no --pid given]", bench_cpu,
       100 * bench_cpu / phase_s, server_wait, load0.c_str(), load1.c_str());
+  if (o.pid > 0) {
+    std::printf(
+        "server main (I/O) thread: %.2f s on a CPU, %.2f s waiting for one; busiest other thread (the sync "
+        "worker): %.2f s on a CPU, %.2f s waiting\n",
+        main_thread.first, main_thread.second, busiest_other.first, busiest_other.second);
+    std::printf("server main (I/O) thread CPU per job event delivered: %.1f us\n",
+                job_events ? 1e6 * main_thread.first / static_cast<double>(job_events) : 0.0);
+  }
   std::printf(
       "job events received: %zu (%.0f per client), mean size %.0f bytes; progress events of the long run "
       "per client: %zu..%zu; status changes missing: %zu\n",
@@ -882,6 +931,7 @@ int run_latency(const Options& o) {
   queued.print("POST start -> queued (created)");
   running_first.print("updatedAt -> running (claimed by a worker)");
   paused.print("POST pause -> paused");
+  paused_commit.print("  (of which updatedAt -> paused)");
   resumed.print("POST resume -> running");
   completed.print("endTime -> completed");
   all_status.print("all of the above");
@@ -914,6 +964,7 @@ int run_idle(const Options& o) {
   const auto healthz_before = time_healthz(o, o.healthz);
   std::this_thread::sleep_for(500ms);
   const long rss0 = proc_status_kib(o.pid, "VmRSS").value_or(0);
+  const long slab0 = socket_slab_kib();
   const long fds0 = fd_count(o.pid);
 
   asio::io_context ioc(1);
@@ -933,6 +984,7 @@ int run_idle(const Options& o) {
   }
   std::this_thread::sleep_for(2s);
   const long rss1 = proc_status_kib(o.pid, "VmRSS").value_or(0);
+  const long slab1 = socket_slab_kib();
   const long fds1 = fd_count(o.pid);
   const auto healthz_holding = time_healthz(o, o.healthz);
 
@@ -958,6 +1010,10 @@ int run_idle(const Options& o) {
   std::printf("server VmRSS: %ld KiB before, %ld KiB holding them, %ld KiB after closing them\n", rss0, rss1,
               rss2);
   std::printf("memory per idle stream: %.2f KiB\n", per);
+  std::printf(
+      "kernel slab memory of sockets, files, dentries and epoll entries (whole machine, both ends, not in "
+      "VmRSS): %ld KiB before, %ld KiB holding them; half the growth per stream: %.2f KiB\n",
+      slab0, slab1, static_cast<double>(slab1 - slab0) / 2.0 / static_cast<double>(o.connections));
   std::printf("server descriptors: %ld before, %ld holding, %ld after closing (back in %.2f s)\n", fds0, fds1,
               fds2, close_s);
   std::printf("GET /healthz, %d sequential requests, one connection each:\n", o.healthz);
