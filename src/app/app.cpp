@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <iostream>
@@ -68,10 +69,37 @@ std::string resolve_jwt_secret(const Config& config, store::Store& store) {
       [&](store::Writer& w) { return w.put_setting_if_absent("jwt_secret", candidate); });
 }
 
+/// Every event stream holds a descriptor, and SPEC §9 asks for 10,000 idle streams: the usual
+/// soft limit of 1,024 would refuse connections long before that. The soft limit is raised to
+/// the hard one, which an unprivileged process may do.
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return;
+  }
+  const auto before = lim.rlim_cur;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+      lim.rlim_cur = before;
+    }
+  }
+  if (lim.rlim_cur != before) {
+    spdlog::info("msg=\"raised the open-descriptor limit\" from={} to={}", before, lim.rlim_cur);
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < 10240) {
+    spdlog::warn(
+        "msg=\"open-descriptor limit is low: fewer than 10,000 event streams can be held\" limit={} "
+        "hint=\"raise the hard limit (ulimit -Hn, LimitNOFILE=)\"",
+        lim.rlim_cur);
+  }
+}
+
 }  // namespace
 
 int serve(const Config& configured, const std::function<void(const std::string& url)>& on_listening) {
   validate(configured);
+  raise_descriptor_limit();
   // A sign-in waiting for the hashing pool holds a handler thread until its hash is done, so the
   // pool's capacity (hashing + queued) comes on top of the configured handler threads: a flood of
   // sign-ins then cannot take the threads every other request needs (SPEC §6).

@@ -164,6 +164,12 @@ struct Server::Impl {
         spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
         continue;
       }
+      // Without TCP_NODELAY, a small write that follows one the peer has not acknowledged yet
+      // waits for that acknowledgement (Nagle), and peers delay theirs by up to 40 ms: an event
+      // that follows another within a few milliseconds (progress, then paused) arrived ~40 ms
+      // late. Every response here goes out in one write, so nothing is gained by waiting.
+      boost::system::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       auto exec = socket.get_executor();
       asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket))), asio::detached);
     }
@@ -579,12 +585,20 @@ struct Server::Impl {
       }
       wait->woken = false;
       auto chunk = r.stream->pull(std::chrono::steady_clock::now());
-      out += chunk.data;
+      // Take the chunk's bytes rather than copy them, and let go of the buffer once written: a
+      // stream spends most of its life idle, and a kept buffer (or a kept chunk) would hold a
+      // copy of the largest thing it ever sent, such as a snapshot of tens of KiB.
+      if (out.empty()) {
+        out = std::move(chunk.data);
+      } else {
+        out += chunk.data;
+      }
+      std::string().swap(chunk.data);
       if (!out.empty()) {
         stream.expires_after(options.read_timeout);
         auto [wec, wn] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)), kNoThrow);
         stream.expires_never();
-        out.clear();
+        std::string().swap(out);
         if (wec) {
           break;
         }

@@ -2,6 +2,7 @@
 // shutdown, readiness, migrations, the user commands and the config file's strictness.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -14,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,6 +159,36 @@ TEST(ServerTest, SigtermLetsInFlightRequestsFinish) {
     EXPECT_EQ(results[static_cast<std::size_t>(i)].status, 200)
         << "client " << i << ": " << results[static_cast<std::size_t>(i)].body;
   }
+}
+
+TEST(ServerTest, RaisesItsSoftDescriptorLimitToTheHardLimit) {
+  // Each event stream holds a descriptor (SPEC §9: 10,000 idle streams); a server started with
+  // the common soft limit of 1,024 must raise it. The child inherits this process's limits.
+  rlimit mine{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &mine), 0);
+  if (mine.rlim_max <= 1024) {
+    GTEST_SKIP() << "the hard descriptor limit is too low to tell a raise from none";
+  }
+  rlimit low = mine;
+  low.rlim_cur = 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::optional<ServerProcess> server;
+  server.emplace();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &mine), 0);
+
+  std::ifstream limits("/proc/" + std::to_string(server->pid()) + "/limits");
+  std::string line;
+  std::string soft;
+  std::string hard;
+  while (std::getline(limits, line)) {
+    if (line.starts_with("Max open files")) {
+      std::istringstream fields(line.substr(std::string("Max open files").size()));
+      fields >> soft >> hard;
+    }
+  }
+  EXPECT_EQ(soft, hard);
+  EXPECT_EQ(soft, std::to_string(mine.rlim_max));
+  EXPECT_NE(server->log().find("raised the open-descriptor limit"), std::string::npos) << server->log();
 }
 
 TEST(ServerTest, MigrateOnANewFilePrintsTheSchemaVersion) {
