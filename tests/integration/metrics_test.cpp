@@ -45,7 +45,8 @@ class MetricsTest : public ::testing::Test {
   std::string scrape() {
     auto res = HttpClient(server_->port()).get("/metrics");
     EXPECT_EQ(res.status, 200) << res.body;
-    EXPECT_EQ(res.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u) << res.header("content-type");
+    EXPECT_EQ(res.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u)
+        << res.header("content-type");
     return res.body;
   }
 
@@ -56,7 +57,8 @@ class MetricsTest : public ::testing::Test {
 
 TEST_F(MetricsTest, AFreshServerExposesEveryFamilyWithZeros) {
   const auto text = scrape();
-  for (const char* status : {"queued", "running", "paused", "interrupted", "completed", "failed", "cancelled"}) {
+  for (const char* status :
+       {"queued", "running", "paused", "interrupted", "completed", "failed", "cancelled"}) {
     EXPECT_EQ(sample(text, std::string("mladmin_sync_jobs{status=\"") + status + "\"}"), 0.0) << status;
   }
   EXPECT_EQ(sample(text, "mladmin_event_clients"), 0.0);
@@ -82,11 +84,13 @@ TEST_F(MetricsTest, ASyncCountsItsItemsByOutcomeAndItsDuration) {
   ASSERT_EQ(again.at("status").as_string(), "completed");
 
   const auto text = scrape();
-  EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="synced",type="journal_entries"})"), 300.0) << text;
+  EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="synced",type="journal_entries"})"), 300.0)
+      << text;
   EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="skipped",type="journal_entries"})"), 300.0);
   EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="failed",type="journal_entries"})"), 14.0);
-  EXPECT_EQ(sample(text, R"(mladmin_sync_job_duration_seconds_count{status="completed",type="journal_entries"})"),
-            2.0);
+  EXPECT_EQ(
+      sample(text, R"(mladmin_sync_job_duration_seconds_count{status="completed",type="journal_entries"})"),
+      2.0);
   EXPECT_EQ(sample(text, R"(mladmin_sync_jobs{status="completed"})"), 2.0);
   EXPECT_EQ(sample(text, R"(mladmin_sync_jobs{status="running"})"), 0.0);
 }
@@ -97,15 +101,19 @@ TEST_F(MetricsTest, RequestsAreCountedByRoutePatternAndStatus) {
   ASSERT_EQ(http.get("/api/ml/sync/job/no-such-job", token_).status, 404);
   ASSERT_EQ(http.get("/no/such/path").status, 404);
   const auto text = scrape();
-  EXPECT_GE(sample(text, R"(mladmin_http_requests_total{method="GET",route="/healthz",status="200"})").value_or(0),
-            1.0)
+  EXPECT_GE(
+      sample(text, R"(mladmin_http_requests_total{method="GET",route="/healthz",status="200"})").value_or(0),
+      1.0)
       << text;
   // Ids never become labels: the route's pattern does.
-  EXPECT_EQ(sample(text, R"(mladmin_http_requests_total{method="GET",route="/api/ml/sync/job/:jobId",status="404"})"),
-            1.0);
+  EXPECT_EQ(
+      sample(text,
+             R"(mladmin_http_requests_total{method="GET",route="/api/ml/sync/job/:jobId",status="404"})"),
+      1.0);
   EXPECT_EQ(sample(text, R"(mladmin_http_requests_total{method="GET",route="unmatched",status="404"})"), 1.0);
   EXPECT_EQ(text.find("no-such-job"), std::string::npos);
-  EXPECT_GE(sample(text, R"(mladmin_http_request_duration_seconds_count{route="/healthz"})").value_or(0), 1.0);
+  EXPECT_GE(sample(text, R"(mladmin_http_request_duration_seconds_count{route="/healthz"})").value_or(0),
+            1.0);
 }
 
 TEST_F(MetricsTest, ConnectedEventClientsComeAndGo) {
@@ -121,7 +129,8 @@ TEST_F(MetricsTest, ConnectedEventClientsComeAndGo) {
   // The server notices the closed connections at once (it watches the socket).
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   std::optional<double> clients;
-  while ((clients = sample(scrape(), "mladmin_event_clients")) != 0.0 && std::chrono::steady_clock::now() < deadline) {
+  while ((clients = sample(scrape(), "mladmin_event_clients")) != 0.0 &&
+         std::chrono::steady_clock::now() < deadline) {
   }
   EXPECT_EQ(clients, 0.0);
 }
