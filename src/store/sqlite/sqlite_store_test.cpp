@@ -262,37 +262,37 @@ TEST_F(SqliteStoreTest, WatermarkOnlyMovesForward) {
   EXPECT_EQ(store_->read_value([](Reader& r) { return r.get_watermark("all|goals"); }), 50);
   store_->write([](Writer& w) { w.set_watermark("all|goals", 70); });
   EXPECT_EQ(store_->read_value([](Reader& r) { return r.get_watermark("all|goals"); }), 70);
+}
 
-  TEST_F(SqliteStoreTest, BatchSaveNumbersChangesAfterTheHighestAndTheLastOfAnIdWins) {
-    auto entry = [](const std::string& id, const std::string& title) {
-      domain::JournalEntry e;
-      e.id = id;
-      e.user_id = "u";
-      e.title = title;
-      e.body = "b";
-      return e;
-    };
-    store_->write([&](Writer& w) {
-      auto e = entry("a", "first");
-      w.save_journal_entry(e);
-    });
-    std::vector<domain::JournalEntry> batch = {entry("b", "one"), entry("a", "second"), entry("b", "two")};
+TEST_F(SqliteStoreTest, BatchSaveNumbersChangesAfterTheHighestAndTheLastOfAnIdWins) {
+  auto entry = [](const std::string& id, const std::string& title) {
+    domain::JournalEntry e;
+    e.id = id;
+    e.user_id = "u";
+    e.title = title;
+    e.body = "b";
+    return e;
+  };
+  store_->write([&](Writer& w) {
+    auto e = entry("a", "first");
+    w.save_journal_entry(e);
+  });
+  std::vector<domain::JournalEntry> batch = {entry("b", "one"), entry("a", "second"), entry("b", "two")};
 
-    store_->write([&](Writer& w) { w.save_journal_entries(batch); });
+  store_->write([&](Writer& w) { w.save_journal_entries(batch); });
 
-    EXPECT_EQ(batch[0].change_seq, 2);
-    EXPECT_EQ(batch[1].change_seq, 3);
-    EXPECT_EQ(batch[2].change_seq, 4);
-    const auto changes =
-        store_->read_value([](Reader& r) { return r.journal_changes(std::nullopt, 0, 100, 100); });
-    ASSERT_EQ(changes.size(), 2u);
-    EXPECT_EQ(changes[0].id, "a");
-    EXPECT_EQ(changes[0].title, "second");
-    EXPECT_EQ(changes[1].id, "b");
-    EXPECT_EQ(changes[1].title, "two");
-    EXPECT_EQ(
-        store_->read_value([](Reader& r) { return r.max_change_seq(domain::SourceType::journal_entries); }),
-        4);
-  }
+  EXPECT_EQ(batch[0].change_seq, 2);
+  EXPECT_EQ(batch[1].change_seq, 3);
+  EXPECT_EQ(batch[2].change_seq, 4);
+  const auto changes =
+      store_->read_value([](Reader& r) { return r.journal_changes(std::nullopt, 0, 100, 100); });
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].id, "a");
+  EXPECT_EQ(changes[0].title, "second");
+  EXPECT_EQ(changes[1].id, "b");
+  EXPECT_EQ(changes[1].title, "two");
+  EXPECT_EQ(
+      store_->read_value([](Reader& r) { return r.max_change_seq(domain::SourceType::journal_entries); }), 4);
+}
 
 }  // namespace mladmin::store::sqlite
