@@ -123,6 +123,81 @@ struct DocumentWrite {
   std::string content_hash;
   domain::TimestampMs synced_at = 0;
   std::string job_id;
+  domain::TimestampMs source_created_at = 0;  ///< the source record's createdAt
+};
+
+/// A document of the embedded store (SPEC §1 "ML document").
+struct Document {
+  std::int64_t seq = 0;  ///< insertion order (stable across updates): keyset and snapshot position
+  std::string id;
+  std::string user_id;
+  domain::SourceType source_type = domain::SourceType::journal_entries;
+  std::string source_id;
+  std::string title;
+  std::string text;
+  std::string metadata_json;
+  std::string content_hash;
+  domain::TimestampMs synced_at = 0;
+  domain::TimestampMs source_created_at = 0;  ///< the source record's createdAt
+  std::int64_t version = 1;
+  std::optional<std::string> job_id;  ///< the job that last wrote it
+};
+
+/// Which date `from`/`to` and the date sorts use.
+enum class DocumentDate { synced, source };
+
+/// Which documents a listing, a count or a bulk action takes. Every field narrows; all empty
+/// takes every document.
+struct DocumentFilter {
+  /// A full-text expression in FTS5 syntax, built only by domain::SearchQuery::to_fts5() (never
+  /// from client text directly).
+  std::optional<std::string> match;
+  std::optional<domain::SourceType> type;
+  std::optional<std::string> user_id;
+  DocumentDate date = DocumentDate::synced;
+  std::optional<domain::TimestampMs> from;  ///< inclusive
+  std::optional<domain::TimestampMs> to;    ///< exclusive
+  std::optional<std::int64_t> max_seq;      ///< only documents with seq <= this (a snapshot)
+};
+
+enum class DocumentSort { relevance, newest, oldest };
+
+/// Corpus figures a relevance ranking is computed with. A search pins them on its first page so
+/// that later pages rank the same documents the same way while syncs add documents.
+struct RankStats {
+  std::int64_t rows = 0;
+  std::int64_t tokens = 0;
+  std::vector<std::int64_t> phrase_rows;  ///< per phrase of the expression: rows containing it
+};
+
+struct DocumentQuery {
+  DocumentFilter filter;
+  DocumentSort sort = DocumentSort::newest;  ///< relevance needs filter.match
+  std::size_t limit = 50;
+  /// Relevance: the figures to rank with (nullopt on the first page: the store measures them).
+  std::optional<RankStats> stats;
+  /// Keyset position after which the page starts: the last hit's sort value (the date in ms, or
+  /// the score's bits for relevance) and seq.
+  struct After {
+    std::int64_t value = 0;
+    double score = 0;
+    std::int64_t seq = 0;
+  };
+  std::optional<After> after;
+};
+
+struct DocumentHit {
+  Document doc;            ///< text left empty in listings (the snippet stands in for it)
+  double score = 0;        ///< relevance (higher is better); 0 without a text query
+  std::string snippet;     ///< HTML-escaped text with <mark>…</mark> around matches
+  std::string title_html;  ///< HTML-escaped title with <mark>…</mark> around matches
+};
+
+struct DocumentPage {
+  std::vector<DocumentHit> items;
+  bool has_more = false;
+  std::optional<RankStats> stats;  ///< the figures used (relevance), for the next page's cursor
+  std::int64_t max_seq = 0;        ///< the snapshot bound used (relevance), for the next page
 };
 
 /// What a read may do. Every method runs inside the transaction the Store opened.
@@ -159,6 +234,18 @@ class Reader {
   virtual std::vector<std::pair<std::string, std::string>> document_hashes(
       domain::SourceType type, const std::vector<std::string>& ids) = 0;
   virtual std::int64_t count_documents(std::optional<domain::SourceType> type) = 0;
+  /// One page of documents matching the query's filter, in its order.
+  virtual DocumentPage search_documents(const DocumentQuery& query) = 0;
+  /// How many documents match.
+  virtual std::int64_t count_matching_documents(const DocumentFilter& filter) = 0;
+  /// The next `limit` matching documents with seq > after_seq, in seq order (text left empty).
+  virtual std::vector<Document> matching_documents_after(const DocumentFilter& filter, std::int64_t after_seq,
+                                                         std::size_t limit) = 0;
+  virtual std::optional<Document> find_document(std::string_view id) = 0;
+  /// The documents of these ids that exist (any order, text left empty).
+  virtual std::vector<Document> find_documents(const std::vector<std::string>& ids) = 0;
+  /// The highest document seq (0 when there are none): the bound of a snapshot.
+  virtual std::int64_t max_document_seq() = 0;
   /// How many jobs are in each status (statuses with none are left out).
   virtual std::vector<std::pair<domain::JobStatus, std::int64_t>> count_jobs_by_status() = 0;
 

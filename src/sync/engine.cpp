@@ -418,7 +418,8 @@ void Engine::run(const std::string& id) {
               ++job.counters.skipped;
             } else {
               upserts.push_back(store::DocumentWrite{ids_.next(), item.user_id, type, item.id, doc.title,
-                                                     doc.text, doc.metadata, hash, clock_.now_ms(), job.id});
+                                                     doc.text, doc.metadata, hash, clock_.now_ms(), job.id,
+                                                     item.created_at});
               ++job.counters.synced;
             }
           }

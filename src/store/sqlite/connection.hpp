@@ -22,6 +22,7 @@ class Statement final {
 
   /// Binds by 1-based index; returns *this for chaining.
   Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view value);
   Statement& bind(int index, const std::optional<std::string>& value);
   Statement& bind(int index, const std::optional<std::int64_t>& value);
@@ -35,6 +36,7 @@ class Statement final {
   void reset();
 
   std::int64_t int64(int column) const;
+  double real(int column) const;
   std::string text(int column) const;
   bool is_null(int column) const;
   std::optional<std::int64_t> opt_int64(int column) const;

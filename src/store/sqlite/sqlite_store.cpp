@@ -7,6 +7,8 @@
 #include <span>
 #include <stdexcept>
 
+#include "store/sqlite/document_queries.hpp"
+#include "store/sqlite/fts_rank.hpp"
 #include "util/embedded.hpp"
 
 namespace mladmin::store::sqlite_migrations {
@@ -604,6 +606,20 @@ class Ops final : public Writer {
     return st.int64(0);
   }
 
+  DocumentPage search_documents(const DocumentQuery& query) override { return documents::search(c_, query); }
+  std::int64_t count_matching_documents(const DocumentFilter& filter) override {
+    return documents::count_matching(c_, filter);
+  }
+  std::vector<Document> matching_documents_after(const DocumentFilter& filter, std::int64_t after_seq,
+                                                 std::size_t limit) override {
+    return documents::matching_after(c_, filter, after_seq, limit);
+  }
+  std::optional<Document> find_document(std::string_view id) override { return documents::find(c_, id); }
+  std::vector<Document> find_documents(const std::vector<std::string>& ids) override {
+    return documents::find_many(c_, ids);
+  }
+  std::int64_t max_document_seq() override { return documents::max_seq(c_); }
+
   std::optional<domain::Job> find_job(std::string_view id) override {
     auto st = c_.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
     st.bind(1, id);
@@ -747,11 +763,12 @@ class Ops final : public Writer {
     unindex(type, ids_json);
     auto st = c_.prepare(
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
-        "synced_at, version, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
+        "synced_at, version, job_id, source_created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
         "ON CONFLICT (source_type, source_id) DO UPDATE SET user_id = excluded.user_id, title = "
         "excluded.title, "
         "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
-        "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id");
+        "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id, "
+        "source_created_at = excluded.source_created_at");
     for (const auto& d : docs) {
       st.bind(1, std::string_view(d.id))
           .bind(2, std::string_view(d.user_id))
@@ -762,7 +779,8 @@ class Ops final : public Writer {
           .bind(7, std::string_view(d.metadata_json))
           .bind(8, std::string_view(d.content_hash))
           .bind(9, d.synced_at)
-          .bind(10, std::string_view(d.job_id));
+          .bind(10, std::string_view(d.job_id))
+          .bind(11, d.source_created_at);
       st.exec();
       st.reset();
     }
@@ -932,8 +950,10 @@ int parse_version(std::string_view name) {
 
 SqliteStore::SqliteStore(std::string path, std::size_t readers) : path_(std::move(path)) {
   writer_ = std::make_unique<Connection>(path_);
+  register_search_functions(writer_->handle());
   for (std::size_t i = 0; i < std::max<std::size_t>(readers, 1); ++i) {
     readers_.push_back(std::make_unique<Connection>(path_));
+    register_search_functions(readers_.back()->handle());
   }
 }
 

@@ -1,0 +1,364 @@
+#include "store/sqlite/document_queries.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <limits>
+#include <variant>
+
+namespace mladmin::store::sqlite::documents {
+
+namespace {
+
+// FTS5 wraps matches in these (Unicode private-use characters, U+E000 and U+E001) so that the
+// document's own text can be HTML-escaped before the markers become <mark> elements.
+constexpr std::string_view kOpen = "\xEE\x80\x80";
+constexpr std::string_view kClose = "\xEE\x80\x81";
+constexpr int kSnippetTokens = 24;
+constexpr int kPreviewChars = 240;
+
+constexpr const char* kColumns =
+    "d.rowid, d.id, d.user_id, d.source_type, d.source_id, d.title, substr(d.text, 1, ?), d.metadata, "
+    "d.content_hash, d.synced_at, d.source_created_at, d.version, d.job_id";
+
+using Value = std::variant<std::int64_t, std::string, double>;
+
+/// SQL text with its positional parameters, bound in the order they were added.
+struct Sql {
+  std::string text;
+  std::vector<Value> params;
+
+  Sql& add(std::string_view fragment) {
+    text += fragment;
+    return *this;
+  }
+  Sql& add(std::string_view fragment, Value v) {
+    text += fragment;
+    params.push_back(std::move(v));
+    return *this;
+  }
+  void bind(Statement& st) const {
+    int i = 1;
+    for (const auto& p : params) {
+      std::visit(
+          [&](const auto& v) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+              st.bind(i, std::string_view(v));
+            } else {
+              st.bind(i, v);
+            }
+          },
+          p);
+      ++i;
+    }
+  }
+};
+
+Document read_document(const Statement& st) {
+  Document d;
+  d.seq = st.int64(0);
+  d.id = st.text(1);
+  d.user_id = st.text(2);
+  d.source_type = domain::parse_source_type(st.text(3)).value_or(domain::SourceType::journal_entries);
+  d.source_id = st.text(4);
+  d.title = st.text(5);
+  d.text = st.text(6);
+  d.metadata_json = st.text(7);
+  d.content_hash = st.text(8);
+  d.synced_at = st.int64(9);
+  d.source_created_at = st.int64(10);
+  d.version = st.int64(11);
+  d.job_id = st.opt_text(12);
+  return d;
+}
+
+/// The seq (rowid) expression: the FTS table's when it drives the query, so that FTS5 applies
+/// rowid bounds itself.
+const char* seq_column(const DocumentFilter& f) {
+  return f.match ? "documents_fts.rowid" : "d.rowid";
+}
+
+const char* date_column(const DocumentFilter& f) {
+  return f.date == DocumentDate::source ? "d.source_created_at" : "d.synced_at";
+}
+
+/// "FROM … WHERE …" for the filter. With a text match the full-text index drives the query
+/// (CROSS JOIN keeps SQLite from scanning documents first).
+Sql from_where(const DocumentFilter& f) {
+  Sql sql;
+  if (f.match) {
+    sql.add(
+        " FROM documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid"
+        " WHERE documents_fts MATCH ?",
+        *f.match);
+  } else {
+    sql.add(" FROM documents d WHERE 1 = 1");
+  }
+  if (f.type) {
+    sql.add(" AND d.source_type = ?", std::string(domain::to_string(*f.type)));
+  }
+  if (f.user_id) {
+    sql.add(" AND d.user_id = ?", *f.user_id);
+  }
+  if (f.from) {
+    sql.add(std::string(" AND ") + date_column(f) + " >= ?", *f.from);
+  }
+  if (f.to) {
+    sql.add(std::string(" AND ") + date_column(f) + " < ?", *f.to);
+  }
+  if (f.max_seq) {
+    sql.add(std::string(" AND ") + seq_column(f) + " <= ?", *f.max_seq);
+  }
+  return sql;
+}
+
+std::optional<RankStats> measure(Connection& c, const std::string& match) {
+  auto st = c.prepare("SELECT mlstats(documents_fts) FROM documents_fts WHERE documents_fts MATCH ? LIMIT 1");
+  st.bind(1, std::string_view(match));
+  if (!st.step()) {
+    return std::nullopt;
+  }
+  RankStats out;
+  const auto text = st.text(0);
+  std::vector<std::int64_t> values;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto next = text.find(' ', pos);
+    values.push_back(std::stoll(text.substr(pos, next - pos)));
+    pos = next == std::string::npos ? text.size() : next + 1;
+  }
+  out.rows = values.at(0);
+  out.tokens = values.at(1);
+  out.phrase_rows.assign(values.begin() + 2, values.end());
+  return out;
+}
+
+std::string stats_text(const RankStats& s) {
+  std::string out = std::to_string(s.rows) + " " + std::to_string(s.tokens);
+  for (auto n : s.phrase_rows) {
+    out += " " + std::to_string(n);
+  }
+  return out;
+}
+
+std::optional<Document> by_seq(Connection& c, std::int64_t seq) {
+  auto st = c.prepare(std::string("SELECT ") + kColumns + " FROM documents d WHERE d.rowid = ?");
+  st.bind(1, static_cast<std::int64_t>(kPreviewChars)).bind(2, seq);
+  return st.step() ? std::optional(read_document(st)) : std::nullopt;
+}
+
+/// Fills the snippet and highlighted title of a hit: from the full-text index when the query has
+/// a text match, else the start of the text.
+void decorate(Connection& c, const DocumentFilter& f, DocumentHit& hit) {
+  if (f.match) {
+    auto st = c.prepare(
+        "SELECT snippet(documents_fts, 1, ?1, ?2, '…', ?3), highlight(documents_fts, 0, ?1, ?2) "
+        "FROM documents_fts WHERE documents_fts MATCH ?4 AND rowid = ?5");
+    st.bind(1, kOpen).bind(2, kClose).bind(3, static_cast<std::int64_t>(kSnippetTokens));
+    st.bind(4, std::string_view(*f.match)).bind(5, hit.doc.seq);
+    if (st.step()) {
+      hit.snippet = marked_html(st.text(0));
+      hit.title_html = marked_html(st.text(1));
+      hit.doc.text.clear();
+      return;
+    }
+  }
+  hit.snippet = marked_html(hit.doc.text);
+  if (hit.doc.text.size() >= static_cast<std::size_t>(kPreviewChars)) {
+    hit.snippet += "…";
+  }
+  hit.title_html = marked_html(hit.doc.title);
+  hit.doc.text.clear();
+}
+
+DocumentPage by_relevance(Connection& c, const DocumentQuery& q) {
+  DocumentPage page;
+  page.stats = q.stats ? q.stats : measure(c, *q.filter.match);
+  if (!page.stats) {
+    return page;  // nothing matches
+  }
+  DocumentFilter f = q.filter;
+  if (!f.max_seq) {
+    f.max_seq = max_seq(c);
+  }
+  page.max_seq = *f.max_seq;
+  const auto stats = stats_text(*page.stats);
+  Sql sql;
+  sql.add("SELECT seq, score FROM (SELECT documents_fts.rowid AS seq, mlrank(documents_fts, ?) AS score",
+          stats);
+  auto where = from_where(f);
+  sql.text += where.text;
+  sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
+  sql.add(")");
+  if (q.after) {
+    sql.add(" WHERE score < ?", q.after->score);
+    sql.add(" OR (score = ?", q.after->score);
+    sql.add(" AND seq > ?)", q.after->seq);
+  }
+  sql.add(" ORDER BY score DESC, seq LIMIT ?", static_cast<std::int64_t>(q.limit + 1));
+  std::vector<std::pair<std::int64_t, double>> ranked;
+  {
+    auto st = c.prepare(sql.text);
+    sql.bind(st);
+    while (st.step()) {
+      ranked.emplace_back(st.int64(0), st.real(1));
+    }
+  }
+  page.has_more = ranked.size() > q.limit;
+  if (page.has_more) {
+    ranked.pop_back();
+  }
+  for (const auto& [seq, score] : ranked) {
+    auto doc = by_seq(c, seq);
+    if (!doc) {
+      continue;
+    }
+    DocumentHit hit{std::move(*doc), score, {}, {}};
+    decorate(c, f, hit);
+    page.items.push_back(std::move(hit));
+  }
+  return page;
+}
+
+DocumentPage by_date(Connection& c, const DocumentQuery& q) {
+  DocumentPage page;
+  const bool newest = q.sort != DocumentSort::oldest;
+  const std::string date = date_column(q.filter);
+  const std::string seq = seq_column(q.filter);
+  Sql sql;
+  sql.add(std::string("SELECT ") + kColumns, static_cast<std::int64_t>(kPreviewChars));
+  auto where = from_where(q.filter);
+  sql.text += where.text;
+  sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
+  if (q.after) {
+    const char* cmp = newest ? " < ?" : " > ?";
+    sql.add(" AND (" + date + cmp, q.after->value);
+    sql.add(" OR (" + date + " = ?", q.after->value);
+    sql.add(" AND " + seq + cmp + "))", q.after->seq);
+  }
+  sql.add(" ORDER BY " + date + (newest ? " DESC, " : ", ") + seq + (newest ? " DESC" : "") + " LIMIT ?",
+          static_cast<std::int64_t>(q.limit + 1));
+  {
+    auto st = c.prepare(sql.text);
+    sql.bind(st);
+    while (st.step()) {
+      page.items.push_back(DocumentHit{read_document(st), 0, {}, {}});
+    }
+  }
+  page.has_more = page.items.size() > q.limit;
+  if (page.has_more) {
+    page.items.pop_back();
+  }
+  for (auto& hit : page.items) {
+    decorate(c, q.filter, hit);
+  }
+  return page;
+}
+
+}  // namespace
+
+std::string marked_html(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, kOpen.size(), kOpen) == 0) {
+      out += "<mark>";
+      i += kOpen.size() - 1;
+      continue;
+    }
+    if (text.compare(i, kClose.size(), kClose) == 0) {
+      out += "</mark>";
+      i += kClose.size() - 1;
+      continue;
+    }
+    switch (text[i]) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+DocumentPage search(Connection& c, const DocumentQuery& q) {
+  if (q.sort == DocumentSort::relevance && q.filter.match) {
+    return by_relevance(c, q);
+  }
+  return by_date(c, q);
+}
+
+std::int64_t count_matching(Connection& c, const DocumentFilter& f) {
+  Sql sql;
+  sql.add("SELECT count(*)");
+  auto where = from_where(f);
+  sql.text += where.text;
+  sql.params = std::move(where.params);
+  auto st = c.prepare(sql.text);
+  sql.bind(st);
+  st.step();
+  return st.int64(0);
+}
+
+std::vector<Document> matching_after(Connection& c, const DocumentFilter& f, std::int64_t after_seq,
+                                     std::size_t limit) {
+  Sql sql;
+  sql.add(std::string("SELECT ") + kColumns, std::int64_t{0});
+  auto where = from_where(f);
+  sql.text += where.text;
+  sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
+  const std::string seq = seq_column(f);
+  sql.add(" AND " + seq + " > ?", after_seq);
+  sql.add(" ORDER BY " + seq + " LIMIT ?", static_cast<std::int64_t>(limit));
+  auto st = c.prepare(sql.text);
+  sql.bind(st);
+  std::vector<Document> out;
+  while (st.step()) {
+    out.push_back(read_document(st));
+  }
+  return out;
+}
+
+std::optional<Document> find(Connection& c, std::string_view id) {
+  auto st = c.prepare(std::string("SELECT ") + kColumns + " FROM documents d WHERE d.id = ?");
+  st.bind(1, std::int64_t{std::numeric_limits<int>::max()}).bind(2, id);  // the whole text
+  if (!st.step()) {
+    return std::nullopt;
+  }
+  return read_document(st);
+}
+
+std::vector<Document> find_many(Connection& c, const std::vector<std::string>& ids) {
+  boost::json::array list;
+  for (const auto& id : ids) {
+    list.emplace_back(id);
+  }
+  auto st = c.prepare(std::string("SELECT ") + kColumns +
+                      " FROM documents d WHERE d.id IN (SELECT value FROM json_each(?))");
+  st.bind(1, std::int64_t{0}).bind(2, std::string_view(boost::json::serialize(list)));
+  std::vector<Document> out;
+  while (st.step()) {
+    out.push_back(read_document(st));
+  }
+  return out;
+}
+
+std::int64_t max_seq(Connection& c) {
+  auto st = c.prepare("SELECT coalesce(max(rowid), 0) FROM documents");
+  st.step();
+  return st.int64(0);
+}
+
+}  // namespace mladmin::store::sqlite::documents

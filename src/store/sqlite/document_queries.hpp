@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/sqlite/connection.hpp"
+#include "store/store.hpp"
+
+/// The document store's reads (search, counts, snapshots), kept apart from the rest of the SQLite
+/// back end. Each runs inside the caller's transaction on `c`.
+namespace mladmin::store::sqlite::documents {
+
+DocumentPage search(Connection& c, const DocumentQuery& query);
+std::int64_t count_matching(Connection& c, const DocumentFilter& filter);
+std::vector<Document> matching_after(Connection& c, const DocumentFilter& filter, std::int64_t after_seq,
+                                     std::size_t limit);
+std::optional<Document> find(Connection& c, std::string_view id);
+std::vector<Document> find_many(Connection& c, const std::vector<std::string>& ids);
+std::int64_t max_seq(Connection& c);
+
+/// HTML-escapes `text` and turns the markers FTS5 put around matches into <mark> elements.
+std::string marked_html(std::string_view text);
+
+}  // namespace mladmin::store::sqlite::documents

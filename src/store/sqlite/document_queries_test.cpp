@@ -1,0 +1,311 @@
+// Document search on a real SQLite file: full-text semantics (phrases, prefixes, boolean
+// operators, relevance order, snippets), filters, and keyset paging that stays exact while new
+// documents arrive.
+#include "store/sqlite/document_queries.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "domain/search_query.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace mladmin::store::sqlite {
+namespace {
+
+class DocumentSearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mladmin-docs-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    store_ = std::make_unique<SqliteStore>((dir_ / "t.db").string(), 2);
+    store_->migrate();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  /// Adds a document; `n` makes its ids and times distinct and ordered.
+  void add(int n, const std::string& title, const std::string& text, const std::string& user = "u1",
+           domain::SourceType type = domain::SourceType::journal_entries) {
+    DocumentWrite d;
+    d.id = "doc-" + std::to_string(100000 + n);
+    d.user_id = user;
+    d.source_type = type;
+    d.source_id = "src-" + std::to_string(n);
+    d.title = title;
+    d.text = text;
+    d.metadata_json = "{}";
+    d.content_hash = "h" + std::to_string(n);
+    d.synced_at = 1'000'000 + n;
+    d.source_created_at = 5'000'000 - n;
+    d.job_id = "job";
+    store_->write([&](Writer& w) { w.upsert_documents(type, {d}); });
+  }
+
+  static std::string match(std::string_view q) {
+    auto parsed = domain::SearchQuery::parse(q);
+    EXPECT_TRUE(parsed.query) << q;
+    return parsed.query ? parsed.query->to_fts5() : std::string();
+  }
+
+  DocumentPage search(DocumentQuery q) {
+    return store_->read_value([&](Reader& r) { return r.search_documents(q); });
+  }
+
+  std::vector<std::string> sources(std::string_view text, DocumentSort sort = DocumentSort::relevance) {
+    DocumentQuery q;
+    q.filter.match = match(text);
+    q.sort = sort;
+    q.limit = 100;
+    std::vector<std::string> out;
+    for (const auto& hit : search(q).items) {
+      out.push_back(hit.doc.source_id);
+    }
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+TEST_F(DocumentSearchTest, PhrasesPrefixesAndBooleans) {
+  add(1, "Morning", "a grey heron waited by the river");
+  add(2, "Evening", "the heron was grey and tall");
+  add(3, "Walk", "journaling about the river walk");
+  add(4, "Plans", "journey to the coast");
+  EXPECT_THAT(sources("heron"), UnorderedElementsAre("src-1", "src-2"));
+  EXPECT_THAT(sources("\"grey heron\""), ElementsAre("src-1"));  // adjacent words only
+  EXPECT_THAT(sources("grey heron"), UnorderedElementsAre("src-1", "src-2"));
+  EXPECT_THAT(sources("journ*"), UnorderedElementsAre("src-3", "src-4"));
+  EXPECT_THAT(sources("heron OR coast"), UnorderedElementsAre("src-1", "src-2", "src-4"));
+  EXPECT_THAT(sources("river NOT heron"), ElementsAre("src-3"));
+  EXPECT_THAT(sources("(heron OR journey) NOT tall"), UnorderedElementsAre("src-1", "src-4"));
+  EXPECT_THAT(sources("morning"), ElementsAre("src-1"));                  // titles are searched too
+  EXPECT_THAT(sources("HERON"), UnorderedElementsAre("src-1", "src-2"));  // case folded
+  EXPECT_TRUE(sources("albatross").empty());
+}
+
+TEST_F(DocumentSearchTest, RelevanceRanksDenserAndTitleMatchesFirst) {
+  add(1, "Notes", "kingfisher once, then many other words about the day and the weather and more");
+  add(2, "Notes", "kingfisher kingfisher kingfisher");
+  add(3, "Kingfisher", "a short entry");
+  add(4, "Notes", "nothing relevant here at all");
+  const auto ranked = sources("kingfisher");
+  ASSERT_EQ(ranked.size(), 3u);
+  EXPECT_EQ(ranked.back(), "src-1");  // one hit in a long text ranks last
+  DocumentQuery q;
+  q.filter.match = match("kingfisher");
+  q.sort = DocumentSort::relevance;
+  const auto page = search(q);
+  ASSERT_EQ(page.items.size(), 3u);
+  EXPECT_GT(page.items[0].score, page.items[1].score);
+  EXPECT_GT(page.items[1].score, page.items[2].score);
+  EXPECT_GT(page.items[2].score, 0.0);
+}
+
+TEST_F(DocumentSearchTest, SnippetsMarkMatchesAndEscapeTheText) {
+  add(1, "<b>Heron</b> & co", "before <script>alert(1)</script> the heron \"stood\" still");
+  DocumentQuery q;
+  q.filter.match = match("heron");
+  q.sort = DocumentSort::relevance;
+  const auto page = search(q);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].snippet,
+            "before &lt;script&gt;alert(1)&lt;/script&gt; the <mark>heron</mark> &quot;stood&quot; still");
+  EXPECT_EQ(page.items[0].title_html, "&lt;b&gt;<mark>Heron</mark>&lt;/b&gt; &amp; co");
+  EXPECT_TRUE(page.items[0].doc.text.empty());  // listings carry the snippet, not the text
+}
+
+TEST_F(DocumentSearchTest, LongTextsGetAWindowAroundTheMatch) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    text += "filler" + std::to_string(i) + " ";
+  }
+  text += "osprey";
+  for (int i = 0; i < 200; ++i) {
+    text += " tail" + std::to_string(i);
+  }
+  add(1, "Long", text);
+  DocumentQuery q;
+  q.filter.match = match("osprey");
+  const auto hit = search(q).items.at(0);
+  EXPECT_NE(hit.snippet.find("<mark>osprey</mark>"), std::string::npos);
+  EXPECT_LT(hit.snippet.size(), 400u);
+  EXPECT_EQ(hit.snippet.rfind("…", 0), 0u);  // cut before the window
+}
+
+TEST_F(DocumentSearchTest, FiltersNarrowByTypeUserAndDates) {
+  add(1, "A", "shared word", "u1", domain::SourceType::journal_entries);
+  add(2, "B", "shared word", "u2", domain::SourceType::journal_entries);
+  add(3, "C", "shared word", "u1", domain::SourceType::goals);
+  add(4, "D", "other", "u1", domain::SourceType::goals);
+  auto ids = [&](DocumentFilter f, DocumentSort sort = DocumentSort::oldest) {
+    DocumentQuery q;
+    q.filter = std::move(f);
+    q.sort = sort;
+    std::vector<std::string> out;
+    for (const auto& h : search(q).items) {
+      out.push_back(h.doc.source_id);
+    }
+    return out;
+  };
+  DocumentFilter f;
+  f.type = domain::SourceType::goals;
+  EXPECT_THAT(ids(f), ElementsAre("src-3", "src-4"));
+  f.match = match("shared");
+  EXPECT_THAT(ids(f), ElementsAre("src-3"));
+  DocumentFilter by_user;
+  by_user.user_id = "u1";
+  EXPECT_THAT(ids(by_user), ElementsAre("src-1", "src-3", "src-4"));
+  EXPECT_THAT(ids(by_user, DocumentSort::newest), ElementsAre("src-4", "src-3", "src-1"));
+  DocumentFilter synced;
+  synced.from = 1'000'002;
+  synced.to = 1'000'004;  // exclusive
+  EXPECT_THAT(ids(synced), ElementsAre("src-2", "src-3"));
+  DocumentFilter source;
+  source.date = DocumentDate::source;  // source dates run backwards: 4'999'999 … 4'999'996
+  source.from = 4'999'997;
+  EXPECT_THAT(ids(source), ElementsAre("src-3", "src-2", "src-1"));
+  EXPECT_EQ(store_->read_value([&](Reader& r) { return r.count_matching_documents(f); }), 1);
+  EXPECT_EQ(store_->read_value([&](Reader& r) { return r.count_matching_documents(DocumentFilter{}); }), 4);
+}
+
+/// Pages through the whole result, adding `per_page` new matching documents after each page,
+/// and returns the source ids seen in order.
+std::vector<std::string> page_through(DocumentSearchTest& t, SqliteStore& store, DocumentQuery q, int& next,
+                                      int per_page, const std::function<void(int)>& add_one) {
+  (void)t;
+  std::vector<std::string> seen;
+  for (int guard = 0; guard < 1000; ++guard) {
+    auto page = store.read_value([&](Reader& r) { return r.search_documents(q); });
+    for (const auto& h : page.items) {
+      seen.push_back(h.doc.source_id);
+    }
+    if (!page.has_more) {
+      break;
+    }
+    for (int i = 0; i < per_page; ++i) {
+      add_one(next++);
+    }
+    const auto& last = page.items.back();
+    q.after = DocumentQuery::After{last.doc.synced_at, last.score, last.doc.seq};
+    q.stats = page.stats;
+    if (page.stats) {
+      q.filter.max_seq = page.max_seq;
+    }
+  }
+  return seen;
+}
+
+TEST_F(DocumentSearchTest, PagingByDateHasNoDuplicatesOrGapsWhileDocumentsArrive) {
+  for (int i = 0; i < 95; ++i) {
+    add(i, "T", "river stone " + std::string(static_cast<std::size_t>(i % 7 + 1), 'x'));
+  }
+  std::set<std::string> before;
+  for (int i = 0; i < 95; ++i) {
+    before.insert("src-" + std::to_string(i));
+  }
+  for (auto sort : {DocumentSort::newest, DocumentSort::oldest}) {
+    int next = 1000 + (sort == DocumentSort::oldest ? 1000 : 0);
+    DocumentQuery q;
+    q.sort = sort;
+    q.limit = 10;
+    const auto seen =
+        page_through(*this, *store_, q, next, 3, [&](int n) { add(n, "T", "river stone new"); });
+    const std::set<std::string> unique(seen.begin(), seen.end());
+    EXPECT_EQ(unique.size(), seen.size()) << "duplicates";
+    for (const auto& id : before) {
+      EXPECT_TRUE(unique.contains(id)) << id << " missing";
+    }
+    before = {};
+    for (int i = 0; i < 95; ++i) {
+      before.insert("src-" + std::to_string(i));
+    }
+  }
+}
+
+TEST_F(DocumentSearchTest, PagingByRelevanceHasNoDuplicatesOrGapsWhileDocumentsArrive) {
+  // Varied lengths and counts give varied scores; new documents change the corpus figures
+  // (rows, average length, rows per word), which would reorder a live BM25 ranking.
+  for (int i = 0; i < 120; ++i) {
+    std::string text;
+    for (int k = 0; k <= i % 5; ++k) {
+      text += "lantern ";
+    }
+    text += std::string(static_cast<std::size_t>(i % 11), 'y') + " filler words " + std::to_string(i);
+    add(i, "T", text);
+  }
+  DocumentQuery q;
+  q.filter.match = match("lantern");
+  q.sort = DocumentSort::relevance;
+  q.limit = 7;
+  int next = 5000;
+  const auto seen = page_through(*this, *store_, q, next, 5, [&](int n) {
+    add(n, "Lantern", "lantern lantern lantern lantern lantern " + std::to_string(n));
+  });
+  const std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(seen.size(), 120u);  // exactly the documents that existed at the first page
+  EXPECT_EQ(unique.size(), 120u);
+  for (const auto& id : unique) {
+    EXPECT_LT(std::stoi(id.substr(4)), 120) << id << " arrived after the search began";
+  }
+}
+
+TEST_F(DocumentSearchTest, MatchingAfterWalksASnapshotInSeqOrder) {
+  for (int i = 0; i < 10; ++i) {
+    add(i, "T", i % 2 == 0 ? "even entry" : "odd entry");
+  }
+  DocumentFilter f;
+  f.match = match("even");
+  f.max_seq = store_->read_value([](Reader& r) { return r.max_document_seq(); });
+  add(10, "T", "even later");
+  std::vector<std::string> seen;
+  std::int64_t after = 0;
+  for (;;) {
+    auto batch = store_->read_value([&](Reader& r) { return r.matching_documents_after(f, after, 2); });
+    if (batch.empty()) {
+      break;
+    }
+    for (const auto& d : batch) {
+      seen.push_back(d.source_id);
+      EXPECT_GT(d.seq, after);
+      after = d.seq;
+    }
+  }
+  EXPECT_THAT(seen, ElementsAre("src-0", "src-2", "src-4", "src-6", "src-8"));
+}
+
+TEST_F(DocumentSearchTest, FindReturnsTheWholeDocument) {
+  const std::string text(70000, 'z');
+  add(1, "Big", text);
+  auto doc = store_->read_value([](Reader& r) { return r.find_document("doc-100001"); });
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->text, text);
+  EXPECT_EQ(doc->source_id, "src-1");
+  EXPECT_EQ(doc->job_id, "job");
+  EXPECT_FALSE(store_->read_value([](Reader& r) { return r.find_document("nope"); }));
+  auto many = store_->read_value([](Reader& r) {
+    return r.find_documents({"doc-100001", "missing", "doc-100001"});
+  });
+  ASSERT_EQ(many.size(), 1u);
+  EXPECT_TRUE(many[0].text.empty());
+}
+
+TEST(MarkedHtmlTest, EscapesEverythingButTheMarkers) {
+  EXPECT_EQ(documents::marked_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+  EXPECT_EQ(documents::marked_html("x\xEE\x80\x80hit\xEE\x80\x81y"), "x<mark>hit</mark>y");
+}
+
+}  // namespace
+}  // namespace mladmin::store::sqlite

@@ -1,0 +1,141 @@
+#include "store/sqlite/fts_rank.hpp"
+
+#include <sqlite3.h>
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mladmin::store::sqlite {
+
+namespace {
+
+constexpr double kK1 = 1.2;
+constexpr double kB = 0.75;
+constexpr double kColumnWeight[] = {2.0, 1.0};  // title, text
+
+fts5_api* fts5_of(sqlite3* db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, nullptr) == SQLITE_OK) {
+    sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+    sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+  return api;
+}
+
+int count_row(const Fts5ExtensionApi*, Fts5Context*, void* user) {
+  ++*static_cast<sqlite3_int64*>(user);
+  return SQLITE_OK;
+}
+
+void mlstats(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int, sqlite3_value**) {
+  sqlite3_int64 rows = 0;
+  sqlite3_int64 tokens = 0;
+  if (api->xRowCount(fts, &rows) != SQLITE_OK || api->xColumnTotalSize(fts, -1, &tokens) != SQLITE_OK) {
+    sqlite3_result_error(ctx, "mlstats: cannot read the corpus size", -1);
+    return;
+  }
+  std::string out = std::to_string(rows) + " " + std::to_string(tokens);
+  const int phrases = api->xPhraseCount(fts);
+  for (int i = 0; i < phrases; ++i) {
+    sqlite3_int64 hits = 0;
+    if (api->xQueryPhrase(fts, i, &hits, count_row) != SQLITE_OK) {
+      sqlite3_result_error(ctx, "mlstats: cannot count a phrase", -1);
+      return;
+    }
+    out += " " + std::to_string(hits);
+  }
+  sqlite3_result_text(ctx, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
+}
+
+/// Parses "rows tokens n1 … nk"; false when malformed.
+bool parse_stats(std::string_view text, std::vector<sqlite3_int64>& out) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    if (*p == ' ') {
+      ++p;
+      continue;
+    }
+    sqlite3_int64 v = 0;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc() || v < 0) {
+      return false;
+    }
+    out.push_back(v);
+    p = next;
+  }
+  return out.size() >= 2;
+}
+
+void mlrank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int argc,
+            sqlite3_value** argv) {
+  if (argc != 1 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+    sqlite3_result_error(ctx, "mlrank: expects the figures from mlstats", -1);
+    return;
+  }
+  const auto* raw = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  std::vector<sqlite3_int64> stats;
+  const int phrases = api->xPhraseCount(fts);
+  if (!parse_stats(std::string_view(raw, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))), stats) ||
+      stats.size() != static_cast<std::size_t>(phrases) + 2) {
+    sqlite3_result_error(ctx, "mlrank: the figures do not fit this query", -1);
+    return;
+  }
+  const double rows = static_cast<double>(std::max<sqlite3_int64>(stats[0], 1));
+  const double avgdl = std::max(1.0, static_cast<double>(stats[1]) / rows);
+
+  std::vector<double> freq(static_cast<std::size_t>(phrases), 0.0);
+  int instances = 0;
+  if (api->xInstCount(fts, &instances) != SQLITE_OK) {
+    sqlite3_result_error(ctx, "mlrank: cannot read the matches", -1);
+    return;
+  }
+  for (int i = 0; i < instances; ++i) {
+    int phrase = 0;
+    int column = 0;
+    int offset = 0;
+    if (api->xInst(fts, i, &phrase, &column, &offset) != SQLITE_OK) {
+      sqlite3_result_error(ctx, "mlrank: cannot read a match", -1);
+      return;
+    }
+    if (phrase >= 0 && phrase < phrases && column >= 0 && column < 2) {
+      freq[static_cast<std::size_t>(phrase)] += kColumnWeight[column];
+    }
+  }
+  int length = 0;
+  if (api->xColumnSize(fts, -1, &length) != SQLITE_OK) {
+    sqlite3_result_error(ctx, "mlrank: cannot read the row size", -1);
+    return;
+  }
+  double score = 0;
+  for (int i = 0; i < phrases; ++i) {
+    const double hits = static_cast<double>(stats[static_cast<std::size_t>(i) + 2]);
+    double idf = std::log((rows - hits + 0.5) / (hits + 0.5));
+    if (idf <= 0) {
+      idf = 1e-6;
+    }
+    const double f = freq[static_cast<std::size_t>(i)];
+    score += idf * (f * (kK1 + 1)) / (f + kK1 * (1 - kB + kB * length / avgdl));
+  }
+  sqlite3_result_double(ctx, score);
+}
+
+}  // namespace
+
+void register_search_functions(sqlite3* db) {
+  fts5_api* api = fts5_of(db);
+  if (api == nullptr || api->iVersion < 2) {
+    throw std::runtime_error("this SQLite has no FTS5");
+  }
+  if (api->xCreateFunction(api, "mlstats", nullptr, mlstats, nullptr) != SQLITE_OK ||
+      api->xCreateFunction(api, "mlrank", nullptr, mlrank, nullptr) != SQLITE_OK) {
+    throw std::runtime_error("cannot register the search functions");
+  }
+}
+
+}  // namespace mladmin::store::sqlite
