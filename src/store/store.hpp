@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "domain/clock.hpp"
+#include "domain/document_filter.hpp"
 #include "domain/job.hpp"
 #include "domain/role.hpp"
 #include "domain/source.hpp"
@@ -143,22 +144,8 @@ struct Document {
   std::optional<std::string> job_id;  ///< the job that last wrote it
 };
 
-/// Which date `from`/`to` and the date sorts use.
-enum class DocumentDate { synced, source };
-
-/// Which documents a listing, a count or a bulk action takes. Every field narrows; all empty
-/// takes every document.
-struct DocumentFilter {
-  /// A full-text expression in FTS5 syntax, built only by domain::SearchQuery::to_fts5() (never
-  /// from client text directly).
-  std::optional<std::string> match;
-  std::optional<domain::SourceType> type;
-  std::optional<std::string> user_id;
-  DocumentDate date = DocumentDate::synced;
-  std::optional<domain::TimestampMs> from;  ///< inclusive
-  std::optional<domain::TimestampMs> to;    ///< exclusive
-  std::optional<std::int64_t> max_seq;      ///< only documents with seq <= this (a snapshot)
-};
+using DocumentDate = domain::DocumentDate;
+using DocumentFilter = domain::DocumentFilter;
 
 enum class DocumentSort { relevance, newest, oldest };
 
