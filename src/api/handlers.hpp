@@ -35,6 +35,8 @@ http::Response bulk_users(http::Request& req, const auth::Caller& caller, ApiCon
 http::Response list_audit(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
 // sources.cpp
+boost::json::object source_record_json(const domain::JournalEntry& entry);
+boost::json::object source_record_json(const domain::Goal& goal);
 http::Response list_journal_entries(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response create_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response get_journal_entry(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
@@ -74,5 +76,11 @@ http::Response cancel_job(http::Request& req, const auth::Caller& caller, ApiCon
 http::Response pause_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response resume_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response retry_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+
+// documents.cpp
+boost::json::object document_json(const store::Document& doc);
+http::Response list_documents(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response get_document(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+http::Response delete_document(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
 }  // namespace mladmin::api

@@ -182,6 +182,11 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/retry", retry_job);
   t.role(Role::user, "GET", "/api/ml/sync/events", job_events);
 
+  // The synced documents: search, read, delete (ml_admin and admin; deletes are audited).
+  t.role(Role::ml_admin, "GET", "/api/ml/documents", list_documents);
+  t.role(Role::ml_admin, "GET", "/api/ml/documents/:id", get_document);
+  t.role(Role::ml_admin, "DELETE", "/api/ml/documents/:id", delete_document);
+
   return router;
 }
 

@@ -191,6 +191,14 @@ http::Response delete_record(http::Request& req, const auth::Caller& caller, Api
 
 }  // namespace
 
+boost::json::object source_record_json(const domain::JournalEntry& entry) {
+  return to_json(entry);
+}
+
+boost::json::object source_record_json(const domain::Goal& goal) {
+  return to_json(goal);
+}
+
 http::Response list_journal_entries(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
   return list_records<domain::JournalEntry>(req, caller, ctx);
 }
