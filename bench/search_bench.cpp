@@ -1,0 +1,191 @@
+// Document search latency at scale (issue 4): builds a store of N documents (default 1,000,000,
+// ~450-byte texts drawn from a 5,000-word vocabulary with a Zipf-like frequency, 1,000 users, two
+// types) through the store's own write path, then times GET /api/ml/documents' store query
+// (Reader::search_documents: ranking, filters, snippets of one 50-hit page) for each query kind.
+// Usage: build/release/bench/search_bench [N=1000000] [runs=200] [db path to reuse]
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "domain/document_filter.hpp"
+#include "domain/search_query.hpp"
+#include "store/store.hpp"
+
+using namespace mladmin;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string word(std::size_t rank) {
+  // Pronounceable, distinct words: rank 0 → "ba", 1 → "be", …
+  static const char* kSyl[] = {"ba", "be", "bi", "bo", "bu", "ka", "ke", "ki", "ko", "ku",
+                               "la", "le", "li", "lo", "lu", "ma", "me", "mi", "mo", "mu",
+                               "na", "ne", "ni", "no", "nu", "ra", "re", "ri", "ro", "ru",
+                               "sa", "se", "si", "so", "su", "ta", "te", "ti", "to", "tu"};
+  std::string out;
+  std::size_t r = rank;
+  do {
+    out += kSyl[r % 40];
+    r /= 40;
+  } while (r > 0);
+  return out + "x";  // at least 3 letters, never a prefix of another word's start pattern
+}
+
+struct Timing {
+  double p50 = 0, p99 = 0, mean = 0;
+  std::size_t hits = 0;
+};
+
+Timing measure(store::Store& s, const store::DocumentQuery& q, int runs) {
+  std::vector<double> ms;
+  std::size_t hits = 0;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    auto page = s.read_value([&](store::Reader& r) { return r.search_documents(q); });
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    hits = page.items.size();
+  }
+  std::sort(ms.begin(), ms.end());
+  Timing t;
+  t.p50 = ms[ms.size() / 2];
+  t.p99 = ms[std::min(ms.size() - 1, static_cast<std::size_t>(std::ceil(ms.size() * 0.99)) - 1)];
+  for (double v : ms) {
+    t.mean += v / static_cast<double>(ms.size());
+  }
+  t.hits = hits;
+  return t;
+}
+
+std::string fts(const std::string& q) {
+  return domain::SearchQuery::parse(q).query->to_fts5();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long n = argc > 1 ? std::atol(argv[1]) : 1000000;
+  const int runs = argc > 2 ? std::atoi(argv[2]) : 200;
+  const bool reuse = argc > 3;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mladmin-search-bench-" + std::to_string(::getpid()));
+  const std::string path = reuse ? std::string(argv[3]) : (dir / "bench.db").string();
+  if (!reuse) {
+    std::filesystem::create_directories(dir);
+  }
+  {
+    auto store = store::open_store("sqlite://" + path, 2);
+    store->migrate();
+    const bool build =
+        store->read_value([](store::Reader& r) { return r.count_documents(std::nullopt); }) < n;
+    if (build) {
+      // Zipf-like: P(rank) ∝ 1 / (rank + 1), over 5,000 words.
+      constexpr std::size_t kVocabulary = 5000;
+      std::vector<double> cdf(kVocabulary);
+      double total = 0;
+      for (std::size_t i = 0; i < kVocabulary; ++i) {
+        total += 1.0 / static_cast<double>(i + 1);
+        cdf[i] = total;
+      }
+      std::mt19937_64 rng(42);
+      std::uniform_real_distribution<double> u(0, total);
+      auto draw = [&] {
+        return word(static_cast<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin()));
+      };
+      auto sentence = [&](int words) {
+        std::string s;
+        for (int i = 0; i < words; ++i) {
+          s += (i > 0 ? " " : "") + draw();
+        }
+        return s;
+      };
+      const auto t0 = Clock::now();
+      long made = 0;
+      while (made < n) {
+        std::vector<store::DocumentWrite> journal;
+        std::vector<store::DocumentWrite> goals;
+        for (int i = 0; i < 5000 && made < n; ++i, ++made) {
+          store::DocumentWrite d;
+          d.id = "doc-" + std::to_string(made);
+          d.user_id = "user-" + std::to_string(made % 1000);
+          d.source_type = made % 5 == 0 ? domain::SourceType::goals : domain::SourceType::journal_entries;
+          d.source_id = "src-" + std::to_string(made);
+          d.title = sentence(4);
+          d.text = sentence(70);
+          d.metadata_json = "{}";
+          d.content_hash = std::to_string(made);
+          d.synced_at = 1'700'000'000'000 + made * 1000;
+          d.source_created_at = d.synced_at - 86'400'000;
+          d.job_id = "bench";
+          (d.source_type == domain::SourceType::goals ? goals : journal).push_back(std::move(d));
+        }
+        store->write([&](store::Writer& w) {
+          w.upsert_documents(domain::SourceType::journal_entries, journal);
+          w.upsert_documents(domain::SourceType::goals, goals);
+        });
+      }
+      const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::printf("built %ld documents in %.1f s (%.0f docs/s) at %s\n", n, secs,
+                  static_cast<double>(n) / secs, path.c_str());
+    }
+    const auto docs = store->read_value([](store::Reader& r) { return r.count_documents(std::nullopt); });
+    auto count = [&](const std::string& q) {
+      store::DocumentFilter f;
+      f.match = fts(q);
+      return store->read_value([&](store::Reader& r) { return r.count_matching_documents(f); });
+    };
+    // Word ranks: 10 is common (~1/12 of texts' words are in the top 10), 300 mid, 2000 rare.
+    const std::string common = word(10), mid = word(300), rare = word(2000);
+    struct Case {
+      const char* name;
+      std::string q;
+      store::DocumentSort sort;
+      bool filtered;
+    };
+    const std::vector<Case> cases = {
+        {"one word, mid frequency, relevance", mid, store::DocumentSort::relevance, false},
+        {"one word, rare, relevance", rare, store::DocumentSort::relevance, false},
+        {"one word, common, relevance", common, store::DocumentSort::relevance, false},
+        {"phrase of two mid words, relevance", "\"" + word(300) + " " + word(301) + "\"",
+         store::DocumentSort::relevance, false},
+        {"phrase of two common words, relevance", "\"" + word(10) + " " + word(11) + "\"",
+         store::DocumentSort::relevance, false},
+        {"mid word + type + user + 30 days, relevance", mid, store::DocumentSort::relevance, true},
+        {"mid word + type + user + 30 days, newest", mid, store::DocumentSort::newest, true},
+        {"no text, type + user + 30 days, newest", "", store::DocumentSort::newest, true},
+        {"no text, newest (first page)", "", store::DocumentSort::newest, false},
+    };
+    std::printf("documents: %lld; runs per query: %d; page size 50\n", static_cast<long long>(docs), runs);
+    std::printf("%-46s %10s %10s %10s %10s\n", "query", "matches", "p50 ms", "p99 ms", "mean ms");
+    for (const auto& c : cases) {
+      store::DocumentQuery q;
+      q.limit = 50;
+      q.sort = c.sort;
+      if (!c.q.empty()) {
+        q.filter.match = fts(c.q);
+      }
+      if (c.filtered) {
+        q.filter.type = domain::SourceType::journal_entries;
+        q.filter.user_id = "user-7";
+        q.filter.from = 1'700'000'000'000 + (n / 2) * 1000;
+        q.filter.to = *q.filter.from + 30LL * 86'400'000;
+      }
+      const auto matches = c.q.empty() ? -1 : count(c.q);
+      const auto t = measure(*store, q, runs);
+      std::printf("%-46s %10lld %10.2f %10.2f %10.2f\n", c.name, static_cast<long long>(matches), t.p50,
+                  t.p99, t.mean);
+    }
+  }
+  if (!reuse) {
+    std::printf("(database kept at %s; pass it as the third argument to re-run without rebuilding)\n",
+                path.c_str());
+  }
+  return 0;
+}
