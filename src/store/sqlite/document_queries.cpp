@@ -133,9 +133,12 @@ std::optional<RankStats> measure(Connection& c, const std::string& match) {
 }
 
 std::string stats_text(const RankStats& s) {
-  std::string out = std::to_string(s.rows) + " " + std::to_string(s.tokens);
+  std::string out = std::to_string(s.rows);
+  out += ' ';
+  out += std::to_string(s.tokens);
   for (auto n : s.phrase_rows) {
-    out += " " + std::to_string(n);
+    out += ' ';
+    out += std::to_string(n);
   }
   return out;
 }

@@ -39,7 +39,9 @@ void mlstats(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx
     sqlite3_result_error(ctx, "mlstats: cannot read the corpus size", -1);
     return;
   }
-  std::string out = std::to_string(rows) + " " + std::to_string(tokens);
+  std::string out = std::to_string(rows);
+  out += ' ';
+  out += std::to_string(tokens);
   const int phrases = api->xPhraseCount(fts);
   for (int i = 0; i < phrases; ++i) {
     sqlite3_int64 hits = 0;
@@ -47,7 +49,8 @@ void mlstats(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx
       sqlite3_result_error(ctx, "mlstats: cannot count a phrase", -1);
       return;
     }
-    out += " " + std::to_string(hits);
+    out += ' ';
+    out += std::to_string(hits);
   }
   sqlite3_result_text(ctx, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
