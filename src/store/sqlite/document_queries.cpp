@@ -71,27 +71,54 @@ Document read_document(const Statement& st) {
   return d;
 }
 
-/// The seq (rowid) expression: the FTS table's when it drives the query, so that FTS5 applies
-/// rowid bounds itself.
-const char* seq_column(const DocumentFilter& f) {
-  return f.match ? "documents_fts.rowid" : "d.rowid";
+/// How a filtered query is driven. Without a text match: the documents table (by its date
+/// indexes). With one and a user filter: that user's documents, each probed in the full-text index
+/// (a rowid seek), since one user's documents are few next to the matches of a common word. With
+/// one and no user filter: the full-text index, joined to the documents only when a filter or the
+/// caller needs their columns. CROSS JOIN fixes the order so SQLite's planner keeps it.
+enum class Drive { documents, user_documents, fts_joined, fts_only };
+
+Drive drive_of(const DocumentFilter& f, bool need_documents) {
+  if (!f.match) {
+    return Drive::documents;
+  }
+  if (f.user_id) {
+    return Drive::user_documents;
+  }
+  return f.type || f.from || f.to || need_documents ? Drive::fts_joined : Drive::fts_only;
+}
+
+/// The seq (rowid) expression of the driving table, so that rowid bounds and order use it.
+const char* seq_column(Drive d) {
+  return d == Drive::fts_joined || d == Drive::fts_only ? "documents_fts.rowid" : "d.rowid";
 }
 
 const char* date_column(const DocumentFilter& f) {
   return f.date == DocumentDate::source ? "d.source_created_at" : "d.synced_at";
 }
 
-/// "FROM … WHERE …" for the filter. With a text match the full-text index drives the query
-/// (CROSS JOIN keeps SQLite from scanning documents first).
-Sql from_where(const DocumentFilter& f) {
+/// "FROM … WHERE …" for the filter, driven as drive_of() says.
+Sql from_where(const DocumentFilter& f, Drive drive) {
   Sql sql;
-  if (f.match) {
-    sql.add(
-        " FROM documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid"
-        " WHERE documents_fts MATCH ?",
-        *f.match);
-  } else {
-    sql.add(" FROM documents d WHERE 1 = 1");
+  switch (drive) {
+    case Drive::documents:
+      sql.add(" FROM documents d WHERE 1 = 1");
+      break;
+    case Drive::user_documents:
+      sql.add(
+          " FROM documents d CROSS JOIN documents_fts ON documents_fts.rowid = d.rowid"
+          " WHERE documents_fts MATCH ?",
+          *f.match);
+      break;
+    case Drive::fts_joined:
+      sql.add(
+          " FROM documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid"
+          " WHERE documents_fts MATCH ?",
+          *f.match);
+      break;
+    case Drive::fts_only:
+      sql.add(" FROM documents_fts WHERE documents_fts MATCH ?", *f.match);
+      break;
   }
   if (f.type) {
     sql.add(" AND d.source_type = ?", std::string(domain::to_string(*f.type)));
@@ -106,7 +133,7 @@ Sql from_where(const DocumentFilter& f) {
     sql.add(std::string(" AND ") + date_column(f) + " < ?", *f.to);
   }
   if (f.max_seq) {
-    sql.add(std::string(" AND ") + seq_column(f) + " <= ?", *f.max_seq);
+    sql.add(std::string(" AND ") + seq_column(drive) + " <= ?", *f.max_seq);
   }
   return sql;
 }
@@ -186,9 +213,11 @@ DocumentPage by_relevance(Connection& c, const DocumentQuery& q) {
   page.max_seq = *f.max_seq;
   const auto stats = stats_text(*page.stats);
   Sql sql;
-  sql.add("SELECT seq, score FROM (SELECT documents_fts.rowid AS seq, mlrank(documents_fts, ?) AS score",
+  const auto drive = drive_of(f, false);
+  sql.add(std::string("SELECT seq, score FROM (SELECT ") + seq_column(drive) +
+              " AS seq, mlrank(documents_fts, ?) AS score",
           stats);
-  auto where = from_where(f);
+  auto where = from_where(f, drive);
   sql.text += where.text;
   sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
   sql.add(")");
@@ -226,10 +255,11 @@ DocumentPage by_date(Connection& c, const DocumentQuery& q) {
   DocumentPage page;
   const bool newest = q.sort != DocumentSort::oldest;
   const std::string date = date_column(q.filter);
-  const std::string seq = seq_column(q.filter);
+  const auto drive = drive_of(q.filter, true);
+  const std::string seq = seq_column(drive);
   Sql sql;
   sql.add(std::string("SELECT ") + kColumns, static_cast<std::int64_t>(kPreviewChars));
-  auto where = from_where(q.filter);
+  auto where = from_where(q.filter, drive);
   sql.text += where.text;
   sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
   if (q.after) {
@@ -306,7 +336,7 @@ DocumentPage search(Connection& c, const DocumentQuery& q) {
 std::int64_t count_matching(Connection& c, const DocumentFilter& f) {
   Sql sql;
   sql.add("SELECT count(*)");
-  auto where = from_where(f);
+  auto where = from_where(f, drive_of(f, false));
   sql.text += where.text;
   sql.params = std::move(where.params);
   auto st = c.prepare(sql.text);
@@ -318,11 +348,12 @@ std::int64_t count_matching(Connection& c, const DocumentFilter& f) {
 std::vector<Document> matching_after(Connection& c, const DocumentFilter& f, std::int64_t after_seq,
                                      std::size_t limit) {
   Sql sql;
+  const auto drive = drive_of(f, true);
   sql.add(std::string("SELECT ") + kColumns, std::int64_t{0});
-  auto where = from_where(f);
+  auto where = from_where(f, drive);
   sql.text += where.text;
   sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
-  const std::string seq = seq_column(f);
+  const std::string seq = seq_column(drive);
   sql.add(" AND " + seq + " > ?", after_seq);
   sql.add(" ORDER BY " + seq + " LIMIT ?", static_cast<std::int64_t>(limit));
   auto st = c.prepare(sql.text);

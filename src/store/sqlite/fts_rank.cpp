@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -75,6 +77,42 @@ bool parse_stats(std::string_view text, std::vector<sqlite3_int64>& out) {
   return out.size() >= 2;
 }
 
+/// The figures of one query, parsed once (FTS5 keeps them as the function's auxiliary data for
+/// the statement's lifetime) with each phrase's IDF worked out.
+struct RankData {
+  std::string text;
+  double avgdl = 1;
+  std::vector<double> idf;
+  std::vector<double> freq;  ///< per-row scratch
+};
+
+RankData* rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, std::string_view text, int phrases) {
+  auto* data = static_cast<RankData*>(api->xGetAuxdata(fts, 0));
+  if (data != nullptr && data->text == text) {
+    return data;
+  }
+  std::vector<sqlite3_int64> stats;
+  if (!parse_stats(text, stats) || stats.size() != static_cast<std::size_t>(phrases) + 2) {
+    return nullptr;
+  }
+  auto fresh = std::make_unique<RankData>();
+  fresh->text = std::string(text);
+  const double rows = static_cast<double>(std::max<sqlite3_int64>(stats[0], 1));
+  fresh->avgdl = std::max(1.0, static_cast<double>(stats[1]) / rows);
+  for (int i = 0; i < phrases; ++i) {
+    const double hits = static_cast<double>(stats[static_cast<std::size_t>(i) + 2]);
+    const double idf = std::log((rows - hits + 0.5) / (hits + 0.5));
+    fresh->idf.push_back(idf <= 0 ? 1e-6 : idf);
+  }
+  fresh->freq.assign(static_cast<std::size_t>(phrases), 0.0);
+  data = fresh.get();
+  if (api->xSetAuxdata(fts, fresh.release(), [](void* p) { delete static_cast<RankData*>(p); }) !=
+      SQLITE_OK) {
+    return nullptr;  // xSetAuxdata frees the data itself when it fails
+  }
+  return data;
+}
+
 void mlrank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int argc,
             sqlite3_value** argv) {
   if (argc != 1 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
@@ -82,17 +120,14 @@ void mlrank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
     return;
   }
   const auto* raw = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-  std::vector<sqlite3_int64> stats;
   const int phrases = api->xPhraseCount(fts);
-  if (!parse_stats(std::string_view(raw, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))), stats) ||
-      stats.size() != static_cast<std::size_t>(phrases) + 2) {
+  RankData* data = rank_data(
+      api, fts, std::string_view(raw, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))), phrases);
+  if (data == nullptr) {
     sqlite3_result_error(ctx, "mlrank: the figures do not fit this query", -1);
     return;
   }
-  const double rows = static_cast<double>(std::max<sqlite3_int64>(stats[0], 1));
-  const double avgdl = std::max(1.0, static_cast<double>(stats[1]) / rows);
-
-  std::vector<double> freq(static_cast<std::size_t>(phrases), 0.0);
+  std::fill(data->freq.begin(), data->freq.end(), 0.0);
   int instances = 0;
   if (api->xInstCount(fts, &instances) != SQLITE_OK) {
     sqlite3_result_error(ctx, "mlrank: cannot read the matches", -1);
@@ -107,7 +142,7 @@ void mlrank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
       return;
     }
     if (phrase >= 0 && phrase < phrases && column >= 0 && column < 2) {
-      freq[static_cast<std::size_t>(phrase)] += kColumnWeight[column];
+      data->freq[static_cast<std::size_t>(phrase)] += kColumnWeight[column];
     }
   }
   int length = 0;
@@ -117,13 +152,9 @@ void mlrank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
   }
   double score = 0;
   for (int i = 0; i < phrases; ++i) {
-    const double hits = static_cast<double>(stats[static_cast<std::size_t>(i) + 2]);
-    double idf = std::log((rows - hits + 0.5) / (hits + 0.5));
-    if (idf <= 0) {
-      idf = 1e-6;
-    }
-    const double f = freq[static_cast<std::size_t>(i)];
-    score += idf * (f * (kK1 + 1)) / (f + kK1 * (1 - kB + kB * length / avgdl));
+    const double f = data->freq[static_cast<std::size_t>(i)];
+    score += data->idf[static_cast<std::size_t>(i)] * (f * (kK1 + 1)) /
+             (f + kK1 * (1 - kB + kB * length / data->avgdl));
   }
   sqlite3_result_double(ctx, score);
 }
