@@ -7,6 +7,7 @@
 #include <span>
 #include <stdexcept>
 
+#include "store/sqlite/stats_queries.hpp"
 #include "util/embedded.hpp"
 
 namespace mladmin::store::sqlite_migrations {
@@ -733,6 +734,8 @@ class Ops final : public Writer {
     return st.step() ? st.int64(0) : 0;
   }
 
+  StatsReport read_stats(const StatsQuery& query) override { return sqlite::read_stats(c_, query); }
+
   void upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) override {
     if (docs.empty()) {
       return;
@@ -751,7 +754,9 @@ class Ops final : public Writer {
         "ON CONFLICT (source_type, source_id) DO UPDATE SET user_id = excluded.user_id, title = "
         "excluded.title, "
         "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
-        "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id");
+        "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id"
+        " RETURNING version");
+    DocumentCountDeltas added;  // version 1 is a row just inserted: a new document of its owner
     for (const auto& d : docs) {
       st.bind(1, std::string_view(d.id))
           .bind(2, std::string_view(d.user_id))
@@ -763,9 +768,12 @@ class Ops final : public Writer {
           .bind(8, std::string_view(d.content_hash))
           .bind(9, d.synced_at)
           .bind(10, std::string_view(d.job_id));
-      st.exec();
+      if (st.step() && st.int64(0) == 1) {
+        ++added[d.user_id];
+      }
       st.reset();
     }
+    apply_document_counts(c_, type, added);
     auto index = c_.prepare(
         "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM documents "
         "WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
@@ -785,9 +793,17 @@ class Ops final : public Writer {
     const std::string ids_json = boost::json::serialize(ids);
     unindex(type, ids_json);
     auto st = c_.prepare(
-        "DELETE FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
+        "DELETE FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2)) "
+        "RETURNING user_id");
     st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
-    return st.exec();
+    DocumentCountDeltas removed;
+    std::int64_t n = 0;
+    while (st.step()) {
+      --removed[st.text(0)];
+      ++n;
+    }
+    apply_document_counts(c_, type, removed);
+    return n;
   }
 
   bool insert_job(const domain::Job& job) override {
@@ -836,6 +852,7 @@ class Ops final : public Writer {
       st.exec();
       st.reset();
     }
+    count_item_errors(c_, errors);
   }
 
   void delete_job_errors(std::string_view job_id, const std::vector<std::int64_t>& seqs) override {
@@ -867,6 +884,7 @@ class Ops final : public Writer {
     while (pick.step()) {
       ids.emplace_back(pick.text(0));
     }
+    prune_item_error_counts(c_, ended_before);
     ExpiredJobsDeleted out;
     if (ids.empty()) {
       return out;
