@@ -874,8 +874,8 @@ class Ops final : public Writer {
 
   ExpiredJobsDeleted delete_expired_jobs(domain::TimestampMs ended_before, std::size_t max_jobs,
                                          std::size_t max_errors) override {
-    // slot IS NULL is what the partial index jobs_by_end_time covers; the status test is there
-    // so that nothing but a finished job can ever match.
+    // slot IS NULL is what the partial index jobs_stats_by_end_time (0009) covers; the status test
+    // is there so that nothing but a finished job can ever match.
     auto pick = c_.prepare(
         "SELECT id FROM jobs WHERE slot IS NULL AND end_time < ?1 AND status IN ('completed', 'failed', "
         "'cancelled') ORDER BY end_time LIMIT ?2");
