@@ -75,4 +75,8 @@ http::Response pause_job(http::Request& req, const auth::Caller& caller, ApiCont
 http::Response resume_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response retry_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
+// stats.cpp
+/// GET /api/ml/stats: ml_admin and admin (the route checks the role).
+http::Response get_stats(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+
 }  // namespace mladmin::api

@@ -182,6 +182,9 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/retry", retry_job);
   t.role(Role::user, "GET", "/api/ml/sync/events", job_events);
 
+  // Stats over the documents and the job history (counters and indexes, bounded time).
+  t.role(Role::ml_admin, "GET", "/api/ml/stats", get_stats);
+
   return router;
 }
 
