@@ -748,15 +748,14 @@ class Ops final : public Writer {
     // Old index entries of the documents about to change go first (external-content FTS5 needs
     // the old text to remove them); then the rows; then one INSERT … SELECT indexes them all.
     unindex(type, ids_json);
+    const auto added = new_documents_by_owner(c_, type, docs, ids_json);  // stats counters
     auto st = c_.prepare(
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
         "synced_at, version, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
         "ON CONFLICT (source_type, source_id) DO UPDATE SET user_id = excluded.user_id, title = "
         "excluded.title, "
         "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
-        "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id"
-        " RETURNING version");
-    DocumentCountDeltas added;  // version 1 is a row just inserted: a new document of its owner
+        "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id");
     for (const auto& d : docs) {
       st.bind(1, std::string_view(d.id))
           .bind(2, std::string_view(d.user_id))
@@ -768,9 +767,7 @@ class Ops final : public Writer {
           .bind(8, std::string_view(d.content_hash))
           .bind(9, d.synced_at)
           .bind(10, std::string_view(d.job_id));
-      if (st.step() && st.int64(0) == 1) {
-        ++added[d.user_id];
-      }
+      st.exec();
       st.reset();
     }
     apply_document_counts(c_, type, added);
@@ -792,18 +789,11 @@ class Ops final : public Writer {
     }
     const std::string ids_json = boost::json::serialize(ids);
     unindex(type, ids_json);
+    apply_document_counts(c_, type, existing_documents_by_owner(c_, type, ids_json, -1));  // stats counters
     auto st = c_.prepare(
-        "DELETE FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2)) "
-        "RETURNING user_id");
+        "DELETE FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
     st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
-    DocumentCountDeltas removed;
-    std::int64_t n = 0;
-    while (st.step()) {
-      --removed[st.text(0)];
-      ++n;
-    }
-    apply_document_counts(c_, type, removed);
-    return n;
+    return st.exec();
   }
 
   bool insert_job(const domain::Job& job) override {

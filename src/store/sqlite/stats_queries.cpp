@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "domain/stats.hpp"
@@ -158,6 +159,39 @@ void read_failures(Connection& c, const StatsQuery& q, StatsReport& out) {
 }
 
 }  // namespace
+
+DocumentCountDeltas existing_documents_by_owner(Connection& c, domain::SourceType type,
+                                                const std::string& ids_json, std::int64_t sign) {
+  auto st = c.prepare(
+      "SELECT user_id, count(*) FROM documents WHERE source_type = ?1 AND source_id IN "
+      "(SELECT value FROM json_each(?2)) GROUP BY user_id");
+  st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+  DocumentCountDeltas out;
+  while (st.step()) {
+    out[st.text(0)] = sign * st.int64(1);
+  }
+  return out;
+}
+
+DocumentCountDeltas new_documents_by_owner(Connection& c, domain::SourceType type,
+                                           const std::vector<DocumentWrite>& docs,
+                                           const std::string& ids_json) {
+  auto st = c.prepare(
+      "SELECT source_id FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM "
+      "json_each(?2))");
+  st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+  std::unordered_set<std::string> seen;
+  while (st.step()) {
+    seen.insert(st.text(0));
+  }
+  DocumentCountDeltas out;
+  for (const auto& d : docs) {
+    if (seen.insert(d.source_id).second) {
+      ++out[d.user_id];
+    }
+  }
+  return out;
+}
 
 void apply_document_counts(Connection& c, domain::SourceType type, const DocumentCountDeltas& deltas) {
   auto add = c.prepare(
