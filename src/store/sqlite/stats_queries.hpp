@@ -25,8 +25,8 @@ DocumentCountDeltas existing_documents_by_owner(Connection& c, domain::SourceTyp
 
 /// Per owner, how many of `docs` (source ids `ids_json`) are new documents: those that do not exist
 /// yet, each source id once. Call it before upserting them. (Asked with one SELECT rather than a
-/// RETURNING clause on the upsert: with RETURNING, likely through the statement journal it implies,
-/// which made a 200,000-item full sync take ~60 % longer in sync_bench.)
+/// RETURNING clause on the upsert: RETURNING made a 200,000-item full sync take ~60 % longer in
+/// sync_bench, likely through the statement journal it implies.)
 DocumentCountDeltas new_documents_by_owner(Connection& c, domain::SourceType type,
                                            const std::vector<DocumentWrite>& docs,
                                            const std::string& ids_json);
