@@ -83,4 +83,8 @@ http::Response list_documents(http::Request& req, const auth::Caller& caller, Ap
 http::Response get_document(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response delete_document(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
+// stats.cpp
+/// GET /api/ml/stats: ml_admin and admin (the route checks the role).
+http::Response get_stats(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+
 }  // namespace mladmin::api

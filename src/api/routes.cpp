@@ -187,6 +187,9 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::ml_admin, "GET", "/api/ml/documents/:id", get_document);
   t.role(Role::ml_admin, "DELETE", "/api/ml/documents/:id", delete_document);
 
+  // Stats over the documents and the job history (counters and indexes, bounded time).
+  t.role(Role::ml_admin, "GET", "/api/ml/stats", get_stats);
+
   return router;
 }
 

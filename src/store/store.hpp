@@ -15,6 +15,7 @@
 #include "domain/job.hpp"
 #include "domain/role.hpp"
 #include "domain/source.hpp"
+#include "domain/stats.hpp"
 #include "domain/user.hpp"
 
 namespace mladmin::store {
@@ -110,6 +111,68 @@ struct StoredItemError {
 struct ExpiredJobsDeleted {
   std::int64_t jobs = 0;
   std::int64_t errors = 0;  ///< item errors of those (and of further expired) jobs
+};
+
+// ---- Stats (GET /api/ml/stats) ----
+
+/// What a stats report covers: jobs that ended in [from, to), counted in buckets of `bucket`
+/// aligned to UTC hours or days (the first and last bucket may reach outside the range; only what
+/// happened inside it counts).
+struct StatsQuery {
+  domain::TimestampMs from = 0;
+  domain::TimestampMs to = 0;
+  domain::StatsBucket bucket = domain::StatsBucket::hour;
+  std::size_t top_users = 10;  ///< length of the top-users list
+};
+
+/// A figure per source type.
+struct TypeCounts {
+  std::int64_t journal_entries = 0;
+  std::int64_t goals = 0;
+  std::int64_t total() const { return journal_entries + goals; }
+};
+
+struct UserDocumentCounts {
+  std::string user_id;
+  std::optional<std::string> email;  ///< null when the user was deleted (their documents stay)
+  std::optional<std::string> name;
+  TypeCounts documents;
+};
+
+/// Sync jobs (journal_entries, goals) that ended in one bucket, or in the whole range.
+struct JobStatsRow {
+  domain::TimestampMs start = 0;  ///< the bucket's start (0 for the range's totals)
+  std::int64_t jobs = 0;
+  std::int64_t completed = 0;
+  std::int64_t failed = 0;
+  std::int64_t cancelled = 0;
+  std::int64_t synced_items = 0;
+  std::int64_t skipped_items = 0;
+  std::int64_t failed_items = 0;
+  std::int64_t running_ms = 0;       ///< summed running time (pauses left out): the items/s denominator
+  std::int64_t started = 0;          ///< jobs that had started (a job cancelled while queued has no duration)
+  std::int64_t duration_ms = 0;      ///< summed end - start of those, the job's `duration`
+  std::int64_t max_duration_ms = 0;  ///< the longest of those
+  std::int64_t items() const { return synced_items + skipped_items + failed_items; }
+};
+
+/// How often one kind of failure happened (domain::failure_kind).
+struct FailureCount {
+  std::string reason;  ///< the kind: the reason with its values replaced
+  std::int64_t count = 0;
+  std::string example;  ///< one actual reason of that kind
+};
+
+struct StatsReport {
+  TypeCounts documents;
+  std::vector<UserDocumentCounts> top_users;  ///< most documents first, then by user id
+  /// Source changes (tombstones included) after the all-users watermark "all|<type>": what the
+  /// next incremental sync of every user would take.
+  TypeCounts pending;
+  JobStatsRow jobs;                         ///< the whole range
+  std::vector<JobStatsRow> series;          ///< one per bucket, empty ones included, oldest first
+  std::vector<FailureCount> item_failures;  ///< most frequent first, at most 20
+  std::vector<FailureCount> job_failures;   ///< failed jobs' failure_reason, as above
 };
 
 /// What a sync writes for one source record.
@@ -252,6 +315,10 @@ class Reader {
   /// recorded before its `retry_before_attempt`, in the order they were recorded.
   virtual std::vector<StoredItemError> job_errors_to_retry(std::string_view job_id, std::size_t limit) = 0;
   virtual std::int64_t get_watermark(std::string_view scope_key) = 0;
+
+  /// The stats report (GET /api/ml/stats), read from counters and indexes: its cost grows with
+  /// the users, the jobs in the range and the pending changes, not with the documents stored.
+  virtual StatsReport read_stats(const StatsQuery& query) = 0;
 };
 
 /// What a write transaction may do in addition.

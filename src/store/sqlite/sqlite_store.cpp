@@ -9,6 +9,7 @@
 
 #include "store/sqlite/document_queries.hpp"
 #include "store/sqlite/fts_rank.hpp"
+#include "store/sqlite/stats_queries.hpp"
 #include "util/embedded.hpp"
 
 namespace mladmin::store::sqlite_migrations {
@@ -749,6 +750,8 @@ class Ops final : public Writer {
     return st.step() ? st.int64(0) : 0;
   }
 
+  StatsReport read_stats(const StatsQuery& query) override { return sqlite::read_stats(c_, query); }
+
   void upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) override {
     if (docs.empty()) {
       return;
@@ -761,6 +764,7 @@ class Ops final : public Writer {
     // Old index entries of the documents about to change go first (external-content FTS5 needs
     // the old text to remove them); then the rows; then one INSERT … SELECT indexes them all.
     unindex(type, ids_json);
+    const auto added = new_documents_by_owner(c_, type, docs, ids_json);  // stats counters
     auto st = c_.prepare(
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
         "synced_at, version, job_id, source_created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -784,6 +788,7 @@ class Ops final : public Writer {
       st.exec();
       st.reset();
     }
+    apply_document_counts(c_, type, added);
     auto index = c_.prepare(
         "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM documents "
         "WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
@@ -802,6 +807,7 @@ class Ops final : public Writer {
     }
     const std::string ids_json = boost::json::serialize(ids);
     unindex(type, ids_json);
+    apply_document_counts(c_, type, existing_documents_by_owner(c_, type, ids_json, -1));  // stats counters
     auto st = c_.prepare(
         "DELETE FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
     st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
@@ -854,6 +860,7 @@ class Ops final : public Writer {
       st.exec();
       st.reset();
     }
+    count_item_errors(c_, errors);
   }
 
   void delete_job_errors(std::string_view job_id, const std::vector<std::int64_t>& seqs) override {
@@ -875,8 +882,8 @@ class Ops final : public Writer {
 
   ExpiredJobsDeleted delete_expired_jobs(domain::TimestampMs ended_before, std::size_t max_jobs,
                                          std::size_t max_errors) override {
-    // slot IS NULL is what the partial index jobs_by_end_time covers; the status test is there
-    // so that nothing but a finished job can ever match.
+    // slot IS NULL is what the partial index jobs_stats_by_end_time (0009) covers; the status test
+    // is there so that nothing but a finished job can ever match.
     auto pick = c_.prepare(
         "SELECT id FROM jobs WHERE slot IS NULL AND end_time < ?1 AND status IN ('completed', 'failed', "
         "'cancelled') ORDER BY end_time LIMIT ?2");
@@ -885,6 +892,7 @@ class Ops final : public Writer {
     while (pick.step()) {
       ids.emplace_back(pick.text(0));
     }
+    prune_item_error_counts(c_, ended_before);
     ExpiredJobsDeleted out;
     if (ids.empty()) {
       return out;
