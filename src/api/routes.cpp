@@ -182,6 +182,9 @@ http::Router build_router(ApiContext& ctx) {
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/retry", retry_job);
   t.role(Role::user, "GET", "/api/ml/sync/events", job_events);
 
+  // Bulk delete / re-sync of synced documents; more than 1,000 targets run as a tracked job.
+  t.role(Role::ml_admin, "POST", "/api/ml/documents/bulk", bulk_documents);
+
   return router;
 }
 
