@@ -401,12 +401,22 @@ void Engine::run(const std::string& id) {
     if (!job || job->status != JobStatus::queued) {
       return std::nullopt;  // cancelled meanwhile
     }
-    step = make_step(*job, clock_, ids_);
     job->status = *domain::transition(job->status, JobEvent::start).next;
+    const auto now = clock_.now_ms();
+    try {
+      step = make_step(*job, clock_, ids_);
+    } catch (const std::exception& e) {
+      // Only a job row changed outside this program gets here: it fails rather than stays queued.
+      spdlog::error("msg=\"job cannot run\" job={} error=\"{}\"", id, e.what());
+      job->status = *domain::transition(job->status, JobEvent::fail).next;
+      job->failure_reason = "the job's parameters cannot be read; it has been logged";
+      job->end_time = job->updated_at = now;
+      w.save_job(*job);
+      return job;
+    }
     if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
       step->first_start(w, *job);  // first start: fix the range of what this job takes
     }
-    const auto now = clock_.now_ms();
     if (!job->start_time) {
       job->start_time = now;
     }
@@ -418,6 +428,9 @@ void Engine::run(const std::string& id) {
     return;
   }
   notify(*claimed, JobStatus::queued);
+  if (!step) {
+    return;  // failed at the claim
+  }
   Job job = std::move(*claimed);
   auto segment = std::chrono::steady_clock::now();
   std::int64_t running_before = job.running_ms;
