@@ -12,6 +12,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <thread>
