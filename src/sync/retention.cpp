@@ -46,9 +46,9 @@ std::int64_t RetentionSweeper::sweep() {
   }
   if (total.jobs > 0 || total.errors > 0) {
     spdlog::info(
-        "msg=\"deleted finished jobs past retention\" jobs={} item_errors={} bulk_targets={} "
-        "retention_days={}",
-        total.jobs, total.errors, total.targets, options_.days);
+        "msg=\"deleted finished jobs past retention\" jobs={} item_errors={} retention_days={} "
+        "bulk_targets={}",
+        total.jobs, total.errors, options_.days, total.targets);
   } else {
     spdlog::debug("msg=\"no finished jobs past retention\" retention_days={}", options_.days);
   }
