@@ -3,6 +3,7 @@
 // synced their records; ml_admin and admin read every job.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "api/handlers.hpp"
@@ -79,6 +80,14 @@ boost::json::object job_json(const Job& job, domain::TimestampMs now) {
                         {"cancelRequested", job.cancel_requested}};
   if (!job.failure_reason.empty()) {
     o["failureReason"] = job.failure_reason;
+  }
+  if (!job.params.empty()) {
+    // A bulk job: {action, filter} or {action, idCount}.
+    boost::system::error_code ec;
+    auto bulk = boost::json::parse(job.params, ec);
+    if (!ec) {
+      o["bulk"] = std::move(bulk);
+    }
   }
   return o;
 }

@@ -155,6 +155,10 @@ std::optional<SyncMode> parse_sync_mode(std::string_view text) {
   return value_of(kSyncModeNames, text);
 }
 
+bool is_bulk(JobType type) {
+  return type == JobType::bulk_delete || type == JobType::bulk_resync;
+}
+
 bool is_finished(JobStatus status) {
   return status == JobStatus::completed || status == JobStatus::failed || status == JobStatus::cancelled;
 }
@@ -179,6 +183,13 @@ TransitionResult transition(const Job& job, JobEvent event) {
   if (event == JobEvent::retry && job.status == JobStatus::completed && job.counters.failed <= 0) {
     Error error(ErrorKind::conflict, "nothing_to_retry",
                 "the job completed without failed items; there is nothing to retry");
+    error.with("status", std::string(to_string(job.status))).with("event", std::string(to_string(event)));
+    return TransitionResult{std::nullopt, std::move(error)};
+  }
+  if (event == JobEvent::retry && job.status == JobStatus::completed && is_bulk(job.type)) {
+    Error error(ErrorKind::conflict, "bulk_items_not_retryable",
+                "a completed bulk job does not retry its failed items; fix their source records, then "
+                "run a new bulk action (or a sync) on those documents");
     error.with("status", std::string(to_string(job.status))).with("event", std::string(to_string(event)));
     return TransitionResult{std::nullopt, std::move(error)};
   }

@@ -25,6 +25,9 @@ std::optional<JobType> parse_job_type(std::string_view text);
 std::optional<JobStatus> parse_job_status(std::string_view text);
 std::optional<SyncMode> parse_sync_mode(std::string_view text);
 
+/// True for bulk_delete and bulk_resync: a job that acts on synced documents, not a sync.
+bool is_bulk(JobType type);
+
 /// True for completed, failed and cancelled: nothing more will happen to the job.
 bool is_finished(JobStatus status);
 /// True for queued, running, paused and interrupted: the job holds its (scope, type) slot.
@@ -109,11 +112,16 @@ struct Job {
   /// Set by a retry of a completed job: the item errors recorded in attempts before this one are
   /// no longer current failures but items still to re-process (0 = none).
   int retry_before_attempt = 0;
+  /// A bulk job's target as JSON: {"action", "filter": {…}} or {"action", "idCount": n} (the ids
+  /// themselves are stored apart); empty for a sync.
+  std::string params;
 };
 
-/// transition(job.status, event), plus the rule the status alone cannot tell: a retry of a
+/// transition(job.status, event), plus the rules the status alone cannot tell: a retry of a
 /// completed job re-processes only its failed items, so one without any is a 409 domain::Error
-/// "nothing_to_retry". Never throws.
+/// "nothing_to_retry"; a completed bulk job's failed items are not retried (409
+/// "bulk_items_not_retryable": its failures are documents whose source record is invalid, which
+/// a new bulk action or a sync takes once the record is fixed). Never throws.
 TransitionResult transition(const Job& job, JobEvent event);
 
 /// Moves a job that `transition(job, JobEvent::retry)` allows to its next attempt, queued.

@@ -219,6 +219,44 @@ TEST(JobStateTest, RetryOfCompletedJobWithFailedItemsRequeuesIt) {
   EXPECT_EQ(*r.next, JobStatus::queued);
 }
 
+TEST(JobStateTest, RetryOfCompletedBulkJobWithFailedItemsIsRefused) {
+  for (const JobType type : {JobType::bulk_delete, JobType::bulk_resync}) {
+    Job job = job_in(JobStatus::completed, counters(10, 7, 0, 3));
+    job.type = type;
+    const TransitionResult r = transition(job, JobEvent::retry);
+    ASSERT_FALSE(r) << to_string(type);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->kind(), ErrorKind::conflict);
+    EXPECT_EQ(r.error->code(), "bulk_items_not_retryable");
+    EXPECT_NE(std::string(r.error->what()).find("new bulk action"), std::string::npos) << r.error->what();
+  }
+}
+
+TEST(JobStateTest, FailedOrCancelledBulkJobIsRetriedFromItsCheckpoint) {
+  for (const JobStatus from : {JobStatus::failed, JobStatus::cancelled}) {
+    Job job = job_in(from, counters(10, 4, 0, 1));
+    job.type = JobType::bulk_delete;
+    const TransitionResult r = transition(job, JobEvent::retry);
+    ASSERT_TRUE(r) << to_string(from);
+    EXPECT_EQ(*r.next, JobStatus::queued);
+  }
+}
+
+TEST(JobStateTest, CompletedBulkJobWithoutFailedItemsHasNothingToRetry) {
+  Job job = job_in(JobStatus::completed, counters(10, 10, 0, 0));
+  job.type = JobType::bulk_resync;
+  const TransitionResult r = transition(job, JobEvent::retry);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error->code(), "nothing_to_retry");
+}
+
+TEST(JobNamesTest, OnlyBulkTypesAreBulk) {
+  EXPECT_TRUE(is_bulk(JobType::bulk_delete));
+  EXPECT_TRUE(is_bulk(JobType::bulk_resync));
+  EXPECT_FALSE(is_bulk(JobType::journal_entries));
+  EXPECT_FALSE(is_bulk(JobType::goals));
+}
+
 TEST(JobStateTest, TheJobRuleAgreesWithTheStatusTableForEverythingElse) {
   // Failed items or not, every other (status, event) pair answers as the status table does.
   for (const std::int64_t failed : {0, 3}) {

@@ -78,8 +78,13 @@ struct SourcePage {
 };
 
 /// "all|journal_entries" or "user:<id>|goals": the key of a job's scope and type. At most one
-/// active job holds a key; watermarks are kept per key.
+/// active job holds a key; watermarks are kept per key. A bulk job's key is its own
+/// ("bulk:<job id>|bulk_delete"): it acts on a snapshot of documents fixed when it was created, so
+/// it neither waits for nor holds back syncs or other bulk jobs.
 inline std::string scope_key(const domain::Job& job) {
+  if (domain::is_bulk(job.type)) {
+    return "bulk:" + job.id + "|" + std::string(domain::to_string(job.type));
+  }
   const std::string scope =
       job.scope == domain::JobScope::all ? std::string("all") : "user:" + job.scope_user_id.value_or("");
   return scope + "|" + std::string(domain::to_string(job.type));
@@ -110,7 +115,8 @@ struct StoredItemError {
 /// What one call of Writer::delete_expired_jobs removed.
 struct ExpiredJobsDeleted {
   std::int64_t jobs = 0;
-  std::int64_t errors = 0;  ///< item errors of those (and of further expired) jobs
+  std::int64_t errors = 0;   ///< item errors of those (and of further expired) jobs
+  std::int64_t targets = 0;  ///< bulk_targets rows of those jobs (counted in the same budget)
 };
 
 // ---- Stats (GET /api/ml/stats) ----
@@ -319,6 +325,12 @@ class Reader {
   /// The stats report (GET /api/ml/stats), read from counters and indexes: its cost grows with
   /// the users, the jobs in the range and the pending changes, not with the documents stored.
   virtual StatsReport read_stats(const StatsQuery& query) = 0;
+
+  /// The next `limit` document ids a bulk job given by ids has to process: its targets numbered
+  /// after `after_seq`, as (number, document id) in order.
+  virtual std::vector<std::pair<std::int64_t, std::string>> bulk_targets_after(std::string_view job_id,
+                                                                               std::int64_t after_seq,
+                                                                               std::size_t limit) = 0;
 };
 
 /// What a write transaction may do in addition.
@@ -358,6 +370,8 @@ class Writer : public Reader {
   /// Stores item errors found by the job's `attempt`, numbered after its last stored one.
   virtual void append_job_errors(std::string_view job_id, int attempt,
                                  const std::vector<domain::ItemError>& errors) = 0;
+  /// Stores the document ids a bulk job acts on, numbered 1…n in the order given.
+  virtual void insert_bulk_targets(std::string_view job_id, const std::vector<std::string>& document_ids) = 0;
   /// Removes item errors of the job by their numbers (those a retry has processed again).
   virtual void delete_job_errors(std::string_view job_id, const std::vector<std::int64_t>& seqs) = 0;
   /// Raises the scope's watermark to `seq`; a lower `seq` leaves it as it is (a retried older job
@@ -365,9 +379,9 @@ class Writer : public Reader {
   virtual void set_watermark(std::string_view scope_key, std::int64_t seq) = 0;
 
   /// Retention (SPEC §2): takes up to `max_jobs` finished jobs (completed, failed, cancelled)
-  /// that ended before `ended_before`, deletes at most `max_errors` of their item errors, then
-  /// those of the jobs that have none left. Active jobs are never touched. Keeps each call's
-  /// transaction short: call it again (in a new transaction) while it deletes `max_jobs` jobs or
+  /// that ended before `ended_before`, deletes at most `max_errors` of their item errors and bulk
+  /// targets together, then those of the jobs that have none left. Active jobs are never touched. Keeps each
+  /// call's transaction short: call it again (in a new transaction) while it deletes `max_jobs` jobs or
   /// `max_errors` errors.
   virtual ExpiredJobsDeleted delete_expired_jobs(domain::TimestampMs ended_before, std::size_t max_jobs,
                                                  std::size_t max_errors) = 0;

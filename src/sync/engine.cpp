@@ -3,12 +3,12 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
+#include <set>
 
 #include "domain/error.hpp"
 #include "domain/source.hpp"
+#include "sync/bulk.hpp"
+#include "sync/shape.hpp"
 
 namespace mladmin::sync {
 
@@ -18,41 +18,6 @@ using domain::Job;
 using domain::JobEvent;
 using domain::JobStatus;
 
-std::string normalize_text(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  bool space = false;
-  for (char c : text) {
-    const bool ws = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-    if (ws) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) {
-      out.push_back(' ');
-      space = false;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-std::string content_hash(std::initializer_list<std::string_view> parts) {
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, 32);
-  for (auto part : parts) {
-    // Length-prefixed so that moving text from one part to the next changes the hash.
-    const std::uint64_t n = part.size();
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(&n), sizeof n);
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(part.data()), part.size());
-  }
-  unsigned char digest[32];
-  crypto_generichash_final(&state, digest, sizeof digest);
-  char hex[65];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
-}
-
 namespace {
 
 domain::SourceType source_of(domain::JobType type) {
@@ -61,33 +26,6 @@ domain::SourceType source_of(domain::JobType type) {
 
 std::optional<std::string> owner_filter(const Job& job) {
   return job.scope == domain::JobScope::user ? job.scope_user_id : std::nullopt;
-}
-
-/// The document a record becomes.
-struct Shaped {
-  std::string title;
-  std::string text;
-  std::string metadata;
-};
-
-Shaped shape(const domain::JournalEntry& e) {
-  boost::json::array tags;
-  for (const auto& t : e.tags) {
-    tags.emplace_back(t);
-  }
-  boost::json::object meta{{"mood", e.mood ? boost::json::value(*e.mood) : nullptr},
-                           {"tags", std::move(tags)},
-                           {"createdAt", domain::format_iso8601(e.created_at)},
-                           {"updatedAt", domain::format_iso8601(e.updated_at)}};
-  return {normalize_text(e.title), normalize_text(e.body), boost::json::serialize(meta)};
-}
-
-Shaped shape(const domain::Goal& g) {
-  boost::json::object meta{{"status", g.status},
-                           {"targetDate", g.target_date ? boost::json::value(*g.target_date) : nullptr},
-                           {"createdAt", domain::format_iso8601(g.created_at)},
-                           {"updatedAt", domain::format_iso8601(g.updated_at)}};
-  return {normalize_text(g.title), normalize_text(g.description), boost::json::serialize(meta)};
 }
 
 std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
@@ -119,6 +57,150 @@ void check(const domain::TransitionResult& r) {
   if (!r) {
     throw *r.error;
   }
+}
+
+/// A sync's batches: the source's changes in the job's range from its checkpoint on, then, in a
+/// retry of a completed job, the items that failed in earlier attempts.
+class SyncStep final : public JobStep {
+ public:
+  SyncStep(const Job& job, const domain::Clock& clock, domain::IdGenerator& ids)
+      : clock_(clock),
+        ids_(ids),
+        type_(source_of(job.type)),
+        owner_(owner_filter(job)),
+        key_(store::scope_key(job)) {}
+
+  void first_start(store::Writer& w, Job& job) override {
+    job.from_seq = job.mode == domain::SyncMode::full ? 0 : w.get_watermark(key_);
+    job.target_seq = w.max_change_seq(type_);
+    job.checkpoint_seq = job.from_seq;
+    job.counters.total = w.count_changes(type_, owner_, job.from_seq, job.target_seq);
+  }
+
+  bool batch(store::Writer& w, Job& job, const BatchLimits& limits,
+             std::vector<domain::ItemError>& new_errors) override {
+    std::size_t n = 0;
+    bool interrupted = false;
+    // Validates, shapes and writes (or removes) the document of each of `items`, counts it, and
+    // calls `taken(item)` after it; stops early when a control request arrives. Returns how many
+    // items it took. Document writes are collected and applied once per slice, so that the
+    // full-text index is fed by one statement per slice rather than one per document.
+    auto take = [&](const auto& items, const auto& taken) -> std::size_t {
+      std::vector<std::string> ids;
+      ids.reserve(items.size());
+      for (const auto& item : items) {
+        ids.push_back(item.id);
+      }
+      std::map<std::string, std::string> hashes;
+      for (auto& [sid, h] : w.document_hashes(type_, ids)) {
+        hashes.emplace(std::move(sid), std::move(h));
+      }
+      std::vector<store::DocumentWrite> upserts;
+      std::vector<std::string> deletes;
+      std::size_t count = 0;
+      for (const auto& item : items) {
+        if (item.deleted_at) {
+          // A tombstone: its document goes; a record never synced has nothing to remove.
+          if (hashes.contains(item.id)) {
+            deletes.push_back(item.id);
+            ++job.counters.synced;
+          } else {
+            ++job.counters.skipped;
+          }
+        } else if (auto problem = domain::sync_problem(item)) {
+          record_failure(job, domain::ItemError{item.id, *problem, clock_.now_ms()}, new_errors);
+        } else {
+          const auto doc = shape(item);
+          const auto hash = doc.hash();
+          auto it = hashes.find(item.id);
+          if (it != hashes.end() && it->second == hash) {
+            ++job.counters.skipped;
+          } else {
+            upserts.push_back(store::DocumentWrite{ids_.next(), item.user_id, type_, item.id, doc.title,
+                                                   doc.text, doc.metadata, hash, clock_.now_ms(), job.id,
+                                                   item.created_at});
+            ++job.counters.synced;
+          }
+        }
+        taken(item);
+        ++count;
+        ++n;
+        if (limits.interrupted()) {
+          interrupted = true;
+          break;
+        }
+      }
+      w.delete_documents(type_, deletes);
+      w.upsert_documents(type_, upserts);
+      return count;
+    };
+    while (!interrupted && !limits.reached(n)) {
+      const std::size_t want = std::min<std::size_t>(256, limits.max_items - n);
+      if (!scanned_) {
+        // First the source's changes in the job's range, from its checkpoint on.
+        auto scan = [&](const auto& items) {
+          if (items.empty()) {
+            scanned_ = true;
+            return;
+          }
+          take(items, [&](const auto& item) { job.checkpoint_seq = item.change_seq; });
+        };
+        if (type_ == domain::SourceType::journal_entries) {
+          scan(w.journal_changes(owner_, job.checkpoint_seq, job.target_seq, want));
+        } else {
+          scan(w.goal_changes(owner_, job.checkpoint_seq, job.target_seq, want));
+        }
+        continue;
+      }
+      // Then, in a retry of a completed job, the items that failed in earlier attempts. Each
+      // error row goes in the transaction that processes its item again, so that a retry
+      // stopped at any moment goes on where it stopped.
+      const auto to_retry = job.retry_before_attempt > 0 ? w.job_errors_to_retry(job.id, want)
+                                                         : std::vector<store::StoredItemError>();
+      if (to_retry.empty()) {
+        return true;
+      }
+      const auto now = clock_.now_ms();
+      const auto no_checkpoint = [](const auto&) {};
+      const std::size_t count =
+          type_ == domain::SourceType::journal_entries
+              ? take(records_to_retry<domain::JournalEntry>(
+                         to_retry, [&](std::string_view item) { return w.find_journal_entry(item); }, now),
+                     no_checkpoint)
+              : take(records_to_retry<domain::Goal>(
+                         to_retry, [&](std::string_view item) { return w.find_goal(item); }, now),
+                     no_checkpoint);
+      std::vector<std::int64_t> retried;
+      for (std::size_t i = 0; i < count; ++i) {
+        retried.push_back(to_retry[i].seq);
+      }
+      w.delete_job_errors(job.id, retried);
+    }
+    return false;
+  }
+
+  void completed(store::Writer& w, Job& job) override {
+    if (job.retry_before_attempt == 0) {
+      // A retry of failed items reads no new changes: the watermark was set when the job first
+      // completed.
+      w.set_watermark(key_, job.target_seq);
+    }
+  }
+
+ private:
+  const domain::Clock& clock_;
+  domain::IdGenerator& ids_;
+  domain::SourceType type_;
+  std::optional<std::string> owner_;
+  std::string key_;
+  bool scanned_ = false;  ///< the source's changes in the job's range are all processed
+};
+
+std::unique_ptr<JobStep> make_step(const Job& job, const domain::Clock& clock, domain::IdGenerator& ids) {
+  if (domain::is_bulk(job.type)) {
+    return make_bulk_step(job, clock, ids);
+  }
+  return std::make_unique<SyncStep>(job, clock, ids);
 }
 
 }  // namespace
@@ -227,6 +309,47 @@ Job Engine::start_sync(const StartRequest& req) {
   return job;
 }
 
+Job Engine::start_bulk(const BulkStartRequest& req) {
+  Job job;
+  job.id = ids_.next();
+  job.user_id = req.started_by;
+  job.type = job_type_of(req.action);
+  job.scope = domain::JobScope::all;
+  job.mode = domain::SyncMode::full;
+  job.created_at = job.updated_at = clock_.now_ms();
+  store_.write([&](store::Writer& w) {
+    std::vector<std::string> targets;
+    if (req.target.filter) {
+      auto filter = domain::compile_filter(*req.target.filter, "filter.");
+      job.target_seq = w.max_document_seq();
+      filter.max_seq = job.target_seq;
+      job.counters.total = w.count_matching_documents(filter);
+    } else {
+      std::set<std::string> found;
+      for (const auto& d : w.find_documents(req.target.ids)) {
+        found.insert(d.id);
+      }
+      for (const auto& id : req.target.ids) {
+        if (found.contains(id)) {
+          targets.push_back(id);
+        }
+      }
+      job.target_seq = job.counters.total = static_cast<std::int64_t>(targets.size());
+    }
+    job.params = bulk_params(req.action, req.target, targets.size());
+    if (!w.insert_job(job)) {
+      throw std::runtime_error("a new bulk job found its own slot taken");  // the slot holds its id
+    }
+    w.insert_bulk_targets(job.id, targets);
+    if (req.on_created) {
+      req.on_created(w, job);
+    }
+  });
+  notify(job, JobStatus::interrupted);  // a new job: always a status change
+  enqueue(job.id);
+  return job;
+}
+
 void Engine::worker() {
   for (;;) {
     std::string id;
@@ -272,24 +395,28 @@ void Engine::worker() {
 }
 
 void Engine::run(const std::string& id) {
-  const auto type = [&] {
-    std::optional<Job> j = store_.read_value([&](store::Reader& r) { return r.find_job(id); });
-    return j ? source_of(j->type) : domain::SourceType::journal_entries;
-  }();
+  std::unique_ptr<JobStep> step;
   auto claimed = store_.write_value([&](store::Writer& w) -> std::optional<Job> {
     auto job = w.find_job(id);
     if (!job || job->status != JobStatus::queued) {
       return std::nullopt;  // cancelled meanwhile
     }
     job->status = *domain::transition(job->status, JobEvent::start).next;
-    if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
-      // First start: fix the range of changes this job takes.
-      job->from_seq = job->mode == domain::SyncMode::full ? 0 : w.get_watermark(store::scope_key(*job));
-      job->target_seq = w.max_change_seq(type);
-      job->checkpoint_seq = job->from_seq;
-      job->counters.total = w.count_changes(type, owner_filter(*job), job->from_seq, job->target_seq);
-    }
     const auto now = clock_.now_ms();
+    try {
+      step = make_step(*job, clock_, ids_);
+    } catch (const std::exception& e) {
+      // Only a job row changed outside this program gets here: it fails rather than stays queued.
+      spdlog::error("msg=\"job cannot run\" job={} error=\"{}\"", id, e.what());
+      job->status = *domain::transition(job->status, JobEvent::fail).next;
+      job->failure_reason = "the job's parameters cannot be read; it has been logged";
+      job->end_time = job->updated_at = now;
+      w.save_job(*job);
+      return job;
+    }
+    if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
+      step->first_start(w, *job);  // first start: fix the range of what this job takes
+    }
     if (!job->start_time) {
       job->start_time = now;
     }
@@ -301,12 +428,12 @@ void Engine::run(const std::string& id) {
     return;
   }
   notify(*claimed, JobStatus::queued);
+  if (!step) {
+    return;  // failed at the claim
+  }
   Job job = std::move(*claimed);
-  const auto owner = owner_filter(job);
-  const std::string key = store::scope_key(job);
   auto segment = std::chrono::steady_clock::now();
   std::int64_t running_before = job.running_ms;
-  bool scanned = false;  ///< the source's changes in the job's range are all processed
 
   auto saved = [&] {
     {
@@ -336,6 +463,14 @@ void Engine::run(const std::string& id) {
     store_.write([&](store::Writer& w) { w.save_job(job); });
     notify(job, before);
     saved();
+  };
+  BatchLimits limits;
+  limits.max_items = options_.batch_items;
+  limits.interrupted = [&] {
+    bool c = false;
+    bool p = false;
+    bool s = false;
+    return requested(c, p, s);
   };
 
   for (;;) {
@@ -372,126 +507,15 @@ void Engine::run(const std::string& id) {
 
     bool done = false;
     store_.write([&](store::Writer& w) {
-      const auto batch_start = std::chrono::steady_clock::now();
       std::vector<domain::ItemError> new_errors;
-      std::size_t n = 0;
-      bool interrupted = false;
-      // Validates, shapes and writes (or removes) the document of each of `items`, counts it,
-      // and calls `taken(item)` after it; stops early when a control request arrives. Returns
-      // how many items it took. Document writes are collected and applied once per slice, so
-      // that the full-text index is fed by one statement per slice rather than one per document.
-      auto take = [&](const auto& items, const auto& taken) -> std::size_t {
-        std::vector<std::string> ids;
-        ids.reserve(items.size());
-        for (const auto& item : items) {
-          ids.push_back(item.id);
-        }
-        std::map<std::string, std::string> hashes;
-        for (auto& [sid, h] : w.document_hashes(type, ids)) {
-          hashes.emplace(std::move(sid), std::move(h));
-        }
-        std::vector<store::DocumentWrite> upserts;
-        std::vector<std::string> deletes;
-        std::size_t count = 0;
-        for (const auto& item : items) {
-          if (item.deleted_at) {
-            // A tombstone: its document goes; a record never synced has nothing to remove.
-            if (hashes.contains(item.id)) {
-              deletes.push_back(item.id);
-              ++job.counters.synced;
-            } else {
-              ++job.counters.skipped;
-            }
-          } else if (auto problem = domain::sync_problem(item)) {
-            ++job.counters.failed;
-            ++job.error_count;
-            domain::ItemError err{item.id, *problem, clock_.now_ms()};
-            if (job.errors.size() < domain::kInlineErrors) {
-              job.errors.push_back(err);
-            }
-            new_errors.push_back(std::move(err));
-          } else {
-            const auto doc = shape(item);
-            const auto hash = content_hash({doc.title, doc.text, doc.metadata});
-            auto it = hashes.find(item.id);
-            if (it != hashes.end() && it->second == hash) {
-              ++job.counters.skipped;
-            } else {
-              upserts.push_back(store::DocumentWrite{ids_.next(), item.user_id, type, item.id, doc.title,
-                                                     doc.text, doc.metadata, hash, clock_.now_ms(), job.id,
-                                                     item.created_at});
-              ++job.counters.synced;
-            }
-          }
-          taken(item);
-          ++count;
-          ++n;
-          bool c = false;
-          bool p = false;
-          bool s = false;
-          if (requested(c, p, s)) {
-            interrupted = true;
-            break;
-          }
-        }
-        w.delete_documents(type, deletes);
-        w.upsert_documents(type, upserts);
-        return count;
-      };
-      while (!interrupted && n < options_.batch_items &&
-             std::chrono::steady_clock::now() - batch_start < options_.batch_time) {
-        const std::size_t want = std::min<std::size_t>(256, options_.batch_items - n);
-        if (!scanned) {
-          // First the source's changes in the job's range, from its checkpoint on.
-          auto scan = [&](const auto& items) {
-            if (items.empty()) {
-              scanned = true;
-              return;
-            }
-            take(items, [&](const auto& item) { job.checkpoint_seq = item.change_seq; });
-          };
-          if (type == domain::SourceType::journal_entries) {
-            scan(w.journal_changes(owner, job.checkpoint_seq, job.target_seq, want));
-          } else {
-            scan(w.goal_changes(owner, job.checkpoint_seq, job.target_seq, want));
-          }
-          continue;
-        }
-        // Then, in a retry of a completed job, the items that failed in earlier attempts. Each
-        // error row goes in the transaction that processes its item again, so that a retry
-        // stopped at any moment goes on where it stopped.
-        const auto to_retry = job.retry_before_attempt > 0 ? w.job_errors_to_retry(job.id, want)
-                                                           : std::vector<store::StoredItemError>();
-        if (to_retry.empty()) {
-          done = true;
-          break;
-        }
-        const auto now = clock_.now_ms();
-        const auto no_checkpoint = [](const auto&) {};
-        const std::size_t count =
-            type == domain::SourceType::journal_entries
-                ? take(records_to_retry<domain::JournalEntry>(
-                           to_retry, [&](std::string_view item) { return w.find_journal_entry(item); }, now),
-                       no_checkpoint)
-                : take(records_to_retry<domain::Goal>(
-                           to_retry, [&](std::string_view item) { return w.find_goal(item); }, now),
-                       no_checkpoint);
-        std::vector<std::int64_t> retried;
-        for (std::size_t i = 0; i < count; ++i) {
-          retried.push_back(to_retry[i].seq);
-        }
-        w.delete_job_errors(job.id, retried);
-      }
+      limits.deadline = std::chrono::steady_clock::now() + options_.batch_time;
+      done = step->batch(w, job, limits, new_errors);
       job.running_ms = running_before + elapsed_ms(segment);
       job.updated_at = clock_.now_ms();
       if (done) {
         job.status = *domain::transition(job.status, JobEvent::complete).next;
         job.end_time = job.updated_at;
-        if (job.retry_before_attempt == 0) {
-          // A retry of failed items reads no new changes: the watermark was set when the job
-          // first completed.
-          w.set_watermark(key, job.target_seq);
-        }
+        step->completed(w, job);
       }
       w.append_job_errors(job.id, job.attempt, new_errors);
       w.save_job(job);
@@ -499,8 +523,9 @@ void Engine::run(const std::string& id) {
     notify(job, done ? JobStatus::running : job.status);
     saved();
     if (done) {
-      spdlog::info("msg=\"job completed\" job={} synced={} skipped={} failed={} ms={}", job.id,
-                   job.counters.synced, job.counters.skipped, job.counters.failed, job.running_ms);
+      spdlog::info("msg=\"job completed\" job={} type={} synced={} skipped={} failed={} ms={}", job.id,
+                   domain::to_string(job.type), job.counters.synced, job.counters.skipped,
+                   job.counters.failed, job.running_ms);
       return;
     }
   }

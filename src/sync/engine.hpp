@@ -18,6 +18,8 @@
 #include "domain/ids.hpp"
 #include "domain/job.hpp"
 #include "store/store.hpp"
+#include "sync/bulk.hpp"
+#include "sync/shape.hpp"
 
 namespace mladmin::sync {
 
@@ -40,6 +42,15 @@ struct StartRequest {
   std::optional<std::string> scope_user_id;
   domain::SyncMode mode = domain::SyncMode::incremental;
   std::string started_by;
+};
+
+/// A bulk action to run as a tracked job.
+struct BulkStartRequest {
+  BulkAction action = BulkAction::remove;
+  BulkTarget target;  ///< a filter already checked by compile_filter, or ids (deduplicated)
+  std::string started_by;
+  /// Called in the transaction that creates the job, e.g. to write its audit entry.
+  std::function<void(store::Writer&, const domain::Job&)> on_created;
 };
 
 /// The sync engine (SPEC §2): jobs live in the database, a pool of workers runs them, each batch
@@ -65,6 +76,13 @@ class Engine final {
   /// Queues a sync; throws domain::Error 409 "sync_already_active" (details: activeJobId) when a
   /// job of the same scope and type is active.
   domain::Job start_sync(const StartRequest& request);
+
+  /// Queues a bulk job (bulk_delete or bulk_resync) and returns it queued. Its targets are fixed
+  /// now: the documents matching the filter up to the highest document seq of this moment
+  /// (target_seq; totalItems is their count), or the ids that name existing documents (stored
+  /// with the job; totalItems is their count). A bulk job holds a slot of its own: it neither
+  /// waits for nor blocks syncs and other bulk jobs. Throws domain::Error 400 for a bad filter.
+  domain::Job start_bulk(const BulkStartRequest& request);
 
   /// Each throws domain::Error: 404 for an unknown job, 409 for an illegal transition. They
   /// return the job as it is once the change took effect (or after `control_wait`).
@@ -106,11 +124,5 @@ class Engine final {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
-
-/// Whitespace folded to single spaces and trimmed: the `text` of a document.
-std::string normalize_text(std::string_view text);
-
-/// BLAKE2b-256 of the parts, hex: a document's content hash.
-std::string content_hash(std::initializer_list<std::string_view> parts);
 
 }  // namespace mladmin::sync

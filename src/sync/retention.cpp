@@ -37,15 +37,18 @@ std::int64_t RetentionSweeper::sweep() {
     });
     total.jobs += chunk.jobs;
     total.errors += chunk.errors;
+    total.targets += chunk.targets;
     const bool more = chunk.jobs >= static_cast<std::int64_t>(options_.jobs_per_chunk) ||
-                      chunk.errors >= static_cast<std::int64_t>(options_.errors_per_chunk);
+                      chunk.errors + chunk.targets >= static_cast<std::int64_t>(options_.errors_per_chunk);
     if (!more || stopping()) {
       break;
     }
   }
   if (total.jobs > 0 || total.errors > 0) {
-    spdlog::info("msg=\"deleted finished jobs past retention\" jobs={} item_errors={} retention_days={}",
-                 total.jobs, total.errors, options_.days);
+    spdlog::info(
+        "msg=\"deleted finished jobs past retention\" jobs={} item_errors={} retention_days={} "
+        "bulk_targets={}",
+        total.jobs, total.errors, options_.days, total.targets);
   } else {
     spdlog::debug("msg=\"no finished jobs past retention\" retention_days={}", options_.days);
   }

@@ -147,7 +147,7 @@ std::int64_t next_change_seq(Connection& c, const char* table) {
 constexpr const char* kJobColumns =
     "id, user_id, type, status, scope, scope_user_id, mode, total_items, synced_items, skipped_items, "
     "failed_items, error_count, errors, start_time, end_time, running_ms, created_at, updated_at, attempt, "
-    "cancel_requested, failure_reason, checkpoint_seq, target_seq, from_seq, retry_before_attempt";
+    "cancel_requested, failure_reason, checkpoint_seq, target_seq, from_seq, retry_before_attempt, params";
 
 std::string errors_to_json(const std::vector<domain::ItemError>& errors) {
   boost::json::array a;
@@ -211,6 +211,7 @@ domain::Job read_job(const Statement& st) {
   j.target_seq = st.int64(22);
   j.from_seq = st.int64(23);
   j.retry_before_attempt = static_cast<int>(st.int64(24));
+  j.params = st.opt_text(25).value_or("");
   return j;
 }
 
@@ -240,10 +241,15 @@ void bind_job(Statement& st, const domain::Job& j) {
       .bind(23, j.target_seq)
       .bind(24, j.from_seq)
       .bind(25, static_cast<std::int64_t>(j.retry_before_attempt));
-  if (domain::is_active(j.status)) {
-    st.bind(26, std::string_view(scope_key(j)));
-  } else {
+  if (j.params.empty()) {
     st.bind_null(26);
+  } else {
+    st.bind(26, std::string_view(j.params));
+  }
+  if (domain::is_active(j.status)) {
+    st.bind(27, std::string_view(scope_key(j)));
+  } else {
+    st.bind_null(27);
   }
 }
 
@@ -783,8 +789,12 @@ class Ops final : public Writer {
           .bind(7, std::string_view(d.metadata_json))
           .bind(8, std::string_view(d.content_hash))
           .bind(9, d.synced_at)
-          .bind(10, std::string_view(d.job_id))
           .bind(11, d.source_created_at);
+      if (d.job_id.empty()) {
+        st.bind_null(10);  // written outside any job (a synchronous bulk resync)
+      } else {
+        st.bind(10, std::string_view(d.job_id));
+      }
       st.exec();
       st.reset();
     }
@@ -817,7 +827,7 @@ class Ops final : public Writer {
   bool insert_job(const domain::Job& job) override {
     auto st = c_.prepare(
         std::string("INSERT INTO jobs (") + kJobColumns +
-        ", slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        ", slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (slot) DO NOTHING");
     bind_job(st, job);
     return st.exec() == 1;
@@ -832,7 +842,7 @@ class Ops final : public Writer {
         "?18, "
         "attempt = ?19, cancel_requested = ?20, failure_reason = ?21, checkpoint_seq = ?22, target_seq = "
         "?23, "
-        "from_seq = ?24, retry_before_attempt = ?25, slot = ?26 WHERE id = ?1");
+        "from_seq = ?24, retry_before_attempt = ?25, params = ?26, slot = ?27 WHERE id = ?1");
     bind_job(st, job);
     st.exec();
   }
@@ -861,6 +871,29 @@ class Ops final : public Writer {
       st.reset();
     }
     count_item_errors(c_, errors);
+  }
+
+  void insert_bulk_targets(std::string_view job_id, const std::vector<std::string>& document_ids) override {
+    auto st = c_.prepare("INSERT INTO bulk_targets (job_id, seq, document_id) VALUES (?, ?, ?)");
+    std::int64_t seq = 0;
+    for (const auto& id : document_ids) {
+      st.bind(1, job_id).bind(2, ++seq).bind(3, std::string_view(id));
+      st.exec();
+      st.reset();
+    }
+  }
+
+  std::vector<std::pair<std::int64_t, std::string>> bulk_targets_after(std::string_view job_id,
+                                                                       std::int64_t after_seq,
+                                                                       std::size_t limit) override {
+    auto st = c_.prepare(
+        "SELECT seq, document_id FROM bulk_targets WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    st.bind(1, job_id).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<std::pair<std::int64_t, std::string>> out;
+    while (st.step()) {
+      out.emplace_back(st.int64(0), st.text(1));
+    }
+    return out;
   }
 
   void delete_job_errors(std::string_view job_id, const std::vector<std::int64_t>& seqs) override {
@@ -903,10 +936,19 @@ class Ops final : public Writer {
         "(SELECT value FROM json_each(?1)) LIMIT ?2)");
     errors.bind(1, std::string_view(ids_json)).bind(2, static_cast<std::int64_t>(max_errors));
     out.errors = errors.exec();
-    // A job goes once its errors are gone; one with errors left goes in a later call.
+    const auto left = static_cast<std::int64_t>(max_errors) - out.errors;
+    if (left > 0) {
+      auto targets = c_.prepare(
+          "DELETE FROM bulk_targets WHERE rowid IN (SELECT rowid FROM bulk_targets WHERE job_id IN "
+          "(SELECT value FROM json_each(?1)) LIMIT ?2)");
+      targets.bind(1, std::string_view(ids_json)).bind(2, left);
+      out.targets = targets.exec();
+    }
+    // A job goes once its errors and targets are gone; one with some left goes in a later call.
     auto jobs = c_.prepare(
         "DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND NOT EXISTS "
-        "(SELECT 1 FROM job_errors e WHERE e.job_id = jobs.id)");
+        "(SELECT 1 FROM job_errors e WHERE e.job_id = jobs.id) AND NOT EXISTS "
+        "(SELECT 1 FROM bulk_targets t WHERE t.job_id = jobs.id)");
     jobs.bind(1, std::string_view(ids_json));
     out.jobs = jobs.exec();
     return out;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace mladmin::store::sqlite {
@@ -293,6 +294,69 @@ TEST_F(SqliteStoreTest, BatchSaveNumbersChangesAfterTheHighestAndTheLastOfAnIdWi
   EXPECT_EQ(changes[1].title, "two");
   EXPECT_EQ(
       store_->read_value([](Reader& r) { return r.max_change_seq(domain::SourceType::journal_entries); }), 4);
+}
+
+TEST_F(SqliteStoreTest, BulkJobsKeepTheirParamsAndTargetsInOrderAndNeverShareASlot) {
+  auto bulk = [](const std::string& id) {
+    domain::Job j;
+    j.id = id;
+    j.user_id = "ml";
+    j.type = domain::JobType::bulk_delete;
+    j.scope = domain::JobScope::all;
+    j.created_at = j.updated_at = 1000;
+    j.params = R"({"action":"delete","idCount":3})";
+    return j;
+  };
+  store_->write([&](Writer& w) {
+    ASSERT_TRUE(w.insert_job(bulk("b1")));
+    ASSERT_TRUE(w.insert_job(bulk("b2")));  // two active bulk jobs of one type at once
+    domain::Job sync = job("s1", domain::JobStatus::queued, std::nullopt);
+    sync.scope = domain::JobScope::all;
+    ASSERT_TRUE(w.insert_job(sync));
+    w.insert_bulk_targets("b1", {"doc-c", "doc-a", "doc-b"});
+    w.insert_bulk_targets("b2", {"doc-z"});
+  });
+  const auto read = store_->read_value([](Reader& r) { return r.find_job("b1"); });
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->params, R"({"action":"delete","idCount":3})");
+  EXPECT_TRUE(store_->read_value([](Reader& r) { return r.find_job("s1"); })->params.empty());
+  using Targets = std::vector<std::pair<std::int64_t, std::string>>;
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.bulk_targets_after("b1", 0, 10); }),
+            (Targets{{1, "doc-c"}, {2, "doc-a"}, {3, "doc-b"}}));
+  EXPECT_EQ(store_->read_value([](Reader& r) { return r.bulk_targets_after("b1", 1, 1); }),
+            (Targets{{2, "doc-a"}}));
+  EXPECT_TRUE(store_->read_value([](Reader& r) { return r.bulk_targets_after("b1", 3, 10); }).empty());
+}
+
+TEST_F(SqliteStoreTest, AnExpiredBulkJobGoesWithItsTargetsInTheErrorBudget) {
+  const domain::TimestampMs cutoff = 1000 * kDay;
+  store_->write([&](Writer& w) {
+    auto j = job("old-bulk", domain::JobStatus::completed, cutoff - kDay);
+    j.type = domain::JobType::bulk_delete;
+    ASSERT_TRUE(w.insert_job(j));
+    w.append_job_errors("old-bulk", 1, errors("item-", 4));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 12; ++i) {
+      ids.push_back("doc-" + std::to_string(i));
+    }
+    w.insert_bulk_targets("old-bulk", ids);
+    auto active = job("active-bulk", domain::JobStatus::running, std::nullopt);
+    active.type = domain::JobType::bulk_delete;
+    ASSERT_TRUE(w.insert_job(active));
+    w.insert_bulk_targets("active-bulk", {"doc-x"});
+  });
+  std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> chunks;
+  for (int i = 0; i < 3; ++i) {
+    const auto chunk =
+        store_->write_value([&](Writer& w) { return w.delete_expired_jobs(cutoff, 1000, 10); });
+    chunks.emplace_back(chunk.jobs, chunk.errors, chunk.targets);
+  }
+  const std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> expected{
+      {0, 4, 6}, {1, 0, 6}, {0, 0, 0}};
+  EXPECT_EQ(chunks, expected);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM bulk_targets WHERE job_id = 'old-bulk'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM bulk_targets WHERE job_id = 'active-bulk'"), 1);
 }
 
 }  // namespace mladmin::store::sqlite

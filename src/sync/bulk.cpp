@@ -1,0 +1,224 @@
+#include "sync/bulk.hpp"
+
+#include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "domain/document_filter_json.hpp"
+#include "domain/source.hpp"
+#include "sync/shape.hpp"
+
+namespace mladmin::sync {
+
+std::string_view to_string(BulkAction action) {
+  return action == BulkAction::remove ? "delete" : "resync";
+}
+
+std::optional<BulkAction> parse_bulk_action(std::string_view text) {
+  if (text == "delete") {
+    return BulkAction::remove;
+  }
+  if (text == "resync") {
+    return BulkAction::resync;
+  }
+  return std::nullopt;
+}
+
+domain::JobType job_type_of(BulkAction action) {
+  return action == BulkAction::remove ? domain::JobType::bulk_delete : domain::JobType::bulk_resync;
+}
+
+std::string_view to_string(BulkItemStatus status) {
+  switch (status) {
+    case BulkItemStatus::deleted:
+      return "deleted";
+    case BulkItemStatus::resynced:
+      return "resynced";
+    case BulkItemStatus::not_found:
+      return "not_found";
+    case BulkItemStatus::failed:
+      return "failed";
+  }
+  return "failed";
+}
+
+namespace {
+
+/// The document writes of one source type, applied once for the whole slice.
+struct Writes {
+  std::vector<std::string> deletes;
+  std::vector<store::DocumentWrite> upserts;
+};
+
+template <class Record>
+BulkItemResult resync_one(const store::Document& doc, const std::optional<Record>& record, Writes& writes,
+                          const std::string& job_id, const domain::Clock& clock, domain::IdGenerator& ids) {
+  if (!record || record->deleted_at) {
+    writes.deletes.push_back(doc.source_id);
+    return {doc.id, BulkItemStatus::deleted, "the source record was deleted"};
+  }
+  if (auto problem = domain::sync_problem(*record)) {
+    return {doc.id, BulkItemStatus::failed, *problem};
+  }
+  const auto shaped = shape(*record);
+  writes.upserts.push_back(store::DocumentWrite{ids.next(), record->user_id, doc.source_type, record->id,
+                                                shaped.title, shaped.text, shaped.metadata, shaped.hash(),
+                                                clock.now_ms(), job_id, record->created_at});
+  return {doc.id, BulkItemStatus::resynced, ""};
+}
+
+}  // namespace
+
+std::vector<BulkItemResult> apply_bulk(store::Writer& w, BulkAction action,
+                                       const std::vector<store::Document>& docs, const std::string& job_id,
+                                       const domain::Clock& clock, domain::IdGenerator& ids) {
+  std::map<domain::SourceType, Writes> writes;
+  std::vector<BulkItemResult> out;
+  out.reserve(docs.size());
+  for (const auto& doc : docs) {
+    auto& by_type = writes[doc.source_type];
+    if (action == BulkAction::remove) {
+      by_type.deletes.push_back(doc.source_id);
+      out.push_back({doc.id, BulkItemStatus::deleted, ""});
+    } else if (doc.source_type == domain::SourceType::journal_entries) {
+      out.push_back(resync_one(doc, w.find_journal_entry(doc.source_id), by_type, job_id, clock, ids));
+    } else {
+      out.push_back(resync_one(doc, w.find_goal(doc.source_id), by_type, job_id, clock, ids));
+    }
+  }
+  for (const auto& [type, batch] : writes) {
+    w.delete_documents(type, batch.deletes);
+    w.upsert_documents(type, batch.upserts);
+  }
+  return out;
+}
+
+std::string bulk_params(BulkAction action, const BulkTarget& target, std::size_t id_count) {
+  boost::json::object o{{"action", to_string(action)}};
+  if (target.filter) {
+    o["filter"] = domain::filter_spec_json(*target.filter);
+  } else {
+    o["idCount"] = id_count;
+  }
+  return boost::json::serialize(o);
+}
+
+namespace {
+
+/// Slices of this many documents: large enough to feed the full-text index in few statements,
+/// small enough that a control request waits little.
+constexpr std::size_t kSlice = 256;
+
+class BulkStep final : public JobStep {
+ public:
+  BulkStep(const domain::Job& job, const domain::Clock& clock, domain::IdGenerator& ids)
+      : clock_(clock), ids_(ids) {
+    action_ = job.type == domain::JobType::bulk_delete ? BulkAction::remove : BulkAction::resync;
+    boost::system::error_code ec;
+    auto params = boost::json::parse(job.params, ec);
+    if (ec || !params.is_object()) {
+      throw std::runtime_error("bulk job " + job.id + " has unreadable params");
+    }
+    if (const auto* f = params.as_object().if_contains("filter")) {
+      if (!f->is_object()) {
+        throw std::runtime_error("bulk job " + job.id + " has a filter that is not an object");
+      }
+      // Checked when the job was created; compiled again the same way.
+      filter_ = domain::compile_filter(domain::filter_spec_from_json(f->as_object(), "filter."), "filter.");
+      filter_->max_seq = job.target_seq;
+    }
+  }
+
+  void first_start(store::Writer&, domain::Job&) override {
+    // Nothing: a bulk job's snapshot, targets and total are fixed when it is created.
+  }
+
+  bool batch(store::Writer& w, domain::Job& job, const BatchLimits& limits,
+             std::vector<domain::ItemError>& new_errors) override {
+    std::size_t n = 0;
+    while (!limits.reached(n)) {
+      const std::size_t want = std::min(kSlice, limits.max_items - n);
+      std::vector<store::Document> docs;
+      std::int64_t next_checkpoint = job.checkpoint_seq;
+      if (filter_) {
+        docs = w.matching_documents_after(*filter_, job.checkpoint_seq, want);
+        if (docs.empty()) {
+          return true;
+        }
+        next_checkpoint = docs.back().seq;
+      } else {
+        const auto targets = w.bulk_targets_after(job.id, job.checkpoint_seq, want);
+        if (targets.empty()) {
+          return true;
+        }
+        std::vector<std::string> ids;
+        ids.reserve(targets.size());
+        for (const auto& [seq, id] : targets) {
+          ids.push_back(id);
+        }
+        std::unordered_map<std::string, store::Document> found;
+        for (auto& d : w.find_documents(ids)) {
+          found.emplace(d.id, std::move(d));
+        }
+        for (const auto& id : ids) {
+          if (auto it = found.find(id); it != found.end()) {
+            docs.push_back(std::move(it->second));
+          } else {
+            ++job.counters.skipped;  // gone since the job was created
+          }
+        }
+        next_checkpoint = targets.back().first;
+        n += ids.size() - docs.size();
+      }
+      for (const auto& r : apply_bulk(w, action_, docs, job.id, clock_, ids_)) {
+        switch (r.status) {
+          case BulkItemStatus::deleted:
+          case BulkItemStatus::resynced:
+            ++job.counters.synced;
+            break;
+          case BulkItemStatus::not_found:
+            ++job.counters.skipped;
+            break;
+          case BulkItemStatus::failed:
+            record_failure(job, domain::ItemError{r.document_id, r.reason, clock_.now_ms()}, new_errors);
+            break;
+        }
+      }
+      n += docs.size();
+      job.checkpoint_seq = next_checkpoint;
+      // A document that came to match the filter after the count (a sync changed its text) is
+      // taken too; the total follows so that processed never passes it.
+      job.counters.total = std::max(job.counters.total, job.counters.processed());
+      if (limits.interrupted()) {
+        break;
+      }
+    }
+    return false;
+  }
+
+  void completed(store::Writer&, domain::Job& job) override {
+    // Documents that matched the filter when the job was created but were deleted, or stopped
+    // matching, before a batch reached them were not processed: they count as skipped, so that a
+    // completed job has processed its total.
+    job.counters.skipped += std::max<std::int64_t>(0, job.counters.total - job.counters.processed());
+  }
+
+ private:
+  const domain::Clock& clock_;
+  domain::IdGenerator& ids_;
+  BulkAction action_ = BulkAction::remove;
+  std::optional<domain::DocumentFilter> filter_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobStep> make_bulk_step(const domain::Job& job, const domain::Clock& clock,
+                                        domain::IdGenerator& ids) {
+  return std::make_unique<BulkStep>(job, clock, ids);
+}
+
+}  // namespace mladmin::sync

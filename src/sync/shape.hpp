@@ -1,0 +1,30 @@
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "domain/source.hpp"
+
+namespace mladmin::sync {
+
+/// Whitespace folded to single spaces and trimmed: the `text` of a document.
+std::string normalize_text(std::string_view text);
+
+/// BLAKE2b-256 of the parts, hex: a document's content hash. Needs sodium_init() (the Engine's
+/// constructor calls it).
+std::string content_hash(std::initializer_list<std::string_view> parts);
+
+/// The document a source record becomes: what a sync and a bulk re-sync write.
+struct Shaped {
+  std::string title;
+  std::string text;
+  std::string metadata;  ///< JSON
+  /// content_hash of the three parts.
+  std::string hash() const { return content_hash({title, text, metadata}); }
+};
+
+Shaped shape(const domain::JournalEntry& entry);
+Shaped shape(const domain::Goal& goal);
+
+}  // namespace mladmin::sync
