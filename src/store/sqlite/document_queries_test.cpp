@@ -114,6 +114,23 @@ TEST_F(DocumentSearchTest, RelevanceRanksDenserAndTitleMatchesFirst) {
   EXPECT_GT(page.items[2].score, 0.0);
 }
 
+TEST_F(DocumentSearchTest, AWordInMostDocumentsStillGetsAMeaningfulScore) {
+  // Classic BM25's IDF is negative for a word in more than half of the documents (FTS5's bm25()
+  // clamps it to 1e-6); the ranking uses an IDF that stays positive.
+  add(1, "T", "tea tea tea in the morning");
+  add(2, "T", "tea after lunch");
+  add(3, "T", "tea and a long walk along the river to the old mill and back again");
+  add(4, "T", "no drink today");
+  DocumentQuery q;
+  q.filter.match = match("tea");
+  q.sort = DocumentSort::relevance;
+  const auto page = search(q);
+  ASSERT_EQ(page.items.size(), 3u);
+  EXPECT_EQ(page.items[0].doc.source_id, "src-1");
+  EXPECT_EQ(page.items[2].doc.source_id, "src-3");
+  EXPECT_GT(page.items[2].score, 0.1);
+}
+
 TEST_F(DocumentSearchTest, SnippetsMarkMatchesAndEscapeTheText) {
   add(1, "<b>Heron</b> & co", "before <script>alert(1)</script> the heron \"stood\" still");
   DocumentQuery q;

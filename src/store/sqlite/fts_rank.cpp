@@ -101,8 +101,10 @@ RankData* rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, std::string_v
   fresh->avgdl = std::max(1.0, static_cast<double>(stats[1]) / rows);
   for (int i = 0; i < phrases; ++i) {
     const double hits = static_cast<double>(stats[static_cast<std::size_t>(i) + 2]);
-    const double idf = std::log((rows - hits + 0.5) / (hits + 0.5));
-    fresh->idf.push_back(idf <= 0 ? 1e-6 : idf);
+    // Lucene's IDF, log(1 + (N - n + 0.5) / (n + 0.5)), stays positive for a word in more than
+    // half of the documents (classic BM25's goes negative, and FTS5's bm25() clamps it to 1e-6,
+    // which flattens the ranking of common words).
+    fresh->idf.push_back(std::log(1.0 + (rows - hits + 0.5) / (hits + 0.5)));
   }
   fresh->freq.assign(static_cast<std::size_t>(phrases), 0.0);
   data = fresh.get();
