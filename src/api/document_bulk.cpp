@@ -110,15 +110,7 @@ boost::json::object audit_details(const BulkBody& b, std::int64_t matched) {
 
 void audit(store::Writer& w, ApiContext& ctx, const auth::Caller& caller, const BulkBody& b,
            boost::json::object details) {
-  store::AuditEntry e;
-  e.id = ctx.ids.next();
-  e.at = ctx.clock.now_ms();
-  e.actor_id = caller.id;
-  e.actor_label = caller.email;
-  e.action = audit_action(b.action);
-  e.target_type = "document";
-  e.details_json = boost::json::serialize(details);
-  w.insert_audit(e);
+  audit_document_action(w, ctx, caller, audit_action(b.action), std::nullopt, details);
 }
 
 /// The documents the action takes at this moment, or nullopt when there are more than

@@ -162,6 +162,20 @@ boost::json::object document_json(const store::Document& d) {
   return o;
 }
 
+void audit_document_action(store::Writer& w, ApiContext& ctx, const auth::Caller& caller, std::string action,
+                           std::optional<std::string> document_id, const boost::json::object& details) {
+  store::AuditEntry e;
+  e.id = ctx.ids.next();
+  e.at = ctx.clock.now_ms();
+  e.actor_id = caller.id;
+  e.actor_label = caller.email;
+  e.action = std::move(action);
+  e.target_type = "document";
+  e.target_id = std::move(document_id);
+  e.details_json = boost::json::serialize(details);
+  w.insert_audit(e);
+}
+
 http::Response list_documents(http::Request& req, const auth::Caller&, ApiContext& ctx) {
   allow_params(req, {"q", "type", "userId", "from", "to", "dateField", "sort", "limit", "cursor"});
   const auto spec = filter_spec(req);
@@ -228,20 +242,11 @@ http::Response delete_document(http::Request& req, const auth::Caller& caller, A
       throw domain::not_found("document");
     }
     w.delete_documents(doc->source_type, {doc->source_id});
-    store::AuditEntry e;
-    e.id = ctx.ids.next();
-    e.at = ctx.clock.now_ms();
-    e.actor_id = caller.id;
-    e.actor_label = caller.email;
-    e.action = "document.delete";
-    e.target_type = "document";
-    e.target_id = doc->id;
-    e.details_json =
-        boost::json::serialize(boost::json::object{{"sourceType", domain::to_string(doc->source_type)},
-                                                   {"sourceId", doc->source_id},
-                                                   {"userId", doc->user_id},
-                                                   {"version", doc->version}});
-    w.insert_audit(e);
+    audit_document_action(w, ctx, caller, "document.delete", doc->id,
+                          {{"sourceType", domain::to_string(doc->source_type)},
+                           {"sourceId", doc->source_id},
+                           {"userId", doc->user_id},
+                           {"version", doc->version}});
   });
   http::Response res;
   res.status = 204;

@@ -79,6 +79,9 @@ http::Response retry_job(http::Request& req, const auth::Caller& caller, ApiCont
 
 // documents.cpp
 boost::json::object document_json(const store::Document& doc);
+/// Writes an audit entry of a document action by `caller` in the write transaction `w`.
+void audit_document_action(store::Writer& w, ApiContext& ctx, const auth::Caller& caller, std::string action,
+                           std::optional<std::string> document_id, const boost::json::object& details);
 http::Response list_documents(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response get_document(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response delete_document(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
