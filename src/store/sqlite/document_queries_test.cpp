@@ -13,25 +13,13 @@
 
 #include "domain/search_query.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/temp_store_test_fixture.hpp"
 
 namespace mladmin::store::sqlite {
 namespace {
 
-class DocumentSearchTest : public ::testing::Test {
+class DocumentSearchTest : public TempStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mladmin-docs-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    store_ = std::make_unique<SqliteStore>((dir_ / "t.db").string(), 2);
-    store_->migrate();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   /// Adds a document; `n` makes its ids and times distinct and ordered.
   void add(int n, const std::string& title, const std::string& text, const std::string& user = "u1",
            domain::SourceType type = domain::SourceType::journal_entries) {
@@ -71,9 +59,6 @@ class DocumentSearchTest : public ::testing::Test {
     }
     return out;
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<SqliteStore> store_;
 };
 
 using ::testing::ElementsAre;

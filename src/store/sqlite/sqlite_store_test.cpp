@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/temp_store_test_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,21 +14,8 @@ namespace mladmin::store::sqlite {
 
 namespace {
 
-class SqliteStoreTest : public ::testing::Test {
+class SqliteStoreTest : public TempStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mladmin-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    store_ = std::make_unique<SqliteStore>((dir_ / "t.db").string(), 2);
-    store_->migrate();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   static domain::User user(const std::string& id, const std::string& email, domain::TimestampMs created) {
     domain::User u;
     u.id = id;
@@ -65,9 +53,6 @@ class SqliteStoreTest : public ::testing::Test {
     st.step();
     return st.int64(0);
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<SqliteStore> store_;
 };
 
 constexpr domain::TimestampMs kDay = 24LL * 3600 * 1000;
