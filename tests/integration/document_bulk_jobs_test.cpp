@@ -64,17 +64,8 @@ bool finished(const json::value& job) {
   return ::testing::AssertionSuccess();
 }
 
-struct Account {
-  std::string id;
-  std::string token;
-};
-
 Account add_account(ServerProcess& server, const std::string& email, const std::string& role) {
-  Account a;
-  a.id = server.add_user(email, kPassword, role, "Bulk " + role);
-  HttpClient c(server.port());
-  a.token = c.login(email, kPassword);
-  return a;
+  return test::add_account(server, email, kPassword, role, "Bulk " + role);
 }
 
 std::int64_t documents_of(const ServerProcess& server, const std::string& user_id) {

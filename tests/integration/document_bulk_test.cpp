@@ -51,17 +51,8 @@ std::string details_field(const HttpResponse& res) {
   return str(*details, "field");
 }
 
-struct Account {
-  std::string id;
-  std::string token;
-};
-
 Account add_account(ServerProcess& server, const std::string& email, const std::string& role) {
-  Account a;
-  a.id = server.add_user(email, kPassword, role, "Bulk " + role);
-  HttpClient c(server.port());
-  a.token = c.login(email, kPassword);
-  return a;
+  return test::add_account(server, email, kPassword, role, "Bulk " + role);
 }
 
 std::int64_t documents(const ServerProcess& server) {

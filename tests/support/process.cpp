@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include "support/http_client.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -251,6 +253,15 @@ std::string ServerProcess::add_user(const std::string& email, const std::string&
     throw std::runtime_error("user add failed: " + r.err);
   }
   return r.out.substr(0, r.out.find(' '));
+}
+
+Account add_account(ServerProcess& server, const std::string& email, const std::string& password,
+                    const std::string& role, const std::string& name) {
+  Account a;
+  a.id = server.add_user(email, password, role, name);
+  HttpClient c(server.port());
+  a.token = c.login(email, password);
+  return a;
 }
 
 }  // namespace mladmin::test

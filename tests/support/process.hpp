@@ -88,6 +88,14 @@ class ServerProcess final {
   unsigned short port_ = 0;
 };
 
+/// A user created on a server's database and logged in over HTTP.
+struct Account {
+  std::string id;
+  std::string token;
+};
+Account add_account(ServerProcess& server, const std::string& email, const std::string& password,
+                    const std::string& role, const std::string& name = "Test User");
+
 /// The JWT secret every test server is started with, so tests can mint tokens.
 inline constexpr const char* kTestJwtSecret = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
