@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+import react from '@vitejs/plugin-react';
+
+// The built files are embedded in the mladmin binary (see cmake/web.cmake), which serves them at
+// `/` with a strict Content-Security-Policy: no inline scripts or styles, so nothing here may
+// inject any. `npm run dev` proxies the API to a server started with `mladmin serve` on :8080.
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    target: 'es2022',
+    sourcemap: false,
+    assetsInlineLimit: 0,
+    chunkSizeWarningLimit: 400,
+  },
+  server: {
+    proxy: { '/api': 'http://127.0.0.1:8080' },
+  },
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
+  },
+});
