@@ -3,7 +3,8 @@ import react from '@vitejs/plugin-react';
 
 // The built files are embedded in the mladmin binary (see cmake/web.cmake), which serves them at
 // `/` with a strict Content-Security-Policy: no inline scripts or styles, so nothing here may
-// inject any. `npm run dev` proxies the API to a server started with `mladmin serve` on :8080.
+// inject any. `npm run dev` (and `vite preview`) proxy the API to a server started with `mladmin serve`
+// on MLADMIN_API (default http://127.0.0.1:8080).
 export default defineConfig({
   plugins: [react()],
   build: {
@@ -13,7 +14,10 @@ export default defineConfig({
     chunkSizeWarningLimit: 400,
   },
   server: {
-    proxy: { '/api': 'http://127.0.0.1:8080' },
+    proxy: { '/api': process.env.MLADMIN_API ?? 'http://127.0.0.1:8080' },
+  },
+  preview: {
+    proxy: { '/api': process.env.MLADMIN_API ?? 'http://127.0.0.1:8080' },
   },
   test: {
     environment: 'jsdom',
