@@ -152,3 +152,14 @@ export function isoFromLocalDate(value: Maybe<string>, edge: 'start' | 'end' = '
   if (edge === 'end') date.setDate(date.getDate() + 1);
   return date.toISOString();
 }
+
+/** "1 document", "3 documents" (digits without grouping, as tests and screen readers expect). */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** A document's source type for people: "journal_entries" → "Journal entry". */
+export const sourceTypeLabel: Record<string, string> = {
+  journal_entries: 'Journal entry',
+  goals: 'Goal',
+};

@@ -9,7 +9,7 @@ import type { MlDocument, Page } from '../api/types';
 import { BulkDialog } from '../components/documents/BulkDialog';
 import { useCursorPaging } from '../components/documents/cursorPaging';
 import { DocumentDetail } from '../components/documents/DocumentDetail';
-import { plural, typeLabel } from '../components/documents/format';
+import { plural, sourceTypeLabel as typeLabel } from '../lib/format';
 import { ResultsTable } from '../components/documents/ResultsTable';
 import { apiFilter, isEmptyFilter, listParams, readSearch, searchToParams } from '../components/documents/search';
 import type { DocSearch } from '../components/documents/search';

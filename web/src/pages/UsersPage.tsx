@@ -10,7 +10,7 @@ import type { Page, Role, User } from '../api/types';
 import { useAuth } from '../auth/session';
 import { Dialog } from '../components/Dialog';
 import { useCursorPaging } from '../components/documents/cursorPaging';
-import { plural } from '../components/documents/format';
+import { plural } from '../lib/format';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { BulkBar } from '../components/users/BulkBar';
 import type { UserBulkAction } from '../components/users/BulkBar';

@@ -6,7 +6,7 @@ import { api, apiRaw } from '../../api/client';
 import type { Job } from '../../api/types';
 import { Dialog } from '../Dialog';
 import { ErrorState, Loading } from '../States';
-import { plural } from './format';
+import { plural } from '../../lib/format';
 import type { BulkAnswer, BulkBody, BulkDryRun, BulkResult } from './types';
 
 const verbs = {

@@ -6,7 +6,7 @@ import { Link } from 'react-router';
 import { api } from '../../api/client';
 import { Dialog } from '../Dialog';
 import { ErrorState, Loading } from '../States';
-import { formatDateTime, typeLabel } from './format';
+import { formatDateTime, sourceTypeLabel as typeLabel } from '../../lib/format';
 import type { DocumentDetail as Detail, SourceRecord } from './types';
 
 interface Props {

@@ -4,7 +4,7 @@
 import { useEffect, useRef } from 'react';
 import type { MouseEvent } from 'react';
 import type { MlDocument } from '../../api/types';
-import { formatDateTime, typeLabel } from './format';
+import { formatDateTime, sourceTypeLabel as typeLabel } from '../../lib/format';
 
 interface Props {
   items: MlDocument[];

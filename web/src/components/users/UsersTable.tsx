@@ -2,7 +2,7 @@
 // status and a Disable / Enable button.
 import { useEffect, useRef } from 'react';
 import type { Role, User } from '../../api/types';
-import { formatDateTime } from '../documents/format';
+import { formatDateTime } from '../../lib/format';
 import { roleLabel } from './params';
 
 interface Props {
