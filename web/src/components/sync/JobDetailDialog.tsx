@@ -1,27 +1,20 @@
-import { useEffect, useRef } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { api } from '../../api/client';
 import type { ItemError, Job, Page } from '../../api/types';
 import { useLiveJobs } from '../../live/LiveJobs';
 import { formatDateTime, formatDuration, formatEta, formatNumber, formatRate } from '../../lib/format';
 import { canRetry, jobLabel, progressPercent } from '../../lib/progress';
+import { Dialog } from '../Dialog';
 import { Empty, ErrorState, Loading } from '../States';
 import { ProgressBar } from './ProgressBar';
 import { StatusBadge } from './StatusBadge';
 import { typeLabel } from './HistoryTable';
 import { useJobAction } from './useJobAction';
 
-/** The job detail view (a modal <dialog>): every figure of the job and all its item errors. */
+/** The job detail view (a modal dialog): every figure of the job and all its item errors. */
 export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
   const { byId } = useLiveJobs();
   const { run, busy, error: actionError } = useJobAction();
-
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => d?.close();
-  }, []);
 
   const jobQuery = useQuery({
     queryKey: ['jobs', 'detail', jobId],
@@ -44,22 +37,16 @@ export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: ()
   const errors = errorsQuery.data?.pages.flatMap((p) => p.items) ?? [];
 
   return (
-    <dialog
-      ref={ref}
-      className="dialog job-detail"
-      aria-labelledby="job-detail-title"
+    <Dialog
+      title="Job details"
       onClose={onClose}
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose();
-      }}
-    >
-      <div className="dialog-head">
-        <h2 id="job-detail-title">Job details</h2>
+      className="dialog-wide"
+      actions={
         <button type="button" onClick={onClose} autoFocus>
           Close
         </button>
-      </div>
+      }
+    >
       {jobQuery.isPending && !job ? (
         <Loading />
       ) : !job ? (
@@ -185,6 +172,6 @@ export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: ()
           )}
         </>
       )}
-    </dialog>
+    </Dialog>
   );
 }
