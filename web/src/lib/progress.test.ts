@@ -117,30 +117,31 @@ describe('etaFromJob', () => {
 });
 
 describe('jobLabel', () => {
+  // docs/ui-contract.md: the active job's article is named "Journal entries sync, all users".
   it('names syncs by type and scope', () => {
-    expect(jobLabel(job({ type: 'journal_entries', scope: 'all' }))).toBe('Journal entries sync (all users)');
+    expect(jobLabel(job({ type: 'journal_entries', scope: 'all' }))).toBe('Journal entries sync, all users');
     expect(jobLabel(job({ type: 'goals', scope: 'user', scopeUserId: '01968d2e-0000-7000-8000-00000000beef' }))).toBe(
-      'Goals sync (user 0000beef)',
+      'Goals sync, user 0000beef',
     );
     expect(
       jobLabel(job({ type: 'goals', scope: 'user', scopeUserId: 'u-42' }), {
         userName: (id) => (id === 'u-42' ? 'ada@example.com' : null),
       }),
-    ).toBe('Goals sync (user ada@example.com)');
+    ).toBe('Goals sync, user ada@example.com');
   });
   it('names bulk jobs by their document count', () => {
-    expect(jobLabel(job({ type: 'bulk_delete', totalItems: 1200 }))).toBe('Bulk delete (1,200 documents)');
-    expect(jobLabel(job({ type: 'bulk_resync', totalItems: 1 }))).toBe('Bulk re-sync (1 document)');
+    expect(jobLabel(job({ type: 'bulk_delete', totalItems: 1200 }))).toBe('Bulk delete, 1,200 documents');
+    expect(jobLabel(job({ type: 'bulk_resync', totalItems: 1 }))).toBe('Bulk re-sync, 1 document');
     expect(jobLabel(job({ type: 'bulk_delete', totalItems: 0, bulk: { action: 'delete', idCount: 1500 } }))).toBe(
-      'Bulk delete (1,500 documents)',
+      'Bulk delete, 1,500 documents',
     );
     expect(jobLabel(job({ type: 'bulk_resync', totalItems: 0, bulk: { action: 'resync', filter: { q: 'x' } } }))).toBe(
-      'Bulk re-sync (matching documents)',
+      'Bulk re-sync, matching documents',
     );
   });
   it('adds the distinguishing end of the id to the accessible name', () => {
     expect(shortId('01968d2e-7b3c-7a10-8f00-0123456789ab')).toBe('456789ab');
-    expect(jobAccessibleName(job())).toBe('Journal entries sync (all users), job 456789ab');
+    expect(jobAccessibleName(job())).toBe('Journal entries sync, all users (job 456789ab)');
     // Two jobs created in the same millisecond share their id's start, not its end.
     const a = jobAccessibleName(job({ id: '01968d2e-7b3c-7a10-8f00-000000000001' }));
     const b = jobAccessibleName(job({ id: '01968d2e-7b3c-7a10-8f00-000000000002' }));

@@ -103,26 +103,27 @@ type LabelFields = Pick<Job, 'type'> &
   Partial<Pick<Job, 'scope' | 'scopeUserId' | 'totalItems' | 'bulk'>>;
 
 /**
- * A person's name for the job: "Journal entries sync (all users)", "Goals sync (user 9f3a…)",
- * "Bulk delete (1,200 documents)", "Bulk re-sync (matching documents)".
+ * A person's name for the job, used as its card's and progressbar's accessible name
+ * (docs/ui-contract.md): "Journal entries sync, all users", "Goals sync, user 0000beef",
+ * "Bulk delete, 1,200 documents", "Bulk re-sync, matching documents".
  */
 export function jobLabel(job: LabelFields, opts: JobLabelOptions = {}): string {
   if (isBulk(job.type)) {
     const what = job.type === 'bulk_delete' ? 'Bulk delete' : 'Bulk re-sync';
     const total = job.totalItems ?? 0;
     const count = total > 0 ? total : (job.bulk?.idCount ?? 0);
-    if (count > 0) return `${what} (${formatNumber(count)} ${count === 1 ? 'document' : 'documents'})`;
-    return `${what} (matching documents)`;
+    if (count > 0) return `${what}, ${formatNumber(count)} ${count === 1 ? 'document' : 'documents'}`;
+    return `${what}, matching documents`;
   }
   const name = TYPE_NAMES[job.type] ?? String(job.type).replace(/_/g, ' ');
-  if (job.scope === 'all') return `${name} sync (all users)`;
+  if (job.scope === 'all') return `${name} sync, all users`;
   const uid = job.scopeUserId;
   if (!uid) return `${name} sync`;
   const who = opts.userName?.(uid) || shortId(uid);
-  return `${name} sync (user ${who})`;
+  return `${name} sync, user ${who}`;
 }
 
 /** The progressbar's accessible name: the label and the job's short id. */
 export function jobAccessibleName(job: LabelFields & Pick<Job, 'id'>, opts: JobLabelOptions = {}): string {
-  return `${jobLabel(job, opts)}, job ${shortId(job.id)}`;
+  return `${jobLabel(job, opts)} (job ${shortId(job.id)})`;
 }

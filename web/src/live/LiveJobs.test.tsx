@@ -157,12 +157,12 @@ describe('LiveJobsProvider', () => {
 
     act(() => c.push(jobFrame({ ...a, status: 'completed', processedItems: 100, updatedAt: '2026-03-14T09:00:02.000Z' }, 2)));
     await waitFor(() => expect(invalidatedKeys(s)).toContainEqual(['jobs']));
-    expect(invalidatedKeys(s)).toEqual([['jobs'], ['documents'], ['stats']]);
+    expect(invalidatedKeys(s)).toEqual([['jobs'], ['documents'], ['document'], ['stats']]);
 
     // A later copy of the same finished job is no news.
     act(() => c.push(jobFrame({ ...a, status: 'completed', processedItems: 100, updatedAt: '2026-03-14T09:00:03.000Z' }, 3)));
     await waitFor(() => expect(live!.byId.get('a')?.updatedAt).toBe('2026-03-14T09:00:03.000Z'));
-    expect(s.invalidate).toHaveBeenCalledTimes(3);
+    expect(s.invalidate).toHaveBeenCalledTimes(4);
   });
 
   it('makes a job history query refetch when a job finishes', async () => {

@@ -29,8 +29,8 @@ export interface LiveJobsValue {
 
 const LiveJobsContext = createContext<LiveJobsValue | null>(null);
 
-/** The query keys refreshed when a job finishes: job history, documents and stats. */
-export const KEYS_CHANGED_BY_A_JOB: ReadonlyArray<readonly string[]> = [['jobs'], ['documents'], ['stats']];
+/** The query keys refreshed when a job finishes: job history, documents (lists and one) and stats. */
+export const KEYS_CHANGED_BY_A_JOB: ReadonlyArray<readonly string[]> = [['jobs'], ['documents'], ['document'], ['stats']];
 
 /** Lists the fallback poll reads: the newest jobs, all statuses. */
 export const POLL_PATH = '/api/ml/sync/jobs';
