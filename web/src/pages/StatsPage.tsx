@@ -309,7 +309,7 @@ function FailureTable({ title, rows, empty }: { title: string; rows: FailureKind
                     {f.reason}
                   </th>
                   <td className="num">{formatCount(f.count)}</td>
-                  <td className="failure-example">{f.example}</td>
+                  <td className="failure-example">{f.example === f.reason ? '—' : f.example}</td>
                 </tr>
               ))}
             </tbody>

@@ -12,6 +12,7 @@ import {
   formatCount,
   formatRate,
   formatSeconds,
+  formatTick,
   msToSeconds,
   bucketRan,
   type ChartData,
@@ -37,7 +38,14 @@ function timeOptions(bucket: StatsBucket, yLabel: string, yValues: (v: number) =
       y: { range: (_u, _min, max) => uPlot.rangeNum(0, max !== null && max > 0 ? max : 1, 0.1, true) },
     },
     axes: [
-      { stroke: INK, font: FONT, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 } },
+      {
+        stroke: INK,
+        font: FONT,
+        grid: { stroke: GRID, width: 1 },
+        ticks: { stroke: GRID, width: 1 },
+        space: 56,
+        values: (_u, splits) => splits.map((ts) => formatTick(ts, bucket)),
+      },
       {
         stroke: INK,
         font: FONT,
@@ -163,6 +171,15 @@ export function DurationChart({ data, bucket }: { data: ChartData; bucket: Stats
       ...timeOptions(bucket, 'seconds', tickNumber),
       series: [
         xSeries(bucket),
+        // Longest first, so that the average is drawn over it where one job makes them equal.
+        {
+          label: 'Longest',
+          stroke: RED,
+          width: 2,
+          dash: [6, 4],
+          points: { show: true, size: 9, fill: '#ffffff', stroke: RED },
+          value: (_u, v) => formatSeconds(v),
+        },
         {
           label: 'Average',
           stroke: BLUE,
@@ -170,19 +187,11 @@ export function DurationChart({ data, bucket }: { data: ChartData; bucket: Stats
           points: { show: true, size: 6, fill: BLUE, stroke: BLUE },
           value: (_u, v) => formatSeconds(v),
         },
-        {
-          label: 'Longest',
-          stroke: RED,
-          width: 2,
-          dash: [6, 4],
-          points: { show: true, size: 6, fill: '#ffffff', stroke: RED },
-          value: (_u, v) => formatSeconds(v),
-        },
       ],
     }),
     [bucket],
   );
-  const plotData = useMemo<uPlot.AlignedData>(() => [data.x, data.avgDurationSec, data.maxDurationSec], [data]);
+  const plotData = useMemo<uPlot.AlignedData>(() => [data.x, data.maxDurationSec, data.avgDurationSec], [data]);
   const label = describeDurations(data, bucket);
   return (
     <figure className="panel chart">

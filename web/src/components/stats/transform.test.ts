@@ -9,6 +9,7 @@ import {
   formatPercent,
   formatRate,
   formatSeconds,
+  formatTick,
   msToSeconds,
   rangeOption,
   rangeQuery,
@@ -167,6 +168,15 @@ describe('units and formats', () => {
   });
 });
 
+describe('formatTick', () => {
+  it('labels day ticks with the UTC date and hour ticks with the time, or the date at midnight', () => {
+    expect(formatTick(Date.parse('2026-11-20T00:00:00Z') / 1000, 'day')).toBe('20 Nov');
+    expect(formatTick(Date.parse('2026-11-26T13:00:00Z') / 1000, 'hour', 'UTC')).toBe('13:00');
+    expect(formatTick(Date.parse('2026-11-26T00:00:00Z') / 1000, 'hour', 'UTC')).toBe('26 Nov');
+    expect(formatTick(Date.parse('2026-11-25T23:00:00Z') / 1000, 'hour', 'Europe/Berlin')).toBe('26 Nov');
+  });
+});
+
 describe('chart descriptions', () => {
   const range = { from: '2026-11-26T09:00:00Z', to: '2026-11-26T12:00:00Z', bucket: 'hour' as const };
 
@@ -177,7 +187,7 @@ describe('chart descriptions', () => {
     });
     expect(describeItemsPerSecond(data, 'hour', 'UTC')).toBe(
       'Items per second over 3 hours, 26 Nov, 09:00 to 26 Nov, 11:00. 2 of 3 hours had sync jobs. ' +
-        'Highest 120 items per second (26 Nov, 10:00), average 90.0.',
+        'Highest 120 items per second (26 Nov, 10:00); mean over those hours 90.0.',
     );
     expect(describeDurations(data, 'hour', 'UTC')).toBe(
       'Job duration over 3 hours, 26 Nov, 09:00 to 26 Nov, 11:00. 2 of 3 hours had sync jobs. Highest hourly average 3.0 s; ' +

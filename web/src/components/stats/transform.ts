@@ -193,6 +193,17 @@ export function formatBucket(iso: string, bucket: StatsBucket, hourTimeZone?: st
   });
 }
 
+/**
+ * A time-axis tick: days as "20 Nov" (UTC); hours as "13:00" in the reader's time zone, and as the
+ * date at local midnight, so that the axis says which day the hours belong to.
+ */
+export function formatTick(ts: number, bucket: StatsBucket, hourTimeZone?: string): string {
+  const d = new Date(ts * 1000);
+  if (bucket === 'day') return d.toLocaleDateString(LOCALE, { timeZone: 'UTC', day: 'numeric', month: 'short' });
+  const time = d.toLocaleTimeString(LOCALE, { timeZone: hourTimeZone, hour: '2-digit', minute: '2-digit', hour12: false });
+  return time === '00:00' ? d.toLocaleDateString(LOCALE, { timeZone: hourTimeZone, day: 'numeric', month: 'short' }) : time;
+}
+
 export function bucketNoun(bucket: StatsBucket, n: number): string {
   if (bucket === 'hour') return n === 1 ? 'hour' : 'hours';
   return n === 1 ? 'day' : 'days';
@@ -233,8 +244,8 @@ export function describeItemsPerSecond(data: ChartData, bucket: StatsBucket, tz?
   const mean = meanOf(data.itemsPerSecond);
   return (
     `${head} ${data.bucketsWithJobs} of ${n} ${bucketNoun(bucket, n)} had sync jobs. ` +
-    `Highest ${formatRate(peak.value)} items per second${at ? ` (${formatBucket(at.start, bucket, tz)})` : ''}, ` +
-    `average ${formatRate(mean)}.`
+    `Highest ${formatRate(peak.value)} items per second${at ? ` (${formatBucket(at.start, bucket, tz)})` : ''}; ` +
+    `mean over those ${bucketNoun(bucket, 2)} ${formatRate(mean)}.`
   );
 }
 
