@@ -56,9 +56,6 @@ export default function StatsPage() {
       <div className="page-head">
         <h1 id="stats-title">Stats</h1>
         <div className="row">
-          <span className="muted stats-updating" role="status">
-            {query.isFetching && !query.isPending ? 'Updating…' : ''}
-          </span>
           <label>
             Range
             <select value={range} onChange={(e) => changeRange(e.target.value)}>
