@@ -10,7 +10,6 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -72,13 +71,15 @@ class DashboardTest : public ::testing::Test {
 
   /// The page's script (vite names it assets/index-HASH.js), read from index.html.
   std::string script_path() {
-    const auto index = get("/");
-    std::smatch m;
-    if (!std::regex_search(index.body, m, std::regex(R"re(src="(/assets/[^"]+\.js)")re"))) {
-      ADD_FAILURE() << "no script in index.html: " << index.body;
+    const auto index = get("/").body;
+    const std::string marker = "<script type=\"module\" crossorigin src=\"";
+    const auto start = index.find(marker);
+    const auto end = start == std::string::npos ? start : index.find('"', start + marker.size());
+    if (end == std::string::npos) {
+      ADD_FAILURE() << "no script in index.html: " << index;
       return "/assets/missing.js";
     }
-    return m[1];
+    return index.substr(start + marker.size(), end - start - marker.size());
   }
 
   static void expect_security_headers(const HttpResponse& res, const std::string& what) {
