@@ -34,8 +34,11 @@ export const writerEmail = (n) => `writer${n}@demo.example`;
 export const screenshotDir = path.resolve(process.env.E2E_SCREENSHOTS || path.join(here, 'screenshots'));
 
 function binaryPath() {
+  if (process.env.MLADMIN_BIN) {
+    if (!fs.existsSync(process.env.MLADMIN_BIN)) throw new Error(`MLADMIN_BIN=${process.env.MLADMIN_BIN} does not exist`);
+    return path.resolve(process.env.MLADMIN_BIN);
+  }
   const candidates = [
-    process.env.MLADMIN_BIN,
     path.join(repoDir, 'build/dev/mladmin'),
     path.join(repoDir, 'build/release/mladmin'),
   ].filter(Boolean);
