@@ -2,7 +2,7 @@
 // selection, both with the confirm step; a user's role changed from the Users page.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, World, deadline, launchBrowser, login, withPage, writerEmail } from './harness.mjs';
+import { ADMIN, World, deadline, launchBrowser, login, shot, withPage, writerEmail } from './harness.mjs';
 
 let world;
 let browser;
@@ -70,6 +70,7 @@ test('search documents and bulk-delete the filtered set after the confirm step',
     const dialog = page.getByRole('dialog', { name: 'Confirm bulk delete' });
     await dialog.waitFor();
     await dialog.getByText(`${FILTERED_COUNT} documents will be deleted`).waitFor();
+    await shot(page, t, 'confirm');
     await dialog.getByRole('button', { name: `Delete ${FILTERED_COUNT} documents` }).click();
     await dialog.waitFor({ state: 'detached', timeout: 15_000 });
     await page.getByRole('status').filter({ hasText: /delet/i }).first().waitFor({ timeout: 30_000 });

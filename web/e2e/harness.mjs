@@ -7,6 +7,7 @@
 //   E2E_UI             "server" (default): the dashboard is the one the binary serves at `/`;
 //                      "preview": start `vite preview` on web/dist, proxying /api to the server
 //                      (for development, before the binary embeds the dashboard)
+//   E2E_WEB_DIR        with E2E_UI=preview: the app directory whose dist/ is previewed (default web)
 //   E2E_BASE_URL       use this dashboard address instead (it must reach the same server's API)
 //   E2E_SCREENSHOTS    where each test saves <test name>.png (default web/e2e/screenshots)
 //   E2E_KEEP           keep the temporary directory (database, server log) for a look afterwards
@@ -187,11 +188,13 @@ export class World {
   async startUi() {
     if (process.env.E2E_BASE_URL) return;
     if ((process.env.E2E_UI || 'server') === 'preview') {
-      if (!fs.existsSync(path.join(webDir, 'dist/index.html'))) throw new Error('E2E_UI=preview needs web/dist: run npm run build first');
+      // E2E_WEB_DIR: preview another copy of the app (its dist/), e.g. a page still being written.
+      const appDir = path.resolve(process.env.E2E_WEB_DIR || webDir);
+      if (!fs.existsSync(path.join(appDir, 'dist/index.html'))) throw new Error(`E2E_UI=preview needs ${appDir}/dist: run npm run build first`);
       this.previewPort = await freePort();
       const vite = path.join(webDir, 'node_modules/vite/bin/vite.js');
       this.preview = spawn(process.execPath, [vite, 'preview', '--host', '127.0.0.1', '--port', String(this.previewPort), '--strictPort'], {
-        cwd: webDir,
+        cwd: appDir,
         env: childEnv({ MLADMIN_API: this.apiUrl }),
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -317,6 +320,12 @@ export async function launchBrowser() {
 
 function fileName(name) {
   return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 120);
+}
+
+/** An extra screenshot at a moment worth seeing: `<test name>--<moment>.png`. */
+export async function shot(page, t, moment) {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: path.join(screenshotDir, `${fileName(t.name)}--${fileName(moment)}.png`), fullPage: true, timeout: 15_000 });
 }
 
 /**

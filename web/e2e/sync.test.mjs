@@ -2,7 +2,7 @@
 // and into the history, cancel one sync, pause and resume another.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, World, deadline, launchBrowser, login, numberPattern, withPage } from './harness.mjs';
+import { ADMIN, World, deadline, launchBrowser, login, numberPattern, shot, withPage } from './harness.mjs';
 
 const WRITERS = 2;
 const ENTRIES = Number(process.env.E2E_ENTRIES_PER_WRITER || 12_000); // 24,000 journal entries
@@ -124,6 +124,7 @@ test('a full sync of 24,000 journal entries shows a live bar, reaches 100 % and 
       { polling: 'raf', timeout: 180_000 },
     );
     const midValue = await mid.jsonValue();
+    await shot(page, t, 'running');
     assert.ok(midValue > 0 && midValue < 100, `intermediate value ${midValue}`);
     await t.test(`bar seen at ${midValue} %`, () => {});
 
@@ -185,6 +186,7 @@ test('pause and resume a running goals sync', { timeout: 300_000 }, async (t) =>
 
     await article.getByRole('button', { name: 'Pause' }).click();
     await article.getByRole('button', { name: 'Resume' }).waitFor({ timeout: 10_000 });
+    await shot(page, t, 'paused');
     assert.equal(await article.getByRole('button', { name: 'Pause' }).count(), 0, 'no Pause button while paused');
     const job = await world.newestJob('goals', since, (j) => j.scope === 'all');
     const paused = await world.waitJob(job.id, 'paused', (j) => j.status === 'paused', 5_000);
