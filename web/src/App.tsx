@@ -9,6 +9,7 @@ import { AuthProvider, canReadAll, isAdmin, useAuth } from './auth/session';
 import { Layout } from './components/Layout';
 import { PageFallback } from './components/States';
 import { LoginPage } from './pages/LoginPage';
+import { LiveJobsProvider } from './live/LiveJobs';
 
 const SyncPage = lazy(() => import('./pages/SyncPage'));
 const DocumentsPage = lazy(() => import('./pages/DocumentsPage'));
@@ -96,11 +97,13 @@ export function App() {
   return (
     <QueryClientProvider client={queryClient}>
       <AuthProvider>
+        <LiveJobsProvider>
         <BrowserRouter>
           <Suspense fallback={<PageFallback />}>
             <AppRoutes />
           </Suspense>
         </BrowserRouter>
+        </LiveJobsProvider>
       </AuthProvider>
     </QueryClientProvider>
   );

@@ -1,0 +1,128 @@
+// One row per user: a checkbox, email, name, a role select that changes the role at once, the
+// status and a Disable / Enable button.
+import { useEffect, useRef } from 'react';
+import type { Role, User } from '../../api/types';
+import { formatDateTime } from '../../lib/format';
+import { roleLabel } from './params';
+
+interface Props {
+  items: User[];
+  selected: ReadonlyMap<string, string>;
+  onToggle: (user: User, on: boolean) => void;
+  onTogglePage: (on: boolean) => void;
+  /** Rows with a change in flight, and the role they are being given. */
+  busy: ReadonlyMap<string, { role?: Role }>;
+  meId: string | undefined;
+  onRole: (user: User, role: Role) => void;
+  onStatus: (user: User, status: User['status']) => void;
+}
+
+export function UsersTable({ items, selected, onToggle, onTogglePage, busy, meId, onRole, onStatus }: Props) {
+  const allRef = useRef<HTMLInputElement>(null);
+  const onPage = items.filter((u) => selected.has(u.id)).length;
+  const all = items.length > 0 && onPage === items.length;
+  useEffect(() => {
+    if (allRef.current) allRef.current.indeterminate = onPage > 0 && !all;
+  }, [onPage, all]);
+
+  return (
+    <div className="table-wrap">
+      <table className="users-table">
+        <thead>
+          <tr>
+            <th className="check">
+              <input
+                ref={allRef}
+                type="checkbox"
+                aria-label="Select all on this page"
+                checked={all}
+                onChange={(e) => onTogglePage(e.target.checked)}
+              />
+            </th>
+            <th>Email</th>
+            <th className="hide-narrow">Name</th>
+            <th>Role</th>
+            <th className="hide-narrow">Status</th>
+            <th className="hide-narrow">Created</th>
+            <th className="hide-narrow">Last login</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((u) => {
+            const pending = busy.get(u.id);
+            const isMe = u.id === meId;
+            return (
+              <tr key={u.id} className={selected.has(u.id) ? 'selected' : undefined}>
+                <td className="check">
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${u.email}`}
+                    checked={selected.has(u.id)}
+                    onChange={(e) => onToggle(u, e.target.checked)}
+                  />
+                </td>
+                <td className="user-email">
+                  <span className="email">{u.email}</span>
+                  {isMe && <span className="badge badge-me">you</span>}
+                  <span className="show-narrow muted user-name-narrow">
+                    {u.name} <StatusBadge status={u.status} />
+                  </span>
+                </td>
+                <td className="hide-narrow">{u.name}</td>
+                <td>
+                  <select
+                    aria-label={`Role for ${u.email}`}
+                    value={pending?.role ?? u.role}
+                    disabled={pending !== undefined}
+                    onChange={(e) => onRole(u, e.target.value as Role)}
+                  >
+                    {(Object.keys(roleLabel) as Role[]).map((r) => (
+                      <option key={r} value={r}>
+                        {roleLabel[r]}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td className="hide-narrow">
+                  <StatusBadge status={u.status} />
+                </td>
+                <td className="hide-narrow nowrap">{formatDateTime(u.createdAt)}</td>
+                <td className="hide-narrow nowrap">{u.lastLoginAt ? formatDateTime(u.lastLoginAt) : 'Never'}</td>
+                <td className="nowrap">
+                  {u.status === 'active' ? (
+                    <button
+                      type="button"
+                      className="small"
+                      aria-label={`Disable ${u.email}`}
+                      disabled={pending !== undefined}
+                      onClick={() => onStatus(u, 'disabled')}
+                    >
+                      Disable
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      className="small"
+                      aria-label={`Enable ${u.email}`}
+                      disabled={pending !== undefined}
+                      onClick={() => onStatus(u, 'active')}
+                    >
+                      Enable
+                    </button>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function StatusBadge({ status }: { status: User['status'] }) {
+  return <span className={`badge badge-user-${status}`}>{status === 'active' ? 'Active' : 'Disabled'}</span>;
+}
