@@ -126,7 +126,9 @@ test('a full sync of 24,000 journal entries shows a live bar, reaches 100 % and 
     const midValue = await mid.jsonValue();
     await shot(page, t, 'running');
     assert.ok(midValue > 0 && midValue < 100, `intermediate value ${midValue}`);
-    await t.test(`bar seen at ${midValue} %`, () => {});
+    t.diagnostic(`bar seen at ${midValue} %`);
+    // The card shows processed / total beside the bar.
+    assert.match(await article.innerText(), numberPattern(WRITERS * ENTRIES), 'the card shows the total');
 
     // The job ends: its bar leaves the active panel, and it heads the history, completed, 100 %.
     await article.waitFor({ state: 'detached', timeout: 240_000 });
@@ -148,7 +150,18 @@ test('a full sync of 24,000 journal entries shows a live bar, reaches 100 % and 
     // 100 % on the live bar, or (when the bar leaves at the final event) in the history row.
     const rowBar = await row.getByRole('progressbar').first().getAttribute('aria-valuenow').catch(() => null);
     assert.ok(seen.includes(100) || rowBar === '100' || /100\s*%/.test(await row.innerText()), `never at 100: ${seen.join(',')}`);
-    await t.test(`live bar values: ${seen.length} distinct, 100 on the live bar: ${seen.includes(100)}`, () => {});
+    t.diagnostic(`live bar values: ${seen.length} distinct, 100 on the live bar: ${seen.includes(100)}`);
+
+    // Its details list the item errors the invalid records caused.
+    assert.ok(done.failedItems > 0, 'the seeded data has invalid records');
+    await row.getByRole('button', { name: 'Details' }).click();
+    const details = page.getByRole('dialog', { name: 'Job details' });
+    await details.waitFor();
+    const firstError = (await world.request('GET', `/api/ml/sync/job/${done.id}/errors?limit=1`, { token: await world.token() })).items[0];
+    await details.getByText(firstError.reason).first().waitFor();
+    await shot(page, t, 'details');
+    await details.getByRole('button', { name: 'Close' }).click();
+    await details.waitFor({ state: 'detached' });
   }));
 
 test('cancel a running goals sync', { timeout: 180_000 }, async (t) =>
