@@ -14,7 +14,8 @@ const SELECTED = 'quokkafin';
 const FILTERED_COUNT = 25;
 
 before(async () => {
-  world = await new World({ writers: 3, entriesPerWriter: 200, goalsPerWriter: 20 }).setup();
+  world = new World({ writers: 3, entriesPerWriter: 200, goalsPerWriter: 20 });
+  await world.setup();
   browser = await launchBrowser();
   const admin = await world.admin();
   writer1 = await world.userId(writerEmail(1));
@@ -29,12 +30,12 @@ before(async () => {
   assert.equal(imported.failed, 0, JSON.stringify(imported.errors));
   const job = await admin.post('/api/ml/sync/journal-entries', { scope: 'all', mode: 'full' });
   await world.waitJob(job.id, 'completed', (j) => j.status === 'completed', 120_000);
-});
+}, { timeout: 240_000 });
 
 after(async () => {
   await browser?.close();
   await world?.teardown();
-});
+}, { timeout: 60_000 });
 
 async function searchDocuments(page, q) {
   await page.getByLabel('Search documents').fill(q);

@@ -146,6 +146,10 @@ export class World {
     });
     fs.closeSync(log);
     this.server = child;
+    // If this process dies without a teardown, the server must not outlive it.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.removeListener('exit', reap));
     child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (os.constants.signals[signal] ?? 0))));
     let out = '';
     const port = await new Promise((resolve, reject) => {
@@ -198,6 +202,8 @@ export class World {
         env: childEnv({ MLADMIN_API: this.apiUrl }),
         stdio: ['ignore', 'ignore', 'inherit'],
       });
+      const preview = this.preview;
+      process.once('exit', () => preview.kill('SIGKILL'));
       await deadline('vite preview', 30_000, async () => (await fetch(`${this.baseUrl}/`)).ok);
       return;
     }

@@ -12,15 +12,16 @@ let world;
 let browser;
 
 before(async () => {
-  world = await new World({ writers: WRITERS, entriesPerWriter: ENTRIES, goalsPerWriter: GOALS }).setup();
+  world = new World({ writers: WRITERS, entriesPerWriter: ENTRIES, goalsPerWriter: GOALS });
+  await world.setup();
   console.log(`# seeded ${WRITERS * ENTRIES} entries and ${WRITERS * GOALS} goals, server up, in ${world.seedMs} ms`);
   browser = await launchBrowser();
-});
+}, { timeout: 240_000 });
 
 after(async () => {
   await browser?.close();
   await world?.teardown();
-});
+}, { timeout: 60_000 });
 
 /** The values of the progress bars named `name`, read in the page (role=progressbar or <progress>). */
 function barValuesInPage(name) {

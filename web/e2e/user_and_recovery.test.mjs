@@ -8,14 +8,15 @@ let world;
 let browser;
 
 before(async () => {
-  world = await new World({ writers: 2, entriesPerWriter: 300, goalsPerWriter: 30 }).setup();
+  world = new World({ writers: 2, entriesPerWriter: 300, goalsPerWriter: 30 });
+  await world.setup();
   browser = await launchBrowser();
-});
+}, { timeout: 240_000 });
 
 after(async () => {
   await browser?.close();
   await world?.teardown();
-});
+}, { timeout: 60_000 });
 
 function historyRows(page) {
   return page.getByRole('region', { name: 'Recent sync history' }).getByRole('table').getByRole('row');
