@@ -23,34 +23,33 @@ after(async () => {
   await world?.teardown();
 }, { timeout: 60_000 });
 
-/** The values of the progress bars named `name`, read in the page (role=progressbar or <progress>). */
-function barValuesInPage(name) {
-  const out = [];
-  for (const el of document.querySelectorAll('[role="progressbar"], progress')) {
-    let n = el.getAttribute('aria-label');
-    const ids = el.getAttribute('aria-labelledby');
-    if (!n && ids) n = ids.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? '').join(' ');
-    if ((n ?? '').trim() !== name) continue;
-    const v = el.getAttribute('aria-valuenow') ?? (el instanceof HTMLProgressElement ? String(el.value) : null);
-    if (v !== null) out.push(Number(v));
-  }
-  return out;
-}
-
-/** Records every value the bar named `name` shows, once per animation frame, in window.__bars. */
+/**
+ * Installs, in the page, window.__e2eBarValues(name): the values of the progress bars named `name`
+ * (role=progressbar or <progress>), and records every value the bar named `name` shows, once per
+ * animation frame, in window.__bars. (Written out here rather than passed as a string: the
+ * dashboard's Content-Security-Policy forbids eval, rightly.)
+ */
 async function recordBar(page, name) {
-  await page.evaluate(
-    ([fnSrc, barName]) => {
-      const values = new Function(`return (${fnSrc})`)();
-      window.__bars = [];
-      const tick = () => {
-        for (const v of values(barName)) if (window.__bars.at(-1) !== v) window.__bars.push(v);
-        requestAnimationFrame(tick);
-      };
-      tick();
-    },
-    [barValuesInPage.toString(), name],
-  );
+  await page.evaluate((barName) => {
+    window.__e2eBarValues = (wanted) => {
+      const out = [];
+      for (const el of document.querySelectorAll('[role="progressbar"], progress')) {
+        let n = el.getAttribute('aria-label');
+        const ids = el.getAttribute('aria-labelledby');
+        if (!n && ids) n = ids.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? '').join(' ');
+        if ((n ?? '').trim() !== wanted) continue;
+        const v = el.getAttribute('aria-valuenow') ?? (el instanceof HTMLProgressElement ? String(el.value) : null);
+        if (v !== null) out.push(Number(v));
+      }
+      return out;
+    };
+    window.__bars = [];
+    const tick = () => {
+      for (const v of window.__e2eBarValues(barName)) if (window.__bars.at(-1) !== v) window.__bars.push(v);
+      requestAnimationFrame(tick);
+    };
+    tick();
+  }, name);
 }
 
 function startForm(page, group) {
@@ -117,11 +116,8 @@ test('a full sync of 24,000 journal entries shows a live bar, reaches 100 % and 
 
     // An intermediate value, seen by the page itself at every animation frame.
     const mid = await page.waitForFunction(
-      ([fnSrc, name]) => {
-        const vs = new Function(`return (${fnSrc})`)()(name);
-        return vs.find((v) => v > 0 && v < 100) ?? false;
-      },
-      [barValuesInPage.toString(), `${label} progress`],
+      (name) => window.__e2eBarValues(name).find((v) => v > 0 && v < 100) ?? false,
+      `${label} progress`,
       { polling: 'raf', timeout: 180_000 },
     );
     const midValue = await mid.jsonValue();
