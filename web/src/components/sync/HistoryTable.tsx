@@ -132,7 +132,7 @@ export function HistoryTable() {
                 <th scope="col">Type</th>
                 <th scope="col">Status</th>
                 <th scope="col">Progress</th>
-                <th scope="col" className="num">
+                <th scope="col" className="num hide-narrow">
                   Items
                 </th>
                 <th scope="col" className="hide-narrow">
@@ -167,7 +167,7 @@ export function HistoryTable() {
                     />
                     <span className="muted">{progressPercent(job)}%</span>
                   </td>
-                  <td className="num">
+                  <td className="num hide-narrow">
                     {formatNumber(job.processedItems)} / {formatNumber(job.totalItems)}
                     {job.failedItems > 0 && <div className="bad-text">{formatNumber(job.failedItems)} failed</div>}
                   </td>
