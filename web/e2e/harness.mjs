@@ -358,6 +358,9 @@ export async function withPage(browser, world, t, fn) {
     await page.screenshot({ path: file, fullPage: true, timeout: 15_000 }).catch((e) => console.error(`screenshot ${file}: ${e.message}`));
     await context.close().catch(() => {});
   }
+  // The served dashboard has a strict Content-Security-Policy: anything it refuses is a broken page.
+  const csp = consoleErrors.filter((m) => /Content Security Policy/i.test(m));
+  if (!failed && csp.length) failed = new Error(`Content-Security-Policy violations:\n${csp.join('\n')}`);
   if (failed) {
     failed.message += `\n--- browser console errors:\n${consoleErrors.slice(-20).join('\n') || '(none)'}\n--- server log tail:\n${world.logTail(25)}`;
     throw failed;

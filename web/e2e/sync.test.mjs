@@ -220,3 +220,17 @@ test('pause and resume a running goals sync', { timeout: 300_000 }, async (t) =>
       return /goal/i.test(text) && /completed/i.test(text) && /100\s*%/.test(text);
     });
   }));
+
+test('the Stats page counts the documents the syncs wrote', { timeout: 90_000 }, async (t) =>
+  withPage(browser, world, t, async (page) => {
+    const stats = await (await world.admin()).get('/api/ml/stats');
+    assert.ok(stats.documents.byType.journal_entries >= 20_000 - 1_000);
+    await login(page, ADMIN.email, ADMIN.password);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Stats' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Stats' }).waitFor();
+    const byType = page.getByRole('region', { name: 'Documents by type' });
+    for (const [type, label] of [['journal_entries', 'Journal entries'], ['goals', 'Goals']]) {
+      const row = byType.getByRole('row').filter({ has: page.getByRole('rowheader', { name: label }) });
+      await deadline(`${label} documents`, 15_000, async () => numberPattern(stats.documents.byType[type]).test(await row.innerText()));
+    }
+  }));
