@@ -135,7 +135,7 @@ class Table {
 
 }  // namespace
 
-http::Router build_router(ApiContext& ctx) {
+http::Router build_router(ApiContext& ctx, const http::StaticFiles& dashboard) {
   http::Router router;
   Table t(router, ctx);
 
@@ -192,6 +192,11 @@ http::Router build_router(ApiContext& ctx) {
 
   // Bulk delete / re-sync of synced documents; more than 1,000 targets run as a tracked job.
   t.role(Role::ml_admin, "POST", "/api/ml/documents/bulk", bulk_documents);
+
+  // The web dashboard (anyone; it signs in through the API): GET and HEAD of any path outside
+  // /api/ that no route above matches. A path that names no file loads index.html, where the
+  // app routes itself (/sync, /users/123), except under /assets/.
+  router.set_fallback("/*", "api", [&dashboard](http::Request& req) { return dashboard.serve(req); });
 
   return router;
 }

@@ -62,7 +62,20 @@ Router::Match Router::match(Request& req) const {
     m.allowed.clear();
     return m;
   }
+  if (m.allowed.empty() && fallback_ && (parts.empty() || parts.front() != fallback_->reserved)) {
+    if (req.method == "GET" || req.method == "HEAD") {
+      m.handler = &fallback_->handler;
+      req.route = fallback_->label;
+      m.options = &fallback_->options;
+    } else {
+      m.allowed = {"GET", "HEAD"};
+    }
+  }
   return m;
+}
+
+void Router::set_fallback(std::string label, std::string reserved, Handler handler) {
+  fallback_ = Fallback{std::move(label), std::move(reserved), std::move(handler), {}};
 }
 
 }  // namespace mladmin::http

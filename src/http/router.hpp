@@ -35,6 +35,11 @@ class Router final {
  public:
   void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
 
+  /// Sends GET and HEAD of every path that no route matches to `handler`, with `label` as
+  /// Request::route; other methods there get 405 with Allow: GET, HEAD. Paths whose first
+  /// segment is `reserved` ("api") stay out of it, so that their unknown paths answer 404.
+  void set_fallback(std::string label, std::string reserved, Handler handler);
+
   struct Match {
     const Handler* handler = nullptr;       ///< null when nothing matched
     std::vector<std::string> allowed;       ///< methods of the path when only the method differed
@@ -52,6 +57,13 @@ class Router final {
     RouteOptions options;
   };
   std::vector<Route> routes_;
+  struct Fallback {
+    std::string label;
+    std::string reserved;
+    Handler handler;
+    RouteOptions options;
+  };
+  std::optional<Fallback> fallback_;
 };
 
 /// Splits "/a/b/c" into {"a","b","c"}; a trailing slash is ignored.

@@ -100,4 +100,56 @@ TEST(RouterTest, MatchCarriesTheRouteOptions) {
   EXPECT_EQ(router.match(nowhere).options, nullptr);
 }
 
+TEST(RouterFallbackTest, GetAndHeadOfAnUnroutedPathGoToTheFallback) {
+  auto router = sample();
+  router.set_fallback("/*", "api", [](Request&) { return tagged("static"); });
+  for (const char* method : {"GET", "HEAD"}) {
+    for (const char* path : {"/", "/sync", "/users/123", "/assets/x.js"}) {
+      Request req;
+      req.method = method;
+      req.path = path;
+      auto m = router.match(req);
+      ASSERT_NE(m.handler, nullptr) << method << " " << path;
+      EXPECT_EQ((*m.handler)(req).body, "static");
+      EXPECT_EQ(req.route, "/*");
+      EXPECT_NE(m.options, nullptr);
+    }
+  }
+}
+
+TEST(RouterFallbackTest, RoutesWinOverTheFallback) {
+  auto router = sample();
+  router.set_fallback("/*", "api", [](Request&) { return tagged("static"); });
+  Request req;
+  req.method = "GET";
+  req.path = "/api/users/42";
+  EXPECT_EQ((*router.match(req).handler)(req).body, "get");
+}
+
+TEST(RouterFallbackTest, ReservedSegmentKeepsItsUnknownPathsUnmatched) {
+  auto router = sample();
+  router.set_fallback("/*", "api", [](Request&) { return tagged("static"); });
+  for (const char* path : {"/api", "/api/nope", "//api/users/42/extra"}) {
+    for (const char* method : {"GET", "POST"}) {
+      Request req;
+      req.method = method;
+      req.path = path;
+      auto m = router.match(req);
+      EXPECT_EQ(m.handler, nullptr) << method << " " << path;
+      EXPECT_TRUE(m.allowed.empty()) << method << " " << path;
+    }
+  }
+}
+
+TEST(RouterFallbackTest, OtherMethodsOnTheFallbackAreNotAllowed) {
+  auto router = sample();
+  router.set_fallback("/*", "api", [](Request&) { return tagged("static"); });
+  Request req;
+  req.method = "POST";
+  req.path = "/";
+  auto m = router.match(req);
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_EQ(m.allowed, (std::vector<std::string>{"GET", "HEAD"}));
+}
+
 }  // namespace mladmin::http

@@ -649,7 +649,9 @@ struct Server::Impl {
     out.set("X-Content-Type-Options", "nosniff");
     out.keep_alive(keep_alive);
     out.body() = r.body;
-    out.prepare_payload();
+    if (r.status != 304) {  // a 304 has no body, and its Content-Length would be the 200's
+      out.prepare_payload();
+    }
     if (head) {
       out.body().clear();
     }

@@ -289,7 +289,7 @@ TEST_F(BadInputTest, LongAndNonAsciiPasswordsAreAcceptedAndLogInAsTyped) {
 TEST_F(BadInputTest, UnknownRouteIsNotFoundWithAJsonError) {
   for (const auto& [method, path] :
        {std::pair{"GET", "/api/nope"}, std::pair{"GET", "/api/ml/admin/users/a/b"},
-        std::pair{"POST", "/nothing/here"}, std::pair{"GET", "/api/auth"}}) {
+        std::pair{"POST", "/api/nothing/here"}, std::pair{"GET", "/api/auth"}}) {
     auto res = send(method, path, "");
     EXPECT_EQ(res.status, 404) << method << " " << path;
     EXPECT_EQ(res.error_code(), "not_found") << res.body;

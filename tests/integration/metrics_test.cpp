@@ -99,7 +99,7 @@ TEST_F(MetricsTest, RequestsAreCountedByRoutePatternAndStatus) {
   HttpClient http(server_->port());
   ASSERT_EQ(http.get("/healthz").status, 200);
   ASSERT_EQ(http.get("/api/ml/sync/job/no-such-job", token_).status, 404);
-  ASSERT_EQ(http.get("/no/such/path").status, 404);
+  ASSERT_EQ(http.get("/api/no/such/path").status, 404);
   const auto text = scrape();
   EXPECT_GE(
       sample(text, R"(mladmin_http_requests_total{method="GET",route="/healthz",status="200"})").value_or(0),

@@ -69,7 +69,7 @@ TEST(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   const std::string answers = HttpClient(server.port())
                                   .raw(
                                       "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
-                                      "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+                                      "GET /api/nope HTTP/1.1\r\nHost: a\r\n\r\n"
                                       "GET /readyz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(count_of(answers, "HTTP/1.1 "), 3u) << answers;
   const auto first = answers.find("HTTP/1.1 200");
