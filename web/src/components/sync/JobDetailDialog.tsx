@@ -1,6 +1,7 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { api } from '../../api/client';
 import type { ItemError, Job, Page } from '../../api/types';
+import { useAuth } from '../../auth/session';
 import { useLiveJobs } from '../../live/LiveJobs';
 import { formatDateTime, formatDuration, formatEta, formatNumber, formatRate } from '../../lib/format';
 import { canRetry, jobLabel, progressPercent } from '../../lib/progress';
@@ -14,6 +15,7 @@ import { useJobAction } from './useJobAction';
 /** The job detail view (a modal dialog): every figure of the job and all its item errors. */
 export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: () => void }) {
   const { byId } = useLiveJobs();
+  const { user } = useAuth();
   const { run, busy, error: actionError } = useJobAction();
 
   const jobQuery = useQuery({
@@ -85,7 +87,7 @@ export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: ()
               </>
             )}
             <dt>Started by</dt>
-            <dd>{job.userId}</dd>
+            <dd>{job.userId === user?.id ? `you (${user.email})` : job.userId}</dd>
             <dt>Progress</dt>
             <dd>
               {progressPercent(job)}% — {formatNumber(job.processedItems)} of {formatNumber(job.totalItems)}
