@@ -39,6 +39,7 @@ test('a user has no Users page and sees only their own jobs', { timeout: 120_000
 
     // The scope is the user's own records only.
     const form = page.getByRole('group', { name: 'Journal entries' });
+    await form.getByLabel('Scope').waitFor(); // the Sync page is loaded on demand
     const options = await form.getByLabel('Scope').locator('option').allInnerTexts();
     assert.deepEqual(options.map((o) => o.trim()), ['My records']);
 

@@ -16,6 +16,7 @@ import type { DocSearch } from '../components/documents/search';
 import { SearchForm } from '../components/documents/SearchForm';
 import type { BulkAction, BulkAnswer, BulkBody } from '../components/documents/types';
 import { Empty, ErrorState, Loading } from '../components/States';
+import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
@@ -201,19 +202,13 @@ export default function DocumentsPage() {
         )}
 
         {(paging.hasPrevious || list.data?.nextCursor) && (
-          <nav className="pager" aria-label="Pages">
-            <button type="button" disabled={!paging.hasPrevious} onClick={paging.previous}>
-              Previous page
-            </button>
-            {paging.pageNumber !== null && <span className="muted">Page {paging.pageNumber}</span>}
-            <button
-              type="button"
-              disabled={!list.data?.nextCursor || list.isPlaceholderData}
-              onClick={() => list.data?.nextCursor && paging.next(list.data.nextCursor)}
-            >
-              Next page
-            </button>
-          </nav>
+          <Pager
+            hasPrevious={paging.hasPrevious}
+            onPrevious={paging.previous}
+            hasNext={!!list.data?.nextCursor && !list.isPlaceholderData}
+            onNext={() => list.data?.nextCursor && paging.next(list.data.nextCursor)}
+            pageNumber={paging.pageNumber}
+          />
         )}
       </div>
 

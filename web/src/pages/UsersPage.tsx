@@ -19,6 +19,7 @@ import { readUserSearch, roleLabel, userListParams, userSearchToParams } from '.
 import type { UserSearch } from '../components/users/params';
 import { UserFilters } from '../components/users/UserFilters';
 import { UsersTable } from '../components/users/UsersTable';
+import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
@@ -204,19 +205,13 @@ export default function UsersPage() {
         <BulkBar count={selected.size} busy={bulk.isPending} onApply={applyBulk} onClear={() => setSelected(new Map())} />
         {body}
         {(paging.hasPrevious || list.data?.nextCursor) && (
-          <nav className="pager" aria-label="Pages">
-            <button type="button" disabled={!paging.hasPrevious} onClick={paging.previous}>
-              Previous page
-            </button>
-            {paging.pageNumber !== null && <span className="muted">Page {paging.pageNumber}</span>}
-            <button
-              type="button"
-              disabled={!list.data?.nextCursor || list.isPlaceholderData}
-              onClick={() => list.data?.nextCursor && paging.next(list.data.nextCursor)}
-            >
-              Next page
-            </button>
-          </nav>
+          <Pager
+            hasPrevious={paging.hasPrevious}
+            onPrevious={paging.previous}
+            hasNext={!!list.data?.nextCursor && !list.isPlaceholderData}
+            onNext={() => list.data?.nextCursor && paging.next(list.data.nextCursor)}
+            pageNumber={paging.pageNumber}
+          />
         )}
       </div>
 

@@ -1,10 +1,10 @@
 // The search results: one row per document with its highlighted title and snippet, a checkbox
 // to select it, and a button (the title) that opens its details. Clicking anywhere else on the
 // row opens the details too, for the mouse.
-import { useEffect, useRef } from 'react';
 import type { MouseEvent } from 'react';
 import type { MlDocument } from '../../api/types';
 import { formatDateTime, sourceTypeLabel as typeLabel } from '../../lib/format';
+import { SelectPageCheckbox } from '../SelectPageCheckbox';
 
 interface Props {
   items: MlDocument[];
@@ -28,12 +28,7 @@ function ServerHighlight({ html, fallback }: { html: string | undefined; fallbac
 }
 
 export function ResultsTable({ items, selected, onToggle, onTogglePage, onOpen, showScore }: Props) {
-  const allRef = useRef<HTMLInputElement>(null);
   const onPage = items.filter((d) => selected.has(d.id)).length;
-  const all = items.length > 0 && onPage === items.length;
-  useEffect(() => {
-    if (allRef.current) allRef.current.indeterminate = onPage > 0 && !all;
-  }, [onPage, all]);
 
   function rowClick(e: MouseEvent<HTMLTableRowElement>, doc: MlDocument) {
     // Controls in the row do their own thing; a text selection is not a click.
@@ -48,13 +43,7 @@ export function ResultsTable({ items, selected, onToggle, onTogglePage, onOpen, 
         <thead>
           <tr>
             <th className="check">
-              <input
-                ref={allRef}
-                type="checkbox"
-                aria-label="Select all on this page"
-                checked={all}
-                onChange={(e) => onTogglePage(e.target.checked)}
-              />
+              <SelectPageCheckbox rows={items.length} selectedRows={onPage} onChange={onTogglePage} />
             </th>
             <th>Document</th>
             <th className="hide-narrow">Type</th>

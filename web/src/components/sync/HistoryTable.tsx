@@ -6,6 +6,7 @@ import type { Job, JobStatus, JobType, Page } from '../../api/types';
 import { useLiveJobs } from '../../live/LiveJobs';
 import { formatDateTime, formatDuration, formatNumber, isoFromLocalDate } from '../../lib/format';
 import { jobLabel, progressPercent } from '../../lib/progress';
+import { Pager } from '../Pager';
 import { Empty, ErrorState, Loading } from '../States';
 import { downloadFrom } from './download';
 import { ProgressBar } from './ProgressBar';
@@ -188,19 +189,15 @@ export function HistoryTable() {
           </table>
         </div>
       )}
-      <div className="pager">
+      <Pager
+        hasPrevious={cursors.length > 1}
+        onPrevious={() => setCursors((c) => c.slice(0, -1))}
+        hasNext={!!query.data?.nextCursor}
+        onNext={() => setCursors((c) => [...c, query.data?.nextCursor ?? null])}
+        pageNumber={cursors.length}
+      >
         {query.isFetching && !query.isPending && <span className="muted">Refreshing…</span>}
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={!query.data?.nextCursor}
-          onClick={() => setCursors((c) => [...c, query.data?.nextCursor ?? null])}
-        >
-          Next page
-        </button>
-      </div>
+      </Pager>
     </section>
   );
 }

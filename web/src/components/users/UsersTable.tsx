@@ -1,9 +1,9 @@
 // One row per user: a checkbox, email, name, a role select that changes the role at once, the
 // status and a Disable / Enable button.
-import { useEffect, useRef } from 'react';
 import type { Role, User } from '../../api/types';
 import { formatDateTime } from '../../lib/format';
 import { roleLabel } from './params';
+import { SelectPageCheckbox } from '../SelectPageCheckbox';
 
 interface Props {
   items: User[];
@@ -18,12 +18,7 @@ interface Props {
 }
 
 export function UsersTable({ items, selected, onToggle, onTogglePage, busy, meId, onRole, onStatus }: Props) {
-  const allRef = useRef<HTMLInputElement>(null);
   const onPage = items.filter((u) => selected.has(u.id)).length;
-  const all = items.length > 0 && onPage === items.length;
-  useEffect(() => {
-    if (allRef.current) allRef.current.indeterminate = onPage > 0 && !all;
-  }, [onPage, all]);
 
   return (
     <div className="table-wrap">
@@ -31,13 +26,7 @@ export function UsersTable({ items, selected, onToggle, onTogglePage, busy, meId
         <thead>
           <tr>
             <th className="check">
-              <input
-                ref={allRef}
-                type="checkbox"
-                aria-label="Select all on this page"
-                checked={all}
-                onChange={(e) => onTogglePage(e.target.checked)}
-              />
+              <SelectPageCheckbox rows={items.length} selectedRows={onPage} onChange={onTogglePage} />
             </th>
             <th>Email</th>
             <th className="hide-narrow">Name</th>
