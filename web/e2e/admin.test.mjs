@@ -7,11 +7,13 @@ import { ADMIN, World, deadline, launchBrowser, login, shot, withPage, writerEma
 let world;
 let browser;
 let writer1;
+let writer2;
 
 // Words that seed-demo never writes, so that a search finds exactly the records imported here.
 const FILTERED = 'zebracorn';
 const SELECTED = 'quokkafin';
-const FILTERED_COUNT = 25;
+const FILTERED_COUNT = 25; // writer1's, the set the user filter selects
+const OTHER_COUNT = 5; // writer2's, with the same word: the filter must leave them out
 
 before(async () => {
   world = new World({ writers: 3, entriesPerWriter: 200, goalsPerWriter: 20 });
@@ -19,9 +21,13 @@ before(async () => {
   browser = await launchBrowser();
   const admin = await world.admin();
   writer1 = await world.userId(writerEmail(1));
+  writer2 = await world.userId(writerEmail(2));
   const lines = [];
   for (let i = 0; i < FILTERED_COUNT; i++) {
     lines.push(JSON.stringify({ userId: writer1, id: `e2e-z-${i}`, title: `Field note ${i} ${FILTERED}`, body: `Saw a ${FILTERED} near the river, number ${i}.` }));
+  }
+  for (let i = 0; i < OTHER_COUNT; i++) {
+    lines.push(JSON.stringify({ userId: writer2, id: `e2e-z2-${i}`, title: `Other note ${i} ${FILTERED}`, body: `A ${FILTERED} seen by someone else, number ${i}.` }));
   }
   for (let i = 0; i < 3; i++) {
     lines.push(JSON.stringify({ userId: writer1, id: `e2e-q-${i}`, title: `Shore log ${i} ${SELECTED}`, body: `A ${SELECTED} on the shore, number ${i}.` }));
@@ -50,7 +56,7 @@ async function docCount(q) {
 
 test('search documents and bulk-delete the filtered set after the confirm step', { timeout: 120_000 }, async (t) =>
   withPage(browser, world, t, async (page) => {
-    assert.equal(await docCount(FILTERED), FILTERED_COUNT);
+    assert.equal(await docCount(FILTERED), FILTERED_COUNT + OTHER_COUNT);
     const othersBefore = await docCount('morning');
     assert.ok(othersBefore > 0);
 
@@ -58,14 +64,18 @@ test('search documents and bulk-delete the filtered set after the confirm step',
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Documents' }).click();
     await page.waitForURL(/\/documents/);
     await searchDocuments(page, FILTERED);
+    const table = page.getByRole('table');
+    const rowsFound = () => table.getByRole('checkbox', { name: /^Select .*zebracorn/ }).count();
+    await deadline('every document with the word', 15_000, async () => (await rowsFound()) === FILTERED_COUNT + OTHER_COUNT);
     await page.getByLabel('User id').fill(writer1);
     await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.waitForURL((url) => url.searchParams.get('userId') === writer1);
 
-    // One row per document found (and a header row), each with its own checkbox.
-    const table = page.getByRole('table');
+    // One row per document of writer1 found (and a header row), each with its own checkbox.
     await deadline(`${FILTERED_COUNT} result rows`, 15_000, async () => (await table.getByRole('checkbox', { name: /^Select .*zebracorn/ }).count()) === FILTERED_COUNT);
     const text = await table.innerText();
     assert.ok(!/Shore log/.test(text), 'the other imported records are not in the results');
+    assert.ok(!/Other note/.test(text), "writer2's documents are filtered out");
 
     await page.getByRole('button', { name: 'Delete all matching' }).click();
     const dialog = page.getByRole('dialog', { name: 'Confirm bulk delete' });
@@ -76,7 +86,7 @@ test('search documents and bulk-delete the filtered set after the confirm step',
     await dialog.waitFor({ state: 'detached', timeout: 15_000 });
     await page.getByRole('status').filter({ hasText: /delet/i }).first().waitFor({ timeout: 30_000 });
 
-    await deadline('the filtered documents gone in the API', 30_000, async () => (await docCount(FILTERED)) === 0);
+    await deadline('the filtered documents gone in the API', 30_000, async () => (await docCount(FILTERED)) === OTHER_COUNT);
     assert.equal(await docCount(SELECTED), 3, 'documents outside the filter stay');
     assert.equal(await docCount('morning'), othersBefore, 'documents outside the filter stay');
     // The list refreshes itself: no result row is left.
@@ -125,6 +135,11 @@ test("change a user's role on the Users page", { timeout: 90_000 }, async (t) =>
     // Only the matching user is listed.
     await deadline('the search narrowed to writer2', 15_000, async () => (await page.getByRole('combobox', { name: /^Role for / }).count()) === 1);
     await role.selectOption('ml_admin');
+    // Choosing is not changing (arrow keys on a select would otherwise send it): Save sends it.
+    assert.equal((await admin.get(`/api/ml/admin/users/${id}`)).role, 'user', 'nothing sent before Save');
+    await page.getByRole('button', { name: `Save role for ${email}` }).click();
+    await page.getByRole('status').filter({ hasText: `${email} is now ML admin` }).waitFor({ timeout: 15_000 });
+    assert.equal(await role.inputValue(), 'ml_admin', 'the select shows the new role at once');
     await deadline('the role changed in the API', 15_000, async () => (await admin.get(`/api/ml/admin/users/${id}`)).role === 'ml_admin');
     await page.reload();
     await page.getByLabel('Search users').fill('writer2');

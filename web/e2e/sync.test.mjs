@@ -172,6 +172,8 @@ test('cancel a running goals sync', { timeout: 180_000 }, async (t) =>
     await startSync(page, 'Goals', 'Sync Goals');
     const article = activePanel(page).getByRole('article', { name: label });
     await article.getByRole('progressbar', { name: `${label} progress` }).waitFor();
+    // Running (a queued job has no total yet, and a cancel then proves nothing about "mid-way").
+    await article.getByRole('button', { name: 'Pause' }).waitFor({ timeout: 30_000 });
     await article.getByRole('button', { name: 'Cancel' }).click();
     await article.waitFor({ state: 'detached', timeout: 30_000 });
 

@@ -2,6 +2,7 @@
 // on expiry and on any 401 from the server.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import { api, configureApi } from '../api/client';
 import type { Role, Session, User } from '../api/types';
 
@@ -38,13 +39,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return s;
   });
   const [endedReason, setEndedReason] = useState<string | null>(null);
+  const queryClient = useQueryClient();
 
   const logout = useCallback((reason?: string) => {
     localStorage.removeItem(STORAGE_KEY);
+    // Lists are cached by query, not by account: drop them, so that the next account signed in
+    // in this tab never sees the last one's jobs, documents or users.
+    void queryClient.cancelQueries();
+    queryClient.clear();
     configureApi(null, null);
     setEndedReason(reason ?? null);
     setSession(null);
-  }, []);
+  }, [queryClient]);
 
   useEffect(() => {
     configureApi(session?.token ?? null, () => logout('Your session has ended. Please sign in again.'));
@@ -86,9 +92,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     });
     localStorage.setItem(STORAGE_KEY, JSON.stringify(s));
     configureApi(s.token, null);
+    queryClient.clear();
     setEndedReason(null);
     setSession(s);
-  }, []);
+  }, [queryClient]);
 
   const value = useMemo<AuthValue>(
     () => ({ session, user: session?.user ?? null, token: session?.token ?? null, login, logout, endedReason }),

@@ -61,7 +61,10 @@ export function Dialog({ title, onClose, children, actions, className, busy = fa
         if (!busyRef.current) onCloseRef.current();
       }}
       // The browser may close it on its own (a repeated Escape): keep the parent's state in step.
-      onClose={() => onCloseRef.current()}
+      // (Not when it is open again: in development StrictMode closes and reopens it on mount.)
+      onClose={() => {
+        if (!ref.current?.open) onCloseRef.current();
+      }}
     >
       <h2 id={titleId} className="dialog-title">
         {title}

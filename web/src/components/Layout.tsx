@@ -1,6 +1,7 @@
 import { Suspense } from 'react';
 import { NavLink, Outlet } from 'react-router';
 import { canReadAll, isAdmin, useAuth } from '../auth/session';
+import { LiveIndicator } from '../live/LiveJobs';
 import { PageFallback } from './States';
 
 const roleLabel = { user: 'User', ml_admin: 'ML admin', admin: 'Admin' } as const;
@@ -21,6 +22,7 @@ export function Layout() {
           {isAdmin(role) && <NavLink to="/users">Users</NavLink>}
           {canReadAll(role) && <NavLink to="/stats">Stats</NavLink>}
         </nav>
+        <LiveIndicator />
         <div className="account">
           <span className="who" title={user?.email}>
             {user?.name || user?.email} <span className="role">{role ? roleLabel[role] : ''}</span>

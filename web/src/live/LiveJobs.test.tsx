@@ -81,14 +81,14 @@ function setup(children: ReactNode = <Probe />): Setup {
   s.queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   s.invalidate = vi.spyOn(s.queryClient, 'invalidateQueries');
   render(
-    <AuthProvider>
-      <QueryClientProvider client={s.queryClient}>
+    <QueryClientProvider client={s.queryClient}>
+      <AuthProvider>
         <LiveJobsProvider options={{ pollIntervalMs: 2000, backoff: { initialMs: 10, maxMs: 10 } }}>
           <LiveIndicator />
           {children}
         </LiveJobsProvider>
-      </QueryClientProvider>
-    </AuthProvider>,
+      </AuthProvider>
+    </QueryClientProvider>,
   );
   return s;
 }

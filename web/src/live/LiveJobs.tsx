@@ -9,6 +9,7 @@ import type { Job, Page } from '../api/types';
 import { useAuth } from '../auth/session';
 import { DEFAULT_POLL_INTERVAL_MS, openJobStream } from './eventStream';
 import type { JobStreamOptions, StreamState } from './eventStream';
+import { isActive } from '../lib/progress';
 import { applySnapshot, mergeJobs, sortJobs } from './jobStore';
 import type { MergeResult } from './jobStore';
 
@@ -102,7 +103,18 @@ export function LiveJobsProvider({ children, options }: LiveJobsProviderProps) {
       },
       onSnapshot: (jobs) => {
         received();
+        const listed = new Set(jobs.map((j) => j.id));
+        const ended = [...jobsRef.current.values()].filter((j) => isActive(j.status) && !listed.has(j.id));
         commit(applySnapshot(jobsRef.current, jobs, seenServerRef.current));
+        // A job active before and missing from the snapshot ended while the stream was down: read
+        // its final state, so that its card shows how it ended instead of vanishing.
+        for (const job of ended.slice(0, 20)) {
+          api<Job>(`/api/ml/sync/job/${encodeURIComponent(job.id)}`)
+            .then((final) => {
+              if (!closed) commit(mergeJobs(jobsRef.current, [final], seenServerRef.current));
+            })
+            .catch(() => {});
+        }
       },
       onState: setState,
       poll: async () => {

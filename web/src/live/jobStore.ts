@@ -90,7 +90,7 @@ export function applySnapshot(jobs: Map<string, Job>, snapshot: Job[], seenBefor
   const finished: string[] = [];
   for (const [id, job] of jobs) {
     if (isActive(job.status) && !inSnapshot.has(id)) {
-      finished.push(id); // it ended while we were away; its final state comes with the next poll
+      finished.push(id); // it ended while we were away; the provider reads its final state
       continue;
     }
     next.set(id, job);

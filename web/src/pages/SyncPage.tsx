@@ -3,7 +3,6 @@ import { ActivePanel } from '../components/sync/ActivePanel';
 import { HistoryTable } from '../components/sync/HistoryTable';
 import { JobDetailDialog } from '../components/sync/JobDetailDialog';
 import { StartSyncForm } from '../components/sync/StartSyncForm';
-import { LiveIndicator } from '../live/LiveJobs';
 
 /** Start syncs, watch the running ones live, and browse the history (SPEC §7). */
 export default function SyncPage() {
@@ -11,10 +10,7 @@ export default function SyncPage() {
   const navigate = useNavigate();
   return (
     <section className="page">
-      <div className="page-head">
-        <h1>Sync</h1>
-        <LiveIndicator />
-      </div>
+      <h1>Sync</h1>
       <section className="panel" aria-labelledby="start-title">
         <h2 id="start-title">Start a sync</h2>
         <div className="start-grid">
@@ -24,7 +20,7 @@ export default function SyncPage() {
       </section>
       <ActivePanel />
       <HistoryTable />
-      {jobId && <JobDetailDialog key={jobId} jobId={jobId} onClose={() => navigate('/sync')} />}
+      {jobId && <JobDetailDialog key={jobId} jobId={jobId} onClose={() => navigate('/sync', { replace: true })} />}
     </section>
   );
 }

@@ -99,9 +99,10 @@ export default function UsersPage() {
       const what = 'role' in change ? 'change the role of' : change.status === 'active' ? 'enable' : 'disable';
       setFeedback({ kind: 'error', text: `Could not ${what} ${user.email}: ${errorMessage(err)}` });
     },
-    onSettled: (_d, _e, { user }) => {
+    onSettled: async (_d, _e, { user }) => {
+      // Until the list is refetched the row would show the old role: keep it busy meanwhile.
+      await refresh();
       setRowBusy(user.id, null);
-      void refresh();
     },
   });
 

@@ -54,6 +54,10 @@ export function ActivePanel() {
         shown.map((job) => <JobCard key={job.id} job={job} />)
       ) : state === 'connecting' && lastEventAt === null ? (
         <Loading label="Connecting to live updates…" />
+      ) : state !== 'live' && lastEventAt === null ? (
+        <p className="state state-error" role="alert">
+          Cannot reach the server for the running syncs. Retrying…
+        </p>
       ) : (
         <Empty>No sync is running. Start one above.</Empty>
       )}

@@ -8,14 +8,19 @@ import type { UserSearch, UserSort } from './params';
 export function UserFilters({ applied, onApply }: { applied: UserSearch; onApply: (s: UserSearch) => void }) {
   const [q, setQ] = useState(applied.q);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  useEffect(() => setQ(applied.q), [applied.q]);
+  // The filters as applied now: a pending search reads them when it fires, not as they were typed.
+  const appliedRef = useRef(applied);
+  appliedRef.current = applied;
+  // Follow the address (back/forward), but keep what is typed when it only differs by spaces.
+  useEffect(() => setQ((cur) => (cur.trim() === applied.q.trim() ? cur : applied.q)), [applied.q]);
   useEffect(() => () => clearTimeout(timer.current), []);
 
   function typed(value: string) {
     setQ(value);
     clearTimeout(timer.current);
     timer.current = setTimeout(() => {
-      if (value.trim() !== applied.q.trim()) onApply({ ...applied, q: value });
+      const now = appliedRef.current;
+      if (value.trim() !== now.q.trim()) onApply({ ...now, q: value });
     }, 350);
   }
   function submit(e: FormEvent) {
@@ -23,7 +28,10 @@ export function UserFilters({ applied, onApply }: { applied: UserSearch; onApply
     clearTimeout(timer.current);
     onApply({ ...applied, q });
   }
-  const set = (patch: Partial<UserSearch>) => onApply({ ...applied, q, ...patch });
+  const set = (patch: Partial<UserSearch>) => {
+    clearTimeout(timer.current);
+    onApply({ ...applied, q, ...patch });
+  };
 
   return (
     <form className="panel row user-filters" role="search" aria-label="Users" onSubmit={submit}>

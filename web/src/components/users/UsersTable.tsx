@@ -1,5 +1,6 @@
 // One row per user: a checkbox, email, name, a role select that changes the role at once, the
 // status and a Disable / Enable button.
+import { useEffect, useState } from 'react';
 import type { Role, User } from '../../api/types';
 import { formatDateTime } from '../../lib/format';
 import { roleLabel } from './params';
@@ -62,18 +63,7 @@ export function UsersTable({ items, selected, onToggle, onTogglePage, busy, meId
                 </td>
                 <td className="hide-narrow">{u.name}</td>
                 <td>
-                  <select
-                    aria-label={`Role for ${u.email}`}
-                    value={pending?.role ?? u.role}
-                    disabled={pending !== undefined}
-                    onChange={(e) => onRole(u, e.target.value as Role)}
-                  >
-                    {(Object.keys(roleLabel) as Role[]).map((r) => (
-                      <option key={r} value={r}>
-                        {roleLabel[r]}
-                      </option>
-                    ))}
-                  </select>
+                  <RoleCell user={u} pendingRole={pending?.role} busy={pending !== undefined} onRole={onRole} />
                 </td>
                 <td className="hide-narrow">
                   <StatusBadge status={u.status} />
@@ -114,4 +104,55 @@ export function UsersTable({ items, selected, onToggle, onTogglePage, busy, meId
 
 function StatusBadge({ status }: { status: User['status'] }) {
   return <span className={`badge badge-user-${status}`}>{status === 'active' ? 'Active' : 'Disabled'}</span>;
+}
+
+/**
+ * The role select and its Save button. Choosing is not changing: in Chromium and Firefox the arrow
+ * keys on a closed select fire `change`, and each role change revokes the user's sessions, so the
+ * change is sent only by Save (or Enter in the select).
+ */
+function RoleCell({
+  user,
+  pendingRole,
+  busy,
+  onRole,
+}: {
+  user: User;
+  pendingRole: Role | undefined;
+  busy: boolean;
+  onRole: (user: User, role: Role) => void;
+}) {
+  const [draft, setDraft] = useState<Role>(user.role);
+  useEffect(() => setDraft(user.role), [user.role]);
+  const shown = pendingRole ?? draft;
+  const dirty = pendingRole === undefined && draft !== user.role;
+  return (
+    <span className="role-cell">
+      <select
+        aria-label={`Role for ${user.email}`}
+        value={shown}
+        disabled={busy}
+        onChange={(e) => setDraft(e.target.value as Role)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && dirty) onRole(user, draft);
+        }}
+      >
+        {(Object.keys(roleLabel) as Role[]).map((r) => (
+          <option key={r} value={r}>
+            {roleLabel[r]}
+          </option>
+        ))}
+      </select>
+      {dirty && (
+        <>
+          <button type="button" className="small primary" onClick={() => onRole(user, draft)}>
+            Save<span className="sr-only"> role for {user.email}</span>
+          </button>
+          <button type="button" className="small" onClick={() => setDraft(user.role)}>
+            Undo<span className="sr-only"> role change for {user.email}</span>
+          </button>
+        </>
+      )}
+    </span>
+  );
 }
