@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import type { CursorPaging } from './documents/cursorPaging';
 
 interface Props {
   hasPrevious: boolean;
@@ -24,5 +25,28 @@ export function Pager({ hasPrevious, onPrevious, hasNext, onNext, pageNumber, ch
         Next page
       </button>
     </nav>
+  );
+}
+
+/** The pager of a list paged in the address (Documents, Users): hidden when all fits on one page. */
+export function AddressPager({
+  paging,
+  nextCursor,
+  stale,
+}: {
+  paging: CursorPaging;
+  nextCursor: string | null | undefined;
+  /** The list shows the previous answer while the next one loads: don't page on from it. */
+  stale: boolean;
+}) {
+  if (!paging.hasPrevious && !nextCursor) return null;
+  return (
+    <Pager
+      hasPrevious={paging.hasPrevious}
+      onPrevious={paging.previous}
+      hasNext={!!nextCursor && !stale}
+      onNext={() => nextCursor && paging.next(nextCursor)}
+      pageNumber={paging.pageNumber}
+    />
   );
 }

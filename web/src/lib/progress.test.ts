@@ -13,35 +13,11 @@ import {
   progressPercent,
   shortId,
 } from './progress';
+import { makeJob } from '../live/testing';
 
+/** A job as the server sends it; the shared test factory, not started yet. */
 function job(over: Partial<Job> = {}): Job {
-  return {
-    id: '01968d2e-7b3c-7a10-8f00-0123456789ab',
-    userId: 'u1',
-    type: 'journal_entries',
-    status: 'running',
-    totalItems: 100,
-    processedItems: 0,
-    syncedItems: 0,
-    failedItems: 0,
-    progress: 0,
-    errors: [],
-    startTime: null,
-    endTime: null,
-    duration: null,
-    scope: 'all',
-    scopeUserId: null,
-    mode: 'incremental',
-    skippedItems: 0,
-    errorCount: 0,
-    attempt: 1,
-    createdAt: '2026-03-14T09:00:00.000Z',
-    updatedAt: '2026-03-14T09:00:00.000Z',
-    itemsPerSecond: 0,
-    etaSeconds: null,
-    cancelRequested: false,
-    ...over,
-  };
+  return makeJob({ id: '01968d2e-7b3c-7a10-8f00-0123456789ab', startTime: null, ...over });
 }
 
 const ALL: JobStatus[] = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled', 'interrupted'];

@@ -16,7 +16,7 @@ import type { DocSearch } from '../components/documents/search';
 import { SearchForm } from '../components/documents/SearchForm';
 import type { BulkAction, BulkAnswer, BulkBody } from '../components/documents/types';
 import { Empty, ErrorState, Loading } from '../components/States';
-import { Pager } from '../components/Pager';
+import { AddressPager } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
@@ -201,15 +201,7 @@ export default function DocumentsPage() {
           </>
         )}
 
-        {(paging.hasPrevious || list.data?.nextCursor) && (
-          <Pager
-            hasPrevious={paging.hasPrevious}
-            onPrevious={paging.previous}
-            hasNext={!!list.data?.nextCursor && !list.isPlaceholderData}
-            onNext={() => list.data?.nextCursor && paging.next(list.data.nextCursor)}
-            pageNumber={paging.pageNumber}
-          />
-        )}
+        <AddressPager paging={paging} nextCursor={list.data?.nextCursor} stale={list.isPlaceholderData} />
       </div>
 
       {openId && <DocumentDetail id={openId} onClose={() => setOpenId(null)} onDeleted={deleted} />}

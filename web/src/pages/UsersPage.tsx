@@ -19,7 +19,7 @@ import { readUserSearch, roleLabel, userListParams, userSearchToParams } from '.
 import type { UserSearch } from '../components/users/params';
 import { UserFilters } from '../components/users/UserFilters';
 import { UsersTable } from '../components/users/UsersTable';
-import { Pager } from '../components/Pager';
+import { AddressPager } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
@@ -205,15 +205,7 @@ export default function UsersPage() {
       <div className="panel">
         <BulkBar count={selected.size} busy={bulk.isPending} onApply={applyBulk} onClear={() => setSelected(new Map())} />
         {body}
-        {(paging.hasPrevious || list.data?.nextCursor) && (
-          <Pager
-            hasPrevious={paging.hasPrevious}
-            onPrevious={paging.previous}
-            hasNext={!!list.data?.nextCursor && !list.isPlaceholderData}
-            onNext={() => list.data?.nextCursor && paging.next(list.data.nextCursor)}
-            pageNumber={paging.pageNumber}
-          />
-        )}
+        <AddressPager paging={paging} nextCursor={list.data?.nextCursor} stale={list.isPlaceholderData} />
       </div>
 
       {creating && (
