@@ -160,6 +160,10 @@ test('a full sync of 24,000 journal entries shows a live bar, reaches 100 % and 
     const firstError = (await world.request('GET', `/api/ml/sync/job/${done.id}/errors?limit=1`, { token: await world.token() })).items[0];
     await details.getByText(firstError.reason).first().waitFor();
     await shot(page, t, 'details');
+    // Retry its failed items: the dialog says so, and the job's attempt goes up.
+    await details.getByRole('button', { name: 'Retry failed items' }).click();
+    await details.getByRole('status').filter({ hasText: 'Retry started: attempt 2.' }).waitFor({ timeout: 15_000 });
+    await world.waitJob(done.id, 'retried to the end', (j) => j.attempt === 2 && j.status === 'completed', 60_000);
     await details.getByRole('button', { name: 'Close' }).click();
     await details.waitFor({ state: 'detached' });
   }));

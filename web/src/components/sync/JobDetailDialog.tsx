@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { api } from '../../api/client';
 import type { ItemError, Job, Page } from '../../api/types';
@@ -16,6 +17,7 @@ import { useJobAction } from './useJobAction';
 export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: () => void }) {
   const { byId } = useLiveJobs();
   const { user } = useAuth();
+  const [retried, setRetried] = useState<string | null>(null);
   const { run, busy, error: actionError } = useJobAction();
 
   const jobQuery = useQuery({
@@ -120,10 +122,23 @@ export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: ()
           </dl>
           {canRetry(job) && (
             <div>
-              <button type="button" onClick={() => void run(job, 'retry')} disabled={busy !== null}>
+              <button
+                type="button"
+                onClick={() =>
+                  void run(job, 'retry').then((j) => {
+                    if (j) setRetried(`Retry started: attempt ${j.attempt}.`);
+                  })
+                }
+                disabled={busy !== null}
+              >
                 {job.status === 'completed' ? 'Retry failed items' : 'Retry'}
               </button>
             </div>
+          )}
+          {retried && (
+            <p className="success" role="status">
+              {retried}
+            </p>
           )}
           {actionError && (
             <p className="error" role="alert">
