@@ -68,9 +68,10 @@ export default function UsersPage() {
   const items = list.data?.items ?? [];
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['users'] });
 
-  function apply(next: UserSearch) {
+  function apply(next: UserSearch, opts?: { typing?: boolean }) {
     setSelected(new Map());
-    paging.setFilters(userSearchToParams(next));
+    // Each pause while typing would otherwise be one more step for the Back button.
+    paging.setFilters(userSearchToParams(next), { replace: opts?.typing === true });
   }
 
   function setRowBusy(id: string, value: { role?: Role } | null) {

@@ -128,7 +128,8 @@ function QueryError({ error, query, id }: { error: ApiError; query: string; id: 
   const raw = error.details.position;
   const pos = typeof raw === 'number' ? raw : typeof raw === 'string' && raw !== '' ? Number(raw) : NaN;
   const showAt = error.code === 'invalid_query' && Number.isInteger(pos) && pos >= 0 && query.length > 0;
-  const at = Math.min(pos, query.length);
+  // The server counts bytes of UTF-8; a string index counts UTF-16 units.
+  const at = Math.min(new TextDecoder().decode(new TextEncoder().encode(query).slice(0, pos)).length, query.length);
   return (
     <div className="error query-error" role="alert" id={id}>
       <span>{error.message}</span>

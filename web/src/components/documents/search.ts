@@ -2,6 +2,7 @@
 // a shared link keep them), and their translation into the API's list and bulk parameters.
 import type { QueryParams } from '../../api/client';
 import type { DocumentFilter, DocumentType } from '../../api/types';
+import { isoFromLocalDate } from '../../lib/format';
 
 export type DocSort = 'relevance' | 'newest' | 'oldest';
 export type DateField = 'synced' | 'source';
@@ -10,7 +11,7 @@ export interface DocSearch {
   q: string;
   type: DocumentType | '';
   userId: string;
-  /** YYYY-MM-DD, inclusive (UTC days). */
+  /** YYYY-MM-DD, inclusive (local days). */
   from: string;
   /** YYYY-MM-DD, inclusive: the API's `to` is exclusive, so the day after is sent. */
   to: string;
@@ -57,14 +58,6 @@ export function searchToParams(s: DocSearch): Record<string, string> {
   };
 }
 
-/** The day after a YYYY-MM-DD date (anything else is passed on for the server to judge). */
-export function dayAfter(date: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  if (!m) return date;
-  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1);
-  return new Date(t).toISOString().slice(0, 10);
-}
-
 /** The filter part (no sort, no paging) in the API's names. */
 export function apiFilter(s: DocSearch): DocumentFilter {
   const p = searchToParams(s);
@@ -72,8 +65,10 @@ export function apiFilter(s: DocSearch): DocumentFilter {
   if (p.q) f.q = p.q;
   if (s.type) f.type = s.type;
   if (p.userId) f.userId = p.userId;
-  if (p.from) f.from = p.from;
-  if (p.to) f.to = dayAfter(p.to);
+  // Days are the reader's local days, as on the Sync page: from the first millisecond of `from`
+  // to the start of the day after `to` (the server's `to` is exclusive).
+  if (p.from) f.from = isoFromLocalDate(p.from, 'start') ?? p.from;
+  if (p.to) f.to = isoFromLocalDate(p.to, 'end') ?? p.to;
   if (p.dateField === 'synced' || p.dateField === 'source') f.dateField = p.dateField;
   return f;
 }

@@ -5,7 +5,14 @@ import type { FormEvent } from 'react';
 import { roleLabel, sortOptions } from './params';
 import type { UserSearch, UserSort } from './params';
 
-export function UserFilters({ applied, onApply }: { applied: UserSearch; onApply: (s: UserSearch) => void }) {
+export function UserFilters({
+  applied,
+  onApply,
+}: {
+  applied: UserSearch;
+  /** `typing`: applied after a pause in typing, so the address is replaced rather than pushed. */
+  onApply: (s: UserSearch, opts?: { typing?: boolean }) => void;
+}) {
   const [q, setQ] = useState(applied.q);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   // The filters as applied now: a pending search reads them when it fires, not as they were typed.
@@ -20,7 +27,7 @@ export function UserFilters({ applied, onApply }: { applied: UserSearch; onApply
     clearTimeout(timer.current);
     timer.current = setTimeout(() => {
       const now = appliedRef.current;
-      if (value.trim() !== now.q.trim()) onApply({ ...now, q: value });
+      if (value.trim() !== now.q.trim()) onApply({ ...now, q: value }, { typing: true });
     }, 350);
   }
   function submit(e: FormEvent) {

@@ -1,7 +1,7 @@
 // The Users page's filters as they live in the address, and as the API's list parameters.
 import type { QueryParams } from '../../api/client';
 import type { Role, UserStatus } from '../../api/types';
-import { dayAfter } from '../documents/search';
+import { isoFromLocalDate } from '../../lib/format';
 
 export type UserSort = '-createdAt' | 'createdAt' | 'email' | 'name' | '-lastLoginAt';
 
@@ -9,7 +9,7 @@ export interface UserSearch {
   q: string;
   role: Role | '';
   status: UserStatus | '';
-  /** YYYY-MM-DD, inclusive (UTC days). */
+  /** YYYY-MM-DD, inclusive (local days). */
   createdFrom: string;
   createdTo: string;
   sort: UserSort;
@@ -58,9 +58,9 @@ export function userListParams(s: UserSearch, cursor: string | null, limit: numb
     q: p.q,
     role: p.role,
     status: p.status,
-    createdFrom: p.createdFrom,
+    createdFrom: p.createdFrom ? (isoFromLocalDate(p.createdFrom, 'start') ?? p.createdFrom) : '',
     // The API's createdTo is exclusive; the field means "up to and including that day".
-    createdTo: p.createdTo ? dayAfter(p.createdTo) : '',
+    createdTo: p.createdTo ? (isoFromLocalDate(p.createdTo, 'end') ?? p.createdTo) : '',
     sort: p.sort,
     limit,
     cursor: cursor ?? undefined,
