@@ -4,6 +4,7 @@ import {
   bucketStartMs,
   describeDurations,
   describeItemsPerSecond,
+  emptyPoint,
   fillBuckets,
   formatBucket,
   formatPercent,
@@ -18,18 +19,7 @@ import {
 import type { StatsPoint } from './types';
 
 function point(start: string, over: Partial<StatsPoint> = {}): StatsPoint {
-  return {
-    start,
-    jobs: 0,
-    completed: 0,
-    failed: 0,
-    cancelled: 0,
-    items: 0,
-    itemsPerSecond: 0,
-    avgDurationMs: 0,
-    maxDurationMs: 0,
-    ...over,
-  };
+  return { ...emptyPoint(0), start, ...over };
 }
 
 const ran = (start: string, ips: number, avg: number, max: number): StatsPoint =>

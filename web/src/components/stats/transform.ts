@@ -63,7 +63,8 @@ export function bucketRan(p: StatsPoint): boolean {
   return p.jobs > 0 && !(p.cancelled === p.jobs && p.maxDurationMs <= 0);
 }
 
-function emptyPoint(startMs: number): StatsPoint {
+/** A bucket without jobs. */
+export function emptyPoint(startMs: number): StatsPoint {
   return {
     start: new Date(startMs).toISOString(),
     jobs: 0,
