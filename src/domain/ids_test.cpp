@@ -4,20 +4,18 @@
 
 #include <set>
 
+#include "domain/testing/fixed_clock.hpp"
+
 namespace mladmin::domain {
 
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  TimestampMs now_ms() const override { return now; }
-  TimestampMs now = 1795661353123;
-};
+constexpr TimestampMs kStart = 1795661353123;
 
 }  // namespace
 
 TEST(UuidV7Test, IdsMadeInOneMillisecondAreUniqueAndOrdered) {
-  FixedClock clock;
+  FixedClock clock(kStart);
   UuidV7Generator gen(clock);
   std::set<std::string> seen;
   std::string previous;
@@ -31,7 +29,7 @@ TEST(UuidV7Test, IdsMadeInOneMillisecondAreUniqueAndOrdered) {
 }
 
 TEST(UuidV7Test, CarriesVersionSevenAndTheTimestamp) {
-  FixedClock clock;
+  FixedClock clock(kStart);
   UuidV7Generator gen(clock);
   const auto id = gen.next();
   EXPECT_EQ(id[14], '7');
@@ -40,7 +38,7 @@ TEST(UuidV7Test, CarriesVersionSevenAndTheTimestamp) {
 }
 
 TEST(UuidV7Test, LaterMillisecondsSortLater) {
-  FixedClock clock;
+  FixedClock clock(kStart);
   UuidV7Generator gen(clock);
   const auto a = gen.next();
   clock.now += 1;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "domain/error.hpp"
+#include "domain/testing/fixed_clock.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace mladmin::sources {
@@ -130,12 +131,6 @@ TEST(ImportLineTest, RefusesMalformedLinesAndBadImportFields) {
             "field 'updatedAt': must not be before createdAt");
 }
 
-class FixedClock final : public domain::Clock {
- public:
-  domain::TimestampMs now_ms() const override { return now; }
-  domain::TimestampMs now = 1'750'000'000'000;
-};
-
 class CountingIds final : public domain::IdGenerator {
  public:
   std::string next() override { return "gen-" + std::to_string(++n_); }
@@ -181,7 +176,7 @@ class NdjsonImportTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<store::sqlite::SqliteStore> store_;
-  FixedClock clock_;
+  domain::FixedClock clock_;
   CountingIds ids_;
   ImportOptions options_;
 };
@@ -212,7 +207,7 @@ TEST_F(NdjsonImportTest, StoresGoodLinesAndReportsEachBadOneWithItsNumber) {
   ASSERT_EQ(stored.size(), 2u);
   EXPECT_EQ(stored[0].title, "One");
   EXPECT_EQ(stored[0].user_id, "ann");
-  EXPECT_EQ(stored[0].created_at, clock_.now);
+  EXPECT_EQ(stored[0].created_at, clock_.now_ms());
   EXPECT_EQ(stored[1].title, "Five");
   EXPECT_EQ(stored[1].change_seq, stored[0].change_seq + 1);
 }
@@ -239,7 +234,7 @@ TEST_F(NdjsonImportTest, ReimportingTheSameIdsUpdatesInsteadOfDuplicating) {
   for (const auto& e : second) {
     if (e.id == "e2") {
       EXPECT_EQ(e.created_at, first[1].created_at);
-      EXPECT_EQ(e.updated_at, clock_.now);
+      EXPECT_EQ(e.updated_at, clock_.now_ms());
     }
   }
 }

@@ -3,12 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
+
+#include "domain/testing/fixed_clock.hpp"
 
 namespace mladmin::sync {
 namespace {
@@ -17,12 +18,6 @@ using namespace std::chrono_literals;
 
 constexpr domain::TimestampMs kDay = 24LL * 3600 * 1000;
 constexpr domain::TimestampMs kNow = 20000 * kDay;
-
-class FixedClock final : public domain::Clock {
- public:
-  domain::TimestampMs now_ms() const override { return now.load(); }
-  std::atomic<domain::TimestampMs> now{kNow};
-};
 
 class RetentionTest : public ::testing::Test {
  protected:
@@ -62,7 +57,7 @@ class RetentionTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
-  FixedClock clock_;
+  domain::FixedClock clock_{kNow};
 };
 
 TEST_F(RetentionTest, ASweepDeletesEveryFinishedJobPastTheRetentionAcrossChunks) {
