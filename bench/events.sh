@@ -48,6 +48,12 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$dir"' EXIT
 export MLADMIN_JWT_SECRET=bench-secret-0123456789abcdefghijklmnopqrstuvwxyz
+if [ -z "${MLADMIN_BENCH_CONFIG:-}" ]; then
+  # One bench user holds every stream and starts every sync: lift the per-user caps
+  # (docs/security.md). A config of your own should do the same.
+  printf '[events]\nmax_streams_per_user = 0\n[sync]\nstarts_per_minute = 1000000\n' >"$dir/bench.toml"
+  MLADMIN_BENCH_CONFIG="$dir/bench.toml"
+fi
 password="pw-$(head -c 12 /dev/urandom | base64 | tr -dc a-zA-Z0-9)"
 email=events-bench@example.com
 

@@ -127,11 +127,13 @@ User Accounts::update(std::string_view id, const UserChange& change, const Actor
     auth::check_new_password(*change.password, current->email, change.name.value_or(current->name), policy_);
     new_hash = hash(*change.password);
   }
-  return store_.write_value([&](store::Writer& w) {
+  bool revoked = false;
+  auto updated = store_.write_value([&](store::Writer& w) {
     auto user = w.find_user(id);
     if (!user) {
       throw domain::not_found("user");
     }
+    const auto version_before = user->token_version;
     const bool was_active_admin = is_active_admin(*user);
     auto changed = apply(*user, change, new_hash);
     if (was_active_admin && !is_active_admin(*user) && w.count_active_admins() <= 1) {
@@ -143,8 +145,13 @@ User Accounts::update(std::string_view id, const UserChange& change, const Actor
       audit(w, actor, "user.update", user->id,
             boost::json::serialize(boost::json::object{{"changes", changed}}));
     }
+    revoked = user->token_version != version_before;
     return *user;
   });
+  if (revoked) {
+    rights_changed(updated.id);
+  }
+  return updated;
 }
 
 void Accounts::remove(std::string_view id, const Actor& actor) {
@@ -160,6 +167,7 @@ void Accounts::remove(std::string_view id, const Actor& actor) {
     audit(w, actor, "user.delete", user->id,
           boost::json::serialize(boost::json::object{{"email", user->email}}));
   });
+  rights_changed(std::string(id));
 }
 
 std::vector<BulkOutcome> Accounts::bulk(const std::vector<std::string>& ids, BulkAction action,
@@ -216,6 +224,12 @@ std::vector<BulkOutcome> Accounts::bulk(const std::vector<std::string>& ids, Bul
     }
     audit(w, actor, "user.bulk", std::nullopt, boost::json::serialize(summary));
   });
+  // Every id that succeeded had its tokens revoked or was deleted.
+  for (const auto& o : out) {
+    if (!o.error) {
+      rights_changed(o.id);
+    }
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,12 @@ class Accounts final {
   std::vector<BulkOutcome> bulk(const std::vector<std::string>& ids, BulkAction action,
                                 std::optional<domain::Role> role, const Actor& actor);
 
+  /// Called, after the commit, with the id of each user whose rights changed: role, status or
+  /// password (their tokens are revoked) or deleted. The server ends that user's open event
+  /// streams at once (docs/security.md). Set it before serving; it must not throw.
+  using RightsListener = std::function<void(const std::string& user_id)>;
+  void set_rights_listener(RightsListener listener) { rights_listener_ = std::move(listener); }
+
  private:
   std::string hash(const std::string& password);
   void audit(store::Writer& w, const Actor& actor, std::string action, std::optional<std::string> target,
@@ -72,6 +79,13 @@ class Accounts final {
   const domain::Clock& clock_;
   domain::IdGenerator& ids_;
   auth::PasswordPolicy policy_;
+  RightsListener rights_listener_;
+
+  void rights_changed(const std::string& user_id) const {
+    if (rights_listener_) {
+      rights_listener_(user_id);
+    }
+  }
 };
 
 }  // namespace mladmin::accounts

@@ -48,7 +48,7 @@ auth::Caller authenticate(const http::Request& req, ApiContext& ctx) {
   if (!user || user->status != domain::UserStatus::active || user->token_version != check.claims->ver) {
     throw unauthorized("token_revoked", "this token is no longer valid; sign in again");
   }
-  return auth::Caller{user->id, user->email, user->role, check.claims->exp};
+  return auth::Caller{user->id, user->email, user->role, check.claims->exp, check.claims->ver};
 }
 
 http::Response login(http::Request& req, ApiContext& ctx) {
@@ -59,7 +59,10 @@ http::Response login(http::Request& req, ApiContext& ctx) {
   const std::string email_key = domain::normalize_email(email);
 
   const auto started = ctx.clock.now_ms();
-  const auto decision = ctx.login_limiter.begin_attempt(email_key, req.remote_address, started);
+  // Behind a trusted proxy, the client's own address (docs/security.md); IPv6 by its /64.
+  const auto address = auth::address_key(ctx.trusted_proxies.client_address(
+      req.remote_address, req.header("forwarded"), req.header("x-forwarded-for")));
+  const auto decision = ctx.login_limiter.begin_attempt(email_key, address, started);
   if (!decision.allowed) {
     throw std::move(Error(ErrorKind::too_many_requests, "too_many_attempts",
                           "too many failed sign-ins; try again in " +
@@ -72,19 +75,17 @@ http::Response login(http::Request& req, ApiContext& ctx) {
   // wrong password.
   const auto verified = ctx.hasher.verify(user ? user->password_hash : auth::dummy_hash(), password);
   if (!verified) {
-    ctx.login_limiter.abandoned(email_key, req.remote_address, started);
+    ctx.login_limiter.abandoned(email_key, address, started);
     throw std::move(Error(ErrorKind::too_many_requests, "login_busy",
                           "the server is busy checking other sign-ins; try again in a second")
                         .retry_after(1));
   }
-  if (!*verified || !user) {
+  // A disabled account answers as a wrong password does (and counts as a failure), so that the
+  // answer does not tell who knows its password (docs/security.md).
+  if (!*verified || !user || user->status != domain::UserStatus::active) {
     throw invalid_credentials();
   }
-  if (user->status != domain::UserStatus::active) {
-    throw Error(ErrorKind::forbidden, "account_disabled",
-                "this account is disabled; ask an admin to enable it");
-  }
-  ctx.login_limiter.succeeded(email_key, req.remote_address, started);
+  ctx.login_limiter.succeeded(email_key, address, started);
 
   const auto now = ctx.clock.now_ms();
   ctx.store.write([&](store::Writer& w) { w.set_last_login(user->id, now); });

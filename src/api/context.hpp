@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 
 #include "accounts/accounts.hpp"
@@ -37,6 +38,8 @@ struct ApiContext {
   bool metrics_public = true;
   std::size_t import_max_bytes = 256 * 1024 * 1024;  ///< largest POST /api/import body
   std::mutex import_mutex;                           ///< held while an import runs (one at a time)
+  auth::TrustedProxies trusted_proxies;              ///< whose X-Forwarded-For is believed (login limiter)
+  std::unique_ptr<auth::WindowLimiter> sync_starts;  ///< sync starts per user; null: no limit
 };
 
 }  // namespace mladmin::api

@@ -168,8 +168,8 @@ http::Router build_router(ApiContext& ctx, const http::StaticFiles& dashboard) {
   // Bulk load of source data as NDJSON, streamed to a temporary file (at most import_max_bytes).
   t.upload(Role::admin, "POST", "/api/import", import_records, check_import_request, ctx.import_max_bytes);
 
-  // Sync jobs: who may act on a given job (its starter, the owner of the records it syncs, or
-  // ml_admin) is checked per job; other users' jobs answer 404.
+  // Sync jobs: who may act on a given job (ml_admin, or the owner of the records of a job of
+  // scope user: domain/job_access.hpp) is checked per job; other jobs answer 404.
   t.role(Role::user, "POST", "/api/ml/sync/journal-entries", start_journal_sync);
   t.role(Role::user, "POST", "/api/ml/sync/goals", start_goal_sync);
   t.role(Role::user, "GET", "/api/ml/sync/jobs", list_jobs);

@@ -1,14 +1,18 @@
 // Sync jobs (SPEC §2, §3): start a sync (202 at once), read jobs and their item errors, and
-// cancel, pause, resume or retry them. A user reads the jobs they started and the jobs that
-// synced their records; ml_admin and admin read every job.
+// cancel, pause, resume or retry them. Below ml_admin a caller reads and controls only the jobs
+// of scope user over their own records; ml_admin and admin every job (domain/job_access.hpp,
+// docs/security.md). A job one may not read answers 404.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "api/handlers.hpp"
 #include "api/json.hpp"
 #include "domain/error.hpp"
+#include "domain/job_access.hpp"
 #include "sync/engine.hpp"
 
 namespace mladmin::api {
@@ -19,11 +23,11 @@ using domain::field_error;
 using domain::Job;
 
 bool reads_all_jobs(const auth::Caller& caller) {
-  return domain::at_least(caller.role, domain::Role::ml_admin);
+  return domain::reads_all_jobs(caller.role);
 }
 
 bool may_read_job(const auth::Caller& caller, const Job& job) {
-  return reads_all_jobs(caller) || job.user_id == caller.id || job.scope_user_id == caller.id;
+  return domain::may_access_job(caller.role, caller.id, job);
 }
 
 namespace {
@@ -96,6 +100,16 @@ namespace {
 
 http::Response start_sync(http::Request& req, const auth::Caller& caller, ApiContext& ctx,
                           domain::JobType type) {
+  // Sync starts per user and minute (docs/security.md): each start scans the records it syncs.
+  if (ctx.sync_starts) {
+    const auto decision = ctx.sync_starts->take(caller.id, ctx.clock.now_ms());
+    if (!decision.allowed) {
+      throw std::move(Error(ErrorKind::too_many_requests, "too_many_sync_starts",
+                            "too many sync starts from this account; try again in " +
+                                std::to_string(decision.retry_after_seconds) + " seconds")
+                          .retry_after(decision.retry_after_seconds));
+    }
+  }
   sync::StartRequest start;
   start.type = type;
   start.started_by = caller.id;
@@ -223,6 +237,82 @@ http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiCont
   return json_response(200, out);
 }
 
+namespace {
+
+constexpr const char* kExportColumns[] = {
+    "id",         "userId",         "type",           "status",      "scope",        "scopeUserId",
+    "mode",       "totalItems",     "processedItems", "syncedItems", "skippedItems", "failedItems",
+    "errorCount", "progress",       "attempt",        "createdAt",   "startTime",    "endTime",
+    "duration",   "itemsPerSecond", "cancelRequested"};
+
+/// The export's body, written page by page as the connection takes it: newest first, one page
+/// of jobs per pull, so memory stays bounded whatever the history's length.
+class JobExport final : public http::BodyStream {
+ public:
+  JobExport(ApiContext& ctx, store::JobQuery query, bool csv)
+      : ctx_(ctx), query_(std::move(query)), csv_(csv), now_(ctx.clock.now_ms()) {}
+
+  void attach(std::function<void()>) override {}
+  void detach() override {}
+
+  Chunk pull(Clock::time_point now) override {
+    Chunk chunk;
+    chunk.next_pull = now;  // more at once: the connection pulls again as soon as this is written
+    try {
+      const auto page = ctx_.store.read_value([&](store::Reader& r) { return r.list_jobs(query_); });
+      for (const auto& job : page.items) {
+        append(chunk.data, job_json(job, now_));
+      }
+      if (!page.has_more || page.items.empty()) {
+        chunk.data += csv_ ? "" : (first_ ? "[]" : "]");
+        chunk.done = true;
+      } else {
+        query_.before = std::make_pair(page.items.back().created_at, page.items.back().id);
+      }
+    } catch (const std::exception& e) {
+      // The head is sent: all that is left is to end the body short (not valid JSON, short CSV).
+      spdlog::error("msg=\"job export failed\" error=\"{}\"", e.what());
+      chunk.done = true;
+    }
+    return chunk;
+  }
+
+  /// The CSV header line (the body's first bytes).
+  static std::string csv_header() {
+    std::string out;
+    for (std::size_t i = 0; i < std::size(kExportColumns); ++i) {
+      out += (i == 0 ? "" : ",");
+      out += kExportColumns[i];
+    }
+    return out + "\r\n";
+  }
+
+ private:
+  void append(std::string& out, const boost::json::object& o) {
+    if (csv_) {
+      for (std::size_t i = 0; i < std::size(kExportColumns); ++i) {
+        if (i > 0) {
+          out += ',';
+        }
+        out += csv_value(o.at(kExportColumns[i]));
+      }
+      out += "\r\n";
+    } else {
+      out += first_ ? "[" : ",";
+      out += boost::json::serialize(o);
+    }
+    first_ = false;
+  }
+
+  ApiContext& ctx_;
+  store::JobQuery query_;
+  const bool csv_;
+  const domain::TimestampMs now_;
+  bool first_ = true;
+};
+
+}  // namespace
+
 http::Response export_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
   allow_params(req, {"format", "status", "type", "userId", "from", "to"});
   const std::string format(req.query_param("format").value_or("json"));
@@ -231,50 +321,14 @@ http::Response export_jobs(http::Request& req, const auth::Caller& caller, ApiCo
   }
   store::JobQuery q = job_filters(req, caller);
   q.limit = 500;
-  const auto now = ctx.clock.now_ms();
-  static constexpr const char* kColumns[] = {
-      "id",         "userId",         "type",           "status",      "scope",        "scopeUserId",
-      "mode",       "totalItems",     "processedItems", "syncedItems", "skippedItems", "failedItems",
-      "errorCount", "progress",       "attempt",        "createdAt",   "startTime",    "endTime",
-      "duration",   "itemsPerSecond", "cancelRequested"};
-  boost::json::array all;
-  std::string csv;
-  if (format == "csv") {
-    for (std::size_t i = 0; i < std::size(kColumns); ++i) {
-      csv += (i == 0 ? "" : ",");
-      csv += kColumns[i];
-    }
-    csv += "\r\n";
-  }
-  // Newest first, page by page, so that no single query holds the whole history.
-  for (;;) {
-    const auto page = ctx.store.read_value([&](store::Reader& r) { return r.list_jobs(q); });
-    for (const auto& job : page.items) {
-      auto o = job_json(job, now);
-      if (format == "csv") {
-        for (std::size_t i = 0; i < std::size(kColumns); ++i) {
-          if (i > 0) {
-            csv += ',';
-          }
-          csv += csv_value(o.at(kColumns[i]));
-        }
-        csv += "\r\n";
-      } else {
-        all.push_back(std::move(o));
-      }
-    }
-    if (!page.has_more || page.items.empty()) {
-      break;
-    }
-    q.before = std::make_pair(page.items.back().created_at, page.items.back().id);
-  }
   http::Response res;
   if (format == "csv") {
     res.content_type = "text/csv; charset=utf-8";
-    res.body = std::move(csv);
+    res.body = JobExport::csv_header();
   } else {
-    res = json_response(200, all);
+    res.content_type = "application/json";
   }
+  res.stream = std::make_shared<JobExport>(ctx, std::move(q), format == "csv");
   res.header("Content-Disposition", "attachment; filename=\"sync-jobs." + format + "\"");
   return res;
 }

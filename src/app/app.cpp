@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <iostream>
@@ -39,7 +40,27 @@ void init_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+/// Warns when the SQLite database or its -wal/-shm can be read by other local users: they hold
+/// the password hashes and the generated JWT secret (docs/security.md). New files are made 0600.
+void warn_if_database_readable(const std::string& database_url) {
+  constexpr std::string_view kPrefix = "sqlite://";
+  if (database_url.rfind(kPrefix, 0) != 0) {
+    return;
+  }
+  const std::string path = database_url.substr(kPrefix.size());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    const std::string file = path + suffix;
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      spdlog::warn(
+          "msg=\"database file is readable by other local users\" path={} mode={:o} hint=\"chmod 600 {}\"",
+          file, st.st_mode & 0777, file);
+    }
+  }
+}
+
 std::unique_ptr<store::Store> open_and_migrate(const Config& config) {
+  warn_if_database_readable(config.database_url);
   auto store = store::open_store(config.database_url, config.server.handler_threads + 2);
   const int version = store->migrate();
   spdlog::info("msg=\"database ready\" url={} schema_version={}", config.database_url, version);
@@ -151,7 +172,21 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   ctx.token_ttl_seconds = config.token_ttl_seconds;
   ctx.password_policy = policy;
   ctx.import_max_bytes = config.import_max_bytes;
+  ctx.trusted_proxies = auth::TrustedProxies(config.trusted_proxies);
+  ctx.sync_starts =
+      std::make_unique<auth::WindowLimiter>(config.sync_starts_per_minute, std::chrono::seconds(60));
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
+
+  // Rights that change while an event stream is open end it: at once for changes made here,
+  // at every heartbeat for those of another process (docs/security.md).
+  accounts.set_rights_listener([&ctx](const std::string& user_id) {
+    try {
+      api::recheck_stream_rights(ctx, user_id);
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"event stream rights check failed\" user={} error=\"{}\"", user_id, e.what());
+    }
+  });
+  api::StreamRightsWatch rights_watch(ctx, config.events.heartbeat);
 
   const http::StaticFiles static_files(dashboard::files());
   const auto router = api::build_router(ctx, static_files);

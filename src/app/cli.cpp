@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -96,7 +97,27 @@ void print_user(const domain::User& u) {
             << domain::to_string(u.status) << "  " << u.name << "\n";
 }
 
-int run_demo(const CommonFlags& flags) {
+/// The setting `mladmin demo` leaves in its database, so that a later `demo` knows the file is
+/// its own to recreate.
+constexpr const char* kDemoMarker = "demo_database";
+
+/// True when `path` is an SQLite database that `mladmin demo` made (it holds the marker).
+bool is_demo_database(const std::string& path) {
+  sqlite3* db = nullptr;
+  bool demo = false;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    const std::string sql = std::string("SELECT 1 FROM settings WHERE key = '") + kDemoMarker + "'";
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+      demo = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return demo;
+}
+
+int run_demo(const CommonFlags& flags, bool force) {
   CommonFlags f = flags;
   if (f.listen.empty()) {
     f.listen = "127.0.0.1:8080";
@@ -110,6 +131,13 @@ int run_demo(const CommonFlags& flags) {
     throw std::runtime_error("demo runs on a fresh SQLite file; give --database sqlite:///path/demo.db");
   }
   const std::string path = c.database_url.substr(prefix.size());
+  std::error_code exists_ec;
+  if (!force && std::filesystem::exists(path, exists_ec) && !is_demo_database(path)) {
+    std::cerr << "mladmin: '" << path
+              << "' exists and is not a demo database; demo recreates its database, so it refuses to delete "
+                 "this one. Give another --database, or --force to delete it.\n";
+    return 1;
+  }
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::filesystem::remove(path + suffix);
   }
@@ -136,6 +164,7 @@ int run_demo(const CommonFlags& flags) {
     seed.entries_per_user = 500;
     seed.goals_per_user = 30;
     seeded = seed_demo(*tools.store, tools.accounts, tools.clock, tools.ids, seed);
+    tools.store->write([](store::Writer& w) { w.put_setting_if_absent(kDemoMarker, "1"); });
   }
   return serve(c, [&](const std::string& url) {
     std::cout << "\nmladmin demo is serving on " << url << " (database " << path << ")\n";
@@ -207,6 +236,8 @@ int run_cli(int argc, char** argv) {
       cli.add_subcommand("demo", "Serve a fresh SQLite database with demo users; prints the logins");
   demo_cmd->add_option("--listen", flags.listen, "HOST:PORT, default 127.0.0.1:8080");
   demo_cmd->add_option("--database", flags.database, "default sqlite://./mladmin-demo.db (recreated)");
+  bool demo_force = false;
+  demo_cmd->add_flag("--force", demo_force, "delete --database even when it is not a demo database");
 
   SeedOptions seed_options;
   auto* seed_cmd = cli.add_subcommand("seed-demo", "Add demo users with journal entries and goals");
@@ -323,7 +354,7 @@ int run_cli(int argc, char** argv) {
       return serve(base);
     }
     if (demo_cmd->parsed()) {
-      return run_demo(flags);
+      return run_demo(flags, demo_force);
     }
     if (migrate_cmd->parsed()) {
       auto store = open_and_migrate(base);

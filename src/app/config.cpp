@@ -74,6 +74,23 @@ void load_config_file(const std::string& path, Config& c) {
         c.server.idle_timeout = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
       } else if (key == "server.shutdown_grace_ms") {
         c.server.shutdown_grace = std::chrono::milliseconds(integer(v, path, key, 0, 600000));
+      } else if (key == "server.trusted_proxies") {
+        if (!v.is_array()) {
+          bad(path, key, "must be an array of addresses or CIDRs, as in [\"127.0.0.1\", \"10.0.0.0/8\"]");
+        }
+        c.trusted_proxies.clear();
+        for (const auto& item : *v.as_array()) {
+          c.trusted_proxies.push_back(string(item, path, key));
+        }
+        try {
+          auth::TrustedProxies parsed(c.trusted_proxies);
+        } catch (const std::invalid_argument& e) {
+          bad(path, key, e.what());
+        }
+      } else if (key == "sync.starts_per_minute") {
+        c.sync_starts_per_minute = static_cast<int>(integer(v, path, key, 1, 1000000));
+      } else if (key == "events.max_streams_per_user") {
+        c.events.max_streams_per_user = static_cast<std::size_t>(integer(v, path, key, 0, 100000));
       } else if (key == "metrics.public") {
         if (!v.is_boolean()) {
           bad(path, key, "must be true or false");

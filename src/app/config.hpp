@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/rate_limiter.hpp"
 #include "events/hub.hpp"
@@ -27,6 +28,9 @@ struct Config {
   events::HubOptions events;
   bool metrics_public = true;   ///< [metrics] public: false requires an ml_admin or admin token
   int job_retention_days = 90;  ///< finished jobs older than this are deleted; 0 keeps them forever
+  /// [server] trusted_proxies: addresses and CIDRs whose X-Forwarded-For / Forwarded is believed
+  std::vector<std::string> trusted_proxies;
+  int sync_starts_per_minute = 60;  ///< [sync] starts_per_minute: sync starts one user may make
 };
 
 /// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.

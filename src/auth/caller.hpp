@@ -14,6 +14,7 @@ struct Caller {
   std::string email;
   domain::Role role = domain::Role::user;
   std::int64_t token_expires_at = 0;  ///< the token's exp, seconds since the epoch
+  std::int64_t token_version = 0;     ///< the token's ver (equal to the user's when it was accepted)
 };
 
 /// Throws a 403 domain::Error unless the caller's role grants `need` (SPEC §6 table).

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "domain/job_access.hpp"
+
 namespace mladmin::events {
 
 namespace {
@@ -23,8 +25,8 @@ std::uint64_t first_id() {
 }  // namespace
 
 bool visible(const Viewer& viewer, const Event& event) {
-  return viewer.reads_all || event.user_id == viewer.user_id ||
-         (event.scope_user_id && *event.scope_user_id == viewer.user_id);
+  // The one rule of domain/job_access.hpp: scope_user_id is set exactly for jobs of scope user.
+  return domain::may_access_job(viewer.reads_all, viewer.user_id, event.scope_user_id);
 }
 
 Subscription::Subscription(Hub& hub, Viewer viewer, const HubOptions& options, Clock::time_point expires)
@@ -280,6 +282,37 @@ void Hub::close_all() {
   for (auto* sub : subs_) {
     sub->close();
   }
+}
+
+// --- Rights that change while a stream is open (docs/security.md) -----------------------------
+
+std::vector<Viewer> Hub::viewers() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Viewer> out;
+  out.reserve(subs_.size());
+  for (const auto* sub : subs_) {
+    out.push_back(sub->viewer());
+  }
+  return out;
+}
+
+std::size_t Hub::user_clients(std::string_view user_id) const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(std::count_if(
+      subs_.begin(), subs_.end(), [&](const auto* sub) { return sub->viewer().user_id == user_id; }));
+}
+
+std::size_t Hub::close_if(const std::function<bool(const Viewer&)>& pred) {
+  // As in close_all(): the hub's lock keeps the subscriptions registered (alive) meanwhile.
+  std::lock_guard lock(mutex_);
+  std::size_t closed = 0;
+  for (auto* sub : subs_) {
+    if (pred(sub->viewer())) {
+      sub->close();
+      ++closed;
+    }
+  }
+  return closed;
 }
 
 }  // namespace mladmin::events

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -21,12 +22,14 @@ struct HubOptions {
   std::chrono::milliseconds heartbeat{15000};  ///< a comment line after this long without a write
   std::size_t replay_events = 4096;            ///< events kept for Last-Event-ID replay
   std::size_t client_queue = 2048;             ///< events waiting for one client before it is dropped
+  std::size_t max_streams_per_user = 5;        ///< open streams one user may hold (docs/security.md)
 };
 
 /// Who reads a stream: everything (ml_admin, admin) or one user's jobs.
 struct Viewer {
   bool reads_all = false;
   std::string user_id;
+  std::int64_t token_version = 0;  ///< of the token that opened the stream (docs/security.md)
 };
 
 /// One job change as the hub keeps it: who may read it and its `event: job` payload.
@@ -118,6 +121,16 @@ class Hub final {
   const HubOptions& options() const { return options_; }
   /// Ends every stream (server shutdown).
   void close_all();
+
+  // Rights that change while a stream is open (docs/security.md): the API re-checks the viewers
+  // and ends the streams whose rights are gone.
+  /// The viewer of every open stream.
+  std::vector<Viewer> viewers() const;
+  /// The open streams of one user.
+  std::size_t user_clients(std::string_view user_id) const;
+  /// Ends every stream whose viewer matches `pred` (called under the hub's lock: it must not
+  /// block); answers how many.
+  std::size_t close_if(const std::function<bool(const Viewer&)>& pred);
 
  private:
   friend class Subscription;

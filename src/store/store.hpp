@@ -91,7 +91,7 @@ inline std::string scope_key(const domain::Job& job) {
 }
 
 struct JobQuery {
-  std::optional<std::string> visible_to;  ///< a user: jobs they started or that synced their records
+  std::optional<std::string> visible_to;  ///< a user: jobs of scope user over their records (domain/job_access.hpp)
   std::optional<domain::JobStatus> status;
   std::optional<domain::JobType> type;
   std::optional<std::string> user_id;       ///< jobs started by or syncing this user

@@ -317,14 +317,18 @@ Job Engine::start_bulk(const BulkStartRequest& req) {
   job.scope = domain::JobScope::all;
   job.mode = domain::SyncMode::full;
   job.created_at = job.updated_at = clock_.now_ms();
+  if (req.target.filter) {
+    // Counted before the write lock: inside BEGIN IMMEDIATE the search would block every writer.
+    store_.read([&](store::Reader& r) {
+      auto filter = domain::compile_filter(*req.target.filter, "filter.");
+      job.target_seq = r.max_document_seq();
+      filter.max_seq = job.target_seq;
+      job.counters.total = r.count_matching_documents(filter);
+    });
+  }
   store_.write([&](store::Writer& w) {
     std::vector<std::string> targets;
-    if (req.target.filter) {
-      auto filter = domain::compile_filter(*req.target.filter, "filter.");
-      job.target_seq = w.max_document_seq();
-      filter.max_seq = job.target_seq;
-      job.counters.total = w.count_matching_documents(filter);
-    } else {
+    if (!req.target.filter) {
       std::set<std::string> found;
       for (const auto& d : w.find_documents(req.target.ids)) {
         found.insert(d.id);

@@ -1,6 +1,8 @@
 #include "store/sqlite/connection.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <stdexcept>
 
@@ -112,6 +114,14 @@ std::optional<std::string> Statement::opt_text(int column) const {
 }
 
 Connection::Connection(const std::string& path) {
+  // The database holds password hashes and the generated JWT secret: a new file is made 0600
+  // before SQLite opens it, and SQLite gives its -wal and -shm the same mode (docs/security.md).
+  if (!path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
   const int rc = sqlite3_open_v2(path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {

@@ -642,7 +642,7 @@ class Ops final : public Writer {
   JobPage list_jobs(const JobQuery& q) override {
     std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1=1";
     if (q.visible_to) {
-      sql += " AND (user_id = ?1 OR scope_user_id = ?1)";
+      sql += " AND scope = 'user' AND scope_user_id = ?1";  // domain/job_access.hpp
     }
     if (q.user_id) {
       sql += " AND (user_id = ?2 OR scope_user_id = ?2)";
