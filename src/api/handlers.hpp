@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 
 #include "api/context.hpp"
+#include "api/job_json.hpp"
 #include "auth/caller.hpp"
 #include "domain/job.hpp"
 #include "domain/source.hpp"
@@ -55,7 +56,6 @@ domain::SourceType check_import_request(const http::Request& req);
 http::Response import_records(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
 // sync.cpp
-boost::json::object job_json(const domain::Job& job, domain::TimestampMs now);
 /// Whether the caller reads every job (ml_admin, admin) or only those they started or that
 /// synced their records.
 bool reads_all_jobs(const auth::Caller& caller);
