@@ -394,7 +394,8 @@ TEST_F(DocumentsTest, ListingAndDetailNameEachDocumentsOwner) {
   ASSERT_EQ(res.status, 200) << res.body;
   std::map<std::string, std::pair<std::string, std::string>> owners;  // source id → (name, email)
   std::string own_document;
-  for (const auto& item : res.json().at("items").as_array()) {
+  const auto page = res.json();
+  for (const auto& item : page.at("items").as_array()) {
     if (item.at("sourceId") == "own-0") {
       own_document = item.at("id").as_string();
     }
