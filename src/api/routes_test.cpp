@@ -81,7 +81,7 @@ TEST(RoutesTest, EveryRouteIsDescribedWithItsRole) {
     }
     const auto* role = op->as_object().if_contains("x-mladmin-role");
     ASSERT_NE(role, nullptr) << r.method << " " << path << " has no x-mladmin-role";
-    EXPECT_EQ(role->as_string(), to_string(r.access)) << r.method << " " << path;
+    EXPECT_EQ(std::string(role->as_string()), std::string(to_string(r.access))) << r.method << " " << path;
   }
 }
 
