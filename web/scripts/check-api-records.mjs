@@ -43,6 +43,32 @@ for (const [path, item] of Object.entries(doc.paths)) {
 // "/api/ml/sync/jobs/export" before "/api/ml/sync/job/{jobId}": the literal path wins.
 operations.sort((a, b) => (a.path.includes('{') ? 1 : 0) - (b.path.includes('{') ? 1 : 0));
 
+// The events of GET /api/ml/sync/events, each against the schema x-mladmin-events gives its name.
+const eventsOp = doc.paths['/api/ml/sync/events'].get;
+const eventsSeen = new Set();
+function checkEvent(x) {
+  eventsSeen.add(x.event);
+  operations.find((o) => o.path === '/api/ml/sync/events').seen++;
+  if (!(x.event in (eventsOp['x-mladmin-events'] ?? {}))) {
+    problem('event', `an event "${x.event}" that docs/openapi.yaml does not describe`);
+    return;
+  }
+  if (x.bodySkipped) return;
+  const validate = ajv.getSchema(`openapi#/${pointer('paths', '/api/ml/sync/events', 'get', 'x-mladmin-events', x.event)}`);
+  checked++;
+  let data;
+  try {
+    data = JSON.parse(x.data);
+  } catch {
+    problem('json', `event ${x.event}: the data is not JSON`);
+    return;
+  }
+  if (!validate(data)) {
+    const e = validate.errors[0];
+    problem('event', `event ${x.event}: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+  }
+}
+
 if (!existsSync(folder)) {
   console.error(`no records in ${folder}: run the integration tests with MLADMIN_API_RECORD=${folder}`);
   process.exit(1);
@@ -60,6 +86,10 @@ for (const file of readdirSync(folder).filter((f) => f.endsWith('.ndjson'))) {
     if (!line) continue;
     const x = JSON.parse(line);
     exchanges++;
+    if (x.event !== undefined) {
+      checkEvent(x);
+      continue;
+    }
     const method = x.method.toLowerCase();
     const found = operations.find((o) => o.method === method && o.re.test(x.path));
     if (!found) {
@@ -116,7 +146,8 @@ for (const file of readdirSync(folder).filter((f) => f.endsWith('.ndjson'))) {
   }
 }
 const unseen = operations.filter((o) => o.seen === 0 && !o.op['x-mladmin-pending']);
-console.log(`${exchanges} exchanges recorded, ${checked} JSON bodies checked against docs/openapi.yaml`);
+console.log(`${exchanges} exchanges and events recorded, ${checked} JSON bodies checked against docs/openapi.yaml`);
+console.log(`events seen: ${[...eventsSeen].sort().join(', ') || 'none'}`);
 if (unseen.length) {
   console.log(`operations no integration test reached (${unseen.length}):`);
   for (const o of unseen) console.log(`  ${o.method.toUpperCase()} ${o.path}`);
