@@ -4,7 +4,8 @@
 # generated source's path. Three build steps, each rerun only when its inputs change:
 #   1. `npm ci` when WEB_DIR/node_modules has no stamp newer than package.json and package-lock.json
 #      (cmake/web_npm_ci.cmake; a lock keeps two build dirs from installing at once);
-#   2. `npm run build` (tsc + vite) into ${CMAKE_BINARY_DIR}/web-dist when a file of the app changes;
+#   2. `npm run build` (the API types from docs/openapi.yaml, tsc, vite) into ${CMAKE_BINARY_DIR}/web-dist
+#      when a file of the app or the API's description changes;
 #   3. cmake/web_embed_run.cmake: gzip -9 of the text files, then the .cpp, which pulls the bytes in
 #      with the assembler's .incbin (vite hashes the file names, so they are known only then).
 function(embed_web var namespace web_dir)
@@ -21,9 +22,13 @@ function(embed_web var namespace web_dir)
     message(FATAL_ERROR "The dashboard's build (Vite 8) needs Node.js ^20.19 or >= 22.12; ${MLADMIN_NODE} is ${node_version}")
   endif()
 
-  file(GLOB_RECURSE app_sources CONFIGURE_DEPENDS ${web_dir}/src/*)
+  # The API's description (docs/openapi.yaml) feeds the build twice: the dashboard's types
+  # (web/scripts/openapi-types.mjs, openapi-typescript, before tsc) and api-docs/ in the output
+  # (web/scripts/apiDocsPlugin.ts: openapi.json and the Swagger UI page, served at
+  # /api/openapi.json and /api/docs).
+  file(GLOB_RECURSE app_sources CONFIGURE_DEPENDS ${web_dir}/src/* ${web_dir}/api-docs/* ${web_dir}/scripts/*)
   set(app_config ${web_dir}/index.html ${web_dir}/package.json ${web_dir}/package-lock.json
-                 ${web_dir}/vite.config.ts ${web_dir}/tsconfig.json)
+                 ${web_dir}/vite.config.ts ${web_dir}/tsconfig.json ${web_dir}/../docs/openapi.yaml)
   string(MAKE_C_IDENTIFIER ${namespace} ident)
 
   set(npm_stamp ${web_dir}/node_modules/.mladmin-npm-ci.stamp)

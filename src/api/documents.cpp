@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <unordered_map>
 
 #include "api/handlers.hpp"
 #include "api/json.hpp"
@@ -137,6 +138,14 @@ boost::json::value metadata_value(const std::string& text) {
   return ec ? boost::json::value(text) : v;
 }
 
+/// The document's owner as the listing shows them, or null when the account no longer exists.
+boost::json::value owner_json(const std::optional<domain::User>& user) {
+  if (!user) {
+    return nullptr;
+  }
+  return boost::json::object{{"id", user->id}, {"email", user->email}, {"name", user->name}};
+}
+
 store::Document readable_document(ApiContext& ctx, const std::string& id) {
   auto doc = ctx.store.read_value([&](store::Reader& r) { return r.find_document(id); });
   if (!doc) {
@@ -187,10 +196,21 @@ http::Response list_documents(http::Request& req, const auth::Caller&, ApiContex
   if (auto cursor = req.query_param("cursor")) {
     apply_cursor(*cursor, key, q);
   }
-  const auto page = ctx.store.read_value([&](store::Reader& r) { return r.search_documents(q); });
+  // The page's owners are read in the same transaction: at most `limit` lookups by key.
+  std::unordered_map<std::string, std::optional<domain::User>> owners;
+  const auto page = ctx.store.read_value([&](store::Reader& r) {
+    auto found = r.search_documents(q);
+    for (const auto& hit : found.items) {
+      if (!owners.contains(hit.doc.user_id)) {
+        owners.emplace(hit.doc.user_id, r.find_user(hit.doc.user_id));
+      }
+    }
+    return found;
+  });
   boost::json::array items;
   for (const auto& hit : page.items) {
     auto o = document_json(hit.doc);
+    o["owner"] = owner_json(owners[hit.doc.user_id]);
     o["titleHighlight"] = hit.title_html;
     o["snippet"] = hit.snippet;
     o["score"] = q.sort == store::DocumentSort::relevance ? boost::json::value(hit.score) : nullptr;
@@ -212,7 +232,9 @@ http::Response get_document(http::Request& req, const auth::Caller&, ApiContext&
   // the document (null when retention has removed it, or a bulk action wrote it directly).
   boost::json::value source = nullptr;
   std::optional<domain::Job> job;
+  std::optional<domain::User> owner;
   ctx.store.read([&](store::Reader& r) {
+    owner = r.find_user(doc.user_id);
     if (doc.source_type == domain::SourceType::journal_entries) {
       if (auto e = r.find_journal_entry(doc.source_id)) {
         auto o = source_record_json(*e);
@@ -228,6 +250,7 @@ http::Response get_document(http::Request& req, const auth::Caller&, ApiContext&
       job = r.find_job(*doc.job_id);
     }
   });
+  out["owner"] = owner_json(owner);
   out["source"] = std::move(source);
   out["job"] = job ? boost::json::value(job_json(*job, ctx.clock.now_ms())) : nullptr;
   return json_response(200, out);

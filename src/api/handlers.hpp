@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/context.hpp"
+#include "api/job_json.hpp"
 #include "auth/caller.hpp"
 #include "domain/job.hpp"
 #include "domain/source.hpp"
@@ -61,7 +62,6 @@ domain::SourceType check_import_request(const http::Request& req);
 http::Response import_records(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
 // sync.cpp
-boost::json::object job_json(const domain::Job& job, domain::TimestampMs now);
 /// Whether the caller reads every job (ml_admin, admin) or only the jobs over their own records
 /// (domain/job_access.hpp).
 bool reads_all_jobs(const auth::Caller& caller);

@@ -79,7 +79,19 @@ http::Response guarded(http::Request& req, F&& body) {
 
 class Table {
  public:
-  Table(http::Router& router, ApiContext& ctx) : router_(router), ctx_(ctx) {}
+  Table(http::Router& router, ApiContext& ctx, const http::StaticFiles& dashboard)
+      : router_(router), ctx_(ctx), dashboard_(dashboard) {}
+
+  std::size_t import_max_bytes() const { return ctx_.import_max_bytes; }
+
+  /// A route anyone may call that answers the dashboard's file `name` (built by cmake/web.cmake).
+  void file(const char* method, const char* path, std::string name) {
+    router_.add(method, path, [name = "/" + std::move(name), &dashboard = dashboard_](http::Request& req) {
+      http::Request file_req = req;
+      file_req.path = name;
+      return dashboard.serve(file_req);
+    });
+  }
 
   /// A route anyone may call.
   void anyone(const char* method, const char* path, PublicHandler h) {
@@ -131,14 +143,42 @@ class Table {
  private:
   http::Router& router_;
   ApiContext& ctx_;
+  const http::StaticFiles& dashboard_;
 };
 
-}  // namespace
+/// A table that only writes the routes down, for route_table().
+class Listing {
+ public:
+  std::size_t import_max_bytes() const { return 0; }
+  void file(const char* method, const char* path, const std::string&) { add(method, path, Access::anyone); }
+  void anyone(const char* method, const char* path, PublicHandler) { add(method, path, Access::anyone); }
+  void role(Role need, const char* method, const char* path, CallerHandler) {
+    add(method, path, access_of(need));
+  }
+  void upload(Role need, const char* method, const char* path, CallerHandler, BodylessCheck, std::size_t) {
+    add(method, path, access_of(need));
+  }
+  std::vector<RouteInfo> routes;
 
-http::Router build_router(ApiContext& ctx, const http::StaticFiles& dashboard) {
-  http::Router router;
-  Table t(router, ctx);
+ private:
+  static Access access_of(Role role) {
+    switch (role) {
+      case Role::user:
+        return Access::user;
+      case Role::ml_admin:
+        return Access::ml_admin;
+      case Role::admin:
+        return Access::admin;
+    }
+    return Access::admin;
+  }
+  void add(const char* method, const char* path, Access access) { routes.push_back({method, path, access}); }
+};
 
+/// Every route of the API, declared once for both tables above. Each is described (parameters,
+/// bodies, errors, role) in docs/openapi.yaml; a unit test (routes_test.cpp) holds the two equal.
+template <class T>
+void declare_routes(T& t) {
   t.anyone("GET", "/healthz", healthz);
   t.anyone("GET", "/readyz", readyz);
   t.anyone("GET", "/metrics", metrics_text);  // checks the caller itself when not public
@@ -166,7 +206,7 @@ http::Router build_router(ApiContext& ctx, const http::StaticFiles& dashboard) {
   t.role(Role::user, "PUT", "/api/goals/:id", update_goal);
   t.role(Role::user, "DELETE", "/api/goals/:id", delete_goal);
   // Bulk load of source data as NDJSON, streamed to a temporary file (at most import_max_bytes).
-  t.upload(Role::admin, "POST", "/api/import", import_records, check_import_request, ctx.import_max_bytes);
+  t.upload(Role::admin, "POST", "/api/import", import_records, check_import_request, t.import_max_bytes());
 
   // Sync jobs: who may act on a given job (ml_admin, or the owner of the records of a job of
   // scope user: domain/job_access.hpp) is checked per job; other jobs answer 404.
@@ -192,6 +232,38 @@ http::Router build_router(ApiContext& ctx, const http::StaticFiles& dashboard) {
 
   // Bulk delete / re-sync of synced documents; more than 1,000 targets run as a tracked job.
   t.role(Role::ml_admin, "POST", "/api/ml/documents/bulk", bulk_documents);
+
+  // This API described (docs/openapi.yaml, as JSON) and rendered by a viewer page.
+  t.file("GET", "/api/openapi.json", "api-docs/openapi.json");
+  t.file("GET", "/api/docs", "api-docs/index.html");
+}
+
+}  // namespace
+
+const char* to_string(Access access) {
+  switch (access) {
+    case Access::anyone:
+      return "anyone";
+    case Access::user:
+      return "user";
+    case Access::ml_admin:
+      return "ml_admin";
+    case Access::admin:
+      return "admin";
+  }
+  return "admin";
+}
+
+std::vector<RouteInfo> route_table() {
+  Listing listing;
+  declare_routes(listing);
+  return std::move(listing.routes);
+}
+
+http::Router build_router(ApiContext& ctx, const http::StaticFiles& dashboard) {
+  http::Router router;
+  Table t(router, ctx, dashboard);
+  declare_routes(t);
 
   // The web dashboard (anyone; it signs in through the API): GET and HEAD of any path outside
   // /api/ that no route above matches. A path that names no file loads index.html, where the

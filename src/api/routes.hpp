@@ -1,10 +1,26 @@
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "api/context.hpp"
 #include "http/router.hpp"
 #include "http/static_files.hpp"
 
 namespace mladmin::api {
+
+/// Who may call a route: anyone (no token), or an authenticated caller with at least this role.
+enum class Access { anyone, user, ml_admin, admin };
+const char* to_string(Access access);
+
+struct RouteInfo {
+  std::string method;
+  std::string path;  ///< as the router matches it, with ":name" parameters
+  Access access;
+};
+
+/// Every route of build_router (not the dashboard's fallback), in the order declared.
+std::vector<RouteInfo> route_table();
 
 /// The route table: every path, method and required role of the API (SPEC §3), and the web
 /// dashboard's files on every other path (SPEC §7). `ctx` and `dashboard` must outlive the router.

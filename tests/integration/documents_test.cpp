@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <functional>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -383,6 +384,33 @@ TEST_F(DocumentsTest, DocumentDetailShowsSourceAndJobAndDeleteIsAudited) {
   ASSERT_EQ(audit.size(), 1u);
   EXPECT_EQ(audit[0].at("action").as_string(), "document.delete");
   EXPECT_EQ(audit[0].at("actor").as_string(), "ml@docs.test");
+}
+
+TEST_F(DocumentsTest, ListingAndDetailNameEachDocumentsOwner) {
+  seed_journal_entries(server_->database_url(), owner_id_, 2, "own-");
+  seed_journal_entries(server_->database_url(), other_id_, 1, "oth-");
+  sync_all();
+  auto res = list("?sort=oldest");
+  ASSERT_EQ(res.status, 200) << res.body;
+  std::map<std::string, std::pair<std::string, std::string>> owners;  // source id → (name, email)
+  std::string own_document;
+  const auto page = res.json();
+  for (const auto& item : page.at("items").as_array()) {
+    if (item.at("sourceId") == "own-0") {
+      own_document = item.at("id").as_string();
+    }
+    const auto& owner = item.at("owner").as_object();
+    EXPECT_EQ(owner.at("id"), item.at("userId"));
+    owners[std::string(item.at("sourceId").as_string())] = {std::string(owner.at("name").as_string()),
+                                                            std::string(owner.at("email").as_string())};
+  }
+  const std::pair<std::string, std::string> owner{"Owner", "owner@docs.test"};
+  const std::pair<std::string, std::string> other{"Other", "other@docs.test"};
+  EXPECT_EQ(owners, (std::map<std::string, std::pair<std::string, std::string>>{
+                        {"own-0", owner}, {"own-1", owner}, {"oth-0", other}}));
+  auto detail = client_->get("/api/ml/documents/" + own_document, ml_);
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  EXPECT_EQ(detail.json().at("owner").at("email").as_string(), "owner@docs.test");
 }
 
 TEST_F(DocumentsTest, OnlyMlAdminAndAdminReachDocuments) {

@@ -1,5 +1,7 @@
 #include "support/http_client.hpp"
 
+#include "support/api_record.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -117,6 +119,7 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
     if (!res.keep_alive()) {
       impl_->stream.reset();
     }
+    record_api_exchange(method, target, out.status, out.header("content-type"), out.body);
     return out;
   }
   return {};

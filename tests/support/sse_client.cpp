@@ -1,5 +1,7 @@
 #include "support/sse_client.hpp"
 
+#include "support/api_record.hpp"
+
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
@@ -88,6 +90,7 @@ struct SseClient::Impl {
         if (ev.event.empty()) {
           ev.event = "message";
         }
+        record_api_event(ev.event, ev.data);
         events.push_back(std::move(ev));
       }
     }

@@ -37,6 +37,9 @@ export function Layout() {
           <Outlet />
         </Suspense>
       </main>
+      <footer className="footer">
+        <a href="/api/docs">API documentation</a> · <a href="/api/openapi.json">OpenAPI</a>
+      </footer>
     </div>
   );
 }

@@ -27,6 +27,23 @@ function ServerHighlight({ html, fallback }: { html: string | undefined; fallbac
   return <span dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
+/** The owner's name and email; the id alone when the account no longer exists. */
+function Owner({ doc }: { doc: MlDocument }) {
+  if (!doc.owner) {
+    return (
+      <span title="This account no longer exists">
+        <code className="id">{doc.userId}</code> <span className="muted">(deleted account)</span>
+      </span>
+    );
+  }
+  return (
+    <span className="owner" title={doc.owner.id}>
+      {doc.owner.name || doc.owner.email}
+      {doc.owner.name && <span className="muted owner-email">{doc.owner.email}</span>}
+    </span>
+  );
+}
+
 export function ResultsTable({ items, selected, onToggle, onTogglePage, onOpen, showScore }: Props) {
   const onPage = items.filter((d) => selected.has(d.id)).length;
 
@@ -47,7 +64,7 @@ export function ResultsTable({ items, selected, onToggle, onTogglePage, onOpen, 
             </th>
             <th>Document</th>
             <th className="hide-narrow">Type</th>
-            <th className="hide-narrow">User</th>
+            <th className="hide-narrow">Owner</th>
             <th className="hide-narrow">Synced</th>
             {showScore && <th className="num hide-narrow">Score</th>}
           </tr>
@@ -80,9 +97,7 @@ export function ResultsTable({ items, selected, onToggle, onTogglePage, onOpen, 
                 </td>
                 <td className="hide-narrow nowrap">{typeLabel[doc.sourceType] ?? doc.sourceType}</td>
                 <td className="hide-narrow">
-                  <code className="id" title={doc.userId}>
-                    {doc.userId}
-                  </code>
+                  <Owner doc={doc} />
                 </td>
                 <td className="hide-narrow nowrap">
                   <time dateTime={doc.syncedAt}>{formatDateTime(doc.syncedAt)}</time>
