@@ -13,16 +13,13 @@
 #include <vector>
 
 #include "auth/token.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 namespace {
 
 namespace json = boost::json;
 
-constexpr const char* kAdminEmail = "root@auth.test";
-constexpr const char* kAdminPassword = "Granite-Kettle-83-Meadow";
 constexpr const char* kHs256Header = R"({"alg":"HS256","typ":"JWT"})";
 
 std::int64_t now_seconds() {
@@ -58,20 +55,17 @@ JwtParts split(const std::string& token) {
   return {token.substr(0, a), token.substr(a + 1, b - a - 1), token.substr(b + 1)};
 }
 
-class AuthTest : public ::testing::Test {
+class AuthTest : public SharedIntegrationTest {
  protected:
   static void SetUpTestSuite() {
-    server_ = std::make_unique<ServerProcess>();
-    admin_id_ = server_->add_user(kAdminEmail, kAdminPassword, "admin", "Auth Admin");
-    HttpClient client(server_->port());
-    admin_token_ = client.login(kAdminEmail, kAdminPassword);
+    SharedIntegrationTest::SetUpTestSuite();
+    admin_id_ = server().admin().id;
+    admin_token_ = server().admin().token;
   }
-  static void TearDownTestSuite() { server_.reset(); }
 
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
     ASSERT_FALSE(admin_token_.empty());
-    client_ = std::make_unique<HttpClient>(server_->port());
+    client_ = std::make_unique<HttpClient>(server().port());
   }
 
   /// Creates a user through the admin API; returns its id.
@@ -91,7 +85,6 @@ class AuthTest : public ::testing::Test {
     return client_->request("GET", "/api/auth/me", "", {{"Authorization", authorization}});
   }
 
-  static inline std::unique_ptr<ServerProcess> server_;
   static inline std::string admin_id_;
   static inline std::string admin_token_;
   std::unique_ptr<HttpClient> client_;
@@ -126,7 +119,7 @@ TEST_F(AuthTest, LoginReturnsTokenAndUserWithoutPasswordHash) {
   EXPECT_EQ(who.json().at("role").as_string(), "ml_admin");
   EXPECT_EQ(who.body.find("assword"), std::string::npos) << who.body;
   // The request log names each request but never the password or the token.
-  const std::string log = server_->log();
+  const std::string log = server().log();
   EXPECT_NE(log.find("/api/auth/login"), std::string::npos) << log;
   EXPECT_EQ(log.find("Velvet-Harbor-19-Comet"), std::string::npos) << log;
   EXPECT_EQ(log.find(token), std::string::npos) << log;
@@ -410,7 +403,7 @@ TEST_F(AuthTest, TenFailedLoginsForOneEmailLockItOutEvenWithTheRightPassword) {
   EXPECT_LE(std::stoi(retry_after), 15 * 60);
   EXPECT_EQ(other_case.status, 429) << other_case.body;
   // The lock is on that email only: another account still signs in.
-  EXPECT_FALSE(client_->login(kAdminEmail, kAdminPassword).empty());
+  EXPECT_FALSE(client_->login(kFixtureAdminEmail, kTestPassword).empty());
 }
 
 TEST(AuthSecretTest, SecretShorterThan32BytesStopsTheServerFromStarting) {
@@ -454,22 +447,17 @@ TEST(AuthSecretTest, GeneratedSecretIsStoredSoTokensSurviveARestart) {
   ServerProcess::Options options;
   options.test_jwt_secret = false;
   options.database_url = "sqlite://" + dir.file("keep.db");
-  std::string token;
-  {
-    ServerProcess first(options);
-    first.add_user("keeper@auth.test", "Hazel-Beacon-38-Quill", "user");
-    HttpClient client(first.port());
-    token = client.login("keeper@auth.test", "Hazel-Beacon-38-Quill");
-    ASSERT_EQ(client.get("/api/auth/me", token).status, 200);
-    ASSERT_EQ(first.stop(SIGTERM, std::chrono::seconds(10)), 0);
-  }
+  IntegrationServer server(options);
+  const std::string token = server.user().token;
+  ASSERT_EQ(server.as_user().get("/api/auth/me").status, 200);
+  ASSERT_EQ(server.stop(SIGTERM, std::chrono::seconds(10)), 0);
 
-  ServerProcess second(options);
-  HttpClient client(second.port());
+  server.restart(options);
+  auto& client = server.http();
   auto res = client.get("/api/auth/me", token);
 
   ASSERT_EQ(res.status, 200) << res.body;
-  EXPECT_EQ(res.json().at("email").as_string(), "keeper@auth.test");
+  EXPECT_EQ(res.json().at("email").as_string(), kFixtureUserEmail);
   // The generated secret is not some well-known value: the test secret does not sign for it...
   auto parts = split(token);
   auto payload = json::parse(*auth::base64url_decode(parts.payload)).as_object();

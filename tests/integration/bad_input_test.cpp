@@ -8,16 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 namespace {
 
 namespace json = boost::json;
 
-constexpr const char* kAdminEmail = "boss@bad.test";
-constexpr const char* kAdminPassword = "Granite-Kettle-83-Meadow";
 constexpr const char* kPassword = "Lichen-Harvest-29-Sonnet";
 constexpr std::size_t kBodyLimit = 1024 * 1024;
 
@@ -37,25 +34,21 @@ std::string without_last_character(std::string text) {
   return text;
 }
 
-class BadInputTest : public ::testing::Test {
+class BadInputTest : public SharedIntegrationTest {
  protected:
   static void SetUpTestSuite() {
-    server_ = std::make_unique<ServerProcess>();
-    server_->add_user(kAdminEmail, kAdminPassword, "admin", "Bad Boss");
-    HttpClient client(server_->port());
-    admin_token_ = client.login(kAdminEmail, kAdminPassword);
+    SharedIntegrationTest::SetUpTestSuite();
+    auto& client = server().http();
+    admin_token_ = server().admin().token;
     // A user that requests try to change.
     auto res = client.post("/api/ml/admin/users", user_body("victim@bad.test"), admin_token_);
     EXPECT_EQ(res.status, 201) << res.body;
     victim_id_ = res.status == 201 ? std::string(res.json().at("id").as_string()) : "";
   }
-  static void TearDownTestSuite() { server_.reset(); }
-
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
     ASSERT_FALSE(admin_token_.empty());
     ASSERT_FALSE(victim_id_.empty());
-    client_ = std::make_unique<HttpClient>(server_->port());
+    client_ = std::make_unique<HttpClient>(server().port());
     before_ = stored_users();
   }
 
@@ -65,12 +58,12 @@ class BadInputTest : public ::testing::Test {
       return;
     }
     EXPECT_EQ(stored_users(), before_) << "stored data changed";
-    EXPECT_EQ(HttpClient(server_->port()).get("/healthz").status, 200);
+    EXPECT_EQ(HttpClient(server().port()).get("/healthz").status, 200);
   }
 
   /// All users as the list API shows them.
   std::string stored_users() {
-    auto res = HttpClient(server_->port()).get("/api/ml/admin/users?limit=500&sort=email", admin_token_);
+    auto res = HttpClient(server().port()).get("/api/ml/admin/users?limit=500&sort=email", admin_token_);
     EXPECT_EQ(res.status, 200) << res.body;
     return res.body;
   }
@@ -99,7 +92,6 @@ class BadInputTest : public ::testing::Test {
     EXPECT_EQ(v.at("error").at("details").at("field").as_string(), field) << what << " -> " << res.body;
   }
 
-  static inline std::unique_ptr<ServerProcess> server_;
   static inline std::string admin_token_;
   static inline std::string victim_id_;
   std::unique_ptr<HttpClient> client_;
@@ -202,7 +194,7 @@ TEST_F(BadInputTest, BodyOverOneMebibyteIsRefusedWith413AndTheServerKeepsAnsweri
   ASSERT_EQ(over.size(), kBodyLimit + 1);
 
   auto res = create(over);
-  auto on_login = HttpClient(server_->port()).post("/api/auth/login", over);
+  auto on_login = HttpClient(server().port()).post("/api/auth/login", over);
 
   EXPECT_EQ(res.status, 413) << res.body.substr(0, 200);
   EXPECT_EQ(res.error_code(), "payload_too_large");
@@ -322,12 +314,12 @@ TEST_F(BadInputTest, HeadersOverTheLimitAreRefusedWith431) {
     }
     return h;
   }();
-  auto res_many = HttpClient(server_->port()).request("GET", "/healthz", "", many);
+  auto res_many = HttpClient(server().port()).request("GET", "/healthz", "", many);
 
   EXPECT_EQ(res.status, 431) << res.body;
   EXPECT_EQ(res.error_code(), "headers_too_large") << res.body;
   EXPECT_EQ(res_many.status, 431) << res_many.body;
-  EXPECT_EQ(HttpClient(server_->port()).get("/healthz").status, 200);
+  EXPECT_EQ(HttpClient(server().port()).get("/healthz").status, 200);
 }
 
 TEST_F(BadInputTest, InvalidUtf8InJsonIsBadRequest) {
@@ -353,7 +345,7 @@ TEST_F(BadInputTest, InvalidUtf8InJsonIsBadRequest) {
 }
 
 TEST_F(BadInputTest, RequestThatIsNotHttpIsBadRequest) {
-  const std::string answer = HttpClient(server_->port()).raw("HELLO THERE\r\n\r\n");
+  const std::string answer = HttpClient(server().port()).raw("HELLO THERE\r\n\r\n");
   EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
 }
 

@@ -23,8 +23,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
@@ -33,7 +32,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kPassword = "Copper-Willow-61-Harbor";
 constexpr const char* kToken = "MLADMIN_TOKEN";
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -75,12 +73,13 @@ std::string job_id_of(const std::string& line) {
   return line.substr(start + 5, end - start - 5);
 }
 
-class CliFollowTest : public ::testing::Test {
+class CliFollowTest : public IntegrationTest {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>();
-    admin_id_ = server_->add_user("admin@follow.test", kPassword, "ml_admin");
-    token_ = HttpClient(server_->port()).login("admin@follow.test", kPassword);
+    IntegrationTest::SetUp();
+    server_ = &server().process();
+    admin_id_ = server().ml_admin().id;
+    token_ = server().ml_admin().token;
   }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
@@ -107,29 +106,19 @@ class CliFollowTest : public ::testing::Test {
   }
 
   std::string start_api_sync(const std::string& body) {
-    auto res = HttpClient(server_->port()).post("/api/ml/sync/journal-entries", body, token_);
-    EXPECT_EQ(res.status, 202) << res.body;
-    return res.status == 202 ? std::string(res.json().at("id").as_string()) : "";
+    const auto job = server().start_job(kJournalSync, body, token_);
+    return job.is_object() ? str(job, "id") : "";
   }
 
-  /// Waits until the job is running with some items done.
+  /// Waits until the job is running with some items done (false when it finished first).
   bool wait_running(const std::string& id) {
-    HttpClient http(server_->port());
-    const auto until = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < until) {
-      auto job = http.get("/api/ml/sync/job/" + id, token_).json();
-      if (job.at("status").as_string() == "running" &&
-          job.at("processedItems").to_number<std::int64_t>() > 0) {
-        return true;
-      }
-      if (job.at("status").as_string() == "completed") {
-        return false;
-      }
-    }
-    return false;
+    const auto job = server().wait_for_job(id, [](const json::value& j) {
+      return finished(j) || (str(j, "status") == "running" && num(j, "processedItems") > 0);
+    });
+    return job.is_object() && str(job, "status") == "running";
   }
 
-  std::unique_ptr<ServerProcess> server_;
+  ServerProcess* server_ = nullptr;
   std::string admin_id_;
   std::string token_;
 };
@@ -197,12 +186,12 @@ TEST_F(CliFollowTest, SyncWithoutFollowPrintsTheJobIdOfAJobThatExists) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(r.out.size(), 37u) << "the id and a newline: " << r.out;
   const auto id = r.out.substr(0, 36);
-  HttpClient http(server_->port());
+  auto& http = server().http();
   auto res = http.get("/api/ml/sync/job/" + id, token_);
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.json().at("type").as_string(), "journal_entries");
   EXPECT_EQ(res.json().at("mode").as_string(), "incremental");
-  EXPECT_EQ(http.wait_for_job(id, token_).at("status").as_string(), "completed");
+  EXPECT_EQ(str(server().wait_finished(id), "status"), "completed");
 
   const auto goals = run_mladmin(cli({"sync", "goals", "--all"}), "", env());
   ASSERT_EQ(goals.exit_code, 0) << goals.err;
@@ -268,12 +257,12 @@ TEST_F(CliFollowTest, ABadOrMissingTokenIsRefusedInWords) {
 }
 
 TEST_F(CliFollowTest, SignsInWithAPasswordFromStdin) {
-  const auto r = run_mladmin(cli({"sync", "goals", "--email", "admin@follow.test", "--password-stdin"}),
-                             std::string(kPassword) + "\n");
+  const auto r = run_mladmin(cli({"sync", "goals", "--email", kFixtureMlAdminEmail, "--password-stdin"}),
+                             std::string(kTestPassword) + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.size(), 37u) << r.out;
   const auto wrong =
-      run_mladmin(cli({"jobs", "--email", "admin@follow.test", "--password-stdin"}), "wrong\n");
+      run_mladmin(cli({"jobs", "--email", kFixtureMlAdminEmail, "--password-stdin"}), "wrong\n");
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_TRUE(contains(wrong.err, "(HTTP 401)")) << wrong.err;
 }
@@ -281,7 +270,7 @@ TEST_F(CliFollowTest, SignsInWithAPasswordFromStdin) {
 TEST_F(CliFollowTest, JobsListsTheJobsWithTheirCountsAndFilters) {
   seed_entries(120, 2);
   const auto id = start_api_sync(R"({"mode":"full"})");
-  HttpClient(server_->port()).wait_for_job(id, token_);
+  server().wait_finished(id);
 
   const auto r = run_mladmin(cli({"jobs"}), "", env());
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -18,8 +18,7 @@
 
 #include "store/store.hpp"
 #include "support/documents.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
@@ -28,16 +27,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kPassword = "Copper-Willow-61-Harbor";
 constexpr const char* kBulk = "/api/ml/documents/bulk";
-
-std::string str(const json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
-std::int64_t num(const json::value& v, const char* key) {
-  return v.at(key).to_number<std::int64_t>();
-}
 
 std::string details_field(const HttpResponse& res) {
   const auto v = res.json();
@@ -51,19 +41,15 @@ std::string details_field(const HttpResponse& res) {
   return str(*details, "field");
 }
 
-Account add_account(ServerProcess& server, const std::string& email, const std::string& role) {
-  return test::add_account(server, email, kPassword, role, "Bulk " + role);
-}
-
-std::int64_t documents(const ServerProcess& server) {
+std::int64_t documents(IntegrationServer& server) {
   return query_int(server.database_url(), "SELECT count(*) FROM documents");
 }
 
-std::int64_t documents_of(const ServerProcess& server, const std::string& user_id) {
+std::int64_t documents_of(IntegrationServer& server, const std::string& user_id) {
   return query_int(server.database_url(), "SELECT count(*) FROM documents WHERE user_id = '" + user_id + "'");
 }
 
-bool document_exists(const ServerProcess& server, const std::string& id) {
+bool document_exists(IntegrationServer& server, const std::string& id) {
   return query_int(server.database_url(), "SELECT count(*) FROM documents WHERE id = '" + id + "'") == 1;
 }
 
@@ -78,12 +64,12 @@ json::value newest_audit(HttpClient& c, const std::string& admin_token) {
 // ---------------------------------------------------------------------------------------------
 
 TEST(DocumentBulkTest, DryRunCountsTheTargetsAndChangesNothing) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@bulk.test", "ml_admin");
-  const auto alice = add_account(server, "alice@bulk.test", "user");
+  IntegrationServer server;
+  const auto ml = server.ml_admin();
+  const auto alice = server.add_account("alice@bulk.test", "user");
   seed_documents(server.database_url(), alice.id, 1500, "a-", "otter");
   seed_documents(server.database_url(), ml.id, 20, "m-", "heron");
-  HttpClient c(server.port());
+  auto& c = server.http();
 
   auto by_filter = c.post(kBulk, R"({"action":"delete","filter":{"q":"heron"},"dryRun":true})", ml.token);
   ASSERT_EQ(by_filter.status, 200) << by_filter.body;
@@ -109,19 +95,19 @@ TEST(DocumentBulkTest, DryRunCountsTheTargetsAndChangesNothing) {
 
   EXPECT_EQ(documents(server), 1520);
   EXPECT_EQ(query_int(server.database_url(), "SELECT count(*) FROM jobs"), 0);
-  const auto admin = add_account(server, "admin@bulk.test", "admin");
+  const auto admin = server.admin();
   const auto audit = newest_audit(c, admin.token);
   EXPECT_TRUE(audit.is_null() || !str(audit, "action").starts_with("document.bulk"))
       << json::serialize(audit);
 }
 
 TEST(DocumentBulkTest, SmallDeleteByIdsAnswersPerIdAndAnMlAdminMayActOnAnotherUsersDocuments) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@bulk.test", "ml_admin");
-  const auto admin = add_account(server, "admin@bulk.test", "admin");
-  const auto alice = add_account(server, "alice@bulk.test", "user");
+  IntegrationServer server;
+  const auto ml = server.ml_admin();
+  const auto admin = server.admin();
+  const auto alice = server.add_account("alice@bulk.test", "user");
   seed_documents(server.database_url(), alice.id, 10, "a-", "otter");
-  HttpClient c(server.port());
+  auto& c = server.http();
 
   auto res = c.post(kBulk, R"({"action":"delete","ids":["a-3","missing-1","a-1","a-3","a-7"]})", ml.token);
   ASSERT_EQ(res.status, 200) << res.body;
@@ -150,7 +136,7 @@ TEST(DocumentBulkTest, SmallDeleteByIdsAnswersPerIdAndAnMlAdminMayActOnAnotherUs
   ASSERT_TRUE(audit.is_object());
   EXPECT_EQ(str(audit, "action"), "document.bulk_delete");
   EXPECT_EQ(str(audit, "actorId"), ml.id);
-  EXPECT_EQ(str(audit, "actor"), "ml@bulk.test");
+  EXPECT_EQ(str(audit, "actor"), kFixtureMlAdminEmail);
   EXPECT_EQ(str(audit, "targetType"), "document");
   EXPECT_EQ(num(audit.at("details"), "idCount"), 4);
   EXPECT_EQ(num(audit.at("details"), "matched"), 3);
@@ -178,10 +164,10 @@ TEST(DocumentBulkTest, SmallDeleteByIdsAnswersPerIdAndAnMlAdminMayActOnAnotherUs
 }
 
 TEST(DocumentBulkTest, AUserIsForbiddenAndChangesNothing) {
-  ServerProcess server;
-  const auto alice = add_account(server, "alice@bulk.test", "user");
+  IntegrationServer server;
+  const auto alice = server.add_account("alice@bulk.test", "user");
   seed_documents(server.database_url(), alice.id, 5, "a-", "otter");
-  HttpClient c(server.port());
+  auto& c = server.http();
   for (const char* body : {R"({"action":"delete","ids":["a-1"]})",
                            R"({"action":"delete","filter":{},"all":true,"dryRun":true})"}) {
     auto res = c.post(kBulk, body, alice.token);
@@ -193,10 +179,10 @@ TEST(DocumentBulkTest, AUserIsForbiddenAndChangesNothing) {
 }
 
 TEST(DocumentBulkTest, ResyncRewritesEditedRecordsRemovesDeletedOnesAndFailsInvalidOnes) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@bulk.test", "ml_admin");
-  const auto alice = add_account(server, "alice@bulk.test", "user");
-  HttpClient c(server.port());
+  IntegrationServer server;
+  const auto ml = server.ml_admin();
+  const auto alice = server.add_account("alice@bulk.test", "user");
+  auto& c = server.http();
   std::vector<std::string> entries;
   for (int i = 0; i < 4; ++i) {
     auto res = c.post("/api/journal-entries",
@@ -205,8 +191,7 @@ TEST(DocumentBulkTest, ResyncRewritesEditedRecordsRemovesDeletedOnesAndFailsInva
     ASSERT_EQ(res.status, 201) << res.body;
     entries.push_back(str(res.json(), "id"));
   }
-  const auto synced =
-      c.run_sync("/api/ml/sync/journal-entries", R"({"userId":")" + alice.id + R"("})", ml.token);
+  const auto synced = server.run_job(kJournalSync, R"({"userId":")" + alice.id + R"("})", ml.token);
   ASSERT_EQ(str(synced, "status"), "completed") << json::serialize(synced);
   auto doc_of = [&](const std::string& entry) {
     return query_text(server.database_url(), "SELECT id FROM documents WHERE source_id = ?", entry);
@@ -255,10 +240,10 @@ TEST(DocumentBulkTest, ResyncRewritesEditedRecordsRemovesDeletedOnesAndFailsInva
 }
 
 TEST(DocumentBulkTest, EveryBadBodyIsA400NamingTheFieldAndChangesNothing) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@bulk.test", "ml_admin");
+  IntegrationServer server;
+  const auto ml = server.ml_admin();
   seed_documents(server.database_url(), ml.id, 5, "m-", "heron");
-  HttpClient c(server.port());
+  auto& c = server.http();
   const struct {
     std::string body;
     std::string field;  ///< empty: the body itself
@@ -317,10 +302,10 @@ TEST(DocumentBulkTest, EveryBadBodyIsA400NamingTheFieldAndChangesNothing) {
 }
 
 TEST(DocumentBulkTest, ALargeResyncRunsAsAJobAndARetryOfItsFailedItemsIsRefused) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@bulk.test", "ml_admin");
-  const auto admin = add_account(server, "admin@bulk.test", "admin");
-  const auto alice = add_account(server, "alice@bulk.test", "user");
+  IntegrationServer server;
+  const auto ml = server.ml_admin();
+  const auto admin = server.admin();
+  const auto alice = server.add_account("alice@bulk.test", "user");
   constexpr int kDocs = 1200;
   constexpr int kInvalid = 40;
   seed_journal_entries(server.database_url(), alice.id, kDocs, "je-");
@@ -329,7 +314,7 @@ TEST(DocumentBulkTest, ALargeResyncRunsAsAJobAndARetryOfItsFailedItemsIsRefused)
   exec_sql(server.database_url(),
            "UPDATE journal_entries SET title = '  ' WHERE CAST(substr(id, 4) AS INTEGER) < " +
                std::to_string(kInvalid));
-  HttpClient c(server.port());
+  auto& c = server.http();
 
   auto res = c.post(kBulk, R"({"action":"resync","filter":{"userId":")" + alice.id + R"("}})", ml.token);
   ASSERT_EQ(res.status, 202) << res.body;
@@ -341,7 +326,7 @@ TEST(DocumentBulkTest, ALargeResyncRunsAsAJobAndARetryOfItsFailedItemsIsRefused)
   const auto id = str(job, "id");
   EXPECT_EQ(res.header("location"), "/api/ml/sync/job/" + id);
 
-  const auto done = c.wait_for_job(id, ml.token, 120s);
+  const auto done = server.wait_finished(id);
   EXPECT_EQ(str(done, "status"), "completed") << json::serialize(done);
   EXPECT_EQ(num(done, "processedItems"), kDocs);
   EXPECT_EQ(num(done, "syncedItems"), kDocs - kInvalid);

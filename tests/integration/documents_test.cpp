@@ -13,14 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
 namespace {
 
-constexpr const char* kPassword = "Quartz-Lantern-47-Orchard";
 constexpr const char* kWords[] = {"heron",  "river",  "lantern", "morning", "journey", "journal", "coast",
                                   "stone",  "quiet",  "garden",  "letter",  "winter",  "bright",  "orchard",
                                   "bridge", "harbor", "meadow",  "candle",  "thunder", "willow"};
@@ -64,18 +62,17 @@ struct Corpus {
   std::map<std::string, std::string> text;  ///< source id → title + "\n" + body, as written
 };
 
-class DocumentsTest : public ::testing::Test {
+class DocumentsTest : public IntegrationTest {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>();
-    server_->add_user("ml@docs.test", kPassword, "ml_admin", "ML");
-    server_->add_user("admin@docs.test", kPassword, "admin", "Admin");
-    owner_id_ = server_->add_user("owner@docs.test", kPassword, "user", "Owner");
-    other_id_ = server_->add_user("other@docs.test", kPassword, "user", "Other");
-    client_ = std::make_unique<HttpClient>(server_->port());
-    ml_ = client_->login("ml@docs.test", kPassword);
-    admin_ = client_->login("admin@docs.test", kPassword);
-    user_ = client_->login("owner@docs.test", kPassword);
+    IntegrationTest::SetUp();
+    server_ = &server().process();
+    client_ = &server().http();
+    ml_ = server().ml_admin().token;
+    admin_ = server().admin().token;
+    owner_id_ = server().user().id;
+    user_ = server().user().token;
+    other_id_ = server().add_account("other@docs.test", "user", "Other").id;
   }
 
   /// Adds journal entries with generated texts (deterministic for `seed`).
@@ -99,7 +96,7 @@ class DocumentsTest : public ::testing::Test {
   }
 
   void sync_all() {
-    auto job = client_->run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml_);
+    auto job = server().run_job(kJournalSync, R"({"scope":"all"})", ml_);
     ASSERT_EQ(job.at("status").as_string(), "completed");
   }
 
@@ -137,8 +134,8 @@ class DocumentsTest : public ::testing::Test {
     return {ids.begin(), ids.end()};
   }
 
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<HttpClient> client_;
+  ServerProcess* server_ = nullptr;
+  HttpClient* client_ = nullptr;
   std::string ml_, admin_, user_;
   std::string owner_id_, other_id_;
 };
@@ -241,8 +238,7 @@ TEST_F(DocumentsTest, FiltersByTypeUserAndDates) {
   seed_journal_entries(server_->database_url(), other_id_, 3, "oth-");
   seed_goals(server_->database_url(), owner_id_, 2, "goal-");
   sync_all();
-  ASSERT_EQ(client_->run_sync("/api/ml/sync/goals", R"({"scope":"all"})", ml_).at("status").as_string(),
-            "completed");
+  ASSERT_EQ(server().run_job(kGoalSync, R"({"scope":"all"})", ml_).at("status").as_string(), "completed");
   EXPECT_EQ(all_pages("?limit=3").size(), 10u);
   EXPECT_EQ(all_pages("?type=goals").size(), 2u);
   EXPECT_EQ(all_pages("?userId=" + other_id_).size(), 3u);
@@ -361,7 +357,7 @@ TEST_F(DocumentsTest, BadParametersAnswer400NamingTheParameter) {
 
 TEST_F(DocumentsTest, DocumentDetailShowsSourceAndJobAndDeleteIsAudited) {
   seed_journal_entries(server_->database_url(), owner_id_, 3, "d-");
-  auto job = client_->run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml_);
+  auto job = server().run_job(kJournalSync, R"({"scope":"all"})", ml_);
   auto items = list("?sort=oldest").json().at("items").as_array();
   ASSERT_EQ(items.size(), 3u);
   const std::string id(items[0].at("id").as_string());
@@ -383,7 +379,7 @@ TEST_F(DocumentsTest, DocumentDetailShowsSourceAndJobAndDeleteIsAudited) {
   auto audit = client_->get("/api/ml/admin/audit?targetId=" + id, admin_).json().at("items").as_array();
   ASSERT_EQ(audit.size(), 1u);
   EXPECT_EQ(audit[0].at("action").as_string(), "document.delete");
-  EXPECT_EQ(audit[0].at("actor").as_string(), "ml@docs.test");
+  EXPECT_EQ(audit[0].at("actor").as_string(), kFixtureMlAdminEmail);
 }
 
 TEST_F(DocumentsTest, ListingAndDetailNameEachDocumentsOwner) {

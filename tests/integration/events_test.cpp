@@ -19,8 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 #include "support/sse_client.hpp"
 
@@ -29,18 +28,6 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-constexpr const char* kPassword = "Copper-Willow-61-Harbor";
-constexpr const char* kJournalSync = "/api/ml/sync/journal-entries";
-constexpr const char* kGoalSync = "/api/ml/sync/goals";
-
-std::string str(const json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
-std::int64_t num(const json::value& v, const char* key) {
-  return v.at(key).to_number<std::int64_t>();
-}
 
 bool has_status(const std::vector<SseEvent>& events, const std::string& job_id, const std::string& status) {
   for (const auto& j : job_events(events, job_id)) {
@@ -79,16 +66,6 @@ std::vector<std::string> status_path(const std::vector<SseEvent>& events, const 
   return ::testing::AssertionSuccess();
 }
 
-std::string last_id(const std::vector<SseEvent>& events) {
-  std::string id;
-  for (const auto& e : events) {
-    if (!e.id.empty()) {
-      id = e.id;
-    }
-  }
-  return id;
-}
-
 std::size_t open_fds(pid_t pid) {
   std::size_t n = 0;
   const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
@@ -101,53 +78,54 @@ std::size_t open_fds(pid_t pid) {
   return n;
 }
 
-struct Account {
-  std::string id;
-  std::string token;
-};
-
-class EventsTest : public ::testing::Test {
+class EventsTest : public IntegrationTest {
  protected:
-  explicit EventsTest(std::string config = "") {
-    if (!config.empty()) {
-      std::ofstream(dir_.file("mladmin.toml")) << config;
-      options_.extra_args = {"--config", dir_.file("mladmin.toml")};
+  explicit EventsTest(std::string config = "") : config_(std::move(config)) {}
+
+  ServerProcess::Options server_options() override {
+    ServerProcess::Options options;
+    if (!config_.empty()) {
+      std::ofstream(dir_.file("mladmin.toml")) << config_;
+      options.extra_args = {"--config", dir_.file("mladmin.toml")};
     }
+    return options;
   }
 
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>(options_);
-    admin_ = add_account("admin@events.test", "ml_admin");
+    IntegrationTest::SetUp();
+    admin_ = server().ml_admin();
   }
 
   Account add_account(const std::string& email, const std::string& role) {
-    Account a;
-    a.id = server_->add_user(email, kPassword, role, "Events " + role);
-    a.token = HttpClient(server_->port()).login(email, kPassword);
-    return a;
+    return server().add_account(email, role, "Events " + role);
   }
 
   std::string start(const char* path, const std::string& body, const std::string& token) {
-    auto res = HttpClient(server_->port()).post(path, body, token);
-    EXPECT_EQ(res.status, 202) << res.body;
-    return res.status == 202 ? str(res.json(), "id") : "";
+    const auto job = server().start_job(path, body, token);
+    return job.is_object() ? str(job, "id") : "";
   }
 
   std::string post_action(const std::string& job_id, const char* action, const std::string& token) {
-    auto res = HttpClient(server_->port()).post("/api/ml/sync/job/" + job_id + "/" + action, "", token);
+    auto res = server().http().post(job_path(job_id, action), "", token);
     EXPECT_EQ(res.status, 200) << action << " -> " << res.body;
     return res.status == 200 ? str(res.json(), "status") : "";
   }
 
+  std::string run(const char* path, const std::string& body, const std::string& token) {
+    const auto job = server().run_job(path, body, token);
+    return job.is_object() ? str(job, "id") : "";
+  }
+
+  ServerProcess& process() { return server().process(); }
+
   TempDir dir_;
-  ServerProcess::Options options_;
-  std::unique_ptr<ServerProcess> server_;
+  std::string config_;
   Account admin_;
 };
 
 TEST_F(EventsTest, AClientSeesIntermediateProgressAndEveryStatusChangeOfAJob) {
-  seed_journal_entries(server_->database_url(), admin_.id, 6000, "p-");
-  SseClient client(server_->port(), admin_.token);
+  seed_journal_entries(process().database_url(), admin_.id, 6000, "p-");
+  SseClient client(process().port(), admin_.token);
   ASSERT_EQ(client.status(), 200);
   EXPECT_EQ(client.header("content-type").rfind("text/event-stream", 0), 0u) << client.header("content-type");
   EXPECT_EQ(client.header("cache-control"), "no-store");
@@ -180,8 +158,8 @@ TEST_F(EventsTest, AClientSeesIntermediateProgressAndEveryStatusChangeOfAJob) {
 }
 
 TEST_F(EventsTest, PauseResumeAndCancelAreEachSentAsTheyHappen) {
-  seed_journal_entries(server_->database_url(), admin_.id, 40000, "s-");
-  SseClient client(server_->port(), admin_.token);
+  seed_journal_entries(process().database_url(), admin_.id, 40000, "s-");
+  SseClient client(process().port(), admin_.token);
   ASSERT_EQ(client.status(), 200);
   const auto id = start(kJournalSync, R"({"mode":"full"})", admin_.token);
   ASSERT_TRUE(client.wait_for([&](const auto& ev) {
@@ -204,23 +182,29 @@ TEST_F(EventsTest, PauseResumeAndCancelAreEachSentAsTheyHappen) {
 }
 
 TEST_F(EventsTest, AReconnectWithLastEventIdMissesNothing) {
-  seed_journal_entries(server_->database_url(), admin_.id, 3000, "r-");
-  seed_goals(server_->database_url(), admin_.id, 500, "g-");
+  seed_journal_entries(process().database_url(), admin_.id, 3000, "r-");
+  seed_goals(process().database_url(), admin_.id, 500, "g-");
   std::string first_job;
   std::string resume_from;
   {
-    SseClient client(server_->port(), admin_.token);
+    SseClient client(process().port(), admin_.token);
     ASSERT_EQ(client.status(), 200);
     first_job = start(kJournalSync, R"({"mode":"full"})", admin_.token);
     ASSERT_TRUE(client.wait_for([&](const auto& ev) { return has_status(ev, first_job, "queued"); }));
-    resume_from = last_id(client.events());
+    // Resume from the job's "queued" event (not from the last one seen, which may already be its
+    // "running" one on a busy machine).
+    for (const auto& e : client.events()) {
+      if (e.event == "job" && str(e.json(), "id") == first_job && str(e.json(), "status") == "queued") {
+        resume_from = e.id;
+        break;
+      }
+    }
     ASSERT_FALSE(resume_from.empty());
   }  // disconnected: the job goes on, and another one runs from start to end meanwhile
-  HttpClient http(server_->port());
-  http.wait_for_job(first_job, admin_.token);
-  const auto second_job = str(http.run_sync(kGoalSync, R"({"mode":"full"})", admin_.token), "id");
+  server().wait_finished(first_job);
+  const auto second_job = run(kGoalSync, R"({"mode":"full"})", admin_.token);
 
-  SseClient again(server_->port(), admin_.token, resume_from);
+  SseClient again(process().port(), admin_.token, resume_from);
   ASSERT_EQ(again.status(), 200);
   ASSERT_TRUE(again.wait_for([&](const auto& ev) { return has_status(ev, second_job, "completed"); }));
   const auto events = again.events();
@@ -235,16 +219,15 @@ TEST_F(EventsTest, AReconnectWithLastEventIdMissesNothing) {
 }
 
 TEST_F(EventsTest, ALastEventIdTooOldOrUnknownGetsASnapshotOfActiveAndTwentyFinishedJobs) {
-  HttpClient http(server_->port());
   std::vector<std::string> finished;
   for (int i = 0; i < 22; ++i) {
-    finished.push_back(str(http.run_sync(kGoalSync, "{}", admin_.token), "id"));
+    finished.push_back(run(kGoalSync, "{}", admin_.token));
   }
-  seed_journal_entries(server_->database_url(), admin_.id, 40000, "o-");
+  seed_journal_entries(process().database_url(), admin_.id, 40000, "o-");
   const auto active = start(kJournalSync, R"({"mode":"full"})", admin_.token);
 
   for (const std::string last : {"1", "not-a-number", "99999999999999999999"}) {
-    SseClient client(server_->port(), admin_.token, last);
+    SseClient client(process().port(), admin_.token, last);
     ASSERT_EQ(client.status(), 200);
     ASSERT_TRUE(client.wait_for([](const auto& ev) { return !ev.empty(); }));
     const auto snapshot = client.events().front();
@@ -265,20 +248,19 @@ TEST_F(EventsTest, ALastEventIdTooOldOrUnknownGetsASnapshotOfActiveAndTwentyFini
 TEST_F(EventsTest, AUserSeesOnlyTheJobsTheyStartedOrThatSyncedTheirRecords) {
   const auto ann = add_account("ann@events.test", "user");
   const auto bob = add_account("bob@events.test", "user");
-  seed_journal_entries(server_->database_url(), ann.id, 50, "ann-");
-  seed_journal_entries(server_->database_url(), bob.id, 50, "bob-");
-  SseClient ann_stream(server_->port(), ann.token);
-  SseClient bob_stream(server_->port(), bob.token);
-  SseClient admin_stream(server_->port(), admin_.token);
+  seed_journal_entries(process().database_url(), ann.id, 50, "ann-");
+  seed_journal_entries(process().database_url(), bob.id, 50, "bob-");
+  SseClient ann_stream(process().port(), ann.token);
+  SseClient bob_stream(process().port(), bob.token);
+  SseClient admin_stream(process().port(), admin_.token);
   for (auto* c : {&ann_stream, &bob_stream, &admin_stream}) {
     ASSERT_EQ(c->status(), 200);
   }
 
-  HttpClient http(server_->port());
-  const auto ann_job = str(http.run_sync(kJournalSync, "{}", ann.token), "id");
-  const auto bob_job = str(http.run_sync(kGoalSync, "{}", bob.token), "id");
+  const auto ann_job = run(kJournalSync, "{}", ann.token);
+  const auto bob_job = run(kGoalSync, "{}", bob.token);
   // ml_admin syncs Ann's records: Ann may read that job, Bob may not.
-  const auto for_ann = str(http.run_sync(kGoalSync, R"({"userId":")" + ann.id + R"("})", admin_.token), "id");
+  const auto for_ann = run(kGoalSync, R"({"userId":")" + ann.id + R"("})", admin_.token);
 
   ASSERT_TRUE(admin_stream.wait_for([&](const auto& ev) {
     return has_status(ev, ann_job, "completed") && has_status(ev, bob_job, "completed") &&
@@ -300,7 +282,7 @@ TEST_F(EventsTest, AUserSeesOnlyTheJobsTheyStartedOrThatSyncedTheirRecords) {
     }
   }
   // The same rule holds for a reconnect's replay.
-  SseClient replay(server_->port(), bob.token, std::string("1"));
+  SseClient replay(process().port(), bob.token, std::string("1"));
   ASSERT_TRUE(replay.wait_for([](const auto& ev) { return !ev.empty(); }));
   const auto jobs = replay.events().front().json().at("jobs").as_array();
   ASSERT_EQ(jobs.size(), 1u);
@@ -308,29 +290,29 @@ TEST_F(EventsTest, AUserSeesOnlyTheJobsTheyStartedOrThatSyncedTheirRecords) {
 }
 
 TEST_F(EventsTest, TheStreamNeedsAValidTokenInTheHeaderNeverInTheUrl) {
-  SseClient none(server_->port(), "");
+  SseClient none(process().port(), "");
   EXPECT_EQ(none.status(), 401);
   ASSERT_TRUE(none.wait_ended());
   EXPECT_NE(none.body().find("missing_token"), std::string::npos) << none.body();
 
-  SseClient forged(server_->port(), admin_.token + "x");
+  SseClient forged(process().port(), admin_.token + "x");
   EXPECT_EQ(forged.status(), 401);
 
-  SseClient in_url(server_->port(), "", std::nullopt, "/api/ml/sync/events?token=" + admin_.token);
+  SseClient in_url(process().port(), "", std::nullopt, "/api/ml/sync/events?token=" + admin_.token);
   EXPECT_EQ(in_url.status(), 401) << "a token in the URL must not be accepted";
 }
 
 TEST_F(EventsTest, AStreamEndsCleanlyWhenTheServerStops) {
-  SseClient client(server_->port(), admin_.token);
+  SseClient client(process().port(), admin_.token);
   ASSERT_EQ(client.status(), 200);
   ASSERT_TRUE(client.wait_for([](const auto& ev) { return !ev.empty(); }));
-  EXPECT_EQ(server_->stop(SIGTERM, 10s), 0);
+  EXPECT_EQ(process().stop(SIGTERM, 10s), 0);
   EXPECT_TRUE(client.wait_ended(5s));
 }
 
 TEST_F(EventsTest, ThousandsOfClientsConnectingAndVanishingLeaveTheServerAsItWas) {
-  HttpClient http(server_->port());
-  const auto baseline = open_fds(server_->pid());
+  auto& http = server().http();
+  const auto baseline = open_fds(process().pid());
   namespace asio = boost::asio;
   asio::io_context ioc;
   const std::string request =
@@ -341,7 +323,7 @@ TEST_F(EventsTest, ThousandsOfClientsConnectingAndVanishingLeaveTheServerAsItWas
     std::vector<asio::ip::tcp::socket> sockets;
     for (int i = 0; i < kPerRound; ++i) {
       sockets.emplace_back(ioc);
-      sockets.back().connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+      sockets.back().connect({asio::ip::make_address("127.0.0.1"), process().port()});
       // Half send the whole request, a quarter half of it, a quarter nothing at all.
       if (i % 4 < 2) {
         asio::write(sockets.back(), asio::buffer(request));
@@ -357,17 +339,17 @@ TEST_F(EventsTest, ThousandsOfClientsConnectingAndVanishingLeaveTheServerAsItWas
   }
   // Meanwhile and afterwards the server answers, and new streams work.
   EXPECT_EQ(http.get("/healthz").status, 200);
-  SseClient client(server_->port(), admin_.token);
+  SseClient client(process().port(), admin_.token);
   ASSERT_EQ(client.status(), 200);
   const auto id = start(kGoalSync, "{}", admin_.token);
   EXPECT_TRUE(client.wait_for([&](const auto& ev) { return has_status(ev, id, "completed"); }));
   // Every vanished connection is let go: the descriptors return to where they were (give or take
   // the test's own stream and the database's files).
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (open_fds(server_->pid()) > baseline + 8 && std::chrono::steady_clock::now() < deadline) {
+  while (open_fds(process().pid()) > baseline + 8 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_LE(open_fds(server_->pid()), baseline + 8) << "baseline " << baseline;
+  EXPECT_LE(open_fds(process().pid()), baseline + 8) << "baseline " << baseline;
 }
 
 class EventsHeartbeatTest : public EventsTest {
@@ -376,7 +358,7 @@ class EventsHeartbeatTest : public EventsTest {
 };
 
 TEST_F(EventsHeartbeatTest, AnIdleStreamGetsACommentLineEveryHeartbeat) {
-  SseClient client(server_->port(), admin_.token);
+  SseClient client(process().port(), admin_.token);
   ASSERT_EQ(client.status(), 200);
   EXPECT_TRUE(client.wait_comments(3, 10s)) << "comments seen: " << client.comments();
   EXPECT_FALSE(client.ended());

@@ -7,16 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 namespace {
 
-constexpr const char* kPassword = "Quartz-Lantern-47-Orchard";
-
-std::string finished_sync(HttpClient& c, const std::string& path, const std::string& token) {
-  const auto job = c.run_sync(path, "{}", token);
+std::string finished_sync(IntegrationServer& server, const std::string& path, const std::string& token) {
+  const auto job = server.run_job(path, "{}", token);
   EXPECT_EQ(job.at("status").as_string(), "completed");
   return std::string(job.at("id").as_string());
 }
@@ -34,16 +31,13 @@ std::vector<std::string> lines(const std::string& text) {
 }
 
 TEST(JobExportTest, CsvAndJsonFollowTheListsFiltersAndVisibility) {
-  ServerProcess server;
-  server.add_user("alice@export.test", kPassword, "user", "Alice");
-  server.add_user("bob@export.test", kPassword, "user", "Bob");
-  server.add_user("ml@export.test", kPassword, "ml_admin", "Milo");
-  HttpClient c(server.port());
-  const auto alice = c.login("alice@export.test", kPassword);
-  const auto bob = c.login("bob@export.test", kPassword);
-  const auto ml = c.login("ml@export.test", kPassword);
-  const auto journal = finished_sync(c, "/api/ml/sync/journal-entries", alice);
-  const auto goals = finished_sync(c, "/api/ml/sync/goals", alice);
+  IntegrationServer server;
+  auto& c = server.http();
+  const auto alice = server.user().token;
+  const auto bob = server.add_account("bob@export.test", "user", "Bob").token;
+  const auto ml = server.ml_admin().token;
+  const auto journal = finished_sync(server, kJournalSync, alice);
+  const auto goals = finished_sync(server, kGoalSync, alice);
 
   auto json = c.get("/api/ml/sync/jobs/export?format=json", ml);
   ASSERT_EQ(json.status, 200) << json.body;

@@ -19,8 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -180,15 +179,13 @@ asio::awaitable<void> poll_until_flood_ends(tcp::endpoint server, std::string to
 }
 
 TEST(LoginFloodTest, ThousandConcurrentWrongLoginsAreRateLimitedWhileOtherRequestsKeepAnswering) {
-  ServerProcess server;
-  server.add_user("admin@flood.test", kPassword, "admin", "Flood Admin");
-  server.add_user("bystander@flood.test", kPassword, "user", "Innocent Bystander");
+  IntegrationServer server;
   for (int i = 0; i < kTargets; ++i) {
-    server.add_user(target_email(i), kPassword, "user", "Flood Target");
+    server.process().add_user(target_email(i), kPassword, "user", "Flood Target");
   }
-  HttpClient client(server.port());
-  const std::string admin_token = client.login("admin@flood.test", kPassword);
-  const std::string bystander_token = client.login("bystander@flood.test", kPassword);
+  auto& client = server.http();
+  const std::string admin_token = server.admin().token;
+  const std::string bystander_token = server.user().token;
   ASSERT_FALSE(admin_token.empty());
   ASSERT_FALSE(bystander_token.empty());
   const auto bystander_before = client.get("/api/auth/me", bystander_token);

@@ -6,28 +6,24 @@
 #include <boost/json.hpp>
 #include <string>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
 namespace {
 
-constexpr const char* kPassword = "Quartz-Lantern-47-Orchard";
-
 std::int64_t matches(const std::string& url, const std::string& word) {
   return query_int(url, "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH '" + word + "'");
 }
 
-void sync_and_wait(HttpClient& c, const std::string& token) {
-  EXPECT_EQ(c.run_sync("/api/ml/sync/journal-entries", "{}", token).at("status").as_string(), "completed");
+void sync_and_wait(IntegrationServer& server, const std::string& token) {
+  EXPECT_EQ(str(server.run_job(kJournalSync, "{}", token), "status"), "completed");
 }
 
 TEST(FullTextIndexTest, FollowsAddsEditsAndDeletesAcrossSyncs) {
-  ServerProcess server;
-  server.add_user("writer@fts.test", kPassword, "user", "Writer");
-  HttpClient c(server.port());
-  const auto token = c.login("writer@fts.test", kPassword);
+  IntegrationServer server;
+  auto& c = server.http();
+  const auto token = server.user().token;
   std::vector<std::string> ids;
   for (const char* body : {"the heron waited by the river", "a heron and a kingfisher", "nothing to see"}) {
     auto res = c.post("/api/journal-entries",
@@ -35,7 +31,7 @@ TEST(FullTextIndexTest, FollowsAddsEditsAndDeletesAcrossSyncs) {
     ASSERT_EQ(res.status, 201);
     ids.emplace_back(res.json().at("id").as_string());
   }
-  sync_and_wait(c, token);
+  sync_and_wait(server, token);
   const auto url = server.database_url();
   EXPECT_EQ(matches(url, "heron"), 2);
   EXPECT_EQ(matches(url, "kingfisher"), 1);
@@ -47,7 +43,7 @@ TEST(FullTextIndexTest, FollowsAddsEditsAndDeletesAcrossSyncs) {
                           {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token}});
   ASSERT_EQ(edited.status, 200);
   ASSERT_EQ(c.del("/api/journal-entries/" + ids[1], token).status, 204);
-  sync_and_wait(c, token);
+  sync_and_wait(server, token);
   EXPECT_EQ(matches(url, "heron"), 0);
   EXPECT_EQ(matches(url, "osprey"), 1);
   EXPECT_EQ(matches(url, "kingfisher"), 0);

@@ -16,8 +16,7 @@
 #include <fstream>
 #include <string>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
@@ -28,8 +27,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
-
-constexpr const char* kPassword = "Cobalt-Meadow-61-Harbour";
 
 /// The peak resident set of a process in bytes (VmHWM of /proc/PID/status).
 std::size_t peak_rss(pid_t pid) {
@@ -57,10 +54,9 @@ TEST(ImportMemoryTest, SixtyFourMebibyteImportDoesNotRaiseThePeakMemoryByAnythin
   ServerProcess::Options options;
   options.env["ASAN_OPTIONS"] = asan;
   options.env["TMPDIR"] = spool.path().string();
-  ServerProcess server(options);
-  const auto user_id = server.add_user("writer@memory.test", kPassword, "user");
-  server.add_user("admin@memory.test", kPassword, "admin");
-  const auto token = HttpClient(server.port()).login("admin@memory.test", kPassword);
+  IntegrationServer server(options);
+  const auto user_id = server.user().id;
+  const auto token = server.admin().token;
   const std::size_t before = peak_rss(server.pid());
 
   constexpr std::size_t kTarget = 64 * 1024 * 1024;

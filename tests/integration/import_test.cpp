@@ -15,8 +15,7 @@
 #include <set>
 #include <string>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
@@ -28,7 +27,6 @@ namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
-constexpr const char* kPassword = "Basalt-Orchid-58-Ferry";
 constexpr const char* kNdjson = "application/x-ndjson";
 
 std::string line(const json::object& o) {
@@ -44,35 +42,30 @@ std::size_t spool_files(const std::filesystem::path& dir) {
   return n;
 }
 
-class ImportTest : public ::testing::Test {
+class ImportTest : public SharedIntegrationTest {
  protected:
   static void SetUpTestSuite() {
-    spool_dir_ = new TempDir();
+    spool_dir_ = std::make_unique<TempDir>();
     ServerProcess::Options options;
     options.env["TMPDIR"] = spool_dir_->path().string();
-    server_ = new ServerProcess(options);
-    server_->add_user("admin@import.test", kPassword, "admin", "Ada");
-    server_->add_user("ml@import.test", kPassword, "ml_admin", "Milo");
-    ann_id_ = new std::string(server_->add_user("ann@import.test", kPassword, "user", "Ann"));
-    bob_id_ = new std::string(server_->add_user("bob@import.test", kPassword, "user", "Bob"));
-    HttpClient c(server_->port());
-    admin_ = new std::string(c.login("admin@import.test", kPassword));
-    ml_ = new std::string(c.login("ml@import.test", kPassword));
-    ann_ = new std::string(c.login("ann@import.test", kPassword));
+    start_shared(options);
+    bob_id_ = server().add_account("bob@import.test", "user", "Bob").id;
   }
   static void TearDownTestSuite() {
-    delete server_;
-    delete spool_dir_;
-    delete ann_id_;
-    delete bob_id_;
-    delete admin_;
-    delete ml_;
-    delete ann_;
+    SharedIntegrationTest::TearDownTestSuite();
+    spool_dir_.reset();
   }
 
+  static const std::string& admin_token() { return server().admin().token; }
+  static const std::string& ml_token() { return server().ml_admin().token; }
+  /// Ann is the fixture's user.
+  static const std::string& ann_token() { return server().user().token; }
+  static const std::string& ann_id() { return server().user().id; }
+
   static HttpResponse import(const std::string& type, const std::string& body,
-                             const std::string& token = *admin_, const std::string& content_type = kNdjson) {
-    HttpClient c(server_->port());
+                             const std::string& token = admin_token(),
+                             const std::string& content_type = kNdjson) {
+    auto& c = server().http();
     HttpClient::Headers h;
     if (!content_type.empty()) {
       h.emplace_back("Content-Type", content_type);
@@ -85,32 +78,19 @@ class ImportTest : public ::testing::Test {
 
   /// Every live record of `user_id` of one kind, read through the API as ml_admin.
   static json::array list(const std::string& path, const std::string& user_id) {
-    HttpClient c(server_->port());
-    auto res = c.get(path + "?limit=500&userId=" + user_id, *ml_);
+    auto& c = server().http();
+    auto res = c.get(path + "?limit=500&userId=" + user_id, ml_token());
     EXPECT_EQ(res.status, 200) << res.body;
     return res.json().at("items").as_array();
   }
 
-  static TempDir* spool_dir_;
-  static ServerProcess* server_;
-  static std::string* ann_id_;
-  static std::string* bob_id_;
-  static std::string* admin_;
-  static std::string* ml_;
-  static std::string* ann_;
+  static inline std::unique_ptr<TempDir> spool_dir_;
+  static inline std::string bob_id_;
 };
-
-TempDir* ImportTest::spool_dir_ = nullptr;
-ServerProcess* ImportTest::server_ = nullptr;
-std::string* ImportTest::ann_id_ = nullptr;
-std::string* ImportTest::bob_id_ = nullptr;
-std::string* ImportTest::admin_ = nullptr;
-std::string* ImportTest::ml_ = nullptr;
-std::string* ImportTest::ann_ = nullptr;
 
 TEST_F(ImportTest, AdminImportsJournalEntriesThatTheirOwnersThenSee) {
   const std::string body =
-      line({{"userId", *ann_id_},
+      line({{"userId", ann_id()},
             {"id", "happy-e1"},
             {"title", "Imported one"},
             {"body", "From the old app."},
@@ -118,8 +98,8 @@ TEST_F(ImportTest, AdminImportsJournalEntriesThatTheirOwnersThenSee) {
             {"tags", json::array{"legacy"}},
             {"createdAt", "2024-03-01T08:00:00Z"},
             {"updatedAt", "2024-03-02T09:30:00Z"}}) +
-      line({{"userId", *ann_id_}, {"title", "Imported two"}, {"body", "No id, no dates."}}) +
-      line({{"userId", *bob_id_}, {"id", "happy-e3"}, {"title", "Bob's"}, {"body", "Also imported."}});
+      line({{"userId", ann_id()}, {"title", "Imported two"}, {"body", "No id, no dates."}}) +
+      line({{"userId", bob_id_}, {"id", "happy-e3"}, {"title", "Bob's"}, {"body", "Also imported."}});
 
   auto res = import("journal_entries", body);
 
@@ -134,17 +114,17 @@ TEST_F(ImportTest, AdminImportsJournalEntriesThatTheirOwnersThenSee) {
   EXPECT_EQ(r.at("errorsOmitted").as_int64(), 0);
 
   // The owner reads the record as it was in the file.
-  HttpClient c(server_->port());
-  auto one = c.get("/api/journal-entries/happy-e1", *ann_);
+  auto& c = server().http();
+  auto one = c.get("/api/journal-entries/happy-e1", ann_token());
   ASSERT_EQ(one.status, 200) << one.body;
   EXPECT_EQ(one.json().at("title").as_string(), "Imported one");
   EXPECT_EQ(one.json().at("mood").as_int64(), 4);
   EXPECT_EQ(one.json().at("tags").as_array().at(0).as_string(), "legacy");
   EXPECT_EQ(one.json().at("createdAt").as_string(), "2024-03-01T08:00:00.000Z");
   EXPECT_EQ(one.json().at("updatedAt").as_string(), "2024-03-02T09:30:00.000Z");
-  EXPECT_EQ(c.get("/api/journal-entries/happy-e3", *ann_).status, 404);  // Bob's
+  EXPECT_EQ(c.get("/api/journal-entries/happy-e3", ann_token()).status, 404);  // Bob's
   std::set<std::string> titles;
-  for (const auto& e : list("/api/journal-entries", *ann_id_)) {
+  for (const auto& e : list("/api/journal-entries", ann_id())) {
     titles.emplace(e.at("title").as_string());
   }
   EXPECT_TRUE(titles.contains("Imported two"));
@@ -152,7 +132,7 @@ TEST_F(ImportTest, AdminImportsJournalEntriesThatTheirOwnersThenSee) {
 }
 
 TEST_F(ImportTest, ImportedGoalsAreSyncedByTheNextSync) {
-  const std::string user = server_->add_user("gina@import.test", kPassword, "user", "Gina");
+  const std::string user = server().add_account("gina@import.test", "user", "Gina").id;
   std::string body;
   for (int i = 0; i < 25; ++i) {
     body += line({{"userId", user},
@@ -168,14 +148,13 @@ TEST_F(ImportTest, ImportedGoalsAreSyncedByTheNextSync) {
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.json().at("imported").as_int64(), 25);
   EXPECT_EQ(list("/api/goals", user).size(), 25u);
-  HttpClient c(server_->port());
-  const auto job = c.run_sync("/api/ml/sync/goals", line({{"userId", user}}), *ml_);
+  const auto job = server().run_job(kGoalSync, line({{"userId", user}}), ml_token());
   EXPECT_EQ(job.at("status").as_string(), "completed") << json::serialize(job);
   EXPECT_EQ(job.at("syncedItems").as_int64(), 25) << json::serialize(job);
 }
 
 TEST_F(ImportTest, EachBadLineIsReportedByNumberAndTheGoodOnesAreStored) {
-  const std::string user = server_->add_user("mixed@import.test", kPassword, "user", "Mixed");
+  const std::string user = server().add_account("mixed@import.test", "user", "Mixed").id;
   const auto good = [&](const std::string& title) {
     return line({{"userId", user}, {"title", title}, {"body", "fine"}});
   };
@@ -213,9 +192,10 @@ TEST_F(ImportTest, EachBadLineIsReportedByNumberAndTheGoodOnesAreStored) {
   EXPECT_EQ(reasons[10], "field 'mood': must be from 1 to 5, or null");
   EXPECT_EQ(reasons[11], "the line must be a JSON object, not an array");
   // The create route words the same mistakes the same way.
-  HttpClient c(server_->port());
-  EXPECT_EQ(c.post("/api/journal-entries", R"({"title":42,"body":"x"})", *ann_).error_message(), reasons[4]);
-  EXPECT_EQ(c.post("/api/journal-entries", R"({"title":"t","body":"  "})", *ann_).error_message(),
+  auto& c = server().http();
+  EXPECT_EQ(c.post("/api/journal-entries", R"({"title":42,"body":"x"})", ann_token()).error_message(),
+            reasons[4]);
+  EXPECT_EQ(c.post("/api/journal-entries", R"({"title":"t","body":"  "})", ann_token()).error_message(),
             reasons[6]);
 
   std::set<std::string> titles;
@@ -226,7 +206,7 @@ TEST_F(ImportTest, EachBadLineIsReportedByNumberAndTheGoodOnesAreStored) {
 }
 
 TEST_F(ImportTest, ReimportingTheSameIdsUpdatesWithoutDuplicates) {
-  const std::string user = server_->add_user("again@import.test", kPassword, "user", "Again");
+  const std::string user = server().add_account("again@import.test", "user", "Again").id;
   auto file = [&](const std::string& suffix) {
     std::string body;
     for (int i = 0; i < 30; ++i) {
@@ -265,8 +245,8 @@ TEST_F(ImportTest, InlineErrorsAreCappedAndTheRestCounted) {
 }
 
 TEST_F(ImportTest, OnlyAnAdminMayImport) {
-  const std::string body = line({{"userId", *ann_id_}, {"title", "t"}, {"body", "b"}});
-  for (const auto* token : {ml_, ann_}) {
+  const std::string body = line({{"userId", ann_id()}, {"title", "t"}, {"body", "b"}});
+  for (const auto* token : {&ml_token(), &ann_token()}) {
     auto res = import("journal_entries", body, *token);
     EXPECT_EQ(res.status, 403) << res.body;
     EXPECT_EQ(res.error_code(), "forbidden");
@@ -278,14 +258,14 @@ TEST_F(ImportTest, OnlyAnAdminMayImport) {
 }
 
 TEST_F(ImportTest, WrongContentTypeIs415AndAMissingOrUnknownTypeIs400) {
-  const std::string body = line({{"userId", *ann_id_}, {"title", "t"}, {"body", "b"}});
+  const std::string body = line({{"userId", ann_id()}, {"title", "t"}, {"body", "b"}});
   for (const std::string type : {"application/json", "text/plain", "application/x-www-form-urlencoded", ""}) {
-    auto res = import("journal_entries", body, *admin_, type);
+    auto res = import("journal_entries", body, admin_token(), type);
     EXPECT_EQ(res.status, 415) << "'" << type << "' -> " << res.body;
     EXPECT_EQ(res.error_code(), "unsupported_media_type");
   }
   for (const std::string type : {"application/x-ndjson; charset=utf-8", "application/jsonl"}) {
-    EXPECT_EQ(import("journal_entries", body, *admin_, type).status, 200) << type;
+    EXPECT_EQ(import("journal_entries", body, admin_token(), type).status, 200) << type;
   }
   for (const std::string type : {"", "users", "journal-entries"}) {
     auto res = import(type, body);
@@ -321,15 +301,15 @@ std::string exchange(unsigned short port, const std::string& head, const std::st
 }
 
 TEST_F(ImportTest, ExpectContinueIsAnsweredOnlyOnceTheCallerMayImport) {
-  const std::string body = line({{"userId", *ann_id_}, {"title", "continued"}, {"body", "b"}});
+  const std::string body = line({{"userId", ann_id()}, {"title", "continued"}, {"body", "b"}});
   auto head = [&](const std::string& token) {
     return "POST /api/import?type=journal_entries HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
            "Content-Type: application/x-ndjson\r\nExpect: 100-continue\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\nAuthorization: Bearer " + token + "\r\n\r\n";
   };
 
-  const std::string ok = exchange(server_->port(), head(*admin_), body, true);
-  const std::string refused = exchange(server_->port(), head(*ann_), body, true);
+  const std::string ok = exchange(server().port(), head(admin_token()), body, true);
+  const std::string refused = exchange(server().port(), head(ann_token()), body, true);
 
   EXPECT_EQ(ok.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << ok;
   EXPECT_NE(ok.find("HTTP/1.1 200 OK"), std::string::npos) << ok;
@@ -344,10 +324,10 @@ TEST(ImportLimitTest, BodyOverTheConfiguredLimitIs413AndTheServerKeepsServing) {
   ServerProcess::Options options;
   options.extra_args = {"--config", config};
   options.env["TMPDIR"] = dir.path().string();
-  ServerProcess server(options);
-  const auto admin_id = server.add_user("admin@limit.test", kPassword, "admin");
-  HttpClient c(server.port());
-  const auto token = c.login("admin@limit.test", kPassword);
+  IntegrationServer server(options);
+  const auto admin_id = server.admin().id;
+  auto& c = server.http();
+  const auto token = server.admin().token;
   std::string body;
   while (body.size() <= 200 * 1024) {
     body += line({{"userId", admin_id}, {"title", "over"}, {"body", std::string(400, 'o')}});
@@ -386,8 +366,8 @@ TEST(ImportLimitTest, BodyOverTheConfiguredLimitIs413AndTheServerKeepsServing) {
 }
 
 TEST(ImportCliTest, ImportsAFileReportsEachBadLineAndExitsTwo) {
-  ServerProcess server;
-  const auto user_id = server.add_user("cli@import.test", kPassword, "user");
+  IntegrationServer server;
+  const auto user_id = server.user().id;
   TempDir dir;
   const auto file = dir.file("entries.ndjson");
   std::ofstream(file) << line(
@@ -405,8 +385,8 @@ TEST(ImportCliTest, ImportsAFileReportsEachBadLineAndExitsTwo) {
       << r.out;
   EXPECT_NE(r.err.find("line 2: the line is not valid JSON"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("line 3: field 'body': is required"), std::string::npos) << r.err;
-  HttpClient c(server.port());
-  const auto token = c.login("cli@import.test", kPassword);
+  auto& c = server.http();
+  const auto token = server.user().token;
   EXPECT_EQ(c.get("/api/journal-entries/cli-1", token).json().at("title").as_string(), "From the CLI");
   EXPECT_EQ(c.get("/api/journal-entries/cli-2", token).status, 200);
 

@@ -15,17 +15,14 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "domain/job.hpp"
 #include "store/store.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
@@ -34,104 +31,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kPassword = "Copper-Willow-61-Harbor";
-constexpr const char* kJournalSync = "/api/ml/sync/journal-entries";
-constexpr const char* kGoalSync = "/api/ml/sync/goals";
 constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
-constexpr auto kJobDeadline = 120s;
-constexpr auto kPollInterval = 10ms;
-
-std::string str(const json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
-std::int64_t num(const json::value& v, const char* key) {
-  return v.at(key).to_number<std::int64_t>();
-}
-
-std::string job_path(const std::string& id, const char* action = nullptr) {
-  std::string path = "/api/ml/sync/job/";
-  path += id;
-  if (action != nullptr) {
-    path += '/';
-    path += action;
-  }
-  return path;
-}
-
-bool finished(const json::value& job) {
-  const auto s = str(job, "status");
-  return s == "completed" || s == "failed" || s == "cancelled";
-}
-
-/// processed = synced + skipped + failed ≤ total, and progress follows from them (SPEC §2).
-::testing::AssertionResult counts_add_up(const json::value& job) {
-  const auto total = num(job, "totalItems");
-  const auto processed = num(job, "processedItems");
-  const auto sum = num(job, "syncedItems") + num(job, "skippedItems") + num(job, "failedItems");
-  if (processed != sum || processed > total) {
-    return ::testing::AssertionFailure() << "processedItems " << processed << ", synced+skipped+failed "
-                                         << sum << ", totalItems " << total << " in " << json::serialize(job);
-  }
-  // floor(100 * processed / total); a job not finished reads at most 99 (docs/sync-engine.md).
-  auto expected = total > 0 ? 100 * processed / total : 0;
-  if (!finished(job) && expected > 99) {
-    expected = 99;
-  }
-  if (total > 0 && num(job, "progress") != expected) {
-    return ::testing::AssertionFailure()
-           << "progress " << num(job, "progress") << " but expected " << expected;
-  }
-  if (num(job, "errorCount") != num(job, "failedItems")) {
-    return ::testing::AssertionFailure()
-           << "errorCount " << num(job, "errorCount") << " != failedItems " << num(job, "failedItems");
-  }
-  return ::testing::AssertionSuccess();
-}
-
-struct Account {
-  std::string id;
-  std::string token;
-};
-
-Account add_account(ServerProcess& server, const std::string& email, const std::string& role) {
-  Account a;
-  a.id = server.add_user(email, kPassword, role, "Jobs user");
-  HttpClient c(server.port());
-  a.token = c.login(email, kPassword);
-  return a;
-}
-
-/// Polls the job until `done` holds (or the deadline), checking that its counts add up at every
-/// observation; returns the last one.
-json::value poll(HttpClient& c, const std::string& id, const std::string& token,
-                 const std::function<bool(const json::value&)>& done) {
-  const auto until = std::chrono::steady_clock::now() + kJobDeadline;
-  for (;;) {
-    auto res = c.get(job_path(id), token);
-    if (res.status != 200) {
-      ADD_FAILURE() << "GET job " << id << " -> " << res.status << " " << res.body;
-      return json::value();
-    }
-    auto job = res.json();
-    EXPECT_TRUE(counts_add_up(job));
-    if (done(job) || std::chrono::steady_clock::now() > until) {
-      return job;
-    }
-    std::this_thread::sleep_for(kPollInterval);
-  }
-}
-
-/// Starts a sync (expects 202) and polls the job until it is finished.
-json::value run_sync(HttpClient& c, const char* path, const std::string& body, const std::string& token) {
-  auto res = c.post(path, body, token);
-  EXPECT_EQ(res.status, 202) << path << " " << body << " -> " << res.body;
-  const auto job = res.json();
-  if (res.status != 202 || !job.is_object()) {
-    return json::value();
-  }
-  return poll(c, str(job, "id"), token, finished);
-}
 
 /// Every current item error of the job, by item id, through the paged errors endpoint; checks
 /// that `total` agrees with what the pages hold.
@@ -222,19 +122,18 @@ class JobRetentionTest : public ::testing::Test {
     url_ = std::string("sqlite://") + dir_.file("jobs.db");
     ServerProcess::Options options;
     options.database_url = url_;
-    ServerProcess server(options);
-    ml_ = add_account(server, "ml@jobs.test", "ml_admin");
+    IntegrationServer server(options);
+    ml_ = server.ml_admin();
     seed_journal_entries(url_, ml_.id, 4, "je-");
     seed_bad_entries(url_, ml_.id, 0, 3);
-    HttpClient c(server.port());
-    const auto with_errors = run_sync(c, kJournalSync, R"({"mode":"full"})", ml_.token);
+    const auto with_errors = server.run_job(kJournalSync, R"({"mode":"full"})", ml_.token);
     ASSERT_EQ(str(with_errors, "status"), "completed");
     ASSERT_EQ(num(with_errors, "failedItems"), 3);
     old_with_errors_ = str(with_errors, "id");
-    const auto goals = run_sync(c, kGoalSync, "{}", ml_.token);
+    const auto goals = server.run_job(kGoalSync, "{}", ml_.token);
     ASSERT_EQ(str(goals, "status"), "completed");
     old_goals_ = str(goals, "id");
-    const auto again = run_sync(c, kJournalSync, "{}", ml_.token);
+    const auto again = server.run_job(kJournalSync, "{}", ml_.token);
     ASSERT_EQ(str(again, "status"), "completed");
     recent_ = str(again, "id");
     const auto code = server.stop(SIGTERM);
@@ -364,7 +263,7 @@ TEST_F(JobRetentionTest, ANegativeRetentionIsRefusedAtStartNamingTheKey) {
 
 // ---- retry of failed items ----------------------------------------------------------------------
 
-class RetryFailedItemsTest : public ::testing::Test {
+class RetryFailedItemsTest : public IntegrationTest {
  protected:
   /// POSTs the retry and expects 200; returns the job it answers.
   json::value retry(HttpClient& c, const std::string& id, const std::string& token) {
@@ -375,10 +274,10 @@ class RetryFailedItemsTest : public ::testing::Test {
 };
 
 TEST_F(RetryFailedItemsTest, RetryOfACompletedJobProcessesOnlyItsFailedItemsAgain) {
-  ServerProcess server;
-  const auto alice = add_account(server, "alice@jobs.test", "user");
+  auto& server = this->server();
+  const auto alice = server.add_account("alice@jobs.test", "user");
   const auto& url = server.database_url();
-  HttpClient c(server.port());
+  auto& c = server.http();
   constexpr int kBad = 600;
   constexpr int kFixed = 400;  // bad-0 … bad-399 get fixed; bad-400 … bad-599 stay bad
 
@@ -388,7 +287,7 @@ TEST_F(RetryFailedItemsTest, RetryOfACompletedJobProcessesOnlyItsFailedItemsAgai
     auto e = valid_journal_entry("flip", alice.id);
     w.save_journal_entry(e);
   });
-  ASSERT_EQ(str(run_sync(c, kJournalSync, "{}", alice.token), "status"), "completed");
+  ASSERT_EQ(str(server.run_job(kJournalSync, "{}", alice.token), "status"), "completed");
   seed_journal_entries(url, alice.id, 10, "more-");
   seed_bad_entries(url, alice.id, 0, kBad);
   seed(url, [&](store::Writer& w) {
@@ -396,7 +295,7 @@ TEST_F(RetryFailedItemsTest, RetryOfACompletedJobProcessesOnlyItsFailedItemsAgai
     e.body = "";
     w.save_journal_entry(e);
   });
-  const auto first = run_sync(c, kJournalSync, "{}", alice.token);
+  const auto first = server.run_job(kJournalSync, "{}", alice.token);
   ASSERT_TRUE(counts_add_up(first));
   ASSERT_EQ(str(first, "status"), "completed");
   ASSERT_EQ(num(first, "totalItems"), 10 + kBad + 1);
@@ -443,7 +342,7 @@ TEST_F(RetryFailedItemsTest, RetryOfACompletedJobProcessesOnlyItsFailedItemsAgai
   const auto status = str(queued, "status");
   EXPECT_TRUE(status == "queued" || status == "running") << status;
 
-  const auto done = poll(c, id, alice.token, finished);
+  const auto done = server.wait_finished(id);
   EXPECT_EQ(str(done, "status"), "completed");
   EXPECT_EQ(str(done, "id"), id);
   EXPECT_EQ(num(done, "attempt"), 2);
@@ -488,7 +387,7 @@ TEST_F(RetryFailedItemsTest, RetryOfACompletedJobProcessesOnlyItsFailedItemsAgai
 
   // The next incremental sync finds the fixes and the deletion already done: the retry left the
   // scope's watermark where the job's first run had put it.
-  const auto next = run_sync(c, kJournalSync, "{}", alice.token);
+  const auto next = server.run_job(kJournalSync, "{}", alice.token);
   EXPECT_EQ(str(next, "status"), "completed");
   EXPECT_EQ(num(next, "totalItems"), kFixed + 1);
   EXPECT_EQ(num(next, "skippedItems"), kFixed + 1);
@@ -499,7 +398,7 @@ TEST_F(RetryFailedItemsTest, RetryOfACompletedJobProcessesOnlyItsFailedItemsAgai
   const auto third = retry(c, id, alice.token);
   EXPECT_EQ(num(third, "attempt"), 3);
   EXPECT_EQ(num(third, "failedItems"), 0);
-  const auto clean = poll(c, id, alice.token, finished);
+  const auto clean = server.wait_finished(id);
   EXPECT_EQ(str(clean, "status"), "completed");
   EXPECT_EQ(num(clean, "attempt"), 3);
   EXPECT_EQ(num(clean, "processedItems"), 10 + kBad + 1);
@@ -516,11 +415,11 @@ TEST_F(RetryFailedItemsTest, RetryOfACompletedJobProcessesOnlyItsFailedItemsAgai
 }
 
 TEST_F(RetryFailedItemsTest, RetryOfACompletedJobWithoutFailedItemsIsAConflictAndChangesNothing) {
-  ServerProcess server;
-  const auto alice = add_account(server, "alice@jobs.test", "user");
+  auto& server = this->server();
+  const auto alice = server.add_account("alice@jobs.test", "user");
   seed_journal_entries(server.database_url(), alice.id, 5, "je-");
-  HttpClient c(server.port());
-  const auto done = run_sync(c, kJournalSync, "{}", alice.token);
+  auto& c = server.http();
+  const auto done = server.run_job(kJournalSync, "{}", alice.token);
   ASSERT_EQ(str(done, "status"), "completed");
   ASSERT_EQ(num(done, "failedItems"), 0);
   const auto id = str(done, "id");
@@ -541,7 +440,7 @@ TEST_F(RetryFailedItemsTest, RetryOfACompletedJobWithoutFailedItemsIsAConflictAn
     EXPECT_EQ(illegal.error_code(), "illegal_transition") << action;
   }
   // Someone who may not read the job gets 404, not a hint that it exists.
-  const auto bob = add_account(server, "bob@jobs.test", "user");
+  const auto bob = server.add_account("bob@jobs.test", "user");
   EXPECT_EQ(c.post(job_path(id, "retry"), "", bob.token).status, 404);
 }
 
@@ -550,26 +449,26 @@ TEST_F(RetryFailedItemsTest, ARetryKilledMidWayGoesOnAfterARestartAndCountsEachI
   // every 50 ms, and this takes a second or more under the sanitizers.
   constexpr int kBad = 8'000;
   constexpr int kFixed = 5'000;
-  ServerProcess first;
-  const auto alice = add_account(first, "alice@jobs.test", "user");
-  const auto url = first.database_url();
+  auto& server = this->server();
+  const auto alice = server.add_account("alice@jobs.test", "user");
+  const auto url = server.database_url();
   seed_bad_entries(url, alice.id, 0, kBad);
   std::string id;
   {
-    HttpClient c(first.port());
-    const auto done = run_sync(c, kJournalSync, "{}", alice.token);
+    auto& c = server.http();
+    const auto done = server.run_job(kJournalSync, "{}", alice.token);
     ASSERT_EQ(str(done, "status"), "completed");
     ASSERT_EQ(num(done, "failedItems"), kBad);
     id = str(done, "id");
     fix_entries(url, alice.id, 0, kFixed);
     const auto queued = retry(c, id, alice.token);
     ASSERT_EQ(num(queued, "processedItems"), 0);
-    const auto midway = poll(c, id, alice.token, [&](const json::value& j) {
+    const auto midway = server.wait_for_job(id, [&](const json::value& j) {
       return finished(j) || (str(j, "status") == "running" && num(j, "processedItems") > 0);
     });
     ASSERT_EQ(str(midway, "status"), "running") << "the retry finished before the kill";
   }
-  const auto code = first.stop(SIGKILL);
+  const auto code = server.stop(SIGKILL);
   ASSERT_TRUE(code.has_value());
   {
     // What the dead process left: every item counted once, either processed or still to retry,
@@ -586,11 +485,9 @@ TEST_F(RetryFailedItemsTest, ARetryKilledMidWayGoesOnAfterARestartAndCountsEachI
     EXPECT_EQ(query_int(url, "SELECT count(*) FROM documents"), left->counters.synced);
   }
 
-  ServerProcess::Options again;
-  again.database_url = url;
-  ServerProcess second(again);
-  HttpClient c(second.port());
-  const auto done = poll(c, id, alice.token, finished);
+  server.restart();
+  auto& c = server.http();
+  const auto done = server.wait_finished(id);
   EXPECT_EQ(str(done, "status"), "completed");
   EXPECT_EQ(num(done, "attempt"), 2);
   EXPECT_EQ(num(done, "totalItems"), kBad);

@@ -9,8 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 #include "support/sse_client.hpp"
 
@@ -18,8 +17,6 @@ namespace mladmin::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr const char* kPassword = "Copper-Willow-61-Harbor";
 
 /// The value of the sample `series` (name and labels exactly as exposed), if present.
 std::optional<double> sample(const std::string& text, const std::string& series) {
@@ -34,12 +31,13 @@ std::optional<double> sample(const std::string& text, const std::string& series)
   return std::nullopt;
 }
 
-class MetricsTest : public ::testing::Test {
+class MetricsTest : public IntegrationTest {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>();
-    admin_id_ = server_->add_user("admin@metrics.test", kPassword, "ml_admin", "Metrics Admin");
-    token_ = HttpClient(server_->port()).login("admin@metrics.test", kPassword);
+    IntegrationTest::SetUp();
+    server_ = &server().process();
+    admin_id_ = server().ml_admin().id;
+    token_ = server().ml_admin().token;
   }
 
   std::string scrape() {
@@ -50,7 +48,7 @@ class MetricsTest : public ::testing::Test {
     return res.body;
   }
 
-  std::unique_ptr<ServerProcess> server_;
+  ServerProcess* server_ = nullptr;
   std::string admin_id_;
   std::string token_;
 };
@@ -76,11 +74,10 @@ TEST_F(MetricsTest, ASyncCountsItsItemsByOutcomeAndItsDuration) {
       w.save_journal_entry(bad);
     }
   });
-  HttpClient http(server_->port());
-  const auto job = http.run_sync("/api/ml/sync/journal-entries", "{}", token_);
+  const auto job = server().run_job(kJournalSync, "{}", token_);
   ASSERT_EQ(job.at("status").as_string(), "completed");
   // The same records again: every one skipped (unchanged) or failed again.
-  const auto again = http.run_sync("/api/ml/sync/journal-entries", R"({"mode":"full"})", token_);
+  const auto again = server().run_job(kJournalSync, R"({"mode":"full"})", token_);
   ASSERT_EQ(again.at("status").as_string(), "completed");
 
   const auto text = scrape();
@@ -140,13 +137,11 @@ TEST(MetricsAccessTest, NotPublicNeedsAnMlAdminToken) {
   std::ofstream(dir.file("mladmin.toml")) << "[metrics]\npublic = false\n";
   ServerProcess::Options options;
   options.extra_args = {"--config", dir.file("mladmin.toml")};
-  ServerProcess server(options);
-  server.add_user("ops@metrics.test", kPassword, "ml_admin", "Ops");
-  server.add_user("user@metrics.test", kPassword, "user", "User");
-  HttpClient http(server.port());
+  IntegrationServer server(options);
+  auto& http = server.http();
   EXPECT_EQ(http.get("/metrics").status, 401);
-  EXPECT_EQ(http.get("/metrics", http.login("user@metrics.test", kPassword)).status, 403);
-  const auto res = http.get("/metrics", http.login("ops@metrics.test", kPassword));
+  EXPECT_EQ(server.as_user().get("/metrics").status, 403);
+  const auto res = server.as_ml_admin().get("/metrics");
   EXPECT_EQ(res.status, 200);
   EXPECT_NE(res.body.find("mladmin_sync_jobs"), std::string::npos);
 }

@@ -8,8 +8,7 @@
 #include <vector>
 
 #include "store/store.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -53,7 +52,7 @@ TEST(SeedDemoTest, SameSeedGivesTheSameContentAndAnotherSeedDoesNot) {
 }
 
 TEST(SeedDemoTest, InvalidShareFailsInASyncOneByOne) {
-  ServerProcess server;
+  IntegrationServer server;
   const auto out = seed(server.database_url(), "3", "0.25");
   ASSERT_EQ(out.exit_code, 0) << out.err;
   const auto end = out.out.find(" invalid on purpose");
@@ -63,10 +62,7 @@ TEST(SeedDemoTest, InvalidShareFailsInASyncOneByOne) {
   EXPECT_GT(invalid, 0);
   EXPECT_LT(invalid, 120);
 
-  server.add_user("ml@seed.test", "Quartz-Lantern-47-Orchard", "ml_admin");
-  HttpClient client(server.port());
-  const auto token = client.login("ml@seed.test", "Quartz-Lantern-47-Orchard");
-  const auto job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all","mode":"full"})", token);
+  const auto job = server.run_job(kJournalSync, R"({"scope":"all","mode":"full"})", server.ml_admin().token);
   ASSERT_EQ(job.at("status").as_string(), "completed");
   EXPECT_EQ(job.at("totalItems").as_int64(), 120);
   EXPECT_EQ(job.at("failedItems").as_int64(), invalid);

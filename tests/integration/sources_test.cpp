@@ -9,38 +9,26 @@
 #include <string>
 
 #include "store/store.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 namespace {
 
 namespace json = boost::json;
 
-constexpr const char* kPassword = "Quartz-Lantern-47-Orchard";
-
-class SourcesTest : public ::testing::Test {
+class SourcesTest : public SharedIntegrationTest {
  protected:
   static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    alice_id_ = new std::string(server_->add_user("alice@sources.test", kPassword, "user", "Alice"));
-    bob_id_ = new std::string(server_->add_user("bob@sources.test", kPassword, "user", "Bob"));
-    server_->add_user("ml@sources.test", kPassword, "ml_admin", "Milo");
-    HttpClient c(server_->port());
-    alice_ = new std::string(c.login("alice@sources.test", kPassword));
-    bob_ = new std::string(c.login("bob@sources.test", kPassword));
-    ml_ = new std::string(c.login("ml@sources.test", kPassword));
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete alice_id_;
-    delete bob_id_;
-    delete alice_;
-    delete bob_;
-    delete ml_;
+    SharedIntegrationTest::SetUpTestSuite();
+    bob_ = server().add_account("bob@sources.test", "user", "Bob");
   }
 
-  HttpClient client() const { return HttpClient(server_->port()); }
+  /// Alice is the fixture's user; Bob another one.
+  static const std::string& alice_token() { return server().user().token; }
+  static const std::string& alice_id() { return server().user().id; }
+  static const std::string& ml_token() { return server().ml_admin().token; }
+
+  static HttpClient client() { return HttpClient(server().port()); }
 
   std::string create_entry(const std::string& token, const std::string& title) {
     auto c = client();
@@ -51,51 +39,39 @@ class SourcesTest : public ::testing::Test {
     return std::string(res.json().at("id").as_string());
   }
 
-  static ServerProcess* server_;
-  static std::string* alice_id_;
-  static std::string* bob_id_;
-  static std::string* alice_;
-  static std::string* bob_;
-  static std::string* ml_;
+  static inline Account bob_;
 };
-
-ServerProcess* SourcesTest::server_ = nullptr;
-std::string* SourcesTest::alice_id_ = nullptr;
-std::string* SourcesTest::bob_id_ = nullptr;
-std::string* SourcesTest::alice_ = nullptr;
-std::string* SourcesTest::bob_ = nullptr;
-std::string* SourcesTest::ml_ = nullptr;
 
 TEST_F(SourcesTest, OwnerCreatesReadsReplacesAndDeletesAJournalEntry) {
   auto c = client();
   auto created =
       c.post("/api/journal-entries",
-             R"({"title":"Day one","body":"It rained.","mood":2,"tags":["weather","mood"]})", *alice_);
+             R"({"title":"Day one","body":"It rained.","mood":2,"tags":["weather","mood"]})", alice_token());
   ASSERT_EQ(created.status, 201) << created.body;
   const auto entry = created.json();
   const std::string id(entry.at("id").as_string());
   EXPECT_EQ(created.header("location"), "/api/journal-entries/" + id);
-  EXPECT_EQ(entry.at("userId").as_string(), *alice_id_);
+  EXPECT_EQ(entry.at("userId").as_string(), alice_id());
   EXPECT_EQ(entry.at("mood").as_int64(), 2);
   EXPECT_EQ(entry.at("tags").as_array().size(), 2u);
 
-  auto read = c.get("/api/journal-entries/" + id, *alice_);
+  auto read = c.get("/api/journal-entries/" + id, alice_token());
   ASSERT_EQ(read.status, 200);
   EXPECT_EQ(read.json().at("body").as_string(), "It rained.");
 
   auto replaced =
       c.request("PUT", "/api/journal-entries/" + id, R"({"title":"Day one","body":"It cleared up."})",
-                {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + *alice_}});
+                {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + alice_token()}});
   ASSERT_EQ(replaced.status, 200) << replaced.body;
   EXPECT_EQ(replaced.json().at("body").as_string(), "It cleared up.");
   EXPECT_TRUE(replaced.json().at("mood").is_null());  // PUT replaces: an omitted mood is cleared
 
-  EXPECT_EQ(c.del("/api/journal-entries/" + id, *alice_).status, 204);
-  EXPECT_EQ(c.get("/api/journal-entries/" + id, *alice_).status, 404);
-  EXPECT_EQ(c.del("/api/journal-entries/" + id, *alice_).status, 404);
+  EXPECT_EQ(c.del("/api/journal-entries/" + id, alice_token()).status, 204);
+  EXPECT_EQ(c.get("/api/journal-entries/" + id, alice_token()).status, 404);
+  EXPECT_EQ(c.del("/api/journal-entries/" + id, alice_token()).status, 404);
 
   // The record stays behind as a tombstone, so that the next sync can remove its document.
-  auto store = store::open_store(server_->database_url(), 1);
+  auto store = store::open_store(server().database_url(), 1);
   auto tomb = store->read_value([&](store::Reader& r) { return r.find_journal_entry(id); });
   ASSERT_TRUE(tomb.has_value());
   EXPECT_TRUE(tomb->deleted_at.has_value());
@@ -104,7 +80,7 @@ TEST_F(SourcesTest, OwnerCreatesReadsReplacesAndDeletesAJournalEntry) {
 
 TEST_F(SourcesTest, OwnerManagesGoalsWithStatusAndTargetDate) {
   auto c = client();
-  auto created = c.post("/api/goals", R"({"title":"Run a 10k","targetDate":"2027-04-30"})", *bob_);
+  auto created = c.post("/api/goals", R"({"title":"Run a 10k","targetDate":"2027-04-30"})", bob_.token);
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id(created.json().at("id").as_string());
   EXPECT_EQ(created.json().at("status").as_string(), "open");
@@ -112,12 +88,12 @@ TEST_F(SourcesTest, OwnerManagesGoalsWithStatusAndTargetDate) {
 
   auto done =
       c.request("PUT", "/api/goals/" + id, R"({"title":"Run a 10k","status":"done","targetDate":null})",
-                {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + *bob_}});
+                {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + bob_.token}});
   ASSERT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(done.json().at("status").as_string(), "done");
   EXPECT_TRUE(done.json().at("targetDate").is_null());
 
-  auto list = c.get("/api/goals", *bob_);
+  auto list = c.get("/api/goals", bob_.token);
   ASSERT_EQ(list.status, 200);
   bool found = false;
   const auto list_json = list.json();
@@ -125,50 +101,50 @@ TEST_F(SourcesTest, OwnerManagesGoalsWithStatusAndTargetDate) {
     found = found || g.at("id").as_string() == id;
   }
   EXPECT_TRUE(found);
-  EXPECT_EQ(c.del("/api/goals/" + id, *bob_).status, 204);
-  EXPECT_EQ(c.get("/api/goals/" + id, *bob_).status, 404);
+  EXPECT_EQ(c.del("/api/goals/" + id, bob_.token).status, 204);
+  EXPECT_EQ(c.get("/api/goals/" + id, bob_.token).status, 404);
 }
 
 TEST_F(SourcesTest, AnotherUsersRecordIsNotFoundAndTheirListIsForbidden) {
-  const auto id = create_entry(*alice_, "Private thoughts");
+  const auto id = create_entry(alice_token(), "Private thoughts");
   auto c = client();
-  EXPECT_EQ(c.get("/api/journal-entries/" + id, *bob_).status, 404);
+  EXPECT_EQ(c.get("/api/journal-entries/" + id, bob_.token).status, 404);
   EXPECT_EQ(c.request("PUT", "/api/journal-entries/" + id, R"({"title":"mine now","body":"x"})",
-                      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + *bob_}})
+                      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + bob_.token}})
                 .status,
             404);
-  EXPECT_EQ(c.del("/api/journal-entries/" + id, *bob_).status, 404);
-  EXPECT_EQ(c.get("/api/journal-entries/" + id, *alice_).status, 200);  // untouched
+  EXPECT_EQ(c.del("/api/journal-entries/" + id, bob_.token).status, 404);
+  EXPECT_EQ(c.get("/api/journal-entries/" + id, alice_token()).status, 200);  // untouched
 
-  auto others = c.get("/api/journal-entries?userId=" + *alice_id_, *bob_);
+  auto others = c.get("/api/journal-entries?userId=" + alice_id(), bob_.token);
   EXPECT_EQ(others.status, 403);
-  auto own = c.get("/api/journal-entries?limit=500", *bob_);
+  auto own = c.get("/api/journal-entries?limit=500", bob_.token);
   ASSERT_EQ(own.status, 200);
   const auto own_json = own.json();
   for (const auto& e : own_json.at("items").as_array()) {
-    EXPECT_EQ(e.at("userId").as_string(), *bob_id_);
+    EXPECT_EQ(e.at("userId").as_string(), bob_.id);
   }
 }
 
 TEST_F(SourcesTest, MlAdminReadsEveryonesRecordsButCannotChangeThem) {
-  const auto id = create_entry(*alice_, "Shared with the ML team");
+  const auto id = create_entry(alice_token(), "Shared with the ML team");
   auto c = client();
-  EXPECT_EQ(c.get("/api/journal-entries/" + id, *ml_).status, 200);
-  auto filtered = c.get("/api/journal-entries?limit=500&userId=" + *alice_id_, *ml_);
+  EXPECT_EQ(c.get("/api/journal-entries/" + id, ml_token()).status, 200);
+  auto filtered = c.get("/api/journal-entries?limit=500&userId=" + alice_id(), ml_token());
   ASSERT_EQ(filtered.status, 200);
   bool found = false;
   const auto filtered_json = filtered.json();
   for (const auto& e : filtered_json.at("items").as_array()) {
-    EXPECT_EQ(e.at("userId").as_string(), *alice_id_);
+    EXPECT_EQ(e.at("userId").as_string(), alice_id());
     found = found || e.at("id").as_string() == id;
   }
   EXPECT_TRUE(found);
   auto change = c.request("PUT", "/api/journal-entries/" + id, R"({"title":"edited","body":"by ml"})",
-                          {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + *ml_}});
+                          {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + ml_token()}});
   EXPECT_EQ(change.status, 403);
   EXPECT_EQ(change.error_code(), "not_owner");
-  EXPECT_EQ(c.del("/api/journal-entries/" + id, *ml_).status, 403);
-  EXPECT_EQ(c.get("/api/journal-entries/" + id, *alice_).json().at("title").as_string(),
+  EXPECT_EQ(c.del("/api/journal-entries/" + id, ml_token()).status, 403);
+  EXPECT_EQ(c.get("/api/journal-entries/" + id, alice_token()).json().at("title").as_string(),
             "Shared with the ML team");
 }
 
@@ -195,20 +171,20 @@ TEST_F(SourcesTest, ContentASyncWouldRefuseIsRefusedNamingTheProblem) {
       {"/api/goals", R"({"title":"g","targetDate":"2027-02-30"})", 400, "'targetDate'"},
       {"/api/goals", R"({"description":"no title"})", 400, "'title'"},
   };
-  const auto before = c.get("/api/journal-entries?limit=500", *bob_).json().at("items").as_array().size();
+  const auto before =
+      c.get("/api/journal-entries?limit=500", bob_.token).json().at("items").as_array().size();
   for (const auto& k : cases) {
-    auto res = c.post(k.path, k.body, *bob_);
+    auto res = c.post(k.path, k.body, bob_.token);
     EXPECT_EQ(res.status, k.status) << k.body.substr(0, 80) << " -> " << res.body.substr(0, 200);
     EXPECT_NE(res.error_message().find(k.needle), std::string::npos) << res.body.substr(0, 200);
   }
-  EXPECT_EQ(c.get("/api/journal-entries?limit=500", *bob_).json().at("items").as_array().size(), before);
+  EXPECT_EQ(c.get("/api/journal-entries?limit=500", bob_.token).json().at("items").as_array().size(), before);
 }
 
 TEST_F(SourcesTest, ListPagesNewestFirstWithoutGapsOrDuplicates) {
-  ServerProcess fresh;  // its own database, so that only these records are listed
-  fresh.add_user("pager@sources.test", kPassword, "user", "Pager");
-  HttpClient c(fresh.port());
-  const auto token = c.login("pager@sources.test", kPassword);
+  IntegrationServer fresh;  // its own database, so that only these records are listed
+  auto& c = fresh.http();
+  const auto token = fresh.user().token;
   std::vector<std::string> created;
   for (int i = 0; i < 7; ++i) {
     auto res = c.post(

@@ -10,18 +10,11 @@
 #include "domain/clock.hpp"
 #include "domain/stats.hpp"
 #include "store/store.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
 namespace {
-
-constexpr const char* kPassword = "Quartz-Lantern-47-Orchard";
-
-std::int64_t num(const boost::json::value& v, std::string_view key) {
-  return v.at(key).as_int64();
-}
 
 double real(const boost::json::value& v, std::string_view key) {
   const auto& x = v.at(key);
@@ -40,15 +33,14 @@ domain::TimestampMs now_ms() {
 
 class StatsTest : public ::testing::Test {
  protected:
-  StatsTest() : c_(server_.port()) {
-    server_.add_user("admin@stats.test", kPassword, "admin", "Ada");
-    server_.add_user("ml@stats.test", kPassword, "ml_admin", "Milo");
-    alice_ = server_.add_user("alice@stats.test", kPassword, "user", "Alice");
-    bob_ = server_.add_user("bob@stats.test", kPassword, "user", "Bob");
-    carol_ = server_.add_user("carol@stats.test", kPassword, "user", "Carol");
-    admin_ = c_.login("admin@stats.test", kPassword);
-    ml_ = c_.login("ml@stats.test", kPassword);
-    alice_token_ = c_.login("alice@stats.test", kPassword);
+  StatsTest() : c_(server_.http()) {
+    admin_ = server_.admin().token;
+    ml_ = server_.ml_admin().token;
+    const auto alice = server_.add_account("alice@stats.test", "user", "Alice");
+    alice_ = alice.id;
+    alice_token_ = alice.token;
+    bob_ = server_.add_account("bob@stats.test", "user", "Bob").id;
+    carol_ = server_.add_account("carol@stats.test", "user", "Carol").id;
   }
 
   boost::json::value stats(const std::string& query = "") {
@@ -58,7 +50,7 @@ class StatsTest : public ::testing::Test {
   }
 
   void sync_all(const std::string& path, const std::string& mode) {
-    const auto job = c_.run_sync(path, R"({"scope": "all", "mode": ")" + mode + "\"}", ml_);
+    const auto job = server_.run_job(path, R"({"scope": "all", "mode": ")" + mode + "\"}", ml_);
     ASSERT_EQ(job.at("status").as_string(), "completed") << boost::json::serialize(job);
   }
 
@@ -71,8 +63,8 @@ class StatsTest : public ::testing::Test {
     EXPECT_NE(res.error_message().find(says), std::string::npos) << query << " -> " << res.body;
   }
 
-  ServerProcess server_;
-  HttpClient c_;
+  IntegrationServer server_;
+  HttpClient& c_;
   std::string alice_, bob_, carol_;
   std::string admin_, ml_, alice_token_;
 };

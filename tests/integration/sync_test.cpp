@@ -6,24 +6,23 @@
 // once; and who may start and see which jobs.
 //
 // Large data is written straight into the server's database (the API would refuse the invalid
-// records, and 200,000 POSTs would take too long). Jobs are watched by polling GET
-// /api/ml/sync/job/:id with a deadline.
+// records, and 200,000 POSTs would take too long). Jobs are watched on the event stream
+// (tests/support/fixture.hpp) with a deadline, and every state the stream shows must add up.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "store/store.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
@@ -32,14 +31,9 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kPassword = "Copper-Willow-61-Harbor";
-constexpr auto kJobDeadline = 120s;
-/// Between two polls of a job: short against any job here, long enough not to starve the server
-/// of the two cores it shares with the test.
-constexpr auto kPollInterval = 20ms;
-
-constexpr const char* kJournalSync = "/api/ml/sync/journal-entries";
-constexpr const char* kGoalSync = "/api/ml/sync/goals";
+/// The stream's heartbeat in these tests: longer than the engine's checkpoint interval (250 ms),
+/// so that a job still moving while it should not would show it between two heartbeats.
+constexpr const char* kConfig = "[events]\nheartbeat_ms = 300\n";
 
 const char* const kJobFields[] = {
     "id",          "userId",      "type",        "status",         "totalItems",   "processedItems",
@@ -47,18 +41,6 @@ const char* const kJobFields[] = {
     "duration",    "scope",       "scopeUserId", "mode",           "skippedItems", "errorCount",
     "attempt",     "createdAt",   "updatedAt",   "itemsPerSecond", "etaSeconds",   "cancelRequested",
 };
-
-std::string str(const json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
-std::int64_t num(const json::value& v, const char* key) {
-  return v.at(key).to_number<std::int64_t>();
-}
-
-std::string job_path(const std::string& id, const std::string& action = "") {
-  return "/api/ml/sync/job/" + id + (action.empty() ? "" : "/" + action);
-}
 
 std::string details_field(const HttpResponse& res) {
   const auto v = res.json();
@@ -69,150 +51,70 @@ std::string details_field(const HttpResponse& res) {
   return str(*details, "field");
 }
 
-/// The counters a client sees must add up, and progress must follow from them (SPEC §2).
-::testing::AssertionResult counts_add_up(const json::value& job) {
-  const auto total = num(job, "totalItems");
-  const auto processed = num(job, "processedItems");
-  const auto sum = num(job, "syncedItems") + num(job, "skippedItems") + num(job, "failedItems");
-  if (processed != sum) {
-    return ::testing::AssertionFailure() << "processedItems " << processed << " != synced+skipped+failed "
-                                         << sum << " in " << json::serialize(job);
-  }
-  if (processed > total) {
-    return ::testing::AssertionFailure() << "processedItems " << processed << " > totalItems " << total;
-  }
-  const auto progress = num(job, "progress");
-  const auto status = str(job, "status");
-  std::int64_t expected = 0;  // an unfinished job with nothing counted yet
-  if (total > 0) {
-    expected = 100 * processed / total;  // floor(100 * processed / total)…
-    const bool done = status == "completed" || status == "failed" || status == "cancelled";
-    if (!done && expected > 99) {
-      expected = 99;  // …and at most 99 before the job finished (docs/sync-engine.md)
-    }
-  } else if (status == "completed") {
-    expected = 100;  // nothing to do is done
-  }
-  if (progress != expected || progress < 0 || progress > 100) {
-    return ::testing::AssertionFailure() << "progress " << progress << " but expected " << expected
-                                         << " from " << processed << "/" << total;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-bool finished(const json::value& job) {
-  const auto s = str(job, "status");
-  return s == "completed" || s == "failed" || s == "cancelled";
-}
-
-struct Account {
-  std::string id;
-  std::string token;
-};
-
-class SyncTest : public ::testing::Test {
+class SyncTest : public IntegrationTest {
  protected:
-  Account add_account(ServerProcess& server, const std::string& email, const std::string& role) {
-    Account a;
-    a.id = server.add_user(email, kPassword, role, "Sync " + role);
-    HttpClient c(server.port());
-    a.token = c.login(email, kPassword);
-    return a;
+  ServerProcess::Options server_options() override {
+    std::ofstream(config_.file("mladmin.toml")) << kConfig;
+    ServerProcess::Options options;
+    options.extra_args = {"--config", config_.file("mladmin.toml")};
+    return options;
   }
 
-  /// POSTs a start and expects 202 with a queued or running job; returns the job.
-  json::value start(HttpClient& c, const char* path, const std::string& body, const std::string& token) {
-    auto res = c.post(path, body, token);
-    EXPECT_EQ(res.status, 202) << path << " " << body << " -> " << res.body;
-    auto job = res.json();
-    if (res.status != 202 || !job.is_object()) {
-      return json::value();
+  /// Waits until the stream shows job `id` in `status`, then until two heartbeats more came: at
+  /// least one heartbeat interval in which the job had its chance to move. Answers the state the
+  /// stream showed.
+  json::value settled_in(const std::string& id, const std::string& status) {
+    const auto state = server().wait_for_job(
+        id, [&](const json::value& j) { return str(j, "status") == status; }, kJobDeadline, status);
+    auto& stream = server().jobs().stream();
+    EXPECT_TRUE(stream.wait_comments(stream.comments() + 2, 30s)) << "no heartbeats on the stream";
+    return state;
+  }
+
+  /// No state of job `id` after its first one in `status` shows it moving: each has that status
+  /// and the same processedItems.
+  ::testing::AssertionResult still_after(const std::string& id, const std::string& status) {
+    const auto all = server().jobs().states(id);
+    std::size_t i = 0;
+    while (i < all.size() && str(all[i], "status") != status) {
+      ++i;
     }
-    const auto status = str(job, "status");
-    EXPECT_TRUE(status == "queued" || status == "running") << status;
-    EXPECT_EQ(res.header("location"), job_path(str(job, "id")));
-    return job;
-  }
-
-  json::value get_job(HttpClient& c, const std::string& id, const std::string& token) {
-    auto res = c.get(job_path(id), token);
-    EXPECT_EQ(res.status, 200) << res.body;
-    return res.json();
-  }
-
-  /// Polls the job until `done` holds or the deadline passes, checking on every observation
-  /// that its counts add up. Returns the last observation.
-  json::value poll(HttpClient& c, const std::string& id, const std::string& token,
-                   const std::function<bool(const json::value&)>& done, const std::string& what,
-                   std::chrono::seconds deadline = kJobDeadline) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    bool reported = false;
-    for (;;) {
-      auto res = c.get(job_path(id), token);
-      if (res.status != 200) {
-        ADD_FAILURE() << "GET job " << id << " -> " << res.status << " " << res.body;
-        return json::value();
-      }
-      auto job = res.json();
-      if (!reported) {
-        auto ok = counts_add_up(job);
-        if (!ok) {
-          ADD_FAILURE() << ok.message();
-          reported = true;  // one report is enough
-        }
-      }
-      if (done(job)) {
-        return job;
-      }
-      if (std::chrono::steady_clock::now() > until) {
-        ADD_FAILURE() << "job " << id << " did not become " << what << " in time; last seen "
-                      << json::serialize(job);
-        return job;
-      }
-      std::this_thread::sleep_for(kPollInterval);
+    if (i == all.size()) {
+      return ::testing::AssertionFailure() << "the stream never showed job " << id << " " << status;
     }
+    for (std::size_t k = i + 1; k < all.size(); ++k) {
+      if (str(all[k], "status") != status || num(all[k], "processedItems") != num(all[i], "processedItems")) {
+        return ::testing::AssertionFailure()
+               << "after " << json::serialize(all[i]) << " the stream showed " << json::serialize(all[k]);
+      }
+    }
+    return ::testing::AssertionSuccess();
   }
 
-  json::value wait_finished(HttpClient& c, const std::string& id, const std::string& token) {
-    return poll(c, id, token, finished, "finished");
-  }
-
-  /// Waits until the job is running and has checkpointed some of its items (at least
-  /// `min_fraction` of them, and at least one), but not all.
-  json::value wait_midway(HttpClient& c, const std::string& id, const std::string& token,
-                          double min_fraction = 0) {
-    return poll(
-        c, id, token,
-        [&](const json::value& j) {
-          const auto processed = num(j, "processedItems");
-          const auto total = num(j, "totalItems");
-          return finished(j) || (str(j, "status") == "running" && processed > 0 && processed < total &&
-                                 static_cast<double>(processed) >= min_fraction * static_cast<double>(total));
-        },
-        "running mid-way");
-  }
-
-  static std::int64_t documents(const ServerProcess& server, std::optional<domain::SourceType> type) {
-    auto store = store::open_store(server.database_url(), 1);
+  std::int64_t documents(std::optional<domain::SourceType> type) {
+    auto store = store::open_store(server().database_url(), 1);
     return store->read_value([&](store::Reader& r) { return r.count_documents(type); });
   }
 
   /// Documents whose source record exists, is live and belongs to the same user: what "every
   /// valid record is present" means, counted from the records' side.
-  static std::int64_t documents_matching_live_entries(const ServerProcess& server) {
-    return query_int(server.database_url(),
+  std::int64_t documents_matching_live_entries() {
+    return query_int(server().database_url(),
                      "SELECT count(*) FROM documents d JOIN journal_entries j ON j.id = d.source_id "
                      "WHERE d.source_type = 'journal_entries' AND j.deleted_at IS NULL AND "
                      "j.user_id = d.user_id");
   }
+
+ private:
+  TempDir config_;
 };
 
 // ---------------------------------------------------------------------------------------------
 
 TEST_F(SyncTest, OwnSyncAnswers202AndCompletesWithOneDocumentPerRecord) {
-  ServerProcess server;
-  const auto alice = add_account(server, "alice@sync.test", "user");
-  HttpClient c(server.port());
+  auto& server = this->server();
+  const auto alice = server.add_account("alice@sync.test", "user");
+  auto& c = server.http();
   constexpr int kEntries = 25;
   for (int i = 0; i < kEntries; ++i) {
     auto res = c.post("/api/journal-entries",
@@ -223,7 +125,7 @@ TEST_F(SyncTest, OwnSyncAnswers202AndCompletesWithOneDocumentPerRecord) {
     ASSERT_EQ(res.status, 201) << res.body;
   }
 
-  const auto queued = start(c, kJournalSync, "{}", alice.token);
+  const auto queued = server.start_job(kJournalSync, "{}", alice.token);
   ASSERT_TRUE(queued.is_object());
   for (const char* field : kJobFields) {
     EXPECT_TRUE(queued.as_object().contains(field))
@@ -240,7 +142,7 @@ TEST_F(SyncTest, OwnSyncAnswers202AndCompletesWithOneDocumentPerRecord) {
   EXPECT_TRUE(counts_add_up(queued));
 
   const auto id = str(queued, "id");
-  const auto done = wait_finished(c, id, alice.token);
+  const auto done = server.wait_finished(id);
   ASSERT_TRUE(done.is_object());
   for (const char* field : kJobFields) {
     EXPECT_TRUE(done.as_object().contains(field)) << "missing " << field;
@@ -259,9 +161,9 @@ TEST_F(SyncTest, OwnSyncAnswers202AndCompletesWithOneDocumentPerRecord) {
   EXPECT_GE(num(done, "duration"), 0);
   EXPECT_TRUE(done.at("etaSeconds").is_null());
 
-  EXPECT_EQ(documents(server, domain::SourceType::journal_entries), kEntries);
-  EXPECT_EQ(documents(server, domain::SourceType::goals), 0);
-  EXPECT_EQ(documents_matching_live_entries(server), kEntries);
+  EXPECT_EQ(documents(domain::SourceType::journal_entries), kEntries);
+  EXPECT_EQ(documents(domain::SourceType::goals), 0);
+  EXPECT_EQ(documents_matching_live_entries(), kEntries);
   // The document carries the normalized text of its record.
   EXPECT_EQ(query_text(server.database_url(),
                        "SELECT d.text FROM documents d JOIN journal_entries j ON j.id = d.source_id "
@@ -271,8 +173,8 @@ TEST_F(SyncTest, OwnSyncAnswers202AndCompletesWithOneDocumentPerRecord) {
 }
 
 TEST_F(SyncTest, InvalidRecordsFailOneByOneWithTheirErrorsPaged) {
-  ServerProcess server;
-  const auto alice = add_account(server, "alice@sync.test", "user");
+  auto& server = this->server();
+  const auto alice = server.add_account("alice@sync.test", "user");
   constexpr int kValid = 10;
   constexpr int kPerKind = 9;  // five kinds: 45 bad records, more than the 20 shown inline
   struct Kind {
@@ -305,11 +207,11 @@ TEST_F(SyncTest, InvalidRecordsFailOneByOneWithTheirErrorsPaged) {
   });
   ASSERT_EQ(bad.size(), 45u);
 
-  HttpClient c(server.port());
-  const auto job = start(c, kJournalSync, R"({"mode":"full"})", alice.token);
+  auto& c = server.http();
+  const auto job = server.start_job(kJournalSync, R"({"mode":"full"})", alice.token);
   ASSERT_TRUE(job.is_object());
   const auto id = str(job, "id");
-  const auto done = wait_finished(c, id, alice.token);
+  const auto done = server.wait_finished(id);
   EXPECT_EQ(str(done, "status"), "completed");  // item failures do not fail the job
   EXPECT_EQ(num(done, "progress"), 100);
   EXPECT_EQ(num(done, "totalItems"), kValid + 45);
@@ -355,16 +257,16 @@ TEST_F(SyncTest, InvalidRecordsFailOneByOneWithTheirErrorsPaged) {
   EXPECT_EQ(page_sizes, (std::vector<std::size_t>{20, 20, 5}));
   EXPECT_EQ(seen.size(), bad.size());
 
-  EXPECT_EQ(documents(server, domain::SourceType::journal_entries), kValid);
+  EXPECT_EQ(documents(domain::SourceType::journal_entries), kValid);
   EXPECT_EQ(
       query_int(server.database_url(), "SELECT count(*) FROM documents WHERE source_id NOT LIKE 'good-%'"),
       0);
 }
 
 TEST_F(SyncTest, IncrementalSyncTakesExactlyTheEditsDeletesAndAdds) {
-  ServerProcess server;
-  const auto alice = add_account(server, "alice@sync.test", "user");
-  HttpClient c(server.port());
+  auto& server = this->server();
+  const auto alice = server.add_account("alice@sync.test", "user");
+  auto& c = server.http();
   const auto auth = [&](const std::string& token) {
     return HttpClient::Headers{{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token}};
   };
@@ -378,12 +280,12 @@ TEST_F(SyncTest, IncrementalSyncTakesExactlyTheEditsDeletesAndAdds) {
     ids.push_back(str(res.json(), "id"));
   }
   auto run = [&](const std::string& body) {
-    const auto job = start(c, kJournalSync, body, alice.token);
+    const auto job = server.start_job(kJournalSync, body, alice.token);
     EXPECT_TRUE(job.is_object());
     if (!job.is_object()) {
       return json::value();
     }
-    auto done = wait_finished(c, str(job, "id"), alice.token);
+    auto done = server.wait_finished(str(job, "id"));
     EXPECT_EQ(str(done, "status"), "completed");
     EXPECT_EQ(num(done, "progress"), 100);
     return done;
@@ -392,7 +294,7 @@ TEST_F(SyncTest, IncrementalSyncTakesExactlyTheEditsDeletesAndAdds) {
   const auto first = run("{}");
   EXPECT_EQ(num(first, "totalItems"), 10);
   EXPECT_EQ(num(first, "syncedItems"), 10);
-  const auto before = documents(server, domain::SourceType::journal_entries);
+  const auto before = documents(domain::SourceType::journal_entries);
   EXPECT_EQ(before, 10);
 
   // Edit 3, delete 2, add 4, all through the API.
@@ -422,8 +324,8 @@ TEST_F(SyncTest, IncrementalSyncTakesExactlyTheEditsDeletesAndAdds) {
   EXPECT_EQ(num(second, "syncedItems"), 9);
   EXPECT_EQ(num(second, "skippedItems"), 0);
   EXPECT_EQ(num(second, "failedItems"), 0);
-  EXPECT_EQ(documents(server, domain::SourceType::journal_entries), before - 2 + 4);
-  EXPECT_EQ(documents_matching_live_entries(server), before - 2 + 4);
+  EXPECT_EQ(documents(domain::SourceType::journal_entries), before - 2 + 4);
+  EXPECT_EQ(documents_matching_live_entries(), before - 2 + 4);
   // The documents match the source: edits carry the new text, deletes are gone, adds are there.
   const auto doc_text = [&](const std::string& source_id) {
     return query_text(server.database_url(),
@@ -451,20 +353,20 @@ TEST_F(SyncTest, IncrementalSyncTakesExactlyTheEditsDeletesAndAdds) {
   EXPECT_EQ(num(full, "skippedItems"), 12 + 2);
   EXPECT_EQ(num(full, "syncedItems"), 0);
   EXPECT_EQ(num(full, "failedItems"), 0);
-  EXPECT_EQ(documents(server, domain::SourceType::journal_entries), 12);
+  EXPECT_EQ(documents(domain::SourceType::journal_entries), 12);
 }
 
 TEST_F(SyncTest, OneActiveJobPerScopeAndTypeWhileAnotherTypeRunsAlongside) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@sync.test", "ml_admin");
-  const auto alice = add_account(server, "alice@sync.test", "user");
+  auto& server = this->server();
+  const auto ml = server.ml_admin();
+  const auto alice = server.add_account("alice@sync.test", "user");
   constexpr std::int64_t kEntries = 100'000;
   constexpr std::int64_t kGoals = 3'000;
   seed_journal_entries(server.database_url(), alice.id, kEntries, "je-");
   seed_goals(server.database_url(), alice.id, kGoals, "goal-");
 
-  HttpClient c(server.port());
-  const auto journal = start(c, kJournalSync, R"({"scope":"all","mode":"full"})", ml.token);
+  auto& c = server.http();
+  const auto journal = server.start_job(kJournalSync, R"({"scope":"all","mode":"full"})", ml.token);
   ASSERT_TRUE(journal.is_object());
   const auto journal_id = str(journal, "id");
 
@@ -475,48 +377,47 @@ TEST_F(SyncTest, OneActiveJobPerScopeAndTypeWhileAnotherTypeRunsAlongside) {
     EXPECT_EQ(str(second.json().at("error").at("details"), "activeJobId"), journal_id);
   }
 
-  const auto goals = start(c, kGoalSync, R"({"scope":"all"})", ml.token);
+  const auto goals = server.start_job(kGoalSync, R"({"scope":"all"})", ml.token);
   ASSERT_TRUE(goals.is_object());
   const auto goals_id = str(goals, "id");
   EXPECT_NE(goals_id, journal_id);
   // The journal sync is still going while the goals sync runs.
   {
-    const auto j = get_job(c, journal_id, ml.token);
+    const auto j = server.get_job(journal_id, ml.token);
     EXPECT_FALSE(finished(j)) << "the goals sync did not start at once: " << json::serialize(j);
   }
 
-  const auto goals_done = wait_finished(c, goals_id, ml.token);
+  const auto goals_done = server.wait_finished(goals_id);
   EXPECT_EQ(str(goals_done, "status"), "completed");
   EXPECT_EQ(num(goals_done, "totalItems"), kGoals);
   EXPECT_EQ(num(goals_done, "syncedItems"), kGoals);
   EXPECT_EQ(num(goals_done, "progress"), 100);
   {
-    const auto j = get_job(c, journal_id, ml.token);
+    const auto j = server.get_job(journal_id, ml.token);
     EXPECT_FALSE(finished(j)) << "the goals sync waited for the journal sync: " << json::serialize(j);
   }
 
-  const auto journal_done = wait_finished(c, journal_id, ml.token);
+  const auto journal_done = server.wait_finished(journal_id);
   EXPECT_EQ(str(journal_done, "status"), "completed");
   EXPECT_EQ(num(journal_done, "totalItems"), kEntries);
   EXPECT_EQ(num(journal_done, "syncedItems"), kEntries);
   EXPECT_EQ(num(journal_done, "progress"), 100);
 
-  EXPECT_EQ(documents(server, domain::SourceType::journal_entries), kEntries);
-  EXPECT_EQ(documents(server, domain::SourceType::goals), kGoals);
+  EXPECT_EQ(documents(domain::SourceType::journal_entries), kEntries);
+  EXPECT_EQ(documents(domain::SourceType::goals), kGoals);
 
   // The slot is free again once the job finished.
-  const auto again = start(c, kJournalSync, R"({"scope":"all"})", ml.token);
+  const auto again = server.start_job(kJournalSync, R"({"scope":"all"})", ml.token);
   ASSERT_TRUE(again.is_object());
-  const auto again_done = wait_finished(c, str(again, "id"), ml.token);
+  const auto again_done = server.wait_finished(str(again, "id"));
   EXPECT_EQ(str(again_done, "status"), "completed");
   EXPECT_EQ(num(again_done, "totalItems"), 0);
 }
 
 TEST_F(SyncTest, ASyncWithNoDataCompletesWithZeroItemsAndFullProgress) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@sync.test", "ml_admin");
-  const auto alice = add_account(server, "alice@sync.test", "user");
-  HttpClient c(server.port());
+  auto& server = this->server();
+  const auto ml = server.ml_admin();
+  const auto alice = server.add_account("alice@sync.test", "user");
   struct Case {
     const char* path;
     const char* body;
@@ -528,47 +429,50 @@ TEST_F(SyncTest, ASyncWithNoDataCompletesWithZeroItemsAndFullProgress) {
       {kJournalSync, R"({"scope":"all","mode":"full"})", &ml.token},
   };
   for (const auto& k : cases) {
-    const auto job = start(c, k.path, k.body, *k.token);
+    const auto job = server.start_job(k.path, k.body, *k.token);
     ASSERT_TRUE(job.is_object());
-    const auto done = wait_finished(c, str(job, "id"), *k.token);
+    const auto done = server.wait_finished(str(job, "id"));
     EXPECT_EQ(str(done, "status"), "completed") << k.path << " " << k.body;
     EXPECT_EQ(num(done, "totalItems"), 0);
     EXPECT_EQ(num(done, "processedItems"), 0);
     EXPECT_EQ(num(done, "progress"), 100);
     EXPECT_TRUE(done.at("endTime").is_string());
   }
-  EXPECT_EQ(documents(server, std::nullopt), 0);
+  EXPECT_EQ(documents(std::nullopt), 0);
 }
 
 TEST_F(SyncTest, PauseResumeCancelAndRetryFollowTheStateMachine) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@sync.test", "ml_admin");
-  const auto alice = add_account(server, "alice@sync.test", "user");
+  auto& server = this->server();
+  const auto ml = server.ml_admin();
+  const auto alice = server.add_account("alice@sync.test", "user");
   // Enough that each job is still running when it is paused or cancelled (a few seconds each
   // under the sanitizers), few enough to keep the test short.
   constexpr std::int64_t kEntries = 60'000;
   constexpr std::int64_t kGoals = 60'000;
   seed_journal_entries(server.database_url(), alice.id, kEntries, "je-");
   seed_goals(server.database_url(), alice.id, kGoals, "goal-");
-  HttpClient c(server.port());
+  auto& c = server.http();
 
   // Pause a running job: it stops moving; resume it: it runs on and completes.
-  const auto job = start(c, kJournalSync, R"({"scope":"all","mode":"full"})", ml.token);
+  const auto job = server.start_job(kJournalSync, R"({"scope":"all","mode":"full"})", ml.token);
   ASSERT_TRUE(job.is_object());
   const auto id = str(job, "id");
-  const auto midway = wait_midway(c, id, ml.token);
+  const auto midway = server.jobs().wait_midway(id);
   ASSERT_EQ(str(midway, "status"), "running") << "the job finished before it could be paused";
 
   auto paused = c.post(job_path(id, "pause"), "", ml.token);
   ASSERT_EQ(paused.status, 200) << paused.body;
   EXPECT_EQ(str(paused.json(), "status"), "paused");
-  const auto first_read = get_job(c, id, ml.token);
-  // Longer than the engine's checkpoint interval (250 ms): a job still moving would show it.
-  std::this_thread::sleep_for(600ms);
-  const auto second_read = get_job(c, id, ml.token);
-  EXPECT_EQ(str(first_read, "status"), "paused");
+  // The stream shows the pause; through at least one heartbeat interval (longer than the
+  // engine's checkpoint interval) after it no further state of the job comes, and a read then
+  // shows the job as the stream left it.
+  const auto paused_state = settled_in(id, "paused");
+  ASSERT_TRUE(paused_state.is_object());
+  EXPECT_TRUE(still_after(id, "paused")) << "the paused job moved";
+  const auto second_read = server.get_job(id, ml.token);
   EXPECT_EQ(str(second_read, "status"), "paused");
-  EXPECT_EQ(num(first_read, "processedItems"), num(second_read, "processedItems"));
+  EXPECT_EQ(num(paused_state, "processedItems"), num(second_read, "processedItems"));
+  EXPECT_EQ(num(paused_state, "processedItems"), num(paused.json(), "processedItems"));
   EXPECT_LT(num(second_read, "processedItems"), kEntries);
   EXPECT_TRUE(counts_add_up(second_read));
   EXPECT_TRUE(second_read.at("etaSeconds").is_null());
@@ -586,12 +490,12 @@ TEST_F(SyncTest, PauseResumeCancelAndRetryFollowTheStateMachine) {
   auto resume_running = c.post(job_path(id, "resume"), "", ml.token);  // running (or done): not paused
   EXPECT_EQ(resume_running.status, 409) << resume_running.body;
   EXPECT_EQ(resume_running.error_code(), "illegal_transition");
-  const auto done = wait_finished(c, id, ml.token);
+  const auto done = server.wait_finished(id);
   EXPECT_EQ(str(done, "status"), "completed");
   EXPECT_EQ(num(done, "processedItems"), kEntries);
   EXPECT_EQ(num(done, "syncedItems"), kEntries);
   EXPECT_EQ(num(done, "progress"), 100);
-  EXPECT_EQ(documents(server, domain::SourceType::journal_entries), kEntries);
+  EXPECT_EQ(documents(domain::SourceType::journal_entries), kEntries);
 
   // Nothing more happens to a completed job.
   for (const char* action : {"resume", "pause", "cancel"}) {
@@ -600,13 +504,13 @@ TEST_F(SyncTest, PauseResumeCancelAndRetryFollowTheStateMachine) {
     EXPECT_EQ(res.error_code(), "illegal_transition") << action;
     EXPECT_NE(res.error_message().find("completed"), std::string::npos) << res.error_message();
   }
-  EXPECT_EQ(str(get_job(c, id, ml.token), "status"), "completed");
+  EXPECT_EQ(str(server.get_job(id, ml.token), "status"), "completed");
 
   // Cancel a running job; retry it: it resumes from where it stopped and completes.
-  const auto goals = start(c, kGoalSync, R"({"scope":"all","mode":"full"})", ml.token);
+  const auto goals = server.start_job(kGoalSync, R"({"scope":"all","mode":"full"})", ml.token);
   ASSERT_TRUE(goals.is_object());
   const auto goals_id = str(goals, "id");
-  const auto goals_midway = wait_midway(c, goals_id, ml.token);
+  const auto goals_midway = server.jobs().wait_midway(goals_id);
   ASSERT_EQ(str(goals_midway, "status"), "running") << "the job finished before it could be cancelled";
   auto retry_running = c.post(job_path(goals_id, "retry"), "", ml.token);
   EXPECT_EQ(retry_running.status, 409) << retry_running.body;
@@ -619,11 +523,15 @@ TEST_F(SyncTest, PauseResumeCancelAndRetryFollowTheStateMachine) {
   EXPECT_TRUE(cancelled_job.at("endTime").is_string());
   EXPECT_TRUE(counts_add_up(cancelled_job));
   EXPECT_LT(num(cancelled_job, "processedItems"), kGoals);
-  std::this_thread::sleep_for(600ms);  // as above: a job still moving would show it
-  const auto after_cancel = get_job(c, goals_id, ml.token);
+  // As above: no state of the job after the cancel, and a read shows it as it was cancelled.
+  const auto cancelled_state = settled_in(goals_id, "cancelled");
+  ASSERT_TRUE(cancelled_state.is_object());
+  EXPECT_TRUE(still_after(goals_id, "cancelled")) << "the cancelled job moved";
+  EXPECT_EQ(num(cancelled_state, "processedItems"), num(cancelled_job, "processedItems"));
+  const auto after_cancel = server.get_job(goals_id, ml.token);
   EXPECT_EQ(str(after_cancel, "status"), "cancelled");
   EXPECT_EQ(num(after_cancel, "processedItems"), num(cancelled_job, "processedItems"));
-  EXPECT_EQ(documents(server, domain::SourceType::goals), num(after_cancel, "syncedItems"));
+  EXPECT_EQ(documents(domain::SourceType::goals), num(after_cancel, "syncedItems"));
   for (const char* action : {"cancel", "pause", "resume"}) {
     auto res = c.post(job_path(goals_id, action), "", ml.token);
     EXPECT_EQ(res.status, 409) << action << " -> " << res.body;
@@ -635,14 +543,14 @@ TEST_F(SyncTest, PauseResumeCancelAndRetryFollowTheStateMachine) {
   EXPECT_EQ(str(retried.json(), "status"), "queued");
   EXPECT_EQ(num(retried.json(), "attempt"), 2);
   EXPECT_FALSE(retried.json().at("cancelRequested").as_bool());
-  const auto retried_done = wait_finished(c, goals_id, ml.token);
+  const auto retried_done = server.wait_finished(goals_id);
   EXPECT_EQ(str(retried_done, "status"), "completed");
   EXPECT_EQ(num(retried_done, "attempt"), 2);
   EXPECT_EQ(num(retried_done, "totalItems"), kGoals);
   EXPECT_EQ(num(retried_done, "processedItems"), kGoals);
   EXPECT_EQ(num(retried_done, "syncedItems"), kGoals);
   EXPECT_EQ(num(retried_done, "progress"), 100);
-  EXPECT_EQ(documents(server, domain::SourceType::goals), kGoals);
+  EXPECT_EQ(documents(domain::SourceType::goals), kGoals);
   EXPECT_EQ(
       query_int(server.database_url(),
                 "SELECT count(DISTINCT d.source_id) FROM documents d JOIN goals g ON g.id = d.source_id "
@@ -656,11 +564,11 @@ TEST_F(SyncTest, AServerKilledMidSyncResumesTheJobAndEveryRecordEndsUpOnce) {
     std::int64_t valid = 200'000;
     std::int64_t invalid = 150;
   } setup;
-  ServerProcess first;
-  const auto ml = add_account(first, "ml@sync.test", "ml_admin");
-  const auto alice = add_account(first, "alice@sync.test", "user");
-  seed_journal_entries(first.database_url(), alice.id, setup.valid, "je-");
-  seed(first.database_url(), [&](store::Writer& w) {
+  auto& server = this->server();
+  const auto ml = server.ml_admin();
+  const auto alice = server.add_account("alice@sync.test", "user");
+  seed_journal_entries(server.database_url(), alice.id, setup.valid, "je-");
+  seed(server.database_url(), [&](store::Writer& w) {
     for (std::int64_t i = 0; i < setup.invalid; ++i) {
       auto e = valid_journal_entry("empty-" + std::to_string(i), alice.id);
       e.body = "   ";
@@ -671,29 +579,25 @@ TEST_F(SyncTest, AServerKilledMidSyncResumesTheJobAndEveryRecordEndsUpOnce) {
 
   std::string id;
   {
-    HttpClient c(first.port());
-    const auto job = start(c, kJournalSync, R"({"scope":"all","mode":"full"})", ml.token);
+    const auto job = server.start_job(kJournalSync, R"({"scope":"all","mode":"full"})", ml.token);
     ASSERT_TRUE(job.is_object());
     id = str(job, "id");
-    const auto midway = wait_midway(c, id, ml.token, 0.2);
+    const auto midway = server.jobs().wait_midway(id, 0.2);
     ASSERT_EQ(str(midway, "status"), "running") << "the job finished before the kill";
   }
-  const auto code = first.stop(SIGKILL);
+  const auto code = server.stop(SIGKILL);
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 128 + SIGKILL);
   {
-    auto store = store::open_store(first.database_url(), 1);
+    auto store = store::open_store(server.database_url(), 1);
     const auto left = store->read_value([&](store::Reader& r) { return r.find_job(id); });
     ASSERT_TRUE(left.has_value());
     EXPECT_EQ(domain::to_string(left->status), "running");  // nobody marked it: the process died
     EXPECT_LT(left->counters.processed(), total);
   }
 
-  ServerProcess::Options again;
-  again.database_url = first.database_url();
-  ServerProcess second(again);
-  HttpClient c(second.port());
-  const auto done = wait_finished(c, id, ml.token);
+  server.restart(server_options());
+  const auto done = server.wait_finished(id);
   EXPECT_EQ(str(done, "status"), "completed");
   EXPECT_EQ(num(done, "progress"), 100);
   EXPECT_EQ(num(done, "totalItems"), total);
@@ -705,36 +609,35 @@ TEST_F(SyncTest, AServerKilledMidSyncResumesTheJobAndEveryRecordEndsUpOnce) {
   EXPECT_EQ(num(done, "skippedItems"), 0);
   EXPECT_EQ(num(done, "failedItems"), setup.invalid);
   EXPECT_EQ(num(done, "errorCount"), setup.invalid);
-  EXPECT_EQ(query_int(second.database_url(), "SELECT count(*) FROM job_errors WHERE job_id = '" + id + "'"),
+  EXPECT_EQ(query_int(server.database_url(), "SELECT count(*) FROM job_errors WHERE job_id = '" + id + "'"),
             setup.invalid);
-  EXPECT_EQ(documents(second, domain::SourceType::journal_entries), setup.valid);
-  EXPECT_EQ(documents_matching_live_entries(second), setup.valid);
-  EXPECT_EQ(query_int(second.database_url(), "SELECT count(*) FROM documents WHERE source_id LIKE 'empty-%'"),
+  EXPECT_EQ(documents(domain::SourceType::journal_entries), setup.valid);
+  EXPECT_EQ(documents_matching_live_entries(), setup.valid);
+  EXPECT_EQ(query_int(server.database_url(), "SELECT count(*) FROM documents WHERE source_id LIKE 'empty-%'"),
             0);
 }
 
 TEST_F(SyncTest, SigtermInterruptsARunningSyncAndARestartCompletesIt) {
   constexpr std::int64_t kEntries = 100'000;
-  ServerProcess first;
-  const auto ml = add_account(first, "ml@sync.test", "ml_admin");
-  const auto alice = add_account(first, "alice@sync.test", "user");
-  seed_journal_entries(first.database_url(), alice.id, kEntries, "je-");
+  auto& server = this->server();
+  const auto ml = server.ml_admin();
+  const auto alice = server.add_account("alice@sync.test", "user");
+  seed_journal_entries(server.database_url(), alice.id, kEntries, "je-");
   const auto total = kEntries;
 
   std::string id;
   {
-    HttpClient c(first.port());
-    const auto job = start(c, kJournalSync, R"({"scope":"all","mode":"full"})", ml.token);
+    const auto job = server.start_job(kJournalSync, R"({"scope":"all","mode":"full"})", ml.token);
     ASSERT_TRUE(job.is_object());
     id = str(job, "id");
-    const auto midway = wait_midway(c, id, ml.token, 0.1);
+    const auto midway = server.jobs().wait_midway(id, 0.1);
     ASSERT_EQ(str(midway, "status"), "running") << "the job finished before SIGTERM";
   }
-  const auto code = first.stop(SIGTERM, std::chrono::seconds(30));
-  ASSERT_TRUE(code.has_value()) << "the server did not exit after SIGTERM; its log:\n" << first.log();
-  EXPECT_EQ(*code, 0) << first.log();
+  const auto code = server.stop(SIGTERM, std::chrono::seconds(30));
+  ASSERT_TRUE(code.has_value()) << "the server did not exit after SIGTERM; its log:\n" << server.log();
+  EXPECT_EQ(*code, 0) << server.log();
   {
-    auto store = store::open_store(first.database_url(), 1);
+    auto store = store::open_store(server.database_url(), 1);
     const auto left = store->read_value([&](store::Reader& r) { return r.find_job(id); });
     ASSERT_TRUE(left.has_value());
     EXPECT_EQ(domain::to_string(left->status), "interrupted");
@@ -746,29 +649,26 @@ TEST_F(SyncTest, SigtermInterruptsARunningSyncAndARestartCompletesIt) {
               left->counters.synced);
   }
 
-  ServerProcess::Options again;
-  again.database_url = first.database_url();
-  ServerProcess second(again);
-  HttpClient c(second.port());
-  const auto done = wait_finished(c, id, ml.token);
+  server.restart(server_options());
+  const auto done = server.wait_finished(id);
   EXPECT_EQ(str(done, "status"), "completed");
   EXPECT_EQ(num(done, "progress"), 100);
   EXPECT_EQ(num(done, "totalItems"), total);
   EXPECT_EQ(num(done, "processedItems"), total);
   EXPECT_EQ(num(done, "syncedItems"), total);
   EXPECT_EQ(num(done, "skippedItems"), 0);
-  EXPECT_EQ(documents(second, domain::SourceType::journal_entries), total);
-  EXPECT_EQ(documents_matching_live_entries(second), total);
+  EXPECT_EQ(documents(domain::SourceType::journal_entries), total);
+  EXPECT_EQ(documents_matching_live_entries(), total);
 }
 
 TEST_F(SyncTest, UsersStartAndSeeOnlyTheirOwnJobsWhileMlAdminSeesAll) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@sync.test", "ml_admin");
-  const auto alice = add_account(server, "alice@sync.test", "user");
-  const auto bob = add_account(server, "bob@sync.test", "user");
+  auto& server = this->server();
+  const auto ml = server.ml_admin();
+  const auto alice = server.add_account("alice@sync.test", "user");
+  const auto bob = server.add_account("bob@sync.test", "user");
   seed_journal_entries(server.database_url(), alice.id, 30, "alice-");
   seed_journal_entries(server.database_url(), bob.id, 20, "bob-");
-  HttpClient c(server.port());
+  auto& c = server.http();
 
   // A user syncs only their own records.
   auto all = c.post(kJournalSync, R"({"scope":"all"})", alice.token);
@@ -779,10 +679,12 @@ TEST_F(SyncTest, UsersStartAndSeeOnlyTheirOwnJobsWhileMlAdminSeesAll) {
   EXPECT_EQ(other_goals.status, 403) << other_goals.body;
 
   // alice's own sync; bob's own sync; and ml_admin syncing alice's records and everyone's goals.
-  const auto alice_job = start(c, kJournalSync, "{}", alice.token);
-  const auto bob_job = start(c, kJournalSync, json::serialize(json::object{{"userId", bob.id}}), bob.token);
-  const auto for_alice = start(c, kGoalSync, json::serialize(json::object{{"userId", alice.id}}), ml.token);
-  const auto everyone = start(c, kGoalSync, R"({"scope":"all"})", ml.token);
+  const auto alice_job = server.start_job(kJournalSync, "{}", alice.token);
+  const auto bob_job =
+      server.start_job(kJournalSync, json::serialize(json::object{{"userId", bob.id}}), bob.token);
+  const auto for_alice =
+      server.start_job(kGoalSync, json::serialize(json::object{{"userId", alice.id}}), ml.token);
+  const auto everyone = server.start_job(kGoalSync, R"({"scope":"all"})", ml.token);
   ASSERT_TRUE(alice_job.is_object() && bob_job.is_object() && for_alice.is_object() && everyone.is_object());
   EXPECT_EQ(str(for_alice, "userId"), ml.id);
   EXPECT_EQ(str(for_alice, "scopeUserId"), alice.id);
@@ -791,7 +693,7 @@ TEST_F(SyncTest, UsersStartAndSeeOnlyTheirOwnJobsWhileMlAdminSeesAll) {
   const auto for_alice_id = str(for_alice, "id");
   const auto everyone_id = str(everyone, "id");
   for (const auto* j : {&alice_id, &bob_id, &for_alice_id, &everyone_id}) {
-    EXPECT_EQ(str(wait_finished(c, *j, ml.token), "status"), "completed");
+    EXPECT_EQ(str(server.wait_finished(*j), "status"), "completed");
   }
 
   const auto listed = [&](const std::string& token, const std::string& query = "") {

@@ -11,16 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 namespace {
 
 namespace json = boost::json;
 
-constexpr const char* kAdminEmail = "chief@users.test";
-constexpr const char* kAdminPassword = "Granite-Kettle-83-Meadow";
 constexpr const char* kPassword = "Lichen-Harvest-29-Sonnet";
 
 std::string url_encode(const std::string& text) {
@@ -51,24 +48,17 @@ std::vector<std::string> sorted(std::vector<std::string> ids) {
   return ids;
 }
 
-std::string str(const json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
-class UsersTest : public ::testing::Test {
+class UsersTest : public SharedIntegrationTest {
  protected:
   static void SetUpTestSuite() {
-    server_ = std::make_unique<ServerProcess>();
-    admin_id_ = server_->add_user(kAdminEmail, kAdminPassword, "admin", "Chief Admin");
-    HttpClient client(server_->port());
-    admin_token_ = client.login(kAdminEmail, kAdminPassword);
+    SharedIntegrationTest::SetUpTestSuite();
+    admin_id_ = server().admin().id;
+    admin_token_ = server().admin().token;
   }
-  static void TearDownTestSuite() { server_.reset(); }
 
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
     ASSERT_FALSE(admin_token_.empty());
-    client_ = std::make_unique<HttpClient>(server_->port());
+    client_ = std::make_unique<HttpClient>(server().port());
   }
 
   HttpResponse create(const std::string& email, const std::string& name, const std::string& role = "user",
@@ -125,7 +115,6 @@ class UsersTest : public ::testing::Test {
     return {ids, sizes};
   }
 
-  static inline std::unique_ptr<ServerProcess> server_;
   static inline std::string admin_id_;
   static inline std::string admin_token_;
   std::unique_ptr<HttpClient> client_;
@@ -444,7 +433,7 @@ TEST_F(UsersTest, AuditLogRecordsEachAdminActionWithTheActorsEmail) {
   const auto trail_json = trail.json();
   for (const auto& e : trail_json.at("items").as_array()) {
     actions.push_back(str(e, "action"));
-    EXPECT_EQ(str(e, "actor"), kAdminEmail) << json::serialize(e);
+    EXPECT_EQ(str(e, "actor"), kFixtureAdminEmail) << json::serialize(e);
     EXPECT_EQ(str(e, "actorId"), admin_id_) << json::serialize(e);
     EXPECT_EQ(str(e, "targetId"), id);
     EXPECT_TRUE(e.at("at").is_string());
@@ -467,7 +456,7 @@ TEST_F(UsersTest, AuditLogRecordsEachAdminActionWithTheActorsEmail) {
     const auto& ids = e.at("details").at("ids").as_array();
     if (std::find(ids.begin(), ids.end(), json::value(id)) != ids.end()) {
       found_bulk = true;
-      EXPECT_EQ(str(e, "actor"), kAdminEmail);
+      EXPECT_EQ(str(e, "actor"), kFixtureAdminEmail);
       EXPECT_EQ(e.at("details").at("action").as_string(), "disable");
     }
   }
@@ -519,10 +508,10 @@ TEST_F(UsersTest, UserAndMlAdminAreForbiddenOnEveryAdminRoute) {
 }
 
 TEST(UsersLastAdminTest, LastActiveAdminCannotBeDeletedDemotedOrDisabled) {
-  ServerProcess server;
-  const std::string only = server.add_user("only.admin@users.test", kAdminPassword, "admin", "Only Admin");
-  HttpClient client(server.port());
-  const std::string token = client.login("only.admin@users.test", kAdminPassword);
+  IntegrationServer server;
+  const std::string only = server.admin().id;
+  auto& client = server.http();
+  const std::string token = server.admin().token;
   const std::string path = "/api/ml/admin/users/" + only;
   auto bulk = [&](const std::string& body) { return client.post("/api/ml/admin/users/bulk", body, token); };
 

@@ -1,6 +1,7 @@
 #include "support/http_client.hpp"
 
 #include "support/api_record.hpp"
+#include "support/sse_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -170,18 +171,33 @@ std::string HttpClient::login(const std::string& email, const std::string& passw
 
 boost::json::value HttpClient::wait_for_job(const std::string& job_id, const std::string& token,
                                             std::chrono::seconds deadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  boost::json::value job;
-  for (;;) {
-    job = get("/api/ml/sync/job/" + job_id, token).json();
+  const auto is_finished = [](const boost::json::value& job) {
     const auto* status = job.is_object() ? job.as_object().if_contains("status") : nullptr;
-    const bool finished = status != nullptr && status->is_string() &&
-                          (status->as_string() == "completed" || status->as_string() == "failed" ||
-                           status->as_string() == "cancelled");
-    if (finished || std::chrono::steady_clock::now() >= until) {
-      return job;
-    }
+    return status != nullptr && status->is_string() &&
+           (status->as_string() == "completed" || status->as_string() == "failed" ||
+            status->as_string() == "cancelled");
+  };
+  // Follow the event stream rather than poll: it is open before the job is read, so the end of a
+  // job that is not finished yet reaches it.
+  SseClient stream(impl_->port, token);
+  EXPECT_EQ(stream.status(), 200) << stream.body();
+  stream.wait_for([](const std::vector<SseEvent>& events) { return !events.empty(); });
+  auto job = get("/api/ml/sync/job/" + job_id, token).json();
+  if (is_finished(job)) {
+    return job;
   }
+  const bool ended = stream.wait_for(
+      [&](const std::vector<SseEvent>& events) {
+        for (const auto& j : job_events(events, job_id)) {
+          if (is_finished(j)) {
+            return true;
+          }
+        }
+        return false;
+      },
+      deadline);
+  EXPECT_TRUE(ended) << "job " << job_id << " did not finish in time";
+  return get("/api/ml/sync/job/" + job_id, token).json();
 }
 
 boost::json::value HttpClient::run_sync(const std::string& path, const std::string& body,

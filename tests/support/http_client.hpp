@@ -45,8 +45,9 @@ class HttpClient final {
   /// Logs in; returns the token (fails the calling test on anything but 200).
   std::string login(const std::string& email, const std::string& password);
 
-  /// Polls GET /api/ml/sync/job/:id until the job is finished (completed, failed or cancelled)
-  /// or `deadline` passes; returns the last job JSON read.
+  /// Waits until the job is finished (completed, failed or cancelled) or `deadline` passes,
+  /// following the event stream (GET /api/ml/sync/events as `token`) rather than polling; returns
+  /// the job as GET /api/ml/sync/job/:id reads it then.
   boost::json::value wait_for_job(const std::string& job_id, const std::string& token,
                                   std::chrono::seconds deadline = std::chrono::seconds(60));
 
