@@ -23,12 +23,14 @@ function job(over: Partial<Job> = {}): Job {
 const ALL: JobStatus[] = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled', 'interrupted'];
 
 describe('progressPercent', () => {
-  it('rounds processed/total like the server', () => {
-    expect(progressPercent(job({ totalItems: 200, processedItems: 1 }))).toBe(1); // 0.5 rounds up
+  it('floors processed/total like the server, reading 100 only when every item is processed', () => {
+    expect(progressPercent(job({ totalItems: 200, processedItems: 1 }))).toBe(0); // 0.5 floors
     expect(progressPercent(job({ totalItems: 3, processedItems: 1 }))).toBe(33);
-    expect(progressPercent(job({ totalItems: 3, processedItems: 2 }))).toBe(67);
-    expect(progressPercent(job({ totalItems: 1_000_000, processedItems: 994_999 }))).toBe(99);
-    expect(progressPercent(job({ totalItems: 200, processedItems: 199 }))).toBe(100);
+    expect(progressPercent(job({ totalItems: 3, processedItems: 2 }))).toBe(66);
+    expect(progressPercent(job({ totalItems: 1_000_000, processedItems: 999_999 }))).toBe(99);
+    expect(progressPercent(job({ totalItems: 200, processedItems: 199 }))).toBe(99);
+    expect(progressPercent(job({ status: 'running', totalItems: 200, processedItems: 200 }))).toBe(99);
+    expect(progressPercent(job({ status: 'completed', totalItems: 200, processedItems: 200 }))).toBe(100);
   });
   it('gives 100 for a completed job with nothing to do, 0 for others', () => {
     expect(progressPercent(job({ status: 'completed', totalItems: 0, processedItems: 0 }))).toBe(100);
@@ -36,7 +38,7 @@ describe('progressPercent', () => {
     expect(progressPercent(job({ status: 'queued', totalItems: 0 }))).toBe(0);
   });
   it('clamps and never answers NaN', () => {
-    expect(progressPercent(job({ totalItems: 10, processedItems: 15 }))).toBe(100);
+    expect(progressPercent(job({ status: 'completed', totalItems: 10, processedItems: 15 }))).toBe(100);
     expect(progressPercent(job({ totalItems: 10, processedItems: -3 }))).toBe(0);
     expect(progressPercent(job({ totalItems: NaN, processedItems: 3 }))).toBe(0);
     expect(progressPercent(job({ totalItems: 10, processedItems: NaN }))).toBe(0);

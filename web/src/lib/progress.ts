@@ -26,8 +26,9 @@ export function isBulk(type: Maybe<JobType | string>): boolean {
 type ProgressFields = Pick<Job, 'status' | 'totalItems' | 'processedItems'>;
 
 /**
- * round(100 · processed / total), clamped to 0..100; with total 0 it is 100 for a completed job
- * (a sync with nothing to do) and 0 otherwise. Never NaN, whatever the fields hold.
+ * floor(100 · processed / total), as the server computes it (src/domain/job.cpp): at most 99 until
+ * every item is processed, clamped to 0..100; with total 0 it is 100 for a completed job (a sync
+ * with nothing to do) and 0 otherwise. Never NaN, whatever the fields hold.
  */
 export function progressPercent(job: Maybe<Partial<ProgressFields>>): number {
   if (!job) return 0;
@@ -35,8 +36,8 @@ export function progressPercent(job: Maybe<Partial<ProgressFields>>): number {
   const processed = Number(job.processedItems);
   if (!Number.isFinite(total) || total <= 0) return job.status === 'completed' ? 100 : 0;
   if (!Number.isFinite(processed) || processed <= 0) return 0;
-  if (processed >= total) return 100;
-  return Math.min(100, Math.max(0, Math.round((100 * processed) / total)));
+  if (processed >= total) return job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled' ? 100 : 99;
+  return Math.min(99, Math.max(0, Math.floor((100 * processed) / total)));
 }
 
 type ActionFields = Pick<Job, 'status'> & Partial<Pick<Job, 'type' | 'failedItems'>>;
