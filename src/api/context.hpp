@@ -1,9 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 
 #include "accounts/accounts.hpp"
 #include "auth/hasher.hpp"
@@ -36,7 +36,7 @@ struct ApiContext {
   std::function<bool()> draining = [] { return false; };
   bool metrics_public = true;
   std::size_t import_max_bytes = 256 * 1024 * 1024;  ///< largest POST /api/import body
-  std::mutex import_mutex;                           ///< held while an import runs (one at a time)
+  std::atomic<bool> import_running{false};           ///< one import at a time, from before its upload
 };
 
 }  // namespace mladmin::api
