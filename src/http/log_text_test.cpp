@@ -11,7 +11,7 @@ TEST(LogTextTest, PrintableAsciiStaysAsItIs) {
 
 TEST(LogTextTest, LineBreaksAndOtherControlBytesCannotForgeALogLine) {
   EXPECT_EQ(log_text("/a\nts=2026 level=info msg=forged\r"), "/a\\x0ats=2026 level=info msg=forged\\x0d");
-  EXPECT_EQ(log_text(std::string("a\0b\x1b[31m\x7f", 8)), "a\\x00b\\x1b[31m\\x7f");
+  EXPECT_EQ(log_text(std::string("a\0b\x1b[31m\x7f", 9)), "a\\x00b\\x1b[31m\\x7f");
 }
 
 TEST(LogTextTest, QuotesAndBackslashesCannotCloseTheValue) {
