@@ -11,6 +11,9 @@ using domain::ErrorKind;
 
 namespace {
 
+/// The longest email an account can have (domain::email_problem).
+constexpr std::size_t kMaxEmailBytes = 254;
+
 Error invalid_credentials() {
   // One body for an unknown email and for a wrong password, so that the answer does not tell
   // which emails have accounts.
@@ -56,6 +59,12 @@ http::Response login(http::Request& req, ApiContext& ctx) {
   body.allow({"email", "password"});
   const std::string email = body.required_string("email");
   const std::string password = body.required_string("password");
+  // No account has a longer email (domain/user.cpp), and the email is a key of the rate limiter:
+  // refuse it before anything else, so that no key of unbounded size is stored and no hash is
+  // computed for it (docs/security.md).
+  if (email.size() > kMaxEmailBytes) {
+    throw invalid_credentials();
+  }
   const std::string email_key = domain::normalize_email(email);
 
   const auto started = ctx.clock.now_ms();

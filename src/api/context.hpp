@@ -1,10 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "accounts/accounts.hpp"
 #include "auth/hasher.hpp"
@@ -37,7 +37,7 @@ struct ApiContext {
   std::function<bool()> draining = [] { return false; };
   bool metrics_public = true;
   std::size_t import_max_bytes = 256 * 1024 * 1024;  ///< largest POST /api/import body
-  std::mutex import_mutex;                           ///< held while an import runs (one at a time)
+  std::atomic<bool> import_running{false};           ///< one import at a time, from before its upload
   auth::TrustedProxies trusted_proxies;              ///< whose X-Forwarded-For is believed (login limiter)
   std::unique_ptr<auth::WindowLimiter> sync_starts;  ///< sync starts per user; null: no limit
 };

@@ -3,7 +3,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <fstream>
-#include <mutex>
+#include <memory>
 #include <sstream>
 
 #include "api/handlers.hpp"
@@ -41,7 +41,34 @@ boost::json::object report_json(const sources::ImportReport& r) {
           {"errorsOmitted", r.failed - r.errors.size()}};
 }
 
+/// The one import slot, taken by reserve_import and given back when the request is done.
+class ImportSlot final {
+ public:
+  explicit ImportSlot(std::atomic<bool>& running) : running_(running) {}
+  ImportSlot(const ImportSlot&) = delete;
+  ImportSlot& operator=(const ImportSlot&) = delete;
+  ~ImportSlot() { running_ = false; }
+
+ private:
+  std::atomic<bool>& running_;
+};
+
 }  // namespace
+
+void reserve_import(http::Request& req, ApiContext& ctx) {
+  check_import_request(req);
+  // One import at a time: each holds a handler thread for as long as it runs, and writes are
+  // serialized anyway, so a second one would only take another thread from everyone else. The
+  // slot is taken before the upload is read, so that a second upload of up to import_max_bytes
+  // is refused before it is stored rather than after (docs/security.md).
+  bool expected = false;
+  if (!ctx.import_running.compare_exchange_strong(expected, true)) {
+    throw std::move(Error(ErrorKind::conflict, "import_running",
+                          "another import is running; send this one again when it has finished")
+                        .retry_after(5));
+  }
+  req.hold = std::make_shared<ImportSlot>(ctx.import_running);
+}
 
 domain::SourceType check_import_request(const http::Request& req) {
   allow_params(req, {"type"});
@@ -64,13 +91,8 @@ domain::SourceType check_import_request(const http::Request& req) {
 
 http::Response import_records(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
   const auto type = check_import_request(req);
-  // One import at a time: each holds a handler thread for as long as it runs, and writes are
-  // serialized anyway, so a second one would only take another thread from everyone else.
-  std::unique_lock running(ctx.import_mutex, std::try_to_lock);
-  if (!running) {
-    throw std::move(Error(ErrorKind::conflict, "import_running",
-                          "another import is running; send this one again when it has finished")
-                        .retry_after(5));
+  if (!req.hold) {
+    reserve_import(req, ctx);  // the route reserves before the upload; this covers any other way in
   }
   std::ifstream file;
   if (!req.body_file.empty()) {

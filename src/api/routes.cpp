@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "api/handlers.hpp"
+#include "http/log_text.hpp"
 #include "http/server.hpp"
 
 namespace mladmin::api {
@@ -57,7 +58,9 @@ namespace {
 
 using PublicHandler = http::Response (*)(http::Request&, ApiContext&);
 using CallerHandler = http::Response (*)(http::Request&, const auth::Caller&, ApiContext&);
-using BodylessCheck = domain::SourceType (*)(const http::Request&);
+/// Checks of an upload that need only the head (the query, the content type), and what it reserves
+/// (Request::hold), run before the body is read.
+using BodylessCheck = void (*)(http::Request&, ApiContext&);
 
 /// The one catch site: domain errors become their status and body; anything else is logged and
 /// answers a 500 that says nothing of the internals.
@@ -67,12 +70,13 @@ http::Response guarded(http::Request& req, F&& body) {
     return body();
   } catch (const domain::Error& e) {
     if (e.kind() == ErrorKind::internal) {
-      spdlog::error("msg=\"internal error\" path={} error=\"{}\"", req.path, e.what());
+      spdlog::error("msg=\"internal error\" path=\"{}\" error=\"{}\"", http::log_text(req.path),
+                    http::log_text(e.what()));
     }
     return error_to_response(e);
   } catch (const std::exception& e) {
-    spdlog::error("msg=\"unhandled exception\" method={} path={} error=\"{}\"", req.method, req.path,
-                  e.what());
+    spdlog::error("msg=\"unhandled exception\" method={} path=\"{}\" error=\"{}\"",
+                  http::log_text(req.method), http::log_text(req.path), http::log_text(e.what()));
     return http::error_response(500, "internal", "an internal error occurred; it has been logged");
   }
 }
@@ -99,15 +103,21 @@ class Table {
                 [h, &ctx = ctx_](http::Request& req) { return guarded(req, [&] { return h(req, ctx); }); });
   }
 
-  /// A route for an authenticated caller with at least `role`.
+  /// A route for an authenticated caller with at least `role`. The caller and role are checked
+  /// before a body still on its way is read, and again with it (docs/security.md).
   void role(Role need, const char* method, const char* path, CallerHandler h) {
-    router_.add(method, path, [h, need, &ctx = ctx_](http::Request& req) {
-      return guarded(req, [&] {
-        const auth::Caller caller = authenticate(req, ctx);
-        auth::require_role(caller, need);
-        return h(req, caller, ctx);
-      });
-    });
+    http::RouteOptions options;
+    options.before_body = checked_first(need, nullptr);
+    router_.add(
+        method, path,
+        [h, need, &ctx = ctx_](http::Request& req) {
+          return guarded(req, [&] {
+            const auth::Caller caller = authenticate(req, ctx);
+            auth::require_role(caller, need);
+            return h(req, caller, ctx);
+          });
+        },
+        std::move(options));
   }
 
   /// A route like role(), whose body is spooled to a file of at most `max_bytes`. The caller, the
@@ -117,17 +127,7 @@ class Table {
     http::RouteOptions options;
     options.max_body_bytes = max_bytes;
     options.spool_body = true;
-    options.before_body = [need, check, &ctx = ctx_](http::Request& req) -> std::optional<http::Response> {
-      bool passed = false;
-      auto refusal = guarded(req, [&] {
-        const auth::Caller caller = authenticate(req, ctx);
-        auth::require_role(caller, need);
-        check(req);
-        passed = true;
-        return http::Response{};
-      });
-      return passed ? std::nullopt : std::optional(std::move(refusal));
-    };
+    options.before_body = checked_first(need, check);
     router_.add(
         method, path,
         [h, need, &ctx = ctx_](http::Request& req) {
@@ -141,6 +141,24 @@ class Table {
   }
 
  private:
+  /// A RouteOptions::before_body: the caller, its role and `check` (when set), refused with the
+  /// response the handler would give.
+  std::function<std::optional<http::Response>(http::Request&)> checked_first(Role need, BodylessCheck check) {
+    return [need, check, &ctx = ctx_](http::Request& req) -> std::optional<http::Response> {
+      bool passed = false;
+      auto refusal = guarded(req, [&] {
+        const auth::Caller caller = authenticate(req, ctx);
+        auth::require_role(caller, need);
+        if (check != nullptr) {
+          check(req, ctx);
+        }
+        passed = true;
+        return http::Response{};
+      });
+      return passed ? std::nullopt : std::optional(std::move(refusal));
+    };
+  }
+
   http::Router& router_;
   ApiContext& ctx_;
   const http::StaticFiles& dashboard_;
@@ -206,7 +224,7 @@ void declare_routes(T& t) {
   t.role(Role::user, "PUT", "/api/goals/:id", update_goal);
   t.role(Role::user, "DELETE", "/api/goals/:id", delete_goal);
   // Bulk load of source data as NDJSON, streamed to a temporary file (at most import_max_bytes).
-  t.upload(Role::admin, "POST", "/api/import", import_records, check_import_request, t.import_max_bytes());
+  t.upload(Role::admin, "POST", "/api/import", import_records, reserve_import, t.import_max_bytes());
 
   // Sync jobs: who may act on a given job (ml_admin, or the owner of the records of a job of
   // scope user: domain/job_access.hpp) is checked per job; other jobs answer 404.

@@ -72,6 +72,12 @@ void load_config_file(const std::string& path, Config& c) {
         c.server.read_timeout = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
       } else if (key == "server.idle_timeout_ms") {
         c.server.idle_timeout = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
+      } else if (key == "server.head_timeout_ms") {
+        c.server.head_timeout = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
+      } else if (key == "server.max_connections") {
+        c.server.max_connections = static_cast<std::size_t>(integer(v, path, key, 1, 1000000));
+      } else if (key == "server.max_connections_per_client") {
+        c.server.max_connections_per_client = static_cast<std::size_t>(integer(v, path, key, 1, 1000000));
       } else if (key == "server.shutdown_grace_ms") {
         c.server.shutdown_grace = std::chrono::milliseconds(integer(v, path, key, 0, 600000));
       } else if (key == "server.trusted_proxies") {

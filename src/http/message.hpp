@@ -25,6 +25,9 @@ struct Request {
   std::string remote_address;
   std::map<std::string, std::string> params;  ///< path parameters matched by the router (":id")
   std::string route;  ///< the matched route's pattern ("/api/ml/sync/job/:jobId"), empty if none
+  /// What RouteOptions::before_body reserved for this request (the one import slot, say), handed
+  /// on to the handler; released when the request is done, also when its body never arrives.
+  std::shared_ptr<void> hold;
 
   /// The first header with this (lowercase) name.
   std::optional<std::string_view> header(std::string_view lowercase_name) const;
@@ -78,6 +81,13 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30000};  ///< whole request, from its first byte
   std::chrono::milliseconds idle_timeout{60000};  ///< keep-alive connection with no request
   std::chrono::milliseconds shutdown_grace{5000};
+  /// The request line and headers, from the first byte of a request (from the accept for a new
+  /// connection's first one); a slow head closes the connection. See docs/security.md.
+  std::chrono::milliseconds head_timeout{10000};
+  /// Open connections at once; more get a 503 and are closed. Room for 10,000 idle event streams.
+  std::size_t max_connections = 16384;
+  /// Open connections at once from one IPv4 address or IPv6 /64 (docs/security.md).
+  std::size_t max_connections_per_client = 10240;
 };
 
 }  // namespace mladmin::http

@@ -1,8 +1,11 @@
 #include "http/server.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
-
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -33,6 +36,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "http/log_text.hpp"
+
 namespace mladmin::http {
 
 namespace asio = boost::asio;
@@ -42,6 +47,11 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
+
+/// The most a session reads from its socket at once.
+constexpr std::size_t kReadSize = 64 * 1024;
+/// The name of a spooled body's temporary file, before mkstemp's six characters.
+constexpr std::string_view kSpoolPrefix = "mladmin-upload-";
 
 Response error_response(int status, std::string_view code, std::string_view message,
                         const std::vector<std::pair<std::string, std::string>>& details) {
@@ -94,17 +104,20 @@ class SpoolFile final {
     }
   }
 
-  /// Creates the file (mode 0600, under TMPDIR) and hands it to `file` for writing.
+  /// Creates the file (mode 0600, under TMPDIR) and hands it to `file` for writing. The file is
+  /// locked (flock) for as long as it is open, which tells sweep_stale_spools that it is in use.
   bool create(beast::file& file, boost::system::error_code& ec) {
-    std::string name = (std::filesystem::temp_directory_path(ec) / "mladmin-upload-XXXXXX").string();
+    std::string name =
+        (std::filesystem::temp_directory_path(ec) / (std::string(kSpoolPrefix) + "XXXXXX")).string();
     if (ec) {
       return false;
     }
-    const int fd = ::mkstemp(name.data());
+    const int fd = ::mkostemp(name.data(), O_CLOEXEC);
     if (fd < 0) {
       ec.assign(errno, boost::system::system_category());
       return false;
     }
+    ::flock(fd, LOCK_EX | LOCK_NB);  // a new file: nobody else can hold its lock
     path = std::move(name);
     file.native_handle(fd);
     return true;
@@ -112,6 +125,58 @@ class SpoolFile final {
 
   std::string path;
 };
+
+/// Removes the spool files that a process which crashed (or was killed) while receiving an upload
+/// left in TMPDIR; returns how many. A live process holds the lock of each of its spool files and
+/// the kernel drops it when the process dies, so a file whose lock can be taken belongs to
+/// nobody, even when several servers share TMPDIR. See docs/security.md.
+std::size_t sweep_stale_spools() {
+  std::error_code ec;
+  const auto dir = std::filesystem::temp_directory_path(ec);
+  if (ec) {
+    return 0;
+  }
+  std::size_t removed = 0;
+  std::filesystem::directory_iterator it(dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (name.size() != kSpoolPrefix.size() + 6 || name.compare(0, kSpoolPrefix.size(), kSpoolPrefix) != 0 ||
+        !it->is_regular_file(type_ec) || it->is_symlink(type_ec)) {
+      continue;
+    }
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+      continue;
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::unlink(it->path().c_str()) == 0) {
+      ++removed;
+    }
+    ::close(fd);
+  }
+  return removed;
+}
+
+/// The key of a client for max_connections_per_client: its IPv4 address, or the /64 prefix of an
+/// IPv6 one (a single host commonly holds a whole /64).
+std::string client_key(const asio::ip::address& address) {
+  if (address.is_v6() && !address.to_v6().is_v4_mapped()) {
+    auto bytes = address.to_v6().to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return asio::ip::address_v6(bytes).to_string() + "/64";
+  }
+  return address.is_v6() ? asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string()
+                         : address.to_string();
+}
+
+/// The raw bytes of the 503 sent to a connection over a cap.
+std::string busy_response() {
+  const Response r = error_response(503, "too_many_connections",
+                                    "the server has too many open connections; retry in a moment");
+  return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(r.body.size()) +
+         "\r\nCache-Control: no-store\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + r.body;
+}
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
@@ -146,6 +211,13 @@ struct Server::Impl {
   std::mutex sessions_mutex;
   std::uint64_t next_session = 0;
   std::unordered_map<std::uint64_t, std::pair<asio::any_io_executor, std::weak_ptr<SessionState>>> sessions;
+  // Open connections, in all and by client_key(), for the connection caps; under sessions_mutex.
+  std::size_t open_connections = 0;
+  std::unordered_map<std::string, std::size_t> connections_by_client;
+  const std::string busy = busy_response();
+  // Connections refused over a cap since the last warning (touched by the accept loop only).
+  std::size_t refused_connections = 0;
+  std::chrono::steady_clock::time_point refusals_logged{};
 
   asio::io_context ioc;
   asio::thread_pool handlers;
@@ -154,14 +226,96 @@ struct Server::Impl {
   asio::signal_set signals;
   asio::steady_timer trigger;
 
+  /// A connection's place under the connection caps, given back when its session ends.
+  class ConnectionSlot final {
+   public:
+    ConnectionSlot(Impl* impl, std::string client) : impl_(impl), client_(std::move(client)) {}
+    ConnectionSlot(ConnectionSlot&& other) noexcept
+        : impl_(std::exchange(other.impl_, nullptr)), client_(std::move(other.client_)) {}
+    ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+    ~ConnectionSlot() {
+      if (impl_ != nullptr) {
+        std::lock_guard lock(impl_->sessions_mutex);
+        --impl_->open_connections;
+        if (auto it = impl_->connections_by_client.find(client_);
+            it != impl_->connections_by_client.end() && --it->second == 0) {
+          impl_->connections_by_client.erase(it);
+        }
+      }
+    }
+
+   private:
+    Impl* impl_;
+    std::string client_;
+  };
+
+  /// A slot for a new connection from `client`, or nothing when max_connections or
+  /// max_connections_per_client is reached.
+  std::optional<ConnectionSlot> take_slot(const std::string& client) {
+    std::lock_guard lock(sessions_mutex);
+    if (open_connections >= options.max_connections) {
+      return std::nullopt;
+    }
+    auto it = connections_by_client.try_emplace(client, 0).first;
+    if (it->second >= options.max_connections_per_client) {
+      return std::nullopt;
+    }
+    ++it->second;
+    ++open_connections;
+    return ConnectionSlot(this, client);
+  }
+
+  /// Answers a connection over a cap with a 503 and closes it, without waiting for anything: the
+  /// few bytes fit in any socket buffer, and nothing is read (a client whose request is already
+  /// on its way may see a reset instead). Warns at most once a minute, with a count.
+  template <class Socket>
+  void refuse_connection(Socket& socket) {
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(busy), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    ++refused_connections;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - refusals_logged >= std::chrono::minutes(1)) {
+      spdlog::warn("msg=\"refused connections over the cap\" count={} max_connections={} max_per_client={}",
+                   refused_connections, options.max_connections, options.max_connections_per_client);
+      refused_connections = 0;
+      refusals_logged = now;
+    }
+  }
+
   awaitable<void> accept_loop() {
+    asio::steady_timer pause(control);
+    std::chrono::milliseconds backoff{0};
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kNoThrow);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
           co_return;
         }
-        spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+        // Out of descriptors (EMFILE, ENFILE) or kernel memory, the connection stays queued and
+        // accepting again at once fails again at once: retrying in a loop spun a core and filled
+        // the log. Wait instead, 10 ms doubling to 1 s, until a closing connection frees a
+        // descriptor; warn once per episode. See docs/security.md.
+        if (backoff.count() == 0) {
+          spdlog::warn("msg=\"accept failed; retrying with backoff\" error=\"{}\"", ec.message());
+        }
+        backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+        pause.expires_after(backoff);
+        co_await pause.async_wait(kNoThrow);
+        continue;
+      }
+      if (backoff.count() != 0) {
+        spdlog::info("msg=\"accepting connections again\"");
+        backoff = std::chrono::milliseconds(0);
+      }
+      boost::system::error_code remote_ec;
+      const auto peer = socket.remote_endpoint(remote_ec);
+      std::string remote = remote_ec ? std::string("unknown") : peer.address().to_string();
+      auto slot = take_slot(remote_ec ? remote : client_key(peer.address()));
+      if (!slot) {
+        refuse_connection(socket);
         continue;
       }
       // Without TCP_NODELAY, a small write that follows one the peer has not acknowledged yet
@@ -171,7 +325,8 @@ struct Server::Impl {
       boost::system::error_code nodelay_ec;
       socket.set_option(tcp::no_delay(true), nodelay_ec);
       auto exec = socket.get_executor();
-      asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket))), asio::detached);
+      asio::co_spawn(exec, session(beast::tcp_stream(std::move(socket)), std::move(*slot), std::move(remote)),
+                     asio::detached);
     }
   }
 
@@ -220,7 +375,8 @@ struct Server::Impl {
     }
   }
 
-  awaitable<void> session(beast::tcp_stream stream) {
+  awaitable<void> session(beast::tcp_stream stream, [[maybe_unused]] ConnectionSlot slot,
+                          std::string remote) {
     auto state = std::make_shared<SessionState>();
     state->stream = &stream;
     std::uint64_t id = 0;
@@ -238,23 +394,41 @@ struct Server::Impl {
       }
     } unregister{this, id};
 
-    std::string remote;
-    {
-      boost::system::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
-      remote = ec ? std::string("unknown") : ep.address().to_string();
-    }
-    beast::flat_buffer buffer;
+    // Bounded (docs/security.md, "Limits against exhaustion"): the parser consumes header and
+    // body bytes as they arrive, but keeps a chunk-size line with its extensions, or a trailer
+    // section, in the buffer until it is complete, and neither counts toward the header or body
+    // limit. A read that would grow the buffer past this bound fails with buffer_overflow (400).
+    beast::flat_buffer buffer(options.max_header_bytes + kReadSize);
+    bool first_request = true;
     for (;;) {
       if (draining) {
         break;
       }
       state->idle = true;
+      // A kept-alive connection may wait idle_timeout for its next request to begin; from its
+      // first byte (from the accept, for a connection's first request) the whole head must arrive
+      // within head_timeout, so that trickling header bytes holds a connection for seconds, not
+      // for a minute per byte.
+      if (!first_request && buffer.size() == 0) {
+        stream.expires_after(options.idle_timeout);
+        auto [wec, wn] = co_await stream.async_read_some(buffer.prepare(kReadSize), kNoThrow);
+        if (wec) {
+          break;
+        }
+        buffer.commit(wn);
+      }
+      first_request = false;
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser.body_limit(boost::none);  // set below, once the headers tell which route it is
-      stream.expires_after(options.idle_timeout);
+      stream.expires_after(options.head_timeout);
       auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kNoThrow);
+      if (!hec && parser.get().count(bhttp::field::transfer_encoding) > 0 && !parser.chunked()) {
+        // RFC 9112 §6.3: when the last transfer coding is not chunked, a request's length cannot
+        // be known. Beast reads such a request as bodiless and would parse its body as the next
+        // request (request smuggling past a proxy that frames it otherwise): refuse and close.
+        hec = bhttp::error::bad_transfer_encoding;
+      }
       const RouteOptions* route = hec ? nullptr : route_of(parser.get());
       const std::size_t limit =
           route != nullptr && route->max_body_bytes > 0 ? route->max_body_bytes : options.max_body_bytes;
@@ -266,14 +440,33 @@ struct Server::Impl {
       }
       std::optional<bhttp::request<bhttp::string_body>> spooled;
       SpoolFile spool;
+      std::shared_ptr<void> hold;  // what before_body reserved; kept until the request is done
       if (!hec && route != nullptr && route->spool_body) {
-        auto [sec, refused] = co_await read_spooled(stream, buffer, parser, *route, remote, spool, spooled);
+        auto [sec, refused] =
+            co_await read_spooled(stream, buffer, parser, *route, remote, spool, spooled, hold);
         if (refused) {
           co_await linger(stream);
           break;
         }
         hec = sec;
       } else if (!hec) {
+        // The route's before_body check (the caller's token) runs before a body that is still
+        // on its way is read, so that nobody without a valid token makes the server take in
+        // max_body_bytes. A body already in the buffer is read first: checking it first would
+        // save nothing and cost a second check.
+        const auto length = parser.content_length();
+        const bool body_coming = parser.chunked() || (length && *length > buffer.size());
+        if (route != nullptr && route->before_body && body_coming) {
+          const auto started = std::chrono::steady_clock::now();
+          Request head = head_of(parser.get(), remote);
+          if (auto refusal = co_await check_before_body(*route, head)) {
+            co_await write(stream, *refusal, parser.get().version(), false, false, head.method, head.path,
+                           remote, started);
+            co_await linger(stream);
+            break;
+          }
+          hold = std::move(head.hold);
+        }
         stream.expires_after(options.read_timeout);
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
         hec = bec;
@@ -285,12 +478,21 @@ struct Server::Impl {
               "the request body is larger than the limit of " + std::to_string(limit) + " bytes", remote);
         } else if (hec == bhttp::error::header_limit) {
           co_await write_error(stream, 431, "headers_too_large", "the request headers are too large", remote);
+        } else if (hec == bhttp::error::bad_transfer_encoding) {
+          co_await write_error(stream, 400, "bad_request",
+                               "the request's Transfer-Encoding must end in chunked, without Content-Length",
+                               remote);
+        } else if (hec == bhttp::error::buffer_overflow) {
+          co_await write_error(
+              stream, 400, "bad_request",
+              "a chunk-size line, its extensions or the trailers of the request are too long", remote);
         } else if (hec != bhttp::error::end_of_stream && hec != asio::error::operation_aborted &&
                    hec != beast::error::timeout && hec != asio::error::eof &&
                    hec != asio::error::connection_reset && hec != bhttp::error::partial_message) {
           co_await write_error(stream, 400, "bad_request", "the request is not valid HTTP/1.1", remote);
         }
-        if (hec == bhttp::error::body_limit || hec == bhttp::error::header_limit) {
+        if (hec == bhttp::error::body_limit || hec == bhttp::error::header_limit ||
+            hec == bhttp::error::bad_transfer_encoding || hec == bhttp::error::buffer_overflow) {
           co_await linger(stream);
         }
         break;
@@ -304,7 +506,8 @@ struct Server::Impl {
       } else {
         raw = parser.release();
       }
-      const bool keep = co_await serve_one(stream, *state, std::move(raw), remote, spool.path);
+      const bool keep =
+          co_await serve_one(stream, *state, std::move(raw), remote, spool.path, std::move(hold));
       if (!keep) {
         break;
       }
@@ -346,39 +549,47 @@ struct Server::Impl {
     return router.match(probe).options;
   }
 
+  /// Runs the route's before_body check on the handler pool with the request's head; the response
+  /// it refuses with, if any. What it reserved is left in `head.hold`.
+  awaitable<std::optional<Response>> check_before_body(const RouteOptions& route, Request& head) {
+    router.match(head);  // fills the path parameters
+    co_return co_await asio::co_spawn(
+        handlers,
+        [&route, &head]() -> awaitable<std::optional<Response>> {
+          try {
+            co_return route.before_body(head);
+          } catch (const std::exception& e) {
+            spdlog::error("msg=\"unhandled exception\" path=\"{}\" error=\"{}\"", log_text(head.path),
+                          log_text(e.what()));
+          }
+          co_return error_response(500, "internal", "an internal error occurred; it has been logged");
+        },
+        use_awaitable);
+  }
+
   /// Reads the body of a spooled route (RouteOptions::spool_body) into `spool`, a new temporary
   /// file, and leaves the request, with an empty body, in `out`. Runs the route's before_body
-  /// check first; `refused` is true when a response was sent instead (the body is unread, so the
-  /// connection must close).
+  /// check first (what it reserved goes to `hold`); `refused` is true when a response was sent
+  /// instead (the body is unread, so the connection must close).
   awaitable<std::pair<boost::system::error_code, bool>> read_spooled(
       beast::tcp_stream& stream, beast::flat_buffer& buffer,
       bhttp::request_parser<bhttp::string_body>& header, const RouteOptions& route, const std::string& remote,
-      SpoolFile& spool, std::optional<bhttp::request<bhttp::string_body>>& out) {
+      SpoolFile& spool, std::optional<bhttp::request<bhttp::string_body>>& out, std::shared_ptr<void>& hold) {
     const auto started = std::chrono::steady_clock::now();
     const unsigned version = header.get().version();
     Request req = head_of(header.get(), remote);
     if (route.before_body) {
-      router.match(req);  // fills the path parameters
-      auto refusal = co_await asio::co_spawn(
-          handlers,
-          [&route, &req]() -> awaitable<std::optional<Response>> {
-            try {
-              co_return route.before_body(req);
-            } catch (const std::exception& e) {
-              spdlog::error("msg=\"unhandled exception\" path={} error=\"{}\"", req.path, e.what());
-            }
-            co_return error_response(500, "internal", "an internal error occurred; it has been logged");
-          },
-          use_awaitable);
-      if (refusal) {
+      if (auto refusal = co_await check_before_body(route, req)) {
         co_await write(stream, *refusal, version, false, false, req.method, req.path, remote, started);
         co_return std::make_pair(boost::system::error_code(), true);
       }
+      hold = std::move(req.hold);
     }
     boost::system::error_code ec;
     beast::file file;
     if (!spool.create(file, ec)) {
-      spdlog::error("msg=\"cannot create a spool file\" path={} error=\"{}\"", req.path, ec.message());
+      spdlog::error("msg=\"cannot create a spool file\" path=\"{}\" error=\"{}\"", log_text(req.path),
+                    ec.message());
       co_await write(stream, spool_error(ec), version, false, false, req.method, req.path, remote, started);
       co_return std::make_pair(boost::system::error_code(), true);
     }
@@ -396,7 +607,8 @@ struct Server::Impl {
       std::tie(ec, std::ignore) = co_await bhttp::async_read_some(stream, buffer, parser, kNoThrow);
     }
     if (ec == boost::system::errc::no_space_on_device || ec == boost::system::errc::file_too_large) {
-      spdlog::error("msg=\"cannot store an upload\" path={} error=\"{}\"", req.path, ec.message());
+      spdlog::error("msg=\"cannot store an upload\" path=\"{}\" error=\"{}\"", log_text(req.path),
+                    ec.message());
       co_await write(stream, spool_error(ec), version, false, false, req.method, req.path, remote, started);
       co_return std::make_pair(boost::system::error_code(), true);
     }
@@ -440,7 +652,7 @@ struct Server::Impl {
   /// Handles one parsed request; returns whether the connection stays open.
   awaitable<bool> serve_one(beast::tcp_stream& stream, SessionState& state,
                             bhttp::request<bhttp::string_body> raw, const std::string& remote,
-                            std::string body_file = {}) {
+                            std::string body_file = {}, std::shared_ptr<void> hold = {}) {
     const auto started = std::chrono::steady_clock::now();
     Request req;
     req.method = std::string(raw.method_string());
@@ -448,6 +660,7 @@ struct Server::Impl {
     req.remote_address = remote;
     req.body = std::move(raw.body());
     req.body_file = std::move(body_file);
+    req.hold = std::move(hold);
     for (const auto& field : raw) {
       req.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
     }
@@ -487,9 +700,10 @@ struct Server::Impl {
                 try {
                   co_return (*handler)(req);
                 } catch (const std::exception& e) {
-                  spdlog::error("msg=\"unhandled exception\" path={} error=\"{}\"", req.path, e.what());
+                  spdlog::error("msg=\"unhandled exception\" path=\"{}\" error=\"{}\"", log_text(req.path),
+                                log_text(e.what()));
                 } catch (...) {
-                  spdlog::error("msg=\"unhandled exception\" path={}", req.path);
+                  spdlog::error("msg=\"unhandled exception\" path=\"{}\"", log_text(req.path));
                 }
                 co_return error_response(500, "internal", "an internal error occurred; it has been logged");
               },
@@ -628,8 +842,8 @@ struct Server::Impl {
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("msg=\"stream ended\" method={} path={} status={} ms={:.2f} remote={}", method, path,
-                 r.status, ms, remote);
+    spdlog::info("msg=\"stream ended\" method={} path=\"{}\" status={} ms={:.2f} remote={}", log_text(method),
+                 log_text(path), r.status, ms, remote);
     co_return false;
   }
 
@@ -659,8 +873,10 @@ struct Server::Impl {
     auto [ec, n] = co_await bhttp::async_write(stream, out, kNoThrow);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("msg=request method={} path={} status={} ms={:.2f} remote={}", method, path, r.status, ms,
-                 remote);
+    // The method and path are the client's: escaped and quoted, so that they cannot forge a line
+    // or a field of the log.
+    spdlog::info("msg=request method={} path=\"{}\" status={} ms={:.2f} remote={}", log_text(method),
+                 log_text(path), r.status, ms, remote);
     co_return !ec && keep_alive;
   }
 };
@@ -688,6 +904,9 @@ unsigned short Server::listen() {
                              ": " + ec.message());
   }
   i.acceptor.listen(asio::socket_base::max_listen_connections);
+  if (const auto swept = sweep_stale_spools(); swept > 0) {
+    spdlog::info("msg=\"removed upload spool files left by a stopped process\" count={}", swept);
+  }
   return i.acceptor.local_endpoint().port();
 }
 

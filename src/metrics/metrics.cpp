@@ -19,6 +19,22 @@ const prometheus::Histogram::BucketBoundaries kRequestBuckets = {0.0005, 0.001, 
 const prometheus::Histogram::BucketBoundaries kJobBuckets = {0.1, 0.5, 1,   5,    10,   30,
                                                              60,  300, 900, 3600, 14400};
 
+/// The method label: one of a fixed set, so that a client sending made-up method tokens cannot
+/// create a series per token (each one lives, and is scraped, until the process exits).
+std::string method_label(std::string_view method) {
+  for (const char* known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    if (method == known) {
+      return known;
+    }
+  }
+  return "other";
+}
+
+/// The status label: the server only answers statuses of 100-599; anything else folds into one.
+std::string status_label(int status) {
+  return status >= 100 && status <= 599 ? std::to_string(status) : "other";
+}
+
 }  // namespace
 
 struct Metrics::Impl {
@@ -79,8 +95,11 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
 Metrics::~Metrics() = default;
 
 void Metrics::observe_request(std::string_view method, std::string_view route, int status, double seconds) {
+  // Every label takes values from a bounded set (docs/security.md#limits-against-exhaustion):
+  // `route` is a pattern of the route table (never the path as sent), the method and the status
+  // are folded above.
   const std::string r = route.empty() ? "unmatched" : std::string(route);
-  impl_->requests.Add({{"route", r}, {"method", std::string(method)}, {"status", std::to_string(status)}})
+  impl_->requests.Add({{"route", r}, {"method", method_label(method)}, {"status", status_label(status)}})
       .Increment();
   impl_->request_seconds.Add({{"route", r}}, kRequestBuckets).Observe(seconds);
 }

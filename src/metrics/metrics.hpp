@@ -26,7 +26,8 @@ class Metrics final {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  /// One answered HTTP request: `route` is the route pattern, "" when nothing matched.
+  /// One answered HTTP request: `route` is the route pattern, "" when nothing matched. Methods
+  /// outside GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS count as method="other".
   void observe_request(std::string_view method, std::string_view route, int status, double seconds);
 
   /// A committed job change (the engine's listener): counts the items it processed since the

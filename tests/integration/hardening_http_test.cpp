@@ -1,0 +1,435 @@
+// No unauthenticated way to exhaust the server (issue 12 "Hardening"; docs/security.md, "Limits
+// against exhaustion"). Each test starts the real binary and talks to it over loopback sockets:
+// raw ones where the point is a malformed, partial or slow request.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
+namespace mladmin::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr const char* kPassword = "Lichen-Harvest-29-Sonnet";
+
+/// A plain TCP connection to 127.0.0.1:port (from `source`, another loopback address, when
+/// given), for requests no HTTP client would send.
+class RawConnection final {
+ public:
+  explicit RawConnection(unsigned short port, const char* source = nullptr) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      ADD_FAILURE() << "socket: " << std::strerror(errno);
+      return;
+    }
+    if (source != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &local.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+        ADD_FAILURE() << "bind " << source << ": " << std::strerror(errno);
+      }
+    }
+    sockaddr_in server{};
+    server.sin_family = AF_INET;
+    server.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
+      ADD_FAILURE() << "connect: " << std::strerror(errno);
+    }
+  }
+  ~RawConnection() { close(); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  void close() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  /// Sends all of `bytes`; false when the server closed or reset the connection first.
+  bool send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        return false;
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  struct Received {
+    std::string bytes;
+    bool closed = false;  ///< the server closed (or reset) the connection before the deadline
+  };
+
+  /// Reads until the server closes the connection, `until` is found in what arrived, or
+  /// `deadline` passes.
+  Received receive(Clock::duration deadline, std::string_view until = {}) {
+    Received r;
+    const auto end = Clock::now() + deadline;
+    char buf[16384];
+    while (Clock::now() < end) {
+      if (!until.empty() && r.bytes.find(until) != std::string::npos) {
+        return r;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<milliseconds>(end - Clock::now()).count();
+      if (::poll(&p, 1, static_cast<int>(std::max<long long>(left, 1))) <= 0) {
+        continue;
+      }
+      const auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        r.closed = true;
+        return r;
+      }
+      r.bytes.append(buf, static_cast<std::size_t>(n));
+    }
+    return r;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+/// The options of a server started with `toml` as its configuration file, written into `dir`.
+ServerProcess::Options with_config(const TempDir& dir, const std::string& toml) {
+  const auto path = dir.file("mladmin.toml");
+  std::ofstream(path) << toml;
+  ServerProcess::Options options;
+  options.extra_args = {"--config", path};
+  return options;
+}
+
+/// How many times `needle` occurs in `text`.
+std::size_t count_of(const std::string& text, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+/// CPU time (user + system) the process has used so far, from /proc/PID/stat.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long long utime = 0;
+  long long stime = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state; 14 and 15 are utime, stime
+    if (i == 14) {
+      utime = std::stoll(field);
+    } else if (i == 15) {
+      stime = std::stoll(field);
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// Whether the process is alive (a zombie, which kill(pid, 0) still finds, is not).
+bool alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z' &&
+         stat[paren + 2] != 'X';
+}
+
+std::size_t open_descriptors(pid_t pid) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    ++n;
+  }
+  return n;
+}
+
+/// Waits (bounded) until the server's log contains `text`.
+bool log_shows(const ServerProcess& server, std::string_view text, Clock::duration deadline = seconds(10)) {
+  const auto end = Clock::now() + deadline;
+  while (Clock::now() < end) {
+    if (server.log().find(text) != std::string::npos) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return false;
+}
+
+// 1. Made-up method tokens all count under method="other": the label set stays bounded.
+TEST(HardeningHttpTest, UnknownMethodsShareOneMetricsLabel) {
+  ServerProcess server;
+  HttpClient client(server.port());
+  for (int i = 0; i < 20; ++i) {
+    const auto res = client.request("XMETHOD" + std::to_string(i), "/healthz");
+    EXPECT_EQ(res.status, 405) << res.body;
+  }
+  const auto metrics = client.get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.body.find("XMETHOD"), std::string::npos) << "a series per method token";
+  EXPECT_NE(
+      metrics.body.find(R"(mladmin_http_requests_total{method="other",route="unmatched",status="405"} 20)"),
+      std::string::npos)
+      << metrics.body;
+}
+
+// 2. A chunk-size line with endless extensions, or endless trailers, are refused with 400 once the
+// bounded read buffer is full, instead of being buffered for as long as they keep coming.
+TEST(HardeningHttpTest, EndlessChunkExtensionsOrTrailersAnswer400) {
+  TempDir dir;
+  ServerProcess server(with_config(dir, "[server]\nread_timeout_ms = 120000\nidle_timeout_ms = 120000\n"));
+  const std::string head =
+      "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  for (const std::string& start : std::vector<std::string>{"5;ext=", "2\r\n{}\r\n0\r\nX-Trailer: "}) {
+    RawConnection conn(server.port());
+    ASSERT_TRUE(conn.send(head + start));
+    const std::string filler(64 * 1024, 'a');
+    for (int i = 0; i < 16 && conn.send(filler); ++i) {  // 1 MiB at most, never a line end
+    }
+    const auto got = conn.receive(seconds(30), "\r\n\r\n");
+    EXPECT_EQ(got.bytes.rfind("HTTP/1.1 400", 0), 0U) << "after " << start << ": " << got.bytes;
+    EXPECT_NE(got.bytes.find("too long"), std::string::npos) << got.bytes;
+  }
+  EXPECT_EQ(HttpClient(server.port()).get("/healthz").status, 200);
+}
+
+// 3a. Header bytes trickling in hold a connection for head_timeout (10 s by default), not for the
+// 60 s (here 120 s) a kept-alive connection may wait idle.
+TEST(HardeningHttpTest, AnIncompleteHeadIsDroppedAfterTheHeadTimeout) {
+  TempDir dir;
+  ServerProcess server(with_config(dir, "[server]\nidle_timeout_ms = 120000\nread_timeout_ms = 120000\n"));
+  RawConnection conn(server.port());
+  ASSERT_TRUE(conn.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  const auto got = conn.receive(seconds(40));
+  EXPECT_TRUE(got.closed) << "the connection is still open after 40 s";
+  EXPECT_EQ(got.bytes, "");
+  // A kept-alive connection between requests still waits longer than the head timeout allows:
+  // it is open, and answers, after the first request.
+  EXPECT_EQ(HttpClient(server.port()).get("/healthz").status, 200);
+}
+
+// 3b. Connections over max_connections_per_client, or over max_connections, get a 503 at once;
+// a slot that frees up is usable again.
+TEST(HardeningHttpTest, ConnectionsOverTheCapsGet503) {
+  TempDir dir;
+  ServerProcess server(with_config(dir, "[server]\nmax_connections = 3\nmax_connections_per_client = 2\n"));
+  const std::string get = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  // Each connection answers a request first, so that it is surely accepted and counted.
+  auto open_and_use = [&](const char* source) {
+    auto conn = std::make_unique<RawConnection>(server.port(), source);
+    EXPECT_TRUE(conn->send(get));
+    const auto got = conn->receive(seconds(10), "\r\n\r\n");
+    return std::make_pair(std::move(conn), got.bytes);
+  };
+  auto [a1, a1_answer] = open_and_use("127.0.0.1");
+  auto [a2, a2_answer] = open_and_use("127.0.0.1");
+  EXPECT_EQ(a1_answer.rfind("HTTP/1.1 200", 0), 0U) << a1_answer;
+  EXPECT_EQ(a2_answer.rfind("HTTP/1.1 200", 0), 0U) << a2_answer;
+  {
+    RawConnection a3(server.port(), "127.0.0.1");  // a third from the same address
+    const auto got = a3.receive(seconds(10));
+    EXPECT_TRUE(got.closed);
+    EXPECT_EQ(got.bytes.rfind("HTTP/1.1 503", 0), 0U) << got.bytes;
+    EXPECT_NE(got.bytes.find("too_many_connections"), std::string::npos) << got.bytes;
+  }
+  auto [b1, b1_answer] = open_and_use("127.0.0.2");  // another client: the third connection
+  EXPECT_EQ(b1_answer.rfind("HTTP/1.1 200", 0), 0U) << b1_answer;
+  {
+    RawConnection b2(server.port(), "127.0.0.3");  // a fourth, from a third client
+    const auto got = b2.receive(seconds(10));
+    EXPECT_TRUE(got.closed);
+    EXPECT_EQ(got.bytes.rfind("HTTP/1.1 503", 0), 0U) << got.bytes;
+  }
+  // Once a connection of the first client closes, it may open another.
+  a1->close();
+  bool served = false;
+  for (const auto end = Clock::now() + seconds(10); !served && Clock::now() < end;) {
+    RawConnection again(server.port(), "127.0.0.1");
+    served = again.send(get) && again.receive(seconds(5), "\r\n\r\n").bytes.rfind("HTTP/1.1 200", 0) == 0;
+  }
+  EXPECT_TRUE(served);
+}
+
+// 3c. Out of file descriptors, the accept loop backs off instead of spinning, and serves again
+// once connections close.
+TEST(HardeningHttpTest, OutOfDescriptorsTheAcceptLoopWaitsAndRecovers) {
+  ServerProcess server;
+  // A first request on a kept-alive connection, then closed: whatever serving opens is open now,
+  // and the sanitizers of the dev build have seen each type of the request path (the slow path of
+  // their check needs a descriptor).
+  HttpClient(server.port()).get("/healthz");
+  // Leave the server a few descriptors, then queue more connections than it can accept.
+  rlimit before{};
+  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, nullptr, &before), 0) << std::strerror(errno);
+  rlimit lowered{open_descriptors(server.pid()) + 4, before.rlim_max};
+  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, &lowered, nullptr), 0) << std::strerror(errno);
+  std::vector<std::unique_ptr<RawConnection>> conns;
+  for (int i = 0; i < 12; ++i) {
+    conns.push_back(std::make_unique<RawConnection>(server.port()));
+    conns.back()->send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  }
+  ASSERT_TRUE(log_shows(server, "accept failed")) << server.log().substr(0, 4000);
+  // Over a bounded interval, a loop retrying at once uses all the CPU it gets and logs each
+  // failure (thousands of lines); backing off uses nearly none and has warned once.
+  const double cpu_before = cpu_seconds(server.pid());
+  const auto started = Clock::now();
+  std::this_thread::sleep_for(seconds(2));
+  const double wall = std::chrono::duration<double>(Clock::now() - started).count();
+  const double cpu = cpu_seconds(server.pid()) - cpu_before;
+  ASSERT_TRUE(alive(server.pid())) << "the server died: " << server.log().substr(0, 4000);
+  EXPECT_LT(cpu, 0.1 * wall) << "CPU seconds " << cpu << " over " << wall << " s while out of descriptors";
+  EXPECT_EQ(count_of(server.log(), "accept failed"), 1U);
+  // Closing the connections frees descriptors: the queued ones get accepted, and so do new ones.
+  conns.clear();
+  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, &before, nullptr), 0);
+  EXPECT_EQ(HttpClient(server.port()).get("/healthz").status, 200);
+}
+
+// 4. A route that needs a token refuses a request without a valid one before reading its body:
+// the 401 comes back while the announced megabyte has not been sent.
+TEST(HardeningHttpTest, AMissingOrBadTokenIsRefusedBeforeTheBodyIsRead) {
+  TempDir dir;
+  ServerProcess server(with_config(dir, "[server]\nread_timeout_ms = 120000\n"));
+  for (const std::string& auth : std::vector<std::string>{"", "Authorization: Bearer not-a-token\r\n"}) {
+    RawConnection conn(server.port());
+    ASSERT_TRUE(conn.send("POST /api/ml/admin/users HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+                          "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"email\":"));
+    const auto got = conn.receive(seconds(30), "\r\n\r\n");
+    EXPECT_EQ(got.bytes.rfind("HTTP/1.1 401", 0), 0U) << "with '" << auth << "': " << got.bytes;
+  }
+}
+
+// 5. An email longer than any account's is refused like a wrong password, before it reaches the
+// rate limiter (which would keep it as a key, and count it against the address).
+TEST(HardeningHttpTest, AnOverlongLoginEmailIsRefusedBeforeTheRateLimiter) {
+  TempDir dir;
+  ServerProcess server(with_config(dir, "[auth]\nlogin_failures_per_address = 3\n"));
+  HttpClient client(server.port());
+  for (int i = 0; i < 6; ++i) {
+    const std::string email = std::string(300, static_cast<char>('a' + i)) + "@long.test";
+    const auto res = client.post(
+        "/api/auth/login", boost::json::serialize(boost::json::object{{"email", email}, {"password", "x"}}));
+    EXPECT_EQ(res.status, 401) << "attempt " << i << ": " << res.body;
+    EXPECT_EQ(res.error_code(), "invalid_credentials") << res.body;
+  }
+}
+
+// 6. A Transfer-Encoding that does not end in chunked is refused; what follows is never served as
+// a request of its own (request smuggling).
+TEST(HardeningHttpTest, ATransferEncodingNotEndingInChunkedIsRefused) {
+  ServerProcess server;
+  for (const std::string& coding : std::vector<std::string>{"gzip", "chunked, gzip"}) {
+    const std::string smuggled = "GET /api/smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    const std::string out = HttpClient(server.port())
+                                .raw(
+                                    "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    "Content-Type: application/json\r\nTransfer-Encoding: " +
+                                    coding + "\r\n\r\n" + smuggled);
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0U) << coding << ": " << out;
+    EXPECT_NE(out.find("Transfer-Encoding"), std::string::npos) << out;
+    EXPECT_EQ(count_of(out, "HTTP/1.1 "), 1U) << "the body was served as a request: " << out;
+  }
+}
+
+// 7. A percent-encoded line break in a path cannot start a forged log line.
+TEST(HardeningHttpTest, ControlCharactersInLoggedPathsAreEscaped) {
+  ServerProcess server;
+  HttpClient client(server.port());
+  EXPECT_EQ(client.get("/api/x%0Dforged-line%0Ats=2026-01-01T00:00:00.000Z%20level=error").status, 404);
+  ASSERT_TRUE(log_shows(server, "forged-line"));
+  std::istringstream lines(server.log());
+  bool escaped = false;
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_NE(line.rfind("ts=2026-01-01", 0), 0U) << "a forged line: " << line;
+    EXPECT_EQ(line.find('\r'), std::string::npos) << line;
+    escaped =
+        escaped || line.find(R"(path="/api/x\x0dforged-line\x0ats=2026-01-01T00:00:00.000Z level=error")") !=
+                       std::string::npos;
+  }
+  EXPECT_TRUE(escaped) << server.log();
+}
+
+// 8a. Upload spools left by a process that died are removed at start; one that a live process
+// holds is left alone.
+TEST(HardeningHttpTest, StaleUploadSpoolsAreSweptAtStart) {
+  TempDir tmp;
+  const auto stale = tmp.file("mladmin-upload-Xy12Ab");
+  const auto held = tmp.file("mladmin-upload-Live01");
+  std::ofstream(stale) << "half an upload";
+  std::ofstream(held) << "an upload in progress";
+  const int held_fd = ::open(held.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(held_fd, 0);
+  ASSERT_EQ(::flock(held_fd, LOCK_EX | LOCK_NB), 0);
+  ServerProcess::Options options;
+  options.env = {{"TMPDIR", tmp.path().string()}};
+  ServerProcess server(options);
+  EXPECT_FALSE(std::filesystem::exists(stale)) << server.log();
+  EXPECT_TRUE(std::filesystem::exists(held));
+  ::close(held_fd);
+}
+
+// 8b. The one import slot is taken before an upload is read: a second import is refused with
+// 409 while the first is still uploading, and the slot frees up when that upload is abandoned.
+TEST(HardeningHttpTest, TheImportSlotIsTakenBeforeTheUpload) {
+  ServerProcess server;
+  const auto admin = add_account(server, "boss@hardening.test", kPassword, "admin");
+  const HttpClient::Headers headers{{"Authorization", "Bearer " + admin.token},
+                                    {"Content-Type", "application/x-ndjson"}};
+  RawConnection first(server.port());
+  ASSERT_TRUE(first.send("POST /api/import?type=goals HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                         admin.token +
+                         "\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n"
+                         "Expect: 100-continue\r\n\r\n"));
+  // The server says 100 Continue once the checks that come before the upload have passed.
+  const auto go_on = first.receive(seconds(10), "\r\n\r\n");
+  ASSERT_EQ(go_on.bytes.rfind("HTTP/1.1 100", 0), 0U) << go_on.bytes;
+  ASSERT_TRUE(first.send("{\"id\":"));
+
+  HttpClient client(server.port());
+  const auto second = client.request("POST", "/api/import?type=goals", "", headers);
+  EXPECT_EQ(second.status, 409) << second.body;
+  EXPECT_EQ(second.error_code(), "import_running") << second.body;
+
+  first.close();  // the first upload is abandoned halfway
+  int status = 0;
+  for (const auto end = Clock::now() + seconds(10); status != 200 && Clock::now() < end;) {
+    status = HttpClient(server.port()).request("POST", "/api/import?type=goals", "", headers).status;
+  }
+  EXPECT_EQ(status, 200);
+}
+
+}  // namespace
+}  // namespace mladmin::test
