@@ -38,6 +38,16 @@ fuzz: fuzz-build
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 
+## make test-tsan: the ThreadSanitizer build (tsan preset) of the unit tests and of the integration
+## tests of the sync engine, event hub and server, run with every race fatal; not part of
+## `make test`, whose time it does not fit (docs/fuzzing.md).
+TSAN_TESTS = ^(EventsTest|EventsHeartbeatTest|JobRetentionTest|RetryFailedItemsTest|ServerConfigTest|ServerTest|CliUserTest|FaultsTest)\.
+test-tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan --target unit_tests integration_tests mladmin
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -L unit -LE web
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -R '$(TSAN_TESTS)'
+
 format:
 	find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
