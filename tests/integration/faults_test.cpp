@@ -1,5 +1,6 @@
 // Faults outside the program (docs/fuzzing.md, "Faults"), with real processes and files:
-// - the disk holding the database fills up during a sync (a small tmpfs made by the test): the job
+// - the disk holding the database fills up during a sync (a small tmpfs made by the test, with
+//   records enough that their documents need several times the space left): the job
 //   fails with a reason naming the disk, the documents written are exactly those the job counted,
 //   the server goes on answering, and after space is freed a retry finishes with every record's
 //   document exactly once;
@@ -31,7 +32,7 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
 constexpr const char* kPassword = "Copper-Willow-61-Harbor";
-constexpr std::size_t kRecords = 4000;
+constexpr std::size_t kRecords = 10000;
 
 std::string str(const json::value& v, const char* key) {
   return std::string(v.at(key).as_string());
