@@ -1,5 +1,6 @@
 # The two commands of the README, and the steps they are made of.
-.PHONY: demo test build dev deps format clean
+SHELL := /bin/bash
+.PHONY: demo test build dev deps format clean fuzz fuzz-build test-tsan
 
 deps:
 	@scripts/install-deps
@@ -16,9 +17,36 @@ dev: deps
 demo: build
 	build/release/mladmin demo
 
-## make test: install what is missing, build the dev preset (ASan + UBSan), run every test.
-test: dev
+## make test: install what is missing, build the dev preset (ASan + UBSan) and the fuzz preset, run
+## every test, the fuzzers included (each for 20 s on its seed corpus; docs/fuzzing.md).
+test: dev fuzz-build
 	ctest --preset dev
+	ctest --preset fuzz
+
+# The libFuzzer targets of fuzz/ (clang, ASan + UBSan), and nothing else of the project.
+fuzz-build: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+
+## make fuzz: run each fuzzer for FUZZ_SECONDS (default 300), one after the other; a crash stops
+## it and names the input (docs/fuzzing.md).
+FUZZ_SECONDS ?= 300
+fuzz: fuzz-build
+	@for b in build/fuzz/fuzz/fuzz_*; do \
+	  t=$${b##*/fuzz_}; echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  fuzz/run-fuzzer $$b $$t $(FUZZ_SECONDS) build/fuzz/fuzz/work 2>&1 | grep -E '^(#[0-9]+.*DONE|stat::|==|SUMMARY|artifact)|ERROR' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+## make test-tsan: the ThreadSanitizer build (tsan preset) of the unit tests and of the integration
+## tests of the sync engine, event hub and server, run with every race fatal; not part of
+## `make test`, whose time it does not fit (docs/fuzzing.md).
+TSAN_TESTS = ^(EventsTest|EventsHeartbeatTest|JobRetentionTest|RetryFailedItemsTest|ServerConfigTest|ServerTest|CliUserTest|FaultsTest)\.
+test-tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan --target unit_tests integration_tests mladmin
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -L unit -LE web
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -R '$(TSAN_TESTS)'
 
 format:
 	find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

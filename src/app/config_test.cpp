@@ -100,6 +100,14 @@ TEST_F(ConfigFileTest, SyntaxErrorNamesTheLine) {
   EXPECT_NE(load_error(write("[server]\nlisten = \n")).find(":2:"), std::string::npos);
 }
 
+// Found by fuzz_config (docs/fuzzing.md): toml++ 3.3 reaches a debug assertion and an
+// "unreachable" on these; Debian's library must still report them as syntax errors with the line.
+TEST_F(ConfigFileTest, StrayCharactersInKeysAndWhitespaceAreSyntaxErrors) {
+  EXPECT_NE(load_error(write("[|server\n")).find(":1:2: "), std::string::npos);
+  EXPECT_NE(load_error(write("[server]\nio_threads \xC3\x94 2\n")).find(":2:12: "), std::string::npos);
+  EXPECT_NE(load_error(write("[server]\nio_threads = 2 \xC3\xA9\n")).find(":2:16: "), std::string::npos);
+}
+
 TEST(ListenTest, ParsesHostPortAndIpv6) {
   Config c;
   set_listen(c, "[::1]:0");

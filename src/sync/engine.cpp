@@ -7,6 +7,7 @@
 
 #include "domain/error.hpp"
 #include "domain/source.hpp"
+#include "store/errors.hpp"
 #include "sync/bulk.hpp"
 #include "sync/shape.hpp"
 
@@ -376,7 +377,10 @@ void Engine::worker() {
           auto job = w.find_job(id);
           if (job && job->status == JobStatus::running) {
             job->status = JobStatus::failed;
-            job->failure_reason = "the job stopped on an internal error; it has been logged";
+            // A full disk is something a person can fix: its message names the disk (store/errors.hpp).
+            const auto* full = dynamic_cast<const store::StorageFull*>(&e);
+            job->failure_reason =
+                full != nullptr ? full->what() : "the job stopped on an internal error; it has been logged";
             job->end_time = job->updated_at = clock_.now_ms();
             w.save_job(*job);
             return job;

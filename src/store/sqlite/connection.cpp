@@ -6,6 +6,8 @@
 
 #include <stdexcept>
 
+#include "store/errors.hpp"
+
 namespace mladmin::store::sqlite {
 
 namespace {
@@ -19,7 +21,20 @@ class SqliteError final : public std::runtime_error {
   int code_;
 };
 
+/// A full disk and a lock held by another process get their own types, for a person to read.
+void throw_if_full_or_locked(sqlite3* db, int rc) {
+  if (db != nullptr && ((rc & 0xFF) == SQLITE_FULL || (rc & 0xFF) == SQLITE_BUSY)) {
+    const char* file = sqlite3_db_filename(db, "main");
+    const std::string path = file != nullptr && *file != '\0' ? file : "(in memory)";
+    if ((rc & 0xFF) == SQLITE_FULL) {
+      throw StorageFull(path);
+    }
+    throw StorageLocked(path);
+  }
+}
+
 [[noreturn]] void fail(sqlite3* db, int rc, std::string_view context) {
+  throw_if_full_or_locked(db, rc);
   std::string msg(context);
   msg += ": ";
   msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -145,11 +160,17 @@ Connection::~Connection() {
 }
 
 void Connection::exec(const std::string& sql) {
+  // On SQLITE_FULL (and I/O errors) SQLite has already rolled the transaction back: a second
+  // ROLLBACK would fail and hide the error that caused it.
+  if (sql == "ROLLBACK" && sqlite3_get_autocommit(db_) != 0) {
+    return;
+  }
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
     std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
+    throw_if_full_or_locked(db_, rc);
     throw SqliteError(rc, "sqlite exec: " + msg);
   }
 }

@@ -1019,6 +1019,10 @@ int SqliteStore::schema_version() {
 int SqliteStore::migrate() {
   int version = schema_version();
   std::lock_guard lock(write_mutex_);
+  // The write lock once even with nothing to migrate: a file another process is writing to stops
+  // the start here with StorageLocked (store/errors.hpp), not each write later (docs/fuzzing.md).
+  writer_->exec("BEGIN IMMEDIATE");
+  writer_->exec("COMMIT");
   for (const auto& file : sqlite_migrations::files()) {
     const int v = parse_version(file.name);
     if (v <= version) {
