@@ -14,11 +14,15 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "domain/error.hpp"
+#include "sink/sink.hpp"
 #include "store/sqlite/temp_store_test_fixture.hpp"
+#include "sync/shape.hpp"
 
 namespace mladmin::sync {
 namespace {
@@ -509,6 +513,369 @@ TEST_F(EngineTest, AJobStoppedMidwayResumesFromItsCheckpointInANewEngine) {
   EXPECT_EQ(done.counters.synced, 1000);
   EXPECT_EQ(documents(), 1000);
   EXPECT_TRUE(all_present(ids));
+}
+
+// ---- A paused job holds no worker, and stays paused across restarts ----
+
+TEST_F(EngineTest, APausedJobFreesItsWorkerForTheNextJob) {
+  options_.workers = 1;
+  seed(500);
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto first = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  engine.pause(first.id);
+  gate_.open();
+  wait_status(first.id, JobStatus::paused);
+
+  // The only worker is free: a sync of another scope runs to the end while the first is paused.
+  StartRequest own;
+  own.scope = domain::JobScope::user;
+  own.scope_user_id = "alice";
+  own.started_by = "alice";
+  check_documents_ = false;  // two jobs write
+  const auto second = engine.start_sync(own);
+  const auto done = wait_status(second.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.total, 250);  // alice's records only
+  EXPECT_EQ(stored(first.id).status, JobStatus::paused);
+
+  const auto resumed = engine.resume(first.id);
+  EXPECT_EQ(resumed.status, JobStatus::running);
+  const auto finished = wait_event(first.id, [](const Job& j) { return j.status == JobStatus::completed; });
+  EXPECT_EQ(finished.counters.processed(), 500);
+  EXPECT_EQ(documents(), 500);
+}
+
+TEST_F(EngineTest, APausedJobStaysPausedAcrossARestartAndResumesThere) {
+  const auto ids = seed(500);
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto job = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  engine.pause(job.id);
+  gate_.open();
+  const auto paused = wait_status(job.id, JobStatus::paused);
+
+  start_engine();  // a new process
+  EXPECT_EQ(stored(job.id).status, JobStatus::paused);
+  EXPECT_EQ(stored(job.id).counters.processed(), paused.counters.processed());
+
+  const auto resumed = engine_->resume(job.id);  // no worker held it: it is queued again
+  EXPECT_EQ(resumed.status, JobStatus::running);
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 500);
+  EXPECT_TRUE(all_present(ids));
+  EXPECT_EQ(documents(), 500);
+}
+
+TEST_F(EngineTest, ASliceDoesNotWriteARecordThatChangedAfterItWasRead) {
+  // While the sync of every user is held after its first slice (the next ones prepared), a record
+  // changes and alice's own sync writes its new version; the held sync must not then write the
+  // version it read before.
+  seed(400);
+  gated_ = [](const Job& j) { return j.scope == domain::JobScope::all; };
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto all = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  check_documents_ = false;
+  auto edited = entry("e150");
+  edited.body = "edited during the sync";
+  save(edited);
+  StartRequest own;
+  own.scope = domain::JobScope::user;
+  own.scope_user_id = "alice";
+  own.started_by = "alice";
+  const auto mine = engine.start_sync(own);
+  wait_status(mine.id, JobStatus::completed);
+  gate_.open();
+  const auto done = wait_status(all.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.total, 400);
+  EXPECT_EQ(done.counters.processed(), 400);  // e150's new version is the next sync's
+
+  const auto expected = shape(entry("e150")).hash();
+  const auto stored_hash = store_->read_value(
+      [](store::Reader& r) { return r.document_hashes(domain::SourceType::journal_entries, {"e150"}); });
+  ASSERT_EQ(stored_hash.size(), 1U);
+  EXPECT_EQ(stored_hash[0].second, expected) << "an old version of e150 overwrote the new one";
+  EXPECT_EQ(documents(), 400);
+}
+
+// ---- The sink stage ----
+
+/// An in-process sink: answers each batch on a thread of its own as `answer` says (nullopt: hangs
+/// until the stop token fires), keeps what it acknowledged, and checks that the store holds no
+/// document of a batch before the batch is acknowledged.
+class TestSink final : public sink::Sink {
+ public:
+  using Answer = std::function<std::optional<sink::Outcome>(const sink::Batch&)>;
+  TestSink(store::Store& store, std::size_t items, std::size_t in_flight)
+      : store_(store), items_(items), in_flight_(in_flight) {}
+  ~TestSink() override {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(m_);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+  }
+
+  std::size_t batch_items() const override { return items_; }
+  std::size_t max_in_flight() const override { return in_flight_; }
+  void send(sink::Batch batch, std::stop_token stop, std::function<void(sink::Outcome)> done) override {
+    std::lock_guard lock(m_);
+    ++in_flight_now_;
+    max_seen_ = std::max(max_seen_, in_flight_now_);
+    ++sent_;
+    largest_ = std::max(largest_, batch.upserts.size() + batch.deletes.size());
+    threads_.emplace_back([this, answer = answer_, batch = std::move(batch), stop, done = std::move(done)] {
+      auto outcome = answer ? answer(batch) : std::optional<sink::Outcome>(sink::Outcome{});
+      if (!outcome) {
+        std::mutex m;
+        std::condition_variable_any cv;
+        std::unique_lock lock(m);
+        cv.wait(lock, stop, [] { return false; });
+        outcome = sink::Outcome{sink::OutcomeKind::abandoned, {}, "stopped"};
+        std::lock_guard l(m_);
+        ++abandoned_;
+      }
+      if (outcome->kind == sink::OutcomeKind::acknowledged) {
+        // Nothing of this batch may be in the store yet at this version.
+        std::vector<std::string> ids;
+        for (const auto& u : batch.upserts) {
+          ids.push_back(u.source_id);
+        }
+        const auto stored = store_.read_value(
+            [&](store::Reader& r) { return r.document_hashes(domain::SourceType::journal_entries, ids); });
+        std::lock_guard l(m_);
+        std::map<std::string, std::string> versions;
+        for (const auto& u : batch.upserts) {
+          versions[u.source_id] = u.version;
+        }
+        for (const auto& [id, hash] : stored) {
+          if (versions[id] == hash && !held_.contains(id)) {
+            ++written_before_ack_;
+          }
+        }
+        std::set<std::string> rejected;
+        for (const auto& r : outcome->rejected) {
+          rejected.insert(r.source_id);
+        }
+        for (const auto& u : batch.upserts) {
+          ++upserts_;
+          if (!rejected.contains(u.source_id)) {
+            held_[u.source_id] = u.version;
+          }
+        }
+        for (const auto& d : batch.deletes) {
+          held_.erase(d.source_id);
+        }
+      }
+      {
+        std::lock_guard l(m_);
+        --in_flight_now_;
+      }
+      done(std::move(*outcome));
+    });
+  }
+
+  void set_answer(Answer answer) {
+    std::lock_guard lock(m_);
+    answer_ = std::move(answer);
+  }
+  std::map<std::string, std::string> held() {
+    std::lock_guard lock(m_);
+    return held_;
+  }
+  template <class T>
+  T get(const T& field) {
+    std::lock_guard lock(m_);
+    return field;
+  }
+
+  store::Store& store_;
+  std::size_t items_;
+  std::size_t in_flight_;
+  std::mutex m_;
+  Answer answer_;
+  std::vector<std::thread> threads_;
+  std::map<std::string, std::string> held_;  ///< acknowledged: source id → version
+  std::size_t in_flight_now_ = 0;
+  std::size_t max_seen_ = 0;
+  std::size_t largest_ = 0;
+  int sent_ = 0;
+  int upserts_ = 0;
+  int abandoned_ = 0;
+  int written_before_ack_ = 0;
+};
+
+class EngineSinkTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    sink_ = std::make_unique<TestSink>(*store_, 64, 3);
+  }
+  void TearDown() override {
+    gate_.open();
+    engine_.reset();
+    sink_.reset();  // joins its threads (every hanging one was abandoned by the engine)
+    EngineTest::TearDown();
+  }
+  Engine& start_with_sink() {
+    gate_.open();
+    engine_.reset();
+    engine_ = std::make_unique<Engine>(*store_, clock_, ids_, options_, sink_.get());
+    engine_->set_listener([this](const Job& job, bool changed) { on_event(job, changed); });
+    engine_->start();
+    return *engine_;
+  }
+  /// Every document of the store is held by the sink at the same version.
+  void expect_store_within_sink(const std::vector<std::string>& ids) {
+    const auto held = sink_->held();
+    const auto stored = store_->read_value(
+        [&](store::Reader& r) { return r.document_hashes(domain::SourceType::journal_entries, ids); });
+    for (const auto& [id, hash] : stored) {
+      auto it = held.find(id);
+      EXPECT_TRUE(it != held.end() && it->second == hash) << id << " is stored but not held by the sink";
+    }
+  }
+
+  std::unique_ptr<TestSink> sink_;
+};
+
+TEST_F(EngineSinkTest, EveryDocumentGoesToTheSinkBeforeTheStoreCommitsIt) {
+  const auto ids = seed(450);
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 450);
+  EXPECT_EQ(documents(), 450);
+  EXPECT_EQ(sink_->held().size(), 450U);
+  expect_store_within_sink(ids);
+  EXPECT_EQ(sink_->get(sink_->written_before_ack_), 0);
+  EXPECT_LE(sink_->get(sink_->largest_), 64U);  // cut to the sink's batch size
+  EXPECT_LE(sink_->get(sink_->max_seen_), 3U);  // at most max_in_flight at once
+}
+
+TEST_F(EngineSinkTest, ItemsTheServiceRejectsFailWithItsReasonAndAreNotStored) {
+  const auto ids = seed(300);
+  sink_->set_answer([](const sink::Batch& b) {
+    sink::Outcome o;
+    for (const auto& u : b.upserts) {
+      if (u.source_id == "e5" || u.source_id == "e217") {
+        o.rejected.push_back({u.source_type, u.source_id, "text too long for the model"});
+      }
+    }
+    return o;
+  });
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 298);
+  EXPECT_EQ(done.counters.failed, 2);
+  ASSERT_EQ(done.errors.size(), 2U);
+  EXPECT_EQ(done.errors[0].item_id, "e5");
+  EXPECT_EQ(done.errors[0].reason, "text too long for the model");
+  EXPECT_EQ(documents(), 298);
+  EXPECT_FALSE(all_present({"e5"}));
+  expect_store_within_sink(ids);
+}
+
+TEST_F(EngineSinkTest, AnUnavailableServiceFailsTheJobWithItsReasonAndARetryGoesOnFromTheCheckpoint) {
+  const auto ids = seed(450);
+  std::atomic<bool> down = true;
+  sink_->set_answer([&](const sink::Batch& b) -> std::optional<sink::Outcome> {
+    const bool has_late = std::any_of(b.upserts.begin(), b.upserts.end(),
+                                      [](const sink::Upsert& u) { return u.source_id == "e300"; });
+    if (has_late && down) {
+      return sink::Outcome{
+          sink::OutcomeKind::unavailable, {}, "ML service unavailable: HTTP 503 after 8 attempts"};
+    }
+    return sink::Outcome{};
+  });
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto failed = wait_status(job.id, JobStatus::failed);
+  EXPECT_EQ(failed.failure_reason, "ML service unavailable: HTTP 503 after 8 attempts");
+  EXPECT_GT(failed.counters.processed(), 0);
+  EXPECT_LT(failed.counters.processed(), 450);
+  EXPECT_EQ(documents(), failed.counters.synced);  // the checkpoint kept with its documents
+  EXPECT_FALSE(all_present({"e300"}));
+  expect_store_within_sink(ids);
+
+  down = false;
+  engine.retry(job.id);
+  const auto done =
+      wait_event(job.id, [](const Job& j) { return j.attempt == 2 && j.status == JobStatus::completed; });
+  EXPECT_EQ(done.counters.synced, 450);
+  EXPECT_EQ(documents(), 450);
+  EXPECT_TRUE(all_present(ids));
+  expect_store_within_sink(ids);
+}
+
+TEST_F(EngineSinkTest, ARefusedBatchFailsTheJobAtOnce) {
+  seed(100);
+  sink_->set_answer([](const sink::Batch&) {
+    return sink::Outcome{
+        sink::OutcomeKind::refused, {}, "ML service refused the batch: 400 {\"detail\": \"bad\"}"};
+  });
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto failed = wait_status(job.id, JobStatus::failed);
+  EXPECT_EQ(failed.failure_reason, "ML service refused the batch: 400 {\"detail\": \"bad\"}");
+  EXPECT_EQ(failed.counters.processed(), 0);
+  EXPECT_EQ(documents(), 0);
+}
+
+TEST_F(EngineSinkTest, PauseAndCancelAbandonADeliveryThatHangs) {
+  options_.control_wait = 10s;  // the answer of pause() and cancel() is the state they reached
+  const auto ids = seed(300);
+  sink_->set_answer([](const sink::Batch&) { return std::nullopt; });  // the service never answers
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  wait_event(job.id, [](const Job& j) { return j.status == JobStatus::running; });
+  const auto paused = engine.pause(job.id);
+  EXPECT_EQ(paused.status, JobStatus::paused);
+  EXPECT_EQ(paused.counters.processed(), 0);
+  EXPECT_EQ(documents(), 0);
+
+  // Resumed with a service that answers: it goes on from its checkpoint and completes.
+  sink_->set_answer(nullptr);
+  engine.resume(job.id);
+  wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(documents(), 300);
+  expect_store_within_sink(ids);
+
+  // A cancel while a delivery hangs ends the job at once too.
+  seed(100, 1000);
+  sink_->set_answer([](const sink::Batch&) { return std::nullopt; });
+  check_documents_ = false;
+  const auto second = engine.start_sync(all_users());
+  wait_event(second.id, [](const Job& j) { return j.status == JobStatus::running; });
+  const auto cancelled = engine.cancel(second.id);
+  EXPECT_EQ(cancelled.status, JobStatus::cancelled);
+  EXPECT_EQ(documents(), 300);
+}
+
+TEST_F(EngineSinkTest, AFullSyncSendsUnchangedRecordsAgainWithoutRewritingThem) {
+  const auto ids = seed(100);
+  auto& engine = start_with_sink();
+  wait_status(engine.start_sync(all_users()).id, JobStatus::completed);
+  EXPECT_EQ(sink_->get(sink_->upserts_), 100);
+
+  check_documents_ = false;
+  const auto full = engine.start_sync(all_users(domain::SyncMode::full));
+  const auto done = wait_status(full.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 0);
+  EXPECT_EQ(done.counters.skipped, 100);
+  EXPECT_EQ(sink_->get(sink_->upserts_), 200);  // every valid record sent again
+  expect_store_within_sink(ids);
+
+  const auto inc = engine.start_sync(all_users());
+  wait_status(inc.id, JobStatus::completed);
+  EXPECT_EQ(sink_->get(sink_->upserts_), 200);  // an incremental sync with nothing new sends nothing
 }
 
 }  // namespace
