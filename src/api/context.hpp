@@ -14,6 +14,7 @@
 #include "domain/ids.hpp"
 #include "events/hub.hpp"
 #include "metrics/metrics.hpp"
+#include "sink/http_sink.hpp"
 #include "store/store.hpp"
 #include "sync/engine.hpp"
 
@@ -36,7 +37,8 @@ struct ApiContext {
   std::function<bool()> draining = [] { return false; };
   bool metrics_public = true;
   std::size_t import_max_bytes = 256 * 1024 * 1024;  ///< largest POST /api/import body
-  std::mutex import_mutex;                           ///< held while an import runs (one at a time)
+  const sink::HttpSink* ml_sink = nullptr;  ///< the external ML service, when [ml_service] url is set
+  std::mutex import_mutex;                  ///< held while an import runs (one at a time)
 };
 
 }  // namespace mladmin::api

@@ -21,6 +21,7 @@
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 #include "metrics/metrics.hpp"
+#include "sink/http_sink.hpp"
 #include "sync/engine.hpp"
 #include "sync/retention.hpp"
 #include "util/embedded.hpp"
@@ -137,11 +138,24 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   }
 
   http::Server* server_ptr = nullptr;
+  metrics::Metrics metrics;
+  // The external ML service (docs/ml-service-api.md). Built before the engine
+  // and destroyed after it. TODO(merge): pass ml_sink.get() to the Engine once it takes a
+  // sink::Sink*; until then only GET /api/ml/service and /metrics see it.
+  std::unique_ptr<sink::HttpSink> ml_sink;
+  if (!config.ml_service.url.empty()) {
+    ml_sink = std::make_unique<sink::HttpSink>(config.ml_service, sink::HttpSinkTuning{},
+                                               [&metrics](std::string_view outcome, double seconds) {
+                                                 metrics.observe_ml_request(outcome, seconds);
+                                               });
+    spdlog::info("msg=\"ML service sink on\" url={} batch_items={} max_in_flight={}",
+                 sink::redact_url(config.ml_service.url), config.ml_service.batch_items,
+                 config.ml_service.max_in_flight);
+  }
   sync::EngineOptions engine_options;
   engine_options.workers = config.sync_workers;
   sync::Engine engine(*store, clock, ids, engine_options);
   events::Hub hub(config.events);
-  metrics::Metrics metrics;
   engine.set_listener([&hub, &metrics, &clock](const domain::Job& job, bool status_changed) {
     metrics.observe_job(job, status_changed);
     api::publish_job_event(hub, job, status_changed, clock.now_ms());
@@ -151,6 +165,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   ctx.token_ttl_seconds = config.token_ttl_seconds;
   ctx.password_policy = policy;
   ctx.import_max_bytes = config.import_max_bytes;
+  ctx.ml_sink = ml_sink.get();
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
 
   const http::StaticFiles static_files(dashboard::files());

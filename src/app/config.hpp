@@ -8,6 +8,7 @@
 #include "auth/rate_limiter.hpp"
 #include "events/hub.hpp"
 #include "http/message.hpp"
+#include "sink/http_sink.hpp"
 
 namespace mladmin::app {
 
@@ -27,13 +28,14 @@ struct Config {
   events::HubOptions events;
   bool metrics_public = true;   ///< [metrics] public: false requires an ml_admin or admin token
   int job_retention_days = 90;  ///< finished jobs older than this are deleted; 0 keeps them forever
+  sink::MlServiceConfig ml_service;  ///< [ml_service]; its token also from MLADMIN_ML_SERVICE_TOKEN
 };
 
 /// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.
 /// Throws std::runtime_error with the file, the key and the problem.
 void load_config_file(const std::string& path, Config& config);
 
-/// Applies MLADMIN_DATABASE_URL, MLADMIN_LISTEN, MLADMIN_JWT_SECRET.
+/// Applies MLADMIN_DATABASE_URL, MLADMIN_LISTEN, MLADMIN_JWT_SECRET, MLADMIN_ML_SERVICE_TOKEN.
 void apply_environment(Config& config);
 
 /// Parses "HOST:PORT" or "[IPv6]:PORT" into the server options; throws std::runtime_error.
