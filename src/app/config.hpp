@@ -26,8 +26,8 @@ struct Config {
   std::string log_level = "info";
   std::size_t sync_workers = 4;
   events::HubOptions events;
-  bool metrics_public = true;   ///< [metrics] public: false requires an ml_admin or admin token
-  int job_retention_days = 90;  ///< finished jobs older than this are deleted; 0 keeps them forever
+  bool metrics_public = true;        ///< [metrics] public: false requires an ml_admin or admin token
+  int job_retention_days = 90;       ///< finished jobs older than this are deleted; 0 keeps them forever
   sink::MlServiceConfig ml_service;  ///< [ml_service]; its token also from MLADMIN_ML_SERVICE_TOKEN
 };
 
