@@ -587,7 +587,8 @@ void HttpSink::Impl::run() {
 
     long curl_timeout = -1;
     curl_multi_timeout(multi, &curl_timeout);
-    auto wait = kMaxPoll;
+    // Idle, nothing needs looking at: send() wakes the loop.
+    auto wait = deliveries.empty() ? std::chrono::milliseconds(1000) : kMaxPoll;
     if (curl_timeout >= 0) {
       wait = std::min(wait, std::chrono::milliseconds(curl_timeout));
     }

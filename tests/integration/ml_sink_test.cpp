@@ -219,8 +219,12 @@ TEST(MlSinkTest, StopWhileTheServiceHangsAbandonsWithinOneSecond) {
             [&promise](Outcome o) { promise.set_value(std::move(o)); });
   ASSERT_TRUE(receiver.wait_for_requests(1));
   EXPECT_EQ(sink.status().in_flight, 1u);
+  const auto stopped_at = std::chrono::steady_clock::now();
   stop.request_stop();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  RecordProperty("abandoned_after_us", static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                            std::chrono::steady_clock::now() - stopped_at)
+                                                            .count()));
   EXPECT_EQ(future.get().kind, OutcomeKind::abandoned);
   EXPECT_EQ(sink.status().in_flight, 0u);
 }
