@@ -131,7 +131,7 @@ TEST(MlSinkTest, RejectedItemsComeBackWithTheServicesReason) {
   EXPECT_EQ(receiver.documents().size(), 2u);
 }
 
-TEST(MlSinkTest, ServiceUnavailableTwiceThenAcknowledged) {
+TEST(MlSinkTest, ThreeServiceUnavailableAnswersThenAcknowledged) {
   MlReceiver receiver({.token = kToken});
   receiver.faults(R"({"failNext": 3, "failStatus": 503})");
   HttpSink sink(config_for(receiver.url()), fast_backoff());
