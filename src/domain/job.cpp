@@ -219,21 +219,24 @@ int progress_percent(const JobCounters& counters, JobStatus status) {
   if (total <= 0) {
     return status == JobStatus::completed ? 100 : 0;
   }
+  int percent = 100;
   if (processed <= 0) {
-    return 0;
+    percent = 0;
+  } else if (processed < total) {
+    // floor(100 * processed / total) in integers when 100 * processed fits; beyond ~9.2e16 items,
+    // long double is exact enough for a whole percent.
+    constexpr std::int64_t kExactLimit = std::numeric_limits<std::int64_t>::max() / 100;
+    if (processed <= kExactLimit) {
+      percent = static_cast<int>(100 * processed / total);
+    } else {
+      const long double exact =
+          100.0L * static_cast<long double>(processed) / static_cast<long double>(total);
+      percent = static_cast<int>(std::floor(exact));
+    }
+    percent = std::clamp(percent, 0, 99);
   }
-  if (processed >= total) {
-    return 100;
-  }
-  // Round half up in integers, so 1/200 is exactly 0.5% and becomes 1 with no float doubt.
-  // With 0 < processed < total, 200 * processed + total < 201 * total, which fits below this bound.
-  constexpr std::int64_t kExactLimit = std::numeric_limits<std::int64_t>::max() / 201;
-  if (total <= kExactLimit) {
-    return static_cast<int>((200 * processed + total) / (2 * total));
-  }
-  // Totals beyond ~4.6e16 items: long double is exact enough for a whole percent.
-  const long double exact = 100.0L * static_cast<long double>(processed) / static_cast<long double>(total);
-  return static_cast<int>(std::floor(exact + 0.5L));
+  // 100 means every item is done: a job still going shows at most 99.
+  return is_finished(status) ? percent : std::min(percent, 99);
 }
 
 double items_per_second(std::int64_t processed, std::int64_t running_ms) {

@@ -76,8 +76,8 @@ struct JobCounters {
   std::int64_t processed() const { return synced + skipped + failed; }
 };
 
-/// round(100 * processed / total), clamped to 0-100; 100 for a completed job with total 0, and 0
-/// for an unfinished one with total 0.
+/// floor(100 * processed / total), clamped to 0-100; a job not finished shows at most 99 (100 means
+/// every item is done); 100 for a completed job with total 0, and 0 for any other with total 0.
 int progress_percent(const JobCounters& counters, JobStatus status);
 
 /// Items per second over the running time so far (0 when no time has passed), and the seconds

@@ -355,29 +355,34 @@ TEST(JobProgressTest, EmptyUnfinishedJobHasNoProgress) {
   EXPECT_EQ(progress_percent(counters(0, 0), JobStatus::queued), 0);
 }
 
-TEST(JobProgressTest, RoundsToTheNearestWholePercent) {
+TEST(JobProgressTest, RoundsDownToAWholePercent) {
   EXPECT_EQ(progress_percent(counters(3, 1), JobStatus::running), 33);
-  EXPECT_EQ(progress_percent(counters(3, 2), JobStatus::running), 67);
-  EXPECT_EQ(progress_percent(counters(200, 1), JobStatus::running), 1);      // 0.5 rounds up
-  EXPECT_EQ(progress_percent(counters(200, 199), JobStatus::running), 100);  // 99.5 rounds up
-  EXPECT_EQ(progress_percent(counters(201, 1), JobStatus::running), 0);      // 0.497...
+  EXPECT_EQ(progress_percent(counters(3, 2), JobStatus::running), 66);
+  EXPECT_EQ(progress_percent(counters(200, 1), JobStatus::running), 0);  // 0.5 %
+  EXPECT_EQ(progress_percent(counters(200, 199), JobStatus::running), 99);
+  EXPECT_EQ(progress_percent(counters(1000, 999), JobStatus::running), 99);  // 99.9 %: not done
   EXPECT_EQ(progress_percent(counters(1000, 0), JobStatus::running), 0);
   EXPECT_EQ(progress_percent(counters(4, 2), JobStatus::paused), 50);
+  EXPECT_EQ(progress_percent(counters(1000, 999), JobStatus::cancelled), 99);
 }
 
 TEST(JobProgressTest, CountsSkippedAndFailedItemsAsProcessed) {
   EXPECT_EQ(progress_percent(counters(10, 2, 3, 1), JobStatus::running), 60);
 }
 
-TEST(JobProgressTest, ProcessedBeyondTotalIsClampedTo100) {
-  EXPECT_EQ(progress_percent(counters(10, 15), JobStatus::running), 100);
+TEST(JobProgressTest, ReadsFullOnlyOnceTheJobFinished) {
+  // A running bulk job's total follows its processed count: every item counted, not finished.
+  EXPECT_EQ(progress_percent(counters(10, 10), JobStatus::running), 99);
+  EXPECT_EQ(progress_percent(counters(10, 15), JobStatus::paused), 99);
   EXPECT_EQ(progress_percent(counters(10, 10), JobStatus::completed), 100);
+  EXPECT_EQ(progress_percent(counters(10, 15), JobStatus::cancelled), 100);
 }
 
 TEST(JobProgressTest, HugeTotalsDoNotOverflow) {
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-  EXPECT_EQ(progress_percent(counters(kMax, kMax / 2), JobStatus::running), 50);
-  EXPECT_EQ(progress_percent(counters(kMax, kMax - 1), JobStatus::running), 100);
+  EXPECT_EQ(progress_percent(counters(kMax, kMax / 2), JobStatus::running), 49);  // 49.99… %
+  EXPECT_EQ(progress_percent(counters(kMax, kMax - 1), JobStatus::running), 99);
+  EXPECT_EQ(progress_percent(counters(kMax, kMax - 1), JobStatus::completed), 99);
 }
 
 // ---- rate and ETA ----

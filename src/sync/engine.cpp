@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <unordered_map>
 
 #include "domain/error.hpp"
 #include "domain/source.hpp"
@@ -59,155 +60,538 @@ void check(const domain::TransitionResult& r) {
   }
 }
 
-/// A sync's batches: the source's changes in the job's range from its checkpoint on, then, in a
-/// retry of a completed job, the items that failed in earlier attempts.
-class SyncStep final : public JobStep {
+/// `event` applied to the job's status; throws the transition's 409 when it is illegal.
+JobStatus next_status(JobStatus from, JobEvent event) {
+  auto r = domain::transition(from, event);
+  check(r);
+  return *r.next;
+}
+
+/// What a person reads as the failure of a job stopped by an exception: the message of an error
+/// meant to be shown (a domain::Error, e.g. a store that is full), else a generic sentence.
+std::string failure_reason_of(const std::exception& e) {
+  if (dynamic_cast<const Error*>(&e) != nullptr) {
+    return std::string("the job stopped: ") + e.what();
+  }
+  return "the job stopped on an internal error; it has been logged";
+}
+
+// ---- The sync pipeline's parts (docs/sync-engine.md) ----
+
+/// One source item of a slice that goes to the store or the sink.
+struct Item {
+  enum class Kind {
+    write,   ///< changed content: written to the store (and sent)
+    same,    ///< unchanged content, sent again (a full sync with a sink): counted skipped
+    remove,  ///< a tombstone whose document goes (and is deleted at the sink)
+    gone,    ///< a tombstone without a document: deleted at the sink only, counted skipped
+  };
+  Kind kind = Kind::write;
+  store::DocumentWrite doc;            ///< write, same: the document; remove, gone: source_id
+  domain::TimestampMs updated_at = 0;  ///< the record's updatedAt, for the sink
+  std::int64_t change_seq = 0;         ///< the version read; 0 for a failed item taken again
+};
+
+/// A prepared slice of a sync: what one commit writes.
+struct Slice {
+  std::vector<Item> items;
+  std::vector<domain::ItemError> failed;
+  std::int64_t skipped = 0;           ///< unchanged and not sent, or a tombstone never synced
+  std::int64_t checkpoint = 0;        ///< the job's checkpoint_seq once this slice is committed
+  std::vector<std::int64_t> retried;  ///< numbers of the item errors this slice processes again
+  std::int64_t snapshot = 0;          ///< the source's highest change_seq when the slice was read
+  bool last = false;                  ///< nothing comes after it: its commit completes the job
+  // Delivery to the sink (guarded by the job's Control::m).
+  std::size_t unanswered = 0;
+  std::vector<sink::Outcome> outcomes;
+};
+
+/// Fixes a sync's range on its first start: from the scope's watermark (0 for a full sync) to
+/// the source's highest change, and its total.
+void fix_range(store::Writer& w, Job& job) {
+  const auto type = source_of(job.type);
+  job.from_seq = job.mode == domain::SyncMode::full ? 0 : w.get_watermark(store::scope_key(job));
+  job.target_seq = w.max_change_seq(type);
+  job.checkpoint_seq = job.from_seq;
+  job.counters.total = w.count_changes(type, owner_filter(job), job.from_seq, job.target_seq);
+}
+
+/// Reads and shapes a sync's slices: the source's changes in the job's range from its checkpoint
+/// on, then, in a retry of a completed job, the items that failed in earlier attempts. Used by
+/// one thread (the job's preparer).
+class SyncSource {
  public:
-  SyncStep(const Job& job, const domain::Clock& clock, domain::IdGenerator& ids)
+  SyncSource(const Job& job, const domain::Clock& clock, domain::IdGenerator& ids, bool sink, bool full)
       : clock_(clock),
         ids_(ids),
+        job_id_(job.id),
         type_(source_of(job.type)),
         owner_(owner_filter(job)),
-        key_(store::scope_key(job)) {}
+        target_(job.target_seq),
+        position_(job.checkpoint_seq),
+        retry_(job.retry_before_attempt > 0),
+        sink_(sink),
+        send_unchanged_(sink && full) {}
 
-  void first_start(store::Writer& w, Job& job) override {
-    job.from_seq = job.mode == domain::SyncMode::full ? 0 : w.get_watermark(key_);
-    job.target_seq = w.max_change_seq(type_);
-    job.checkpoint_seq = job.from_seq;
-    job.counters.total = w.count_changes(type_, owner_, job.from_seq, job.target_seq);
-  }
+  /// True once only the failed items of earlier attempts are left: each of their slices must be
+  /// read after the previous one committed (a commit removes the error rows it processed).
+  bool retrying() const { return scanned_; }
 
-  bool batch(store::Writer& w, Job& job, const BatchLimits& limits,
-             std::vector<domain::ItemError>& new_errors) override {
+  Slice prepare(store::Reader& r, std::size_t max_items, std::chrono::steady_clock::time_point deadline) {
+    Slice s;
+    s.snapshot = r.max_change_seq(type_);
     std::size_t n = 0;
-    bool interrupted = false;
-    // Validates, shapes and writes (or removes) the document of each of `items`, counts it, and
-    // calls `taken(item)` after it; stops early when a control request arrives. Returns how many
-    // items it took. Document writes are collected and applied once per slice, so that the
-    // full-text index is fed by one statement per slice rather than one per document.
-    auto take = [&](const auto& items, const auto& taken) -> std::size_t {
-      std::vector<std::string> ids;
-      ids.reserve(items.size());
-      for (const auto& item : items) {
-        ids.push_back(item.id);
-      }
-      std::map<std::string, std::string> hashes;
-      for (auto& [sid, h] : w.document_hashes(type_, ids)) {
-        hashes.emplace(std::move(sid), std::move(h));
-      }
-      std::vector<store::DocumentWrite> upserts;
-      std::vector<std::string> deletes;
-      std::size_t count = 0;
-      for (const auto& item : items) {
-        if (item.deleted_at) {
-          // A tombstone: its document goes; a record never synced has nothing to remove.
-          if (hashes.contains(item.id)) {
-            deletes.push_back(item.id);
-            ++job.counters.synced;
-          } else {
-            ++job.counters.skipped;
-          }
-        } else if (auto problem = domain::sync_problem(item)) {
-          record_failure(job, domain::ItemError{item.id, *problem, clock_.now_ms()}, new_errors);
+    while (n < max_items) {
+      const std::size_t want = std::min<std::size_t>(256, max_items - n);
+      if (!scanned_) {
+        std::size_t taken = 0;
+        if (type_ == domain::SourceType::journal_entries) {
+          taken = scan(s, r, r.journal_changes(owner_, position_, target_, want));
         } else {
-          const auto doc = shape(item);
-          const auto hash = doc.hash();
-          auto it = hashes.find(item.id);
-          if (it != hashes.end() && it->second == hash) {
-            ++job.counters.skipped;
-          } else {
-            upserts.push_back(store::DocumentWrite{ids_.next(), item.user_id, type_, item.id, doc.title,
-                                                   doc.text, doc.metadata, hash, clock_.now_ms(), job.id,
-                                                   item.created_at});
-            ++job.counters.synced;
-          }
+          taken = scan(s, r, r.goal_changes(owner_, position_, target_, want));
         }
-        taken(item);
-        ++count;
-        ++n;
-        if (limits.interrupted()) {
-          interrupted = true;
+        if (taken == 0) {
+          scanned_ = true;
+          continue;
+        }
+        n += taken;
+      } else {
+        const auto to_retry =
+            retry_ ? r.job_errors_to_retry(job_id_, want) : std::vector<store::StoredItemError>();
+        if (to_retry.empty()) {
+          s.last = true;
           break;
         }
-      }
-      w.delete_documents(type_, deletes);
-      w.upsert_documents(type_, upserts);
-      return count;
-    };
-    while (!interrupted && !limits.reached(n)) {
-      const std::size_t want = std::min<std::size_t>(256, limits.max_items - n);
-      if (!scanned_) {
-        // First the source's changes in the job's range, from its checkpoint on.
-        auto scan = [&](const auto& items) {
-          if (items.empty()) {
-            scanned_ = true;
-            return;
-          }
-          take(items, [&](const auto& item) { job.checkpoint_seq = item.change_seq; });
-        };
+        const auto now = clock_.now_ms();
         if (type_ == domain::SourceType::journal_entries) {
-          scan(w.journal_changes(owner_, job.checkpoint_seq, job.target_seq, want));
+          take(s, r,
+               records_to_retry<domain::JournalEntry>(
+                   to_retry, [&](std::string_view id) { return r.find_journal_entry(id); }, now));
         } else {
-          scan(w.goal_changes(owner_, job.checkpoint_seq, job.target_seq, want));
+          take(s, r,
+               records_to_retry<domain::Goal>(
+                   to_retry, [&](std::string_view id) { return r.find_goal(id); }, now));
         }
-        continue;
+        for (const auto& e : to_retry) {
+          s.retried.push_back(e.seq);
+        }
+        break;  // the next error rows are read once this slice has removed these
       }
-      // Then, in a retry of a completed job, the items that failed in earlier attempts. Each
-      // error row goes in the transaction that processes its item again, so that a retry
-      // stopped at any moment goes on where it stopped.
-      const auto to_retry = job.retry_before_attempt > 0 ? w.job_errors_to_retry(job.id, want)
-                                                         : std::vector<store::StoredItemError>();
-      if (to_retry.empty()) {
-        return true;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        break;
       }
-      const auto now = clock_.now_ms();
-      const auto no_checkpoint = [](const auto&) {};
-      const std::size_t count =
-          type_ == domain::SourceType::journal_entries
-              ? take(records_to_retry<domain::JournalEntry>(
-                         to_retry, [&](std::string_view item) { return w.find_journal_entry(item); }, now),
-                     no_checkpoint)
-              : take(records_to_retry<domain::Goal>(
-                         to_retry, [&](std::string_view item) { return w.find_goal(item); }, now),
-                     no_checkpoint);
-      std::vector<std::int64_t> retried;
-      for (std::size_t i = 0; i < count; ++i) {
-        retried.push_back(to_retry[i].seq);
-      }
-      w.delete_job_errors(job.id, retried);
     }
-    return false;
-  }
-
-  void completed(store::Writer& w, Job& job) override {
-    if (job.retry_before_attempt == 0) {
-      // A retry of failed items reads no new changes: the watermark was set when the job first
-      // completed.
-      w.set_watermark(key_, job.target_seq);
-    }
+    s.checkpoint = position_;
+    return s;
   }
 
  private:
+  template <class Record>
+  std::size_t scan(Slice& s, store::Reader& r, const std::vector<Record>& records) {
+    if (!records.empty()) {
+      take(s, r, records);
+      position_ = records.back().change_seq;
+    }
+    return records.size();
+  }
+
+  /// Validates, shapes and hashes each record, and sorts it by what becomes of it.
+  template <class Record>
+  void take(Slice& s, store::Reader& r, const std::vector<Record>& records) {
+    std::vector<std::string> ids;
+    ids.reserve(records.size());
+    for (const auto& record : records) {
+      ids.push_back(record.id);
+    }
+    std::unordered_map<std::string, std::string> hashes;
+    for (auto& [sid, h] : r.document_hashes(type_, ids)) {
+      hashes.emplace(std::move(sid), std::move(h));
+    }
+    const auto now = clock_.now_ms();
+    for (const auto& record : records) {
+      if (record.deleted_at) {
+        // A tombstone: its document goes; a record never synced has nothing to remove (the sink
+        // is told anyway: a delete of a missing document is a success there).
+        const bool known = hashes.contains(record.id);
+        if (known || sink_) {
+          Item item;
+          item.kind = known ? Item::Kind::remove : Item::Kind::gone;
+          item.doc.source_id = record.id;
+          item.change_seq = record.change_seq;
+          s.items.push_back(std::move(item));
+        } else {
+          ++s.skipped;
+        }
+        continue;
+      }
+      if (auto problem = domain::sync_problem(record)) {
+        s.failed.push_back(domain::ItemError{record.id, *problem, now});
+        continue;
+      }
+      auto shaped = shape(record);
+      auto hash = shaped.hash();
+      auto it = hashes.find(record.id);
+      const bool same = it != hashes.end() && it->second == hash;
+      if (same && !send_unchanged_) {
+        ++s.skipped;
+        continue;
+      }
+      Item item;
+      item.kind = same ? Item::Kind::same : Item::Kind::write;
+      item.doc = store::DocumentWrite{ids_.next(),
+                                      record.user_id,
+                                      type_,
+                                      record.id,
+                                      std::move(shaped.title),
+                                      std::move(shaped.text),
+                                      std::move(shaped.metadata),
+                                      std::move(hash),
+                                      now,
+                                      job_id_,
+                                      record.created_at};
+      item.updated_at = record.updated_at;
+      item.change_seq = record.change_seq;
+      s.items.push_back(std::move(item));
+    }
+  }
+
   const domain::Clock& clock_;
   domain::IdGenerator& ids_;
+  std::string job_id_;
   domain::SourceType type_;
   std::optional<std::string> owner_;
-  std::string key_;
-  bool scanned_ = false;  ///< the source's changes in the job's range are all processed
+  std::int64_t target_;
+  std::int64_t position_;  ///< the last change_seq prepared
+  bool retry_;
+  bool sink_;
+  bool send_unchanged_;
+  bool scanned_ = false;  ///< the source's changes in the job's range are all prepared
 };
 
-std::unique_ptr<JobStep> make_step(const Job& job, const domain::Clock& clock, domain::IdGenerator& ids) {
-  if (domain::is_bulk(job.type)) {
-    return make_bulk_step(job, clock, ids);
+/// The change_seq the record of `id` has now (0 when there is none).
+std::int64_t current_change_seq(store::Reader& r, domain::SourceType type, const std::string& id) {
+  if (type == domain::SourceType::journal_entries) {
+    auto e = r.find_journal_entry(id);
+    return e ? e->change_seq : 0;
   }
-  return std::make_unique<SyncStep>(job, clock, ids);
+  auto g = r.find_goal(id);
+  return g ? g->change_seq : 0;
+}
+
+/// Applies a slice to the job in `w`'s transaction: its documents (less those the sink rejected,
+/// which fail with the service's reason), its counters, item errors and checkpoint.
+void commit_slice(store::Writer& w, Job& job, Slice& s,
+                  const std::unordered_map<std::string, std::string>& rejected, const domain::Clock& clock) {
+  const auto type = source_of(job.type);
+  // A record changed since the slice was read (by an edit, seen by another job's scan) has left
+  // this job's range: the next sync takes its new version, so this one neither writes nor counts it.
+  const bool recheck = !s.items.empty() && w.max_change_seq(type) > s.snapshot;
+  std::vector<store::DocumentWrite> upserts;
+  std::vector<std::string> deletes;
+  std::vector<domain::ItemError> new_errors;
+  const auto now = clock.now_ms();
+  for (auto& item : s.items) {
+    if (recheck && item.change_seq > 0 &&
+        current_change_seq(w, type, item.doc.source_id) != item.change_seq) {
+      continue;
+    }
+    if (auto it = rejected.find(item.doc.source_id); it != rejected.end()) {
+      record_failure(job, domain::ItemError{item.doc.source_id, it->second, now}, new_errors);
+      continue;
+    }
+    switch (item.kind) {
+      case Item::Kind::write:
+        upserts.push_back(std::move(item.doc));
+        ++job.counters.synced;
+        break;
+      case Item::Kind::remove:
+        deletes.push_back(item.doc.source_id);
+        ++job.counters.synced;
+        break;
+      case Item::Kind::same:
+      case Item::Kind::gone:
+        ++job.counters.skipped;
+        break;
+    }
+  }
+  job.counters.skipped += s.skipped;
+  for (auto& e : s.failed) {
+    record_failure(job, std::move(e), new_errors);
+  }
+  w.delete_documents(type, deletes);
+  w.upsert_documents(type, upserts);
+  job.checkpoint_seq = std::max(job.checkpoint_seq, s.checkpoint);
+  w.delete_job_errors(job.id, s.retried);
+  w.append_job_errors(job.id, job.attempt, new_errors);
+}
+
+/// The sink batches of a slice: its upserts and deletes, cut to `max_items` documents each.
+std::vector<sink::Batch> sink_batches(const Slice& s, const Job& job, std::size_t max_items,
+                                      domain::IdGenerator& ids) {
+  std::vector<sink::Batch> out;
+  const auto type = source_of(job.type);
+  for (const auto& item : s.items) {
+    if (out.empty() ||
+        out.back().upserts.size() + out.back().deletes.size() >= std::max<std::size_t>(1, max_items)) {
+      out.emplace_back();
+      out.back().batch_id = ids.next();
+      out.back().job_id = job.id;
+    }
+    auto& b = out.back();
+    if (item.kind == Item::Kind::write || item.kind == Item::Kind::same) {
+      b.upserts.push_back(sink::Upsert{type, item.doc.source_id, item.doc.user_id, item.doc.title,
+                                       item.doc.text, item.doc.metadata_json, item.doc.content_hash,
+                                       item.updated_at});
+    } else {
+      b.deletes.push_back(sink::Delete{type, item.doc.source_id});
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<JobStep> make_bulk(const Job& job, const domain::Clock& clock, domain::IdGenerator& ids) {
+  return make_bulk_step(job, clock, ids);
 }
 
 }  // namespace
 
+// ---- Control ----
+
+void Engine::Control::request(bool Control::*what) {
+  {
+    std::lock_guard lock(m);
+    this->*what = true;
+    any.store(true, std::memory_order_release);
+  }
+  abandon.request_stop();
+  cv.notify_all();
+}
+
+Engine::Ending Engine::ending(Control& control) const {
+  std::lock_guard lock(control.m);
+  if (control.stop) {
+    return Ending::interrupted;
+  }
+  if (control.cancel) {
+    return Ending::cancelled;
+  }
+  if (control.pause) {
+    return Ending::paused;
+  }
+  return Ending::none;
+}
+
+// ---- The sync pipeline ----
+
+/// Runs a sync job a worker holds: a preparer thread reads and shapes slices ahead (and hands
+/// them to the sink); the worker's thread commits them in order.
+class Engine::Pipeline {
+ public:
+  Pipeline(Engine& engine, Job& job, std::shared_ptr<Control> control, std::int64_t running_before,
+           std::chrono::steady_clock::time_point segment)
+      : e_(engine),
+        job_(job),
+        start_(job),
+        control_(std::move(control)),
+        running_before_(running_before),
+        segment_(segment),
+        shared_(std::make_shared<Shared>()) {}
+
+  /// Returns how the run ended: none when the job completed or failed (saved and notified).
+  Ending run() {
+    const std::size_t ahead = e_.sink_ != nullptr ? std::max<std::size_t>(2, e_.sink_->max_in_flight()) : 2;
+    std::jthread preparer([this, ahead] { prepare_all(ahead); });
+    struct Join {
+      Pipeline* p;
+      std::jthread& t;
+      ~Join() {
+        p->control_->abandon.request_stop();
+        p->control_->cv.notify_all();
+        t.join();
+      }
+    } join{this, preparer};
+    for (;;) {
+      std::shared_ptr<Slice> slice;
+      {
+        std::unique_lock lock(control_->m);
+        control_->cv.wait(lock, [&] {
+          return control_->requested() || shared_->error ||
+                 (!shared_->queue.empty() && shared_->queue.front()->unanswered == 0) ||
+                 (shared_->queue.empty() && shared_->done);
+        });
+        if (control_->requested()) {
+          break;
+        }
+        if (shared_->error) {
+          std::rethrow_exception(shared_->error);
+        }
+        if (shared_->queue.empty()) {
+          throw std::runtime_error("the preparer of job " + job_.id + " ended without a last slice");
+        }
+        slice = std::move(shared_->queue.front());
+        shared_->queue.pop_front();
+      }
+      std::unordered_map<std::string, std::string> rejected;
+      std::optional<std::string> failure;
+      for (const auto& o : slice->outcomes) {
+        switch (o.kind) {
+          case sink::OutcomeKind::acknowledged:
+            for (const auto& r : o.rejected) {
+              rejected.emplace(r.source_id, r.reason.empty() ? "rejected by the ML service" : r.reason);
+            }
+            break;
+          case sink::OutcomeKind::unavailable:
+          case sink::OutcomeKind::refused:
+            failure = o.reason.empty() ? "the ML service did not take a batch" : o.reason;
+            break;
+          case sink::OutcomeKind::abandoned:
+            if (!failure) {
+              failure = o.reason.empty() ? "the delivery to the ML service was abandoned" : o.reason;
+            }
+            break;
+        }
+      }
+      if (failure) {
+        if (control_->requested()) {
+          break;  // abandoned because a request came: the request decides the ending
+        }
+        // The job fails at its last checkpoint: a retry sends this slice again.
+        job_.failure_reason = *failure;
+        spdlog::warn("msg=\"job failed at the sink\" job={} reason=\"{}\"", job_.id, *failure);
+        e_.finish(job_, JobEvent::fail, running_before_ + elapsed_ms(segment_));
+        return Ending::none;
+      }
+      Job next = job_;
+      e_.store_.write([&](store::Writer& w) {
+        commit_slice(w, next, *slice, rejected, e_.clock_);
+        next.running_ms = running_before_ + elapsed_ms(segment_);
+        next.updated_at = e_.clock_.now_ms();
+        if (slice->last) {
+          // Records that left the job's range (changed again since it started) are the next
+          // sync's: this job is done with them.
+          next.counters.skipped += std::max<std::int64_t>(0, next.counters.total - next.counters.processed());
+          next.status = next_status(next.status, JobEvent::complete);
+          next.end_time = next.updated_at;
+          if (next.retry_before_attempt == 0) {
+            // A retry of failed items reads no new changes: the watermark was set when the job
+            // first completed.
+            w.set_watermark(store::scope_key(next), next.target_seq);
+          }
+        }
+        w.save_job(next);
+      });
+      job_ = std::move(next);
+      {
+        std::lock_guard lock(control_->m);
+        --shared_->pending;
+      }
+      control_->cv.notify_all();
+      e_.notify(job_, slice->last);
+      e_.saved(job_.id);
+      if (slice->last) {
+        spdlog::info("msg=\"job completed\" job={} type={} synced={} skipped={} failed={} ms={}", job_.id,
+                     domain::to_string(job_.type), job_.counters.synced, job_.counters.skipped,
+                     job_.counters.failed, job_.running_ms);
+        return Ending::none;
+      }
+    }
+    return e_.ending(*control_);
+  }
+
+ private:
+  /// What the preparer, the sink's callbacks and the committer share, guarded by control_->m.
+  /// The callbacks may run after the run ended: they hold it (and the control) by shared_ptr.
+  struct Shared {
+    std::deque<std::shared_ptr<Slice>> queue;  ///< prepared, not yet taken to commit, in order
+    std::size_t pending = 0;                   ///< prepared, not yet committed
+    std::size_t in_flight = 0;                 ///< sink batches unanswered
+    bool done = false;                         ///< the preparer ended
+    std::exception_ptr error;
+  };
+
+  void prepare_all(std::size_t ahead) {
+    const auto stop = control_->abandon.get_token();
+    try {
+      SyncSource source(start_, e_.clock_, e_.ids_, e_.sink_ != nullptr,
+                        start_.mode == domain::SyncMode::full);
+      while (!stop.stop_requested()) {
+        {
+          std::unique_lock lock(control_->m);
+          control_->cv.wait(lock, [&] {
+            return stop.stop_requested() ||
+                   (shared_->pending < ahead && (!source.retrying() || shared_->pending == 0));
+          });
+          if (stop.stop_requested()) {
+            break;
+          }
+        }
+        auto slice = std::make_shared<Slice>(e_.store_.read_value([&](store::Reader& r) {
+          return source.prepare(r, e_.options_.batch_items,
+                                std::chrono::steady_clock::now() + e_.options_.batch_time);
+        }));
+        const bool last = slice->last;
+        std::vector<sink::Batch> batches;
+        if (e_.sink_ != nullptr) {
+          batches = sink_batches(*slice, start_, e_.sink_->batch_items(), e_.ids_);
+        }
+        {
+          std::lock_guard lock(control_->m);
+          slice->unanswered = batches.size();
+          shared_->queue.push_back(slice);
+          ++shared_->pending;
+        }
+        control_->cv.notify_all();
+        for (auto& batch : batches) {
+          {
+            std::unique_lock lock(control_->m);
+            control_->cv.wait(lock, [&] {
+              return stop.stop_requested() ||
+                     shared_->in_flight < std::max<std::size_t>(1, e_.sink_->max_in_flight());
+            });
+            ++shared_->in_flight;
+          }
+          // After a stop request the sink answers `abandoned` at once; the batch is prepared
+          // again from the checkpoint by a later run.
+          e_.sink_->send(std::move(batch), stop,
+                         [control = control_, shared = shared_, slice](sink::Outcome outcome) {
+                           {
+                             std::lock_guard lock(control->m);
+                             slice->outcomes.push_back(std::move(outcome));
+                             --slice->unanswered;
+                             --shared->in_flight;
+                           }
+                           control->cv.notify_all();
+                         });
+        }
+        if (last) {
+          break;
+        }
+      }
+    } catch (...) {
+      std::lock_guard lock(control_->m);
+      shared_->error = std::current_exception();
+    }
+    {
+      std::lock_guard lock(control_->m);
+      shared_->done = true;
+    }
+    control_->cv.notify_all();
+  }
+
+  Engine& e_;
+  Job& job_;         ///< the committed state (the worker's thread)
+  const Job start_;  ///< the job as the run started (the preparer's thread)
+  std::shared_ptr<Control> control_;
+  std::int64_t running_before_;
+  std::chrono::steady_clock::time_point segment_;
+  std::shared_ptr<Shared> shared_;
+};
+
+// ---- Engine ----
+
 Engine::Engine(store::Store& store, const domain::Clock& clock, domain::IdGenerator& ids,
-               EngineOptions options)
-    : store_(store), clock_(clock), ids_(ids), options_(options) {
+               EngineOptions options, sink::Sink* sink)
+    : store_(store), clock_(clock), ids_(ids), options_(options), sink_(sink) {
   if (sodium_init() < 0) {
     throw std::runtime_error("libsodium failed to initialise");
   }
@@ -219,21 +603,22 @@ Engine::~Engine() {
 
 void Engine::start() {
   const auto now = clock_.now_ms();
-  // Jobs a dead or stopped process left behind resume from their checkpoints (SPEC §2).
+  // Jobs a dead or stopped process left running resume from their checkpoints; a paused job
+  // stays paused until someone resumes it.
   const auto recovered = store_.write_value([&](store::Writer& w) {
-    auto jobs = w.jobs_in({JobStatus::running, JobStatus::paused, JobStatus::interrupted});
+    auto jobs = w.jobs_in({JobStatus::running, JobStatus::interrupted});
     for (auto& job : jobs) {
-      if (job.status != JobStatus::interrupted) {
-        job.status = JobStatus::interrupted;
+      if (job.status == JobStatus::running) {
+        job.status = next_status(job.status, JobEvent::interrupt);
       }
-      job.status = *domain::transition(job.status, JobEvent::requeue).next;
+      job.status = next_status(job.status, JobEvent::requeue);
       job.updated_at = now;
       w.save_job(job);
     }
     return jobs;
   });
   for (const auto& job : recovered) {
-    notify(job, JobStatus::interrupted);
+    notify(job, true);
   }
   if (!recovered.empty()) {
     spdlog::info("msg=\"requeued interrupted jobs\" count={}", recovered.size());
@@ -258,10 +643,39 @@ void Engine::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     threads.swap(threads_);
+    for (auto& [id, held] : running_) {
+      held.control->request(&Control::stop);
+    }
   }
   cv_.notify_all();
   for (auto& t : threads) {
     t.join();
+  }
+  std::deque<std::string> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(queue_);
+  }
+  // Resumed jobs still waiting for a worker are running with none: interrupted, like the others.
+  const std::set<std::string> ids(left.begin(), left.end());
+  if (ids.empty()) {
+    return;
+  }
+  const auto interrupted = store_.write_value([&](store::Writer& w) {
+    std::vector<Job> out;
+    for (const auto& id : ids) {
+      auto job = w.find_job(id);
+      if (job && job->status == JobStatus::running) {
+        job->status = next_status(job->status, JobEvent::interrupt);
+        job->updated_at = clock_.now_ms();
+        w.save_job(*job);
+        out.push_back(*job);
+      }
+    }
+    return out;
+  });
+  for (const auto& job : interrupted) {
+    notify(job, true);
   }
 }
 
@@ -281,10 +695,20 @@ Job Engine::load(const std::string& job_id) {
   return *job;
 }
 
-void Engine::notify(const Job& job, JobStatus before) const {
+void Engine::notify(const Job& job, bool status_changed) const {
   if (listener_) {
-    listener_(job, before != job.status);
+    listener_(job, status_changed);
   }
+}
+
+void Engine::saved(const std::string& job_id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = running_.find(job_id); it != running_.end()) {
+      ++it->second.version;
+    }
+  }
+  cv_.notify_all();  // wakes API calls waiting in wait_for
 }
 
 Job Engine::start_sync(const StartRequest& req) {
@@ -304,7 +728,7 @@ Job Engine::start_sync(const StartRequest& req) {
                           .with("activeJobId", active ? active->id : std::string()));
     }
   });
-  notify(job, JobStatus::interrupted);  // a new job: always a status change
+  notify(job, true);  // a new job
   enqueue(job.id);
   return job;
 }
@@ -345,7 +769,7 @@ Job Engine::start_bulk(const BulkStartRequest& req) {
       req.on_created(w, job);
     }
   });
-  notify(job, JobStatus::interrupted);  // a new job: always a status change
+  notify(job, true);  // a new job
   enqueue(job.id);
   return job;
 }
@@ -353,6 +777,7 @@ Job Engine::start_bulk(const BulkStartRequest& req) {
 void Engine::worker() {
   for (;;) {
     std::string id;
+    std::shared_ptr<Control> control;
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -361,18 +786,24 @@ void Engine::worker() {
       }
       id = queue_.front();
       queue_.pop_front();
-      running_[id] = Control{};
+      if (auto it = running_.find(id); it != running_.end()) {
+        // Another worker is letting this job go (paused, finished): it queues it again after.
+        it->second.requeue = true;
+        continue;
+      }
+      control = running_[id].control;
     }
     try {
-      run(id);
+      run(id, control);
     } catch (const std::exception& e) {
       spdlog::error("msg=\"job failed\" job={} error=\"{}\"", id, e.what());
       try {
+        const auto reason = failure_reason_of(e);
         auto failed = store_.write_value([&](store::Writer& w) {
           auto job = w.find_job(id);
           if (job && job->status == JobStatus::running) {
-            job->status = JobStatus::failed;
-            job->failure_reason = "the job stopped on an internal error; it has been logged";
+            job->status = next_status(job->status, JobEvent::fail);
+            job->failure_reason = reason;
             job->end_time = job->updated_at = clock_.now_ms();
             w.save_job(*job);
             return job;
@@ -380,7 +811,7 @@ void Engine::worker() {
           return std::optional<Job>();
         });
         if (failed) {
-          notify(*failed, JobStatus::running);
+          notify(*failed, true);
         }
       } catch (const std::exception& e2) {
         spdlog::error("msg=\"cannot mark job failed\" job={} error=\"{}\"", id, e2.what());
@@ -388,34 +819,62 @@ void Engine::worker() {
     }
     {
       std::lock_guard lock(mutex_);
-      running_.erase(id);
+      auto it = running_.find(id);
+      if (it != running_.end()) {
+        if (it->second.requeue && !stopping_) {
+          queue_.push_back(id);
+        }
+        running_.erase(it);
+      }
     }
     cv_.notify_all();
   }
 }
 
-void Engine::run(const std::string& id) {
+void Engine::finish(Job& job, JobEvent event, std::int64_t running_ms) {
+  if (job.status == JobStatus::running) {
+    job.running_ms = running_ms;
+  }
+  job.status = next_status(job.status, event);
+  job.updated_at = clock_.now_ms();
+  if (domain::is_finished(job.status)) {
+    job.end_time = job.updated_at;
+  }
+  store_.write([&](store::Writer& w) { w.save_job(job); });
+  notify(job, true);
+  saved(job.id);
+}
+
+void Engine::run(const std::string& id, const std::shared_ptr<Control>& control) {
   std::unique_ptr<JobStep> step;
+  bool claimed_now = false;
   auto claimed = store_.write_value([&](store::Writer& w) -> std::optional<Job> {
     auto job = w.find_job(id);
-    if (!job || job->status != JobStatus::queued) {
-      return std::nullopt;  // cancelled meanwhile
+    // A queued job starts; a running one no worker holds was resumed and goes on. Anything else
+    // changed since it was queued (cancelled, paused again).
+    if (!job || (job->status != JobStatus::queued && job->status != JobStatus::running)) {
+      return std::nullopt;
     }
-    job->status = *domain::transition(job->status, JobEvent::start).next;
     const auto now = clock_.now_ms();
-    try {
-      step = make_step(*job, clock_, ids_);
-    } catch (const std::exception& e) {
-      // Only a job row changed outside this program gets here: it fails rather than stays queued.
-      spdlog::error("msg=\"job cannot run\" job={} error=\"{}\"", id, e.what());
-      job->status = *domain::transition(job->status, JobEvent::fail).next;
-      job->failure_reason = "the job's parameters cannot be read; it has been logged";
-      job->end_time = job->updated_at = now;
-      w.save_job(*job);
-      return job;
+    if (job->status == JobStatus::queued) {
+      job->status = next_status(job->status, JobEvent::start);
+      claimed_now = true;
     }
-    if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
-      step->first_start(w, *job);  // first start: fix the range of what this job takes
+    if (domain::is_bulk(job->type)) {
+      try {
+        step = make_bulk(*job, clock_, ids_);
+      } catch (const std::exception& e) {
+        // Only a job row changed outside this program gets here: it fails rather than stays queued.
+        spdlog::error("msg=\"job cannot run\" job={} error=\"{}\"", id, e.what());
+        job->status = next_status(job->status, JobEvent::fail);
+        job->failure_reason = "the job's parameters cannot be read; it has been logged";
+        job->end_time = job->updated_at = now;
+        w.save_job(*job);
+        claimed_now = true;
+        return job;
+      }
+    } else if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
+      fix_range(w, *job);  // first start: fix the range of what this job takes
     }
     if (!job->start_time) {
       job->start_time = now;
@@ -427,106 +886,68 @@ void Engine::run(const std::string& id) {
   if (!claimed) {
     return;
   }
-  notify(*claimed, JobStatus::queued);
-  if (!step) {
+  if (claimed_now) {
+    notify(*claimed, true);
+  }
+  if (claimed->status != JobStatus::running) {
     return;  // failed at the claim
   }
   Job job = std::move(*claimed);
-  auto segment = std::chrono::steady_clock::now();
-  std::int64_t running_before = job.running_ms;
+  const auto segment = std::chrono::steady_clock::now();
+  const std::int64_t running_before = job.running_ms;
+  const Ending how = step ? run_in_transaction(job, *step, *control, running_before, segment)
+                          : Pipeline(*this, job, control, running_before, segment).run();
+  const std::int64_t running_ms = running_before + elapsed_ms(segment);
+  switch (how) {
+    case Ending::none:
+      return;
+    case Ending::interrupted:
+      finish(job, JobEvent::interrupt, running_ms);
+      return;
+    case Ending::cancelled:
+      job.cancel_requested = true;
+      finish(job, JobEvent::cancel, running_ms);
+      return;
+    case Ending::paused:
+      finish(job, JobEvent::pause, running_ms);
+      return;
+  }
+}
 
-  auto saved = [&] {
-    {
-      std::lock_guard lock(mutex_);
-      ++running_[id].version;
-    }
-    cv_.notify_all();  // wakes API calls waiting in wait_for
-  };
-  auto requested = [&](bool& cancel, bool& pause, bool& stop) {
-    std::lock_guard lock(mutex_);
-    const auto& c = running_[id];
-    cancel = c.cancel;
-    pause = c.pause;
-    stop = stopping_;
-    return cancel || pause || stop;
-  };
-  auto finish = [&](JobStatus status, bool ended) {
-    const auto before = job.status;
-    if (job.status == JobStatus::running) {
-      job.running_ms = running_before + elapsed_ms(segment);
-    }
-    job.status = status;
-    job.updated_at = clock_.now_ms();
-    if (ended) {
-      job.end_time = job.updated_at;
-    }
-    store_.write([&](store::Writer& w) { w.save_job(job); });
-    notify(job, before);
-    saved();
-  };
+Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& control,
+                                          std::int64_t running_before,
+                                          std::chrono::steady_clock::time_point segment) {
   BatchLimits limits;
   limits.max_items = options_.batch_items;
-  limits.interrupted = [&] {
-    bool c = false;
-    bool p = false;
-    bool s = false;
-    return requested(c, p, s);
-  };
-
+  limits.interrupted = [&control] { return control.requested(); };
   for (;;) {
-    bool cancel = false;
-    bool pause = false;
-    bool stop = false;
-    if (requested(cancel, pause, stop)) {
-      if (stop) {
-        finish(JobStatus::interrupted, false);
-        return;
-      }
-      if (cancel) {
-        job.cancel_requested = true;
-        finish(JobStatus::cancelled, true);
-        return;
-      }
-      finish(JobStatus::paused, false);
-      {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [&] { return stopping_ || running_[id].cancel || !running_[id].pause; });
-      }
-      if (requested(cancel, pause, stop) && (stop || cancel)) {
-        continue;  // handled at the top, from the paused state
-      }
-      job.status = JobStatus::running;
-      segment = std::chrono::steady_clock::now();
-      running_before = job.running_ms;
-      job.updated_at = clock_.now_ms();
-      store_.write([&](store::Writer& w) { w.save_job(job); });
-      notify(job, JobStatus::paused);
-      saved();
-      continue;
+    if (auto e = ending(control); e != Ending::none) {
+      return e;
     }
-
     bool done = false;
+    Job next = job;
     store_.write([&](store::Writer& w) {
       std::vector<domain::ItemError> new_errors;
       limits.deadline = std::chrono::steady_clock::now() + options_.batch_time;
-      done = step->batch(w, job, limits, new_errors);
-      job.running_ms = running_before + elapsed_ms(segment);
-      job.updated_at = clock_.now_ms();
+      done = step.batch(w, next, limits, new_errors);
+      next.running_ms = running_before + elapsed_ms(segment);
+      next.updated_at = clock_.now_ms();
       if (done) {
-        job.status = *domain::transition(job.status, JobEvent::complete).next;
-        job.end_time = job.updated_at;
-        step->completed(w, job);
+        next.status = next_status(next.status, JobEvent::complete);
+        next.end_time = next.updated_at;
+        step.completed(w, next);
       }
-      w.append_job_errors(job.id, job.attempt, new_errors);
-      w.save_job(job);
+      w.append_job_errors(next.id, next.attempt, new_errors);
+      w.save_job(next);
     });
-    notify(job, done ? JobStatus::running : job.status);
-    saved();
+    job = std::move(next);
+    notify(job, done);
+    saved(job.id);
     if (done) {
       spdlog::info("msg=\"job completed\" job={} type={} synced={} skipped={} failed={} ms={}", job.id,
                    domain::to_string(job.type), job.counters.synced, job.counters.skipped,
                    job.counters.failed, job.running_ms);
-      return;
+      return Ending::none;
     }
   }
 }
@@ -560,71 +981,90 @@ Job Engine::wait_for(const std::string& job_id, const std::function<bool(const J
 }
 
 Job Engine::cancel(const std::string& job_id) {
-  auto job = load(job_id);
-  check(domain::transition(job.status, JobEvent::cancel));
-  bool held_by_worker = false;
+  check(domain::transition(load(job_id).status, JobEvent::cancel));
+  std::optional<Job> cancelled;
   {
+    // Under the engine's lock, so that no worker takes the job between the look and the write.
     std::lock_guard lock(mutex_);
-    auto it = running_.find(job_id);
-    if (it != running_.end() && (job.status == JobStatus::running || job.status == JobStatus::paused)) {
-      it->second.cancel = true;  // the worker finishes the job at its next item
-      held_by_worker = true;
+    if (auto it = running_.find(job_id); it != running_.end()) {
+      it->second.control->request(&Control::cancel);  // the worker ends it at once
+    } else {
+      // Not held by a worker (queued, paused, interrupted, or resumed and waiting for a worker).
+      cancelled = store_.write_value([&](store::Writer& w) {
+        auto current = w.find_job(job_id);
+        if (!current) {
+          throw domain::not_found("job");
+        }
+        current->status = next_status(current->status, JobEvent::cancel);
+        current->cancel_requested = true;
+        current->end_time = current->updated_at = clock_.now_ms();
+        w.save_job(*current);
+        return *current;
+      });
+      notify(*cancelled, true);  // under the lock: before any later change of the job is told
     }
   }
-  if (held_by_worker) {
-    cv_.notify_all();
-  } else {
-    // Not held by a worker (queued or interrupted): cancel it in the database.
-    auto [cancelled, before] = store_.write_value([&](store::Writer& w) {
-      auto current = w.find_job(job_id);
-      if (!current) {
-        throw domain::not_found("job");
-      }
-      check(domain::transition(current->status, JobEvent::cancel));
-      const auto was = current->status;
-      current->status = JobStatus::cancelled;
-      current->cancel_requested = true;
-      current->end_time = current->updated_at = clock_.now_ms();
-      w.save_job(*current);
-      return std::make_pair(*current, was);
-    });
-    notify(cancelled, before);
+  if (cancelled) {
+    return *cancelled;
   }
   return wait_for(job_id, [](const Job& j) { return domain::is_finished(j.status); });
 }
 
 Job Engine::pause(const std::string& job_id) {
-  auto job = load(job_id);
-  check(domain::transition(job.status, JobEvent::pause));
+  check(domain::transition(load(job_id).status, JobEvent::pause));
+  std::optional<Job> paused;
   {
     std::lock_guard lock(mutex_);
-    auto it = running_.find(job_id);
-    if (it == running_.end()) {
-      throw Error(ErrorKind::conflict, "not_running_here", "the job is not running on this server");
+    if (auto it = running_.find(job_id); it != running_.end()) {
+      it->second.control->request(&Control::pause);  // the worker saves it paused and lets it go
+    } else {
+      // Resumed and waiting for a worker: paused where it is.
+      paused = store_.write_value([&](store::Writer& w) {
+        auto current = w.find_job(job_id);
+        if (!current) {
+          throw domain::not_found("job");
+        }
+        current->status = next_status(current->status, JobEvent::pause);
+        current->updated_at = clock_.now_ms();
+        w.save_job(*current);
+        return *current;
+      });
+      notify(*paused, true);  // under the lock: before any later change of the job is told
     }
-    it->second.pause = true;
   }
-  cv_.notify_all();
+  if (paused) {
+    return *paused;
+  }
   return wait_for(job_id, [](const Job& j) { return j.status != JobStatus::running; });
 }
 
 Job Engine::resume(const std::string& job_id) {
-  auto job = load(job_id);
-  check(domain::transition(job.status, JobEvent::resume));
+  std::optional<Job> resumed;
   {
     std::lock_guard lock(mutex_);
-    auto it = running_.find(job_id);
-    if (it == running_.end()) {
-      throw Error(ErrorKind::conflict, "not_running_here", "the job is not held by this server");
+    resumed = store_.write_value([&](store::Writer& w) {
+      auto current = w.find_job(job_id);
+      if (!current) {
+        throw domain::not_found("job");
+      }
+      current->status = next_status(current->status, JobEvent::resume);
+      current->updated_at = clock_.now_ms();
+      w.save_job(*current);
+      return *current;
+    });
+    notify(*resumed, true);  // before a worker takes it and tells its checkpoints
+    // Running again; a worker takes it from its checkpoint (after the one letting it go, if any).
+    if (auto it = running_.find(job_id); it != running_.end()) {
+      it->second.requeue = true;
+    } else {
+      queue_.push_back(job_id);
     }
-    it->second.pause = false;
   }
   cv_.notify_all();
-  return wait_for(job_id, [](const Job& j) { return j.status != JobStatus::paused; });
+  return *resumed;
 }
 
 Job Engine::retry(const std::string& job_id) {
-  JobStatus before = JobStatus::queued;
   auto job = store_.write_value([&](store::Writer& w) {
     auto current = w.find_job(job_id);
     if (!current) {
@@ -636,15 +1076,14 @@ Job Engine::retry(const std::string& job_id) {
                             "another sync of this scope and type is active; wait for it, or cancel it")
                           .with("activeJobId", active->id));
     }
-    before = current->status;
     // A completed job runs again over its failed items only: its current errors become the
     // items to process (job_errors_to_retry) once retry_before_attempt names the new attempt.
-    const std::int64_t errors = before == JobStatus::completed ? w.count_job_errors(job_id) : 0;
+    const std::int64_t errors = current->status == JobStatus::completed ? w.count_job_errors(job_id) : 0;
     domain::prepare_retry(*current, errors, clock_.now_ms());
     w.save_job(*current);
     return *current;
   });
-  notify(job, before);
+  notify(job, true);
   enqueue(job.id);
   return job;
 }

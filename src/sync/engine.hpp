@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
 #include "domain/job.hpp"
+#include "sink/sink.hpp"
 #include "store/store.hpp"
 #include "sync/bulk.hpp"
 #include "sync/shape.hpp"
@@ -53,13 +55,22 @@ struct BulkStartRequest {
   std::function<void(store::Writer&, const domain::Job&)> on_created;
 };
 
-/// The sync engine (SPEC §2): jobs live in the database, a pool of workers runs them, each batch
-/// of document writes commits together with the job's counters and checkpoint, and a job whose
-/// process stopped resumes from its checkpoint at the next start. Thread-safe; every method
-/// blocks on the database, so call it off the I/O threads.
+/// The sync engine (docs/sync-engine.md): jobs live in the database, a pool of workers runs them,
+/// each batch of document writes commits together with the job's counters and checkpoint, and a
+/// job whose process stopped resumes from its checkpoint at the next start.
+///
+/// A sync runs as a pipeline: a preparer thread of the job reads the next slice of changes in a
+/// read transaction and shapes it; with a sink, the slice goes to the sink (up to its
+/// max_in_flight batches per job); the worker commits the slices in order, each once the sink
+/// acknowledged it, in one write transaction with the counters and checkpoint, then notifies.
+/// A paused job holds no worker. Thread-safe; every method blocks on the database, so call it off
+/// the I/O threads.
 class Engine final {
  public:
-  Engine(store::Store& store, const domain::Clock& clock, domain::IdGenerator& ids, EngineOptions options);
+  /// `sink`, when given, receives every sync's documents before the store commits them; it
+  /// must outlive the Engine.
+  Engine(store::Store& store, const domain::Clock& clock, domain::IdGenerator& ids, EngineOptions options,
+         sink::Sink* sink = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -67,10 +78,11 @@ class Engine final {
   /// Sets the listener of job changes (the live event stream); call before start().
   void set_listener(JobListener listener) { listener_ = std::move(listener); }
 
-  /// Requeues jobs left running, paused or interrupted by an earlier process, then starts the
-  /// workers.
+  /// Requeues jobs left running or interrupted by an earlier process (a paused job stays paused),
+  /// then starts the workers.
   void start();
-  /// Checkpoints running and paused jobs, marks them interrupted, and joins the workers.
+  /// Stops the running jobs at their last checkpoint, marks them interrupted, and joins the
+  /// workers. Paused jobs stay paused.
   void stop();
 
   /// Queues a sync; throws domain::Error 409 "sync_already_active" (details: activeJobId) when a
@@ -85,7 +97,9 @@ class Engine final {
   domain::Job start_bulk(const BulkStartRequest& request);
 
   /// Each throws domain::Error: 404 for an unknown job, 409 for an illegal transition. They
-  /// return the job as it is once the change took effect (or after `control_wait`).
+  /// return the job as it is once the change took effect (or after `control_wait`). Pause saves
+  /// the job paused and frees its worker; resume marks it running and queues it again (it goes on
+  /// from its checkpoint when a worker is free).
   domain::Job cancel(const std::string& job_id);
   domain::Job pause(const std::string& job_id);
   domain::Job resume(const std::string& job_id);
@@ -97,30 +111,54 @@ class Engine final {
   domain::Job retry(const std::string& job_id);
 
  private:
-  /// What an API call asks of a job a worker is running.
+  /// What API calls and stop() ask of a job a worker holds. The worker waits on `cv` (for its
+  /// pipeline too), so a request wakes it at once; `stop` cancels the job's sink deliveries.
   struct Control {
-    bool cancel = false;
+    std::mutex m;
+    std::condition_variable cv;
+    bool cancel = false;  // guarded by m
     bool pause = false;
-    std::uint64_t version = 0;  ///< bumped by the worker each time it saves the job's state
+    bool stop = false;
+    std::stop_source abandon;  ///< requested with any of the three
+    std::atomic<bool> any{false};
+    void request(bool Control::*what);
+    bool requested() const { return any.load(std::memory_order_acquire); }
   };
+  /// A job a worker holds.
+  struct Held {
+    std::shared_ptr<Control> control = std::make_shared<Control>();
+    std::uint64_t version = 0;  ///< bumped by the worker each time it saves the job's state
+    bool requeue = false;       ///< resumed while its worker was letting it go: queue it again
+  };
+  enum class Ending { none, paused, cancelled, interrupted };
+  class Pipeline;
 
   void worker();
-  void run(const std::string& job_id);
+  void run(const std::string& job_id, const std::shared_ptr<Control>& control);
+  /// The job's batches in the write transaction (bulk jobs): returns how the run ended.
+  Ending run_in_transaction(domain::Job& job, JobStep& step, Control& control, std::int64_t running_before,
+                            std::chrono::steady_clock::time_point segment);
+  /// Moves the job by `event`, saves it and notifies (the status changed).
+  void finish(domain::Job& job, domain::JobEvent event, std::int64_t running_ms);
+  /// What a request made of the run: nothing yet, or how the run must end.
+  Ending ending(Control& control) const;
+  void saved(const std::string& job_id);
   domain::Job wait_for(const std::string& job_id, const std::function<bool(const domain::Job&)>& done);
   void enqueue(const std::string& job_id);
   domain::Job load(const std::string& job_id);
-  void notify(const domain::Job& job, domain::JobStatus before) const;
+  void notify(const domain::Job& job, bool status_changed) const;
 
   store::Store& store_;
   const domain::Clock& clock_;
   domain::IdGenerator& ids_;
   EngineOptions options_;
+  sink::Sink* sink_;
   JobListener listener_;
 
   std::mutex mutex_;
   std::condition_variable cv_;  ///< queue, controls and stop
   std::deque<std::string> queue_;
-  std::map<std::string, Control> running_;
+  std::map<std::string, Held> running_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

@@ -85,7 +85,11 @@ std::string details_field(const HttpResponse& res) {
   const auto status = str(job, "status");
   std::int64_t expected = 0;  // an unfinished job with nothing counted yet
   if (total > 0) {
-    expected = (200 * processed + total) / (2 * total);  // round(100 * processed / total)
+    expected = 100 * processed / total;  // floor(100 * processed / total)…
+    const bool done = status == "completed" || status == "failed" || status == "cancelled";
+    if (!done && expected > 99) {
+      expected = 99;  // …and at most 99 before the job finished (docs/sync-engine.md)
+    }
   } else if (status == "completed") {
     expected = 100;  // nothing to do is done
   }

@@ -1,0 +1,882 @@
+// The sync engine driven directly over a real SQLite store: claim, batches, pause, resume, cancel,
+// retry, a restart in the middle of a job, and the counters every listener call carries
+// (docs/sync-engine.md).
+#include "sync/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "domain/error.hpp"
+#include "sink/sink.hpp"
+#include "store/sqlite/temp_store_test_fixture.hpp"
+#include "sync/shape.hpp"
+
+namespace mladmin::sync {
+namespace {
+
+using namespace std::chrono_literals;
+using domain::Job;
+using domain::JobStatus;
+
+constexpr auto kWait = 20s;  ///< the longest any condition is waited for (a failing test ends then)
+
+class FixedClock final : public domain::Clock {
+ public:
+  domain::TimestampMs now_ms() const override { return now.load(); }
+  std::atomic<domain::TimestampMs> now{1'800'000'000'000};
+};
+
+/// Holds the worker that commits a job's checkpoint inside the listener until the test lets it
+/// go on: the test then knows exactly how far the job got.
+class Gate {
+ public:
+  void arm() {
+    std::lock_guard lock(m_);
+    armed_ = true;
+  }
+  /// Lets every held and later worker through.
+  void open() {
+    {
+      std::lock_guard lock(m_);
+      armed_ = false;
+    }
+    cv_.notify_all();
+  }
+  /// Called by the listener: waits while armed and no step is allowed.
+  void pass() {
+    std::unique_lock lock(m_);
+    if (!armed_) {
+      return;
+    }
+    ++arrivals_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !armed_ || allowed_ > 0; });
+    if (armed_) {
+      --allowed_;
+    }
+  }
+  /// Waits until a worker is held (true), up to kWait.
+  bool wait_held() {
+    std::unique_lock lock(m_);
+    return cv_.wait_for(lock, kWait, [&] { return arrivals_ > 0; });
+  }
+  /// Lets the held worker go one step, then waits until it is held again (true) or end() was
+  /// called (false).
+  bool step() {
+    std::unique_lock lock(m_);
+    const int before = arrivals_;
+    ++allowed_;
+    cv_.notify_all();
+    cv_.wait_for(lock, kWait, [&] { return arrivals_ > before || ended_; });
+    return arrivals_ > before;
+  }
+  /// Tells step() that no worker will come again.
+  void end() {
+    {
+      std::lock_guard lock(m_);
+      ended_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool armed_ = false;
+  bool ended_ = false;
+  int allowed_ = 0;
+  int arrivals_ = 0;
+};
+
+struct Event {
+  Job job;
+  bool status_changed = false;
+};
+
+class EngineTest : public store::sqlite::TempStoreTest {
+ protected:
+  void SetUp() override {
+    TempStoreTest::SetUp();
+    options_.workers = 2;
+    options_.batch_items = 100;
+    options_.batch_time = 10s;      // batches end by count: the checkpoints are predictable
+    options_.control_wait = 100ms;  // a control call returns soon even while the test holds a worker
+  }
+  void TearDown() override {
+    gate_.open();
+    engine_.reset();
+    TempStoreTest::TearDown();
+    EXPECT_TRUE(problems_.empty()) << problems_.front();
+  }
+
+  Engine& start_engine() {
+    gate_.open();
+    engine_.reset();
+    engine_ = std::make_unique<Engine>(*store_, clock_, ids_, options_);
+    engine_->set_listener([this](const Job& job, bool changed) { on_event(job, changed); });
+    engine_->start();
+    return *engine_;
+  }
+
+  /// Checks what every listener call must carry, records it, and holds the worker at a checkpoint
+  /// while the gate is armed.
+  void on_event(const Job& job, bool changed) {
+    {
+      std::lock_guard lock(m_);
+      auto problem = [&](const std::string& what) {
+        problems_.push_back("job " + job.id + " (" + std::string(domain::to_string(job.status)) +
+                            "): " + what);
+      };
+      const auto& c = job.counters;
+      if (c.synced < 0 || c.skipped < 0 || c.failed < 0 || c.processed() > c.total) {
+        problem("counters do not add up: total " + std::to_string(c.total) + ", synced " +
+                std::to_string(c.synced) + ", skipped " + std::to_string(c.skipped) + ", failed " +
+                std::to_string(c.failed));
+      }
+      const int progress = domain::progress_percent(c, job.status);
+      if (progress == 100 && job.status != JobStatus::completed && !domain::is_finished(job.status)) {
+        problem("progress 100 before the job finished");
+      }
+      if (job.status == JobStatus::completed && progress != 100) {
+        problem("a completed job at " + std::to_string(progress) + " %");
+      }
+      const auto last = last_status_.find(job.id);
+      const bool expected_change = last == last_status_.end() || last->second != job.status;
+      if (changed != expected_change) {
+        problem(std::string("status_changed is ") + (changed ? "true" : "false") + " for a move from " +
+                (last == last_status_.end() ? "nothing" : std::string(domain::to_string(last->second))));
+      }
+      if (last != last_status_.end() && job.attempt == last_attempt_[job.id] &&
+          job.counters.processed() < last_processed_[job.id]) {
+        problem("processed went back within one attempt");
+      }
+      // Counters count only committed work: a fresh store holds exactly the documents the
+      // jobs of this test have synced so far (checked where each test has a single writer).
+      if (check_documents_) {
+        const auto docs =
+            store_->read_value([](store::Reader& r) { return r.count_documents(std::nullopt); });
+        if (docs != job.counters.synced) {
+          problem("the store holds " + std::to_string(docs) + " documents, the job counts " +
+                  std::to_string(job.counters.synced) + " synced");
+        }
+      }
+      last_status_[job.id] = job.status;
+      last_attempt_[job.id] = job.attempt;
+      last_processed_[job.id] = job.counters.processed();
+      events_.push_back({job, changed});
+    }
+    cv_.notify_all();
+    if (job.status == JobStatus::running && !changed && gated_(job)) {
+      gate_.pass();
+    }
+  }
+
+  /// Waits until an event of `job_id` satisfies `pred`; returns it (or fails the test).
+  Job wait_event(const std::string& job_id, const std::function<bool(const Job&)>& pred) {
+    std::unique_lock lock(m_);
+    std::optional<Job> found;
+    cv_.wait_for(lock, kWait, [&] {
+      for (const auto& e : events_) {
+        if (e.job.id == job_id && pred(e.job)) {
+          found = e.job;
+          return true;
+        }
+      }
+      return false;
+    });
+    if (!found) {
+      ADD_FAILURE() << "no event of job " << job_id << " came that satisfies the condition";
+      return Job{};
+    }
+    return *found;
+  }
+  Job wait_status(const std::string& job_id, JobStatus status) {
+    return wait_event(job_id, [&](const Job& j) { return j.status == status; });
+  }
+
+  std::vector<Event> events_of(const std::string& job_id) {
+    std::lock_guard lock(m_);
+    std::vector<Event> out;
+    for (const auto& e : events_) {
+      if (e.job.id == job_id) {
+        out.push_back(e);
+      }
+    }
+    return out;
+  }
+
+  Job stored(const std::string& id) {
+    return *store_->read_value([&](store::Reader& r) { return r.find_job(id); });
+  }
+
+  /// `n` valid journal entries, e0…e(n-1), of two owners.
+  std::vector<std::string> seed(int n, int from = 0) {
+    std::vector<domain::JournalEntry> records;
+    for (int i = from; i < from + n; ++i) {
+      domain::JournalEntry e;
+      e.id = "e" + std::to_string(i);
+      e.user_id = i % 2 == 0 ? "alice" : "bob";
+      e.title = "title " + std::to_string(i);
+      e.body = "body of entry " + std::to_string(i);
+      e.mood = 3;
+      e.created_at = e.updated_at = 1'700'000'000'000 + i;
+      records.push_back(std::move(e));
+    }
+    store_->write([&](store::Writer& w) { w.save_journal_entries(records); });
+    std::vector<std::string> ids;
+    for (const auto& r : records) {
+      ids.push_back(r.id);
+    }
+    return ids;
+  }
+
+  void save(domain::JournalEntry e) {
+    store_->write([&](store::Writer& w) { w.save_journal_entry(e); });
+  }
+  domain::JournalEntry entry(const std::string& id) {
+    return *store_->read_value([&](store::Reader& r) { return r.find_journal_entry(id); });
+  }
+
+  /// The number of documents, and whether every one of `ids` has one.
+  std::int64_t documents() {
+    return store_->read_value([](store::Reader& r) { return r.count_documents(std::nullopt); });
+  }
+  bool all_present(const std::vector<std::string>& ids) {
+    const auto found = store_->read_value(
+        [&](store::Reader& r) { return r.document_hashes(domain::SourceType::journal_entries, ids); });
+    return found.size() == ids.size();
+  }
+
+  StartRequest all_users(domain::SyncMode mode = domain::SyncMode::incremental) {
+    StartRequest req;
+    req.scope = domain::JobScope::all;
+    req.mode = mode;
+    req.started_by = "admin";
+    return req;
+  }
+
+  FixedClock clock_;
+  domain::SystemClock id_clock_;
+  domain::UuidV7Generator ids_{id_clock_};
+  EngineOptions options_;
+  Gate gate_;
+  std::function<bool(const Job&)> gated_ = [](const Job&) { return true; };  ///< jobs the gate holds
+  std::atomic<bool> check_documents_ = true;
+
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<Event> events_;
+  std::vector<std::string> problems_;
+  std::map<std::string, JobStatus> last_status_;
+  std::map<std::string, int> last_attempt_;
+  std::map<std::string, std::int64_t> last_processed_;
+
+  std::unique_ptr<Engine> engine_;  // last: destroyed (stopped) first
+};
+
+TEST_F(EngineTest, AnEmptySyncCompletesAtFullProgress) {
+  auto& engine = start_engine();
+  const auto job = engine.start_sync(all_users());
+  EXPECT_EQ(job.status, JobStatus::queued);
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.total, 0);
+  EXPECT_EQ(domain::progress_percent(done.counters, done.status), 100);
+  EXPECT_TRUE(done.end_time.has_value());
+  std::vector<JobStatus> statuses;
+  for (const auto& e : events_of(job.id)) {
+    statuses.push_back(e.job.status);
+  }
+  EXPECT_EQ(statuses, (std::vector{JobStatus::queued, JobStatus::running, JobStatus::completed}));
+}
+
+TEST_F(EngineTest, ClaimsTheJobAndCommitsItsRecordsInBatches) {
+  const auto ids = seed(450);
+  auto& engine = start_engine();
+  const auto job = engine.start_sync(all_users());
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.total, 450);
+  EXPECT_EQ(done.counters.synced, 450);
+  EXPECT_EQ(done.counters.failed, 0);
+  EXPECT_EQ(documents(), 450);
+  EXPECT_TRUE(all_present(ids));
+
+  const auto events = events_of(job.id);
+  ASSERT_GE(events.size(), 3U);
+  EXPECT_EQ(events[1].job.status, JobStatus::running);  // the claim fixes the range
+  EXPECT_EQ(events[1].job.counters.total, 450);
+  EXPECT_EQ(events[1].job.counters.processed(), 0);
+  std::vector<std::int64_t> checkpoints;
+  for (const auto& e : events) {
+    if (e.job.status == JobStatus::running && !e.status_changed) {
+      checkpoints.push_back(e.job.counters.processed());
+    }
+  }
+  // A checkpoint at least every batch_items items.
+  ASSERT_GE(checkpoints.size(), 4U);
+  std::int64_t before = 0;
+  for (auto c : checkpoints) {
+    EXPECT_GT(c, before);
+    EXPECT_LE(c - before, 100);
+    before = c;
+  }
+  EXPECT_EQ(stored(job.id).status, JobStatus::completed);
+}
+
+TEST_F(EngineTest, ASecondSyncOfTheSameScopeIsRefusedWhileOneIsActive) {
+  seed(300);
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto job = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  try {
+    engine.start_sync(all_users());
+    ADD_FAILURE() << "a second sync of the same scope started";
+  } catch (const domain::Error& e) {
+    EXPECT_EQ(e.code(), "sync_already_active");
+  }
+  gate_.open();
+  wait_status(job.id, JobStatus::completed);
+}
+
+TEST_F(EngineTest, IncrementalSyncTakesOnlyChangesAndFullSyncSkipsUnchangedContent) {
+  const auto ids = seed(250);
+  auto& engine = start_engine();
+  auto first = engine.start_sync(all_users());
+  wait_status(first.id, JobStatus::completed);
+
+  check_documents_ = false;  // a later job counts only its own writes
+  auto changed = entry("e1");
+  changed.body = "a new body";
+  save(changed);
+  auto same = entry("e2");
+  save(same);  // a new change with the same content
+  auto gone = entry("e3");
+  gone.deleted_at = clock_.now_ms();
+  save(gone);
+  seed(2, 1000);
+
+  const auto second = engine.start_sync(all_users());
+  const auto inc = wait_status(second.id, JobStatus::completed);
+  EXPECT_EQ(inc.counters.total, 5);
+  EXPECT_EQ(inc.counters.synced, 4);  // e1 rewritten, e3's document removed, two new ones
+  EXPECT_EQ(inc.counters.skipped, 1);
+  EXPECT_EQ(documents(), 250 - 1 + 2);
+
+  const auto third = engine.start_sync(all_users(domain::SyncMode::full));
+  const auto full = wait_status(third.id, JobStatus::completed);
+  EXPECT_EQ(full.counters.total, 252);
+  EXPECT_EQ(full.counters.synced, 0);
+  EXPECT_EQ(full.counters.skipped, 252);  // unchanged content, and a tombstone with no document
+  EXPECT_EQ(documents(), 251);
+}
+
+TEST_F(EngineTest, InvalidItemsFailAndARetryOfTheCompletedJobTakesOnlyThem) {
+  seed(150);
+  for (const char* id : {"e7", "e70"}) {
+    auto bad = entry(id);
+    bad.body = "   ";
+    save(bad);
+  }
+  auto& engine = start_engine();
+  const auto job = engine.start_sync(all_users());
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.total, 150);  // the bad versions replaced the first ones
+  EXPECT_EQ(done.counters.synced, 148);
+  EXPECT_EQ(done.counters.failed, 2);
+  EXPECT_EQ(done.error_count, 2);
+  ASSERT_EQ(done.errors.size(), 2U);
+  EXPECT_EQ(done.errors[0].item_id, "e7");
+
+  for (const char* id : {"e7", "e70"}) {
+    auto fixed = entry(id);
+    fixed.body = "fixed";
+    save(fixed);
+  }
+  const auto again = engine.retry(job.id);
+  EXPECT_EQ(again.status, JobStatus::queued);
+  EXPECT_EQ(again.attempt, 2);
+  EXPECT_EQ(again.counters.failed, 0);  // the two are to be processed again
+  const auto redone =
+      wait_event(job.id, [](const Job& j) { return j.attempt == 2 && j.status == JobStatus::completed; });
+  EXPECT_EQ(redone.counters.total, 150);
+  EXPECT_EQ(redone.counters.synced, 150);
+  EXPECT_EQ(redone.counters.failed, 0);
+  EXPECT_EQ(documents(), 150);
+
+  try {
+    engine.retry(job.id);
+    ADD_FAILURE() << "a completed job without failed items was retried";
+  } catch (const domain::Error& e) {
+    EXPECT_EQ(e.code(), "nothing_to_retry");
+  }
+}
+
+TEST_F(EngineTest, PauseHoldsTheJobAtACheckpointAndResumeFinishesIt) {
+  const auto ids = seed(500);
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto job = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());  // the worker holds its first checkpoint's event
+  // pause() asks, then waits control_wait for the held worker; once it returned, the request
+  // is in place, and the worker takes it at its next step.
+  engine.pause(job.id);
+  gate_.open();
+  const auto paused = wait_status(job.id, JobStatus::paused);
+  EXPECT_GT(paused.counters.processed(), 0);
+  EXPECT_LT(paused.counters.processed(), 500);
+  EXPECT_EQ(stored(job.id).status, JobStatus::paused);
+  EXPECT_EQ(documents(), paused.counters.synced);
+
+  try {
+    engine.pause(job.id);
+    ADD_FAILURE() << "a paused job was paused again";
+  } catch (const domain::Error& e) {
+    EXPECT_EQ(e.code(), "illegal_transition");
+  }
+
+  const auto resumed = engine.resume(job.id);
+  EXPECT_NE(resumed.status, JobStatus::paused);
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 500);
+  EXPECT_EQ(documents(), 500);
+  EXPECT_TRUE(all_present(ids));
+}
+
+TEST_F(EngineTest, CancelEndsTheJobAndARetryGoesOnFromItsCheckpoint) {
+  const auto ids = seed(500);
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto job = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  engine.cancel(job.id);
+  gate_.open();
+  const auto cancelled = wait_status(job.id, JobStatus::cancelled);
+  EXPECT_TRUE(cancelled.cancel_requested);
+  EXPECT_TRUE(cancelled.end_time.has_value());
+  EXPECT_GT(cancelled.counters.processed(), 0);
+  EXPECT_LT(cancelled.counters.processed(), 500);
+  EXPECT_EQ(documents(), cancelled.counters.synced);
+
+  try {
+    engine.resume(job.id);
+    ADD_FAILURE() << "a cancelled job was resumed";
+  } catch (const domain::Error& e) {
+    EXPECT_EQ(e.code(), "illegal_transition");
+  }
+
+  const auto again = engine.retry(job.id);
+  EXPECT_EQ(again.attempt, 2);
+  const auto done =
+      wait_event(job.id, [](const Job& j) { return j.attempt == 2 && j.status == JobStatus::completed; });
+  EXPECT_EQ(done.counters.total, 500);
+  EXPECT_EQ(done.counters.synced, 500);  // the first attempt's items were not taken again
+  EXPECT_EQ(documents(), 500);
+  EXPECT_TRUE(all_present(ids));
+}
+
+TEST_F(EngineTest, AJobStoppedMidwayResumesFromItsCheckpointInANewEngine) {
+  const auto ids = seed(1000);
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto job = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  // stop() from another thread; the test lets the held worker go one batch at a time until
+  // stop() returns, so the job is interrupted within a few batches of where it was.
+  auto stopped = std::async(std::launch::async, [&] {
+    engine.stop();
+    gate_.end();
+  });
+  while (gate_.step()) {
+  }
+  stopped.get();
+  const auto interrupted = stored(job.id);
+  EXPECT_EQ(interrupted.status, JobStatus::interrupted);
+  EXPECT_LT(interrupted.counters.processed(), 1000);
+  EXPECT_EQ(documents(), interrupted.counters.synced);
+
+  start_engine();  // a new process: the job is requeued and goes on from its checkpoint
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.total, 1000);
+  EXPECT_EQ(done.counters.synced, 1000);
+  EXPECT_EQ(documents(), 1000);
+  EXPECT_TRUE(all_present(ids));
+}
+
+// ---- A paused job holds no worker, and stays paused across restarts ----
+
+TEST_F(EngineTest, APausedJobFreesItsWorkerForTheNextJob) {
+  options_.workers = 1;
+  seed(500);
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto first = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  engine.pause(first.id);
+  gate_.open();
+  wait_status(first.id, JobStatus::paused);
+
+  // The only worker is free: a sync of another scope runs to the end while the first is paused.
+  StartRequest own;
+  own.scope = domain::JobScope::user;
+  own.scope_user_id = "alice";
+  own.started_by = "alice";
+  check_documents_ = false;  // two jobs write
+  const auto second = engine.start_sync(own);
+  const auto done = wait_status(second.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.total, 250);  // alice's records only
+  EXPECT_EQ(stored(first.id).status, JobStatus::paused);
+
+  const auto resumed = engine.resume(first.id);
+  EXPECT_EQ(resumed.status, JobStatus::running);
+  const auto finished = wait_event(first.id, [](const Job& j) { return j.status == JobStatus::completed; });
+  EXPECT_EQ(finished.counters.processed(), 500);
+  EXPECT_EQ(documents(), 500);
+}
+
+TEST_F(EngineTest, APausedJobStaysPausedAcrossARestartAndResumesThere) {
+  const auto ids = seed(500);
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto job = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  engine.pause(job.id);
+  gate_.open();
+  const auto paused = wait_status(job.id, JobStatus::paused);
+
+  start_engine();  // a new process
+  EXPECT_EQ(stored(job.id).status, JobStatus::paused);
+  EXPECT_EQ(stored(job.id).counters.processed(), paused.counters.processed());
+
+  const auto resumed = engine_->resume(job.id);  // no worker held it: it is queued again
+  EXPECT_EQ(resumed.status, JobStatus::running);
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 500);
+  EXPECT_TRUE(all_present(ids));
+  EXPECT_EQ(documents(), 500);
+}
+
+TEST_F(EngineTest, ASliceDoesNotWriteARecordThatChangedAfterItWasRead) {
+  // While the sync of every user is held after its first slice (the next ones prepared), a record
+  // changes and alice's own sync writes its new version; the held sync must not then write the
+  // version it read before.
+  seed(400);
+  gated_ = [](const Job& j) { return j.scope == domain::JobScope::all; };
+  auto& engine = start_engine();
+  gate_.arm();
+  const auto all = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());
+  check_documents_ = false;
+  auto edited = entry("e150");
+  edited.body = "edited during the sync";
+  save(edited);
+  StartRequest own;
+  own.scope = domain::JobScope::user;
+  own.scope_user_id = "alice";
+  own.started_by = "alice";
+  const auto mine = engine.start_sync(own);
+  wait_status(mine.id, JobStatus::completed);
+  gate_.open();
+  const auto done = wait_status(all.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.total, 400);
+  EXPECT_EQ(done.counters.processed(), 400);  // e150's new version is the next sync's
+
+  const auto expected = shape(entry("e150")).hash();
+  const auto stored_hash = store_->read_value(
+      [](store::Reader& r) { return r.document_hashes(domain::SourceType::journal_entries, {"e150"}); });
+  ASSERT_EQ(stored_hash.size(), 1U);
+  EXPECT_EQ(stored_hash[0].second, expected) << "an old version of e150 overwrote the new one";
+  EXPECT_EQ(documents(), 400);
+}
+
+// ---- The sink stage ----
+
+/// An in-process sink: answers each batch on a thread of its own as `answer` says (nullopt: hangs
+/// until the stop token fires), keeps what it acknowledged, and checks that the store holds no
+/// document of a batch before the batch is acknowledged.
+class TestSink final : public sink::Sink {
+ public:
+  using Answer = std::function<std::optional<sink::Outcome>(const sink::Batch&)>;
+  TestSink(store::Store& store, std::size_t items, std::size_t in_flight)
+      : store_(store), items_(items), in_flight_(in_flight) {}
+  ~TestSink() override {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(m_);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+  }
+
+  std::size_t batch_items() const override { return items_; }
+  std::size_t max_in_flight() const override { return in_flight_; }
+  void send(sink::Batch batch, std::stop_token stop, std::function<void(sink::Outcome)> done) override {
+    std::lock_guard lock(m_);
+    ++in_flight_now_;
+    max_seen_ = std::max(max_seen_, in_flight_now_);
+    ++sent_;
+    largest_ = std::max(largest_, batch.upserts.size() + batch.deletes.size());
+    threads_.emplace_back([this, answer = answer_, batch = std::move(batch), stop, done = std::move(done)] {
+      auto outcome = answer ? answer(batch) : std::optional<sink::Outcome>(sink::Outcome{});
+      if (!outcome) {
+        std::mutex m;
+        std::condition_variable_any cv;
+        std::unique_lock lock(m);
+        cv.wait(lock, stop, [] { return false; });
+        outcome = sink::Outcome{sink::OutcomeKind::abandoned, {}, "stopped"};
+        std::lock_guard l(m_);
+        ++abandoned_;
+      }
+      if (outcome->kind == sink::OutcomeKind::acknowledged) {
+        // Nothing of this batch may be in the store yet at this version.
+        std::vector<std::string> ids;
+        for (const auto& u : batch.upserts) {
+          ids.push_back(u.source_id);
+        }
+        const auto stored = store_.read_value(
+            [&](store::Reader& r) { return r.document_hashes(domain::SourceType::journal_entries, ids); });
+        std::lock_guard l(m_);
+        std::map<std::string, std::string> versions;
+        for (const auto& u : batch.upserts) {
+          versions[u.source_id] = u.version;
+        }
+        for (const auto& [id, hash] : stored) {
+          if (versions[id] == hash && !held_.contains(id)) {
+            ++written_before_ack_;
+          }
+        }
+        std::set<std::string> rejected;
+        for (const auto& r : outcome->rejected) {
+          rejected.insert(r.source_id);
+        }
+        for (const auto& u : batch.upserts) {
+          ++upserts_;
+          if (!rejected.contains(u.source_id)) {
+            held_[u.source_id] = u.version;
+          }
+        }
+        for (const auto& d : batch.deletes) {
+          held_.erase(d.source_id);
+        }
+      }
+      {
+        std::lock_guard l(m_);
+        --in_flight_now_;
+      }
+      done(std::move(*outcome));
+    });
+  }
+
+  void set_answer(Answer answer) {
+    std::lock_guard lock(m_);
+    answer_ = std::move(answer);
+  }
+  std::map<std::string, std::string> held() {
+    std::lock_guard lock(m_);
+    return held_;
+  }
+  template <class T>
+  T get(const T& field) {
+    std::lock_guard lock(m_);
+    return field;
+  }
+
+  store::Store& store_;
+  std::size_t items_;
+  std::size_t in_flight_;
+  std::mutex m_;
+  Answer answer_;
+  std::vector<std::thread> threads_;
+  std::map<std::string, std::string> held_;  ///< acknowledged: source id → version
+  std::size_t in_flight_now_ = 0;
+  std::size_t max_seen_ = 0;
+  std::size_t largest_ = 0;
+  int sent_ = 0;
+  int upserts_ = 0;
+  int abandoned_ = 0;
+  int written_before_ack_ = 0;
+};
+
+class EngineSinkTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    sink_ = std::make_unique<TestSink>(*store_, 64, 3);
+  }
+  void TearDown() override {
+    gate_.open();
+    engine_.reset();
+    sink_.reset();  // joins its threads (every hanging one was abandoned by the engine)
+    EngineTest::TearDown();
+  }
+  Engine& start_with_sink() {
+    gate_.open();
+    engine_.reset();
+    engine_ = std::make_unique<Engine>(*store_, clock_, ids_, options_, sink_.get());
+    engine_->set_listener([this](const Job& job, bool changed) { on_event(job, changed); });
+    engine_->start();
+    return *engine_;
+  }
+  /// Every document of the store is held by the sink at the same version.
+  void expect_store_within_sink(const std::vector<std::string>& ids) {
+    const auto held = sink_->held();
+    const auto stored = store_->read_value(
+        [&](store::Reader& r) { return r.document_hashes(domain::SourceType::journal_entries, ids); });
+    for (const auto& [id, hash] : stored) {
+      auto it = held.find(id);
+      EXPECT_TRUE(it != held.end() && it->second == hash) << id << " is stored but not held by the sink";
+    }
+  }
+
+  std::unique_ptr<TestSink> sink_;
+};
+
+TEST_F(EngineSinkTest, EveryDocumentGoesToTheSinkBeforeTheStoreCommitsIt) {
+  const auto ids = seed(450);
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 450);
+  EXPECT_EQ(documents(), 450);
+  EXPECT_EQ(sink_->held().size(), 450U);
+  expect_store_within_sink(ids);
+  EXPECT_EQ(sink_->get(sink_->written_before_ack_), 0);
+  EXPECT_LE(sink_->get(sink_->largest_), 64U);  // cut to the sink's batch size
+  EXPECT_LE(sink_->get(sink_->max_seen_), 3U);  // at most max_in_flight at once
+}
+
+TEST_F(EngineSinkTest, ItemsTheServiceRejectsFailWithItsReasonAndAreNotStored) {
+  const auto ids = seed(300);
+  sink_->set_answer([](const sink::Batch& b) {
+    sink::Outcome o;
+    for (const auto& u : b.upserts) {
+      if (u.source_id == "e5" || u.source_id == "e217") {
+        o.rejected.push_back({u.source_type, u.source_id, "text too long for the model"});
+      }
+    }
+    return o;
+  });
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 298);
+  EXPECT_EQ(done.counters.failed, 2);
+  ASSERT_EQ(done.errors.size(), 2U);
+  EXPECT_EQ(done.errors[0].item_id, "e5");
+  EXPECT_EQ(done.errors[0].reason, "text too long for the model");
+  EXPECT_EQ(documents(), 298);
+  EXPECT_FALSE(all_present({"e5"}));
+  expect_store_within_sink(ids);
+}
+
+TEST_F(EngineSinkTest, AnUnavailableServiceFailsTheJobWithItsReasonAndARetryGoesOnFromTheCheckpoint) {
+  const auto ids = seed(450);
+  std::atomic<bool> down = true;
+  sink_->set_answer([&](const sink::Batch& b) -> std::optional<sink::Outcome> {
+    const bool has_late = std::any_of(b.upserts.begin(), b.upserts.end(),
+                                      [](const sink::Upsert& u) { return u.source_id == "e300"; });
+    if (has_late && down) {
+      return sink::Outcome{
+          sink::OutcomeKind::unavailable, {}, "ML service unavailable: HTTP 503 after 8 attempts"};
+    }
+    return sink::Outcome{};
+  });
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto failed = wait_status(job.id, JobStatus::failed);
+  EXPECT_EQ(failed.failure_reason, "ML service unavailable: HTTP 503 after 8 attempts");
+  EXPECT_GT(failed.counters.processed(), 0);
+  EXPECT_LT(failed.counters.processed(), 450);
+  EXPECT_EQ(documents(), failed.counters.synced);  // the checkpoint kept with its documents
+  EXPECT_FALSE(all_present({"e300"}));
+  expect_store_within_sink(ids);
+
+  down = false;
+  engine.retry(job.id);
+  const auto done =
+      wait_event(job.id, [](const Job& j) { return j.attempt == 2 && j.status == JobStatus::completed; });
+  EXPECT_EQ(done.counters.synced, 450);
+  EXPECT_EQ(documents(), 450);
+  EXPECT_TRUE(all_present(ids));
+  expect_store_within_sink(ids);
+}
+
+TEST_F(EngineSinkTest, ARefusedBatchFailsTheJobAtOnce) {
+  seed(100);
+  sink_->set_answer([](const sink::Batch&) {
+    return sink::Outcome{
+        sink::OutcomeKind::refused, {}, "ML service refused the batch: 400 {\"detail\": \"bad\"}"};
+  });
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto failed = wait_status(job.id, JobStatus::failed);
+  EXPECT_EQ(failed.failure_reason, "ML service refused the batch: 400 {\"detail\": \"bad\"}");
+  EXPECT_EQ(failed.counters.processed(), 0);
+  EXPECT_EQ(documents(), 0);
+}
+
+TEST_F(EngineSinkTest, PauseAndCancelAbandonADeliveryThatHangs) {
+  options_.control_wait = 10s;  // the answer of pause() and cancel() is the state they reached
+  const auto ids = seed(300);
+  sink_->set_answer([](const sink::Batch&) { return std::nullopt; });  // the service never answers
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  wait_event(job.id, [](const Job& j) { return j.status == JobStatus::running; });
+  const auto paused = engine.pause(job.id);
+  EXPECT_EQ(paused.status, JobStatus::paused);
+  EXPECT_EQ(paused.counters.processed(), 0);
+  EXPECT_EQ(documents(), 0);
+
+  // Resumed with a service that answers: it goes on from its checkpoint and completes.
+  sink_->set_answer(nullptr);
+  engine.resume(job.id);
+  wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(documents(), 300);
+  expect_store_within_sink(ids);
+
+  // A cancel while a delivery hangs ends the job at once too.
+  seed(100, 1000);
+  sink_->set_answer([](const sink::Batch&) { return std::nullopt; });
+  check_documents_ = false;
+  const auto second = engine.start_sync(all_users());
+  wait_event(second.id, [](const Job& j) { return j.status == JobStatus::running; });
+  const auto cancelled = engine.cancel(second.id);
+  EXPECT_EQ(cancelled.status, JobStatus::cancelled);
+  EXPECT_EQ(documents(), 300);
+}
+
+TEST_F(EngineSinkTest, AFullSyncSendsUnchangedRecordsAgainWithoutRewritingThem) {
+  const auto ids = seed(100);
+  auto& engine = start_with_sink();
+  wait_status(engine.start_sync(all_users()).id, JobStatus::completed);
+  EXPECT_EQ(sink_->get(sink_->upserts_), 100);
+
+  check_documents_ = false;
+  const auto full = engine.start_sync(all_users(domain::SyncMode::full));
+  const auto done = wait_status(full.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 0);
+  EXPECT_EQ(done.counters.skipped, 100);
+  EXPECT_EQ(sink_->get(sink_->upserts_), 200);  // every valid record sent again
+  expect_store_within_sink(ids);
+
+  const auto inc = engine.start_sync(all_users());
+  wait_status(inc.id, JobStatus::completed);
+  EXPECT_EQ(sink_->get(sink_->upserts_), 200);  // an incremental sync with nothing new sends nothing
+}
+
+}  // namespace
+}  // namespace mladmin::sync
