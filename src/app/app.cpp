@@ -139,9 +139,8 @@ int serve(const Config& configured, const std::function<void(const std::string& 
 
   http::Server* server_ptr = nullptr;
   metrics::Metrics metrics;
-  // The external ML service (docs/ml-service-api.md). Built before the engine
-  // and destroyed after it. TODO(merge): pass ml_sink.get() to the Engine once it takes a
-  // sink::Sink*; until then only GET /api/ml/service and /metrics see it.
+  // The external ML service (docs/ml-service-api.md): built before the engine that sends
+  // through it, destroyed after it.
   std::unique_ptr<sink::HttpSink> ml_sink;
   if (!config.ml_service.url.empty()) {
     ml_sink = std::make_unique<sink::HttpSink>(config.ml_service, sink::HttpSinkTuning{},
@@ -154,7 +153,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   }
   sync::EngineOptions engine_options;
   engine_options.workers = config.sync_workers;
-  sync::Engine engine(*store, clock, ids, engine_options);
+  sync::Engine engine(*store, clock, ids, engine_options, ml_sink.get());
   events::Hub hub(config.events);
   engine.set_listener([&hub, &metrics, &clock](const domain::Job& job, bool status_changed) {
     metrics.observe_job(job, status_changed);
