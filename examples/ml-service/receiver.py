@@ -157,6 +157,7 @@ class Faults:
         self.fail_status = 503
         self.rate_limit_next = 0
         self.retry_after = "1"
+        self.retry_after_seconds = None
         self.refuse_next = 0
         self.refuse_status = 400
         self.refuse_body = '{"detail": "refused by the test switch"}'
@@ -174,9 +175,9 @@ class Faults:
                     setattr(self, attr, int(spec[name]))
             if "retryAfter" in spec:
                 self.retry_after = str(spec["retryAfter"])
-            if "retryAfterSeconds" in spec:  # an HTTP date that many seconds from now
-                self.retry_after = email.utils.formatdate(time.time() + float(spec["retryAfterSeconds"]),
-                                                          usegmt=True)
+                self.retry_after_seconds = None
+            if "retryAfterSeconds" in spec:  # an HTTP date that many seconds after the 429
+                self.retry_after_seconds = float(spec["retryAfterSeconds"])
             if "refuseBody" in spec:
                 self.refuse_body = str(spec["refuseBody"])
 
@@ -195,7 +196,10 @@ class Faults:
                 return ("fail", (delay, self.fail_status))
             if self.rate_limit_next > 0:
                 self.rate_limit_next -= 1
-                return ("rate_limit", (delay, self.retry_after))
+                retry_after = self.retry_after
+                if self.retry_after_seconds is not None:
+                    retry_after = email.utils.formatdate(time.time() + self.retry_after_seconds, usegmt=True)
+                return ("rate_limit", (delay, retry_after))
             if self.refuse_next > 0:
                 self.refuse_next -= 1
                 return ("refuse", (delay, self.refuse_status, self.refuse_body))
