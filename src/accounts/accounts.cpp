@@ -3,6 +3,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <optional>
+#include <span>
+#include <vector>
 
 namespace mladmin::accounts {
 
@@ -154,6 +157,56 @@ User Accounts::update(std::string_view id, const UserChange& change, const Actor
   return updated;
 }
 
+namespace {
+
+constexpr std::size_t kTombstonePage = 1000;
+
+/// A deleted user's journal entries and goals become tombstones, so that the next sync removes
+/// their documents from the embedded store and the ML service (docs/ml-service-api.md). New
+/// change_seq values land above `upto`, so the paging does not see them again.
+template <class Record, class Page, class Save>
+void tombstone_all(store::Writer& w, domain::SourceType type, const std::string& user_id,
+                   domain::TimestampMs now, Page page_of, Save save) {
+  const std::optional<std::string> owner(user_id);
+  const std::int64_t upto = w.max_change_seq(type);
+  std::int64_t after = 0;
+  for (;;) {
+    std::vector<Record> page = page_of(w, owner, after, upto);
+    if (page.empty()) {
+      return;
+    }
+    after = page.back().change_seq;
+    std::vector<Record> live;
+    for (auto& r : page) {
+      if (!r.deleted_at) {
+        r.deleted_at = now;
+        r.updated_at = now;
+        live.push_back(std::move(r));
+      }
+    }
+    if (!live.empty()) {
+      save(w, std::span<Record>(live));
+    }
+  }
+}
+
+void tombstone_records(store::Writer& w, const std::string& user_id, domain::TimestampMs now) {
+  tombstone_all<domain::JournalEntry>(
+      w, domain::SourceType::journal_entries, user_id, now,
+      [](store::Writer& w, const auto& owner, std::int64_t after, std::int64_t upto) {
+        return w.journal_changes(owner, after, upto, kTombstonePage);
+      },
+      [](store::Writer& w, std::span<domain::JournalEntry> records) { w.save_journal_entries(records); });
+  tombstone_all<domain::Goal>(
+      w, domain::SourceType::goals, user_id, now,
+      [](store::Writer& w, const auto& owner, std::int64_t after, std::int64_t upto) {
+        return w.goal_changes(owner, after, upto, kTombstonePage);
+      },
+      [](store::Writer& w, std::span<domain::Goal> records) { w.save_goals(records); });
+}
+
+}  // namespace
+
 void Accounts::remove(std::string_view id, const Actor& actor) {
   store_.write([&](store::Writer& w) {
     auto user = w.find_user(id);
@@ -164,6 +217,7 @@ void Accounts::remove(std::string_view id, const Actor& actor) {
       throw last_admin();
     }
     w.delete_user(id);
+    tombstone_records(w, user->id, clock_.now_ms());
     audit(w, actor, "user.delete", user->id,
           boost::json::serialize(boost::json::object{{"email", user->email}}));
   });
@@ -189,6 +243,7 @@ std::vector<BulkOutcome> Accounts::bulk(const std::vector<std::string>& ids, Bul
           outcome.error = last_admin();
         } else {
           w.delete_user(id);
+          tombstone_records(w, user->id, clock_.now_ms());
           audit(w, actor, "user.delete", id,
                 boost::json::serialize(boost::json::object{{"email", user->email}, {"bulk", true}}));
           done.emplace_back(id);

@@ -15,6 +15,7 @@
 #include "domain/ids.hpp"
 #include "events/hub.hpp"
 #include "metrics/metrics.hpp"
+#include "sink/http_sink.hpp"
 #include "store/store.hpp"
 #include "sync/engine.hpp"
 
@@ -40,6 +41,7 @@ struct ApiContext {
   std::atomic<bool> import_running{false};           ///< one import at a time, from before its upload
   auth::TrustedProxies trusted_proxies;              ///< whose X-Forwarded-For is believed (login limiter)
   std::unique_ptr<auth::WindowLimiter> sync_starts;  ///< sync starts per user; null: no limit
+  const sink::HttpSink* ml_sink = nullptr;  ///< the external ML service, when [ml_service] url is set
 };
 
 }  // namespace mladmin::api

@@ -121,6 +121,10 @@ http::Response delete_document(http::Request& req, const auth::Caller& caller, A
 /// GET /api/ml/stats: ml_admin and admin (the route checks the role).
 http::Response get_stats(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 
+// service.cpp
+/// GET /api/ml/service: the external ML service's state (docs/ml-service-api.md); ml_admin.
+http::Response get_ml_service(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+
 // document_bulk.cpp
 /// POST /api/ml/documents/bulk: delete or re-sync documents by ids or filter; at most 1,000
 /// targets answered at once (200, per-document results), more as a tracked job (202, the job).

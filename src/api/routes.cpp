@@ -248,6 +248,9 @@ void declare_routes(T& t) {
   // Stats over the documents and the job history (counters and indexes, bounded time).
   t.role(Role::ml_admin, "GET", "/api/ml/stats", get_stats);
 
+  // The external ML service every sync also delivers to: configured or not, its last answers.
+  t.role(Role::ml_admin, "GET", "/api/ml/service", get_ml_service);
+
   // Bulk delete / re-sync of synced documents; more than 1,000 targets run as a tracked job.
   t.role(Role::ml_admin, "POST", "/api/ml/documents/bulk", bulk_documents);
 

@@ -22,6 +22,7 @@
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 #include "metrics/metrics.hpp"
+#include "sink/http_sink.hpp"
 #include "sync/engine.hpp"
 #include "sync/retention.hpp"
 #include "util/embedded.hpp"
@@ -158,11 +159,23 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   }
 
   http::Server* server_ptr = nullptr;
+  metrics::Metrics metrics;
+  // The external ML service (docs/ml-service-api.md): built before the engine that sends
+  // through it, destroyed after it.
+  std::unique_ptr<sink::HttpSink> ml_sink;
+  if (!config.ml_service.url.empty()) {
+    ml_sink = std::make_unique<sink::HttpSink>(config.ml_service, sink::HttpSinkTuning{},
+                                               [&metrics](std::string_view outcome, double seconds) {
+                                                 metrics.observe_ml_request(outcome, seconds);
+                                               });
+    spdlog::info("msg=\"ML service sink on\" url={} batch_items={} max_in_flight={}",
+                 sink::redact_url(config.ml_service.url), config.ml_service.batch_items,
+                 config.ml_service.max_in_flight);
+  }
   sync::EngineOptions engine_options;
   engine_options.workers = config.sync_workers;
-  sync::Engine engine(*store, clock, ids, engine_options);
+  sync::Engine engine(*store, clock, ids, engine_options, ml_sink.get());
   events::Hub hub(config.events);
-  metrics::Metrics metrics;
   engine.set_listener([&hub, &metrics, &clock](const domain::Job& job, bool status_changed) {
     metrics.observe_job(job, status_changed);
     api::publish_job_event(hub, job, status_changed, clock.now_ms());
@@ -175,6 +188,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   ctx.trusted_proxies = auth::TrustedProxies(config.trusted_proxies);
   ctx.sync_starts =
       std::make_unique<auth::WindowLimiter>(config.sync_starts_per_minute, std::chrono::seconds(60));
+  ctx.ml_sink = ml_sink.get();
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
 
   // Rights that change while an event stream is open end it: at once for changes made here,

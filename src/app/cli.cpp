@@ -16,6 +16,7 @@
 #include "accounts/accounts.hpp"
 #include "app/app.hpp"
 #include "app/config.hpp"
+#include "app/ml_service_command.hpp"
 #include "app/remote_commands.hpp"
 #include "app/seed_demo.hpp"
 #include "auth/hasher.hpp"
@@ -333,6 +334,16 @@ int run_cli(int argc, char** argv) {
   jobs_cmd->add_flag("--follow", jobs_options.follow, "then show every active job live until Ctrl-C");
   add_remote_options(jobs_cmd);
 
+  MlServiceCheckFlags ml_check;
+  auto* ml_cmd = cli.add_subcommand("ml-service", "The external ML service (docs/ml-service-api.md)");
+  ml_cmd->require_subcommand(1);
+  auto* ml_check_cmd =
+      ml_cmd->add_subcommand("check", "Probe an ML service; say rule by rule whether it keeps the contract");
+  ml_check_cmd->add_option("--url", ml_check.url, "the service's base URL, as [ml_service] url")->required();
+  ml_check_cmd->add_flag("--token-stdin", ml_check.token_stdin,
+                         "read the bearer token from stdin (else MLADMIN_ML_SERVICE_TOKEN)");
+  ml_check_cmd->add_option("--ca-file", ml_check.ca_file, "PEM bundle to verify an https service with");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -345,6 +356,9 @@ int run_cli(int argc, char** argv) {
   }
   if (jobs_cmd->parsed()) {
     return run_jobs_command(remote, jobs_options);
+  }
+  if (ml_check_cmd->parsed()) {
+    return run_ml_service_check(ml_check);
   }
 
   try {

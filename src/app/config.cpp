@@ -1,7 +1,10 @@
 #include "app/config.hpp"
 
 #include <toml++/toml.h>
+
+#include <boost/url/parse.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -44,12 +47,13 @@ void load_config_file(const std::string& path, Config& c) {
     msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
     throw std::runtime_error(msg.str());
   }
-  static const std::set<std::string> kSections = {"server", "database", "auth",   "log",
-                                                  "sync",   "events",   "metrics"};
+  static const std::set<std::string> kSections = {"server", "database", "auth",    "log",
+                                                  "sync",   "events",   "metrics", "ml_service"};
   for (const auto& [section, node] : root) {
     const std::string name(section.str());
     if (!kSections.contains(name)) {
-      bad(path, name, "unknown section (known: server, database, auth, log, sync, events, metrics)");
+      bad(path, name,
+          "unknown section (known: server, database, auth, log, sync, events, metrics, ml_service)");
     }
     if (!node.is_table()) {
       bad(path, name, "must be a table, as in [" + name + "]");
@@ -136,6 +140,26 @@ void load_config_file(const std::string& path, Config& c) {
         c.sync_workers = static_cast<std::size_t>(integer(v, path, key, 1, 256));
       } else if (key == "sync.retention_days") {
         c.job_retention_days = static_cast<int>(integer(v, path, key, 0, 36500));
+      } else if (key == "ml_service.url") {
+        c.ml_service.url = string(v, path, key);
+      } else if (key == "ml_service.token") {
+        c.ml_service.token = string(v, path, key);
+      } else if (key == "ml_service.batch_items") {
+        c.ml_service.batch_items = static_cast<std::size_t>(integer(v, path, key, 1, 5000));
+      } else if (key == "ml_service.max_in_flight") {
+        c.ml_service.max_in_flight = static_cast<std::size_t>(integer(v, path, key, 1, 64));
+      } else if (key == "ml_service.timeout_ms") {
+        c.ml_service.timeout_ms = integer(v, path, key, 100, 600000);
+      } else if (key == "ml_service.max_attempts") {
+        c.ml_service.max_attempts = static_cast<int>(integer(v, path, key, 1, 100));
+      } else if (key == "ml_service.requests_per_second") {
+        const auto rate = v.value<double>();
+        if ((!v.is_integer() && !v.is_floating_point()) || !rate || !(*rate >= 0) || *rate > 1e6) {
+          bad(path, key, "must be a number from 0 (no ceiling) to 1000000");
+        }
+        c.ml_service.requests_per_second = *rate;
+      } else if (key == "ml_service.ca_file") {
+        c.ml_service.ca_file = string(v, path, key);
       } else {
         bad(path, key, "unknown key (config.example.toml lists every key)");
       }
@@ -152,6 +176,9 @@ void apply_environment(Config& c) {
   }
   if (const char* v = std::getenv("MLADMIN_JWT_SECRET"); v != nullptr) {
     c.jwt_secret = v;
+  }
+  if (const char* v = std::getenv("MLADMIN_ML_SERVICE_TOKEN"); v != nullptr && *v != '\0') {
+    c.ml_service.token = v;
   }
 }
 
@@ -189,6 +216,27 @@ void validate(const Config& c) {
         "it has " +
         std::to_string(c.jwt_secret->size()) +
         ". Use a long random value, or unset it to let mladmin generate and store one.");
+  }
+  const auto& ml = c.ml_service;
+  if (!ml.url.empty()) {
+    auto url = boost::urls::parse_uri(ml.url);
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
+      throw std::runtime_error(
+          "[ml_service] url must be an http:// or https:// URL with a host, e.g. "
+          "\"http://ml.internal:8000/mladmin\"; it is \"" +
+          std::string(sink::redact_url(ml.url)) + "\"");
+    }
+    if (url->has_query() || url->has_fragment()) {
+      throw std::runtime_error(
+          "[ml_service] url must not have a query or fragment: mladmin appends /v1/batches");
+    }
+  }
+  if (!ml.ca_file.empty() && !std::ifstream(ml.ca_file).good()) {
+    throw std::runtime_error("[ml_service] ca_file \"" + ml.ca_file + "\" cannot be read");
+  }
+  if (ml.token.find_first_of("\r\n") != std::string::npos) {
+    throw std::runtime_error(
+        "the ML service token ([ml_service] token or MLADMIN_ML_SERVICE_TOKEN) has a line break");
   }
 }
 

@@ -9,6 +9,7 @@
 #include "auth/rate_limiter.hpp"
 #include "events/hub.hpp"
 #include "http/message.hpp"
+#include "sink/http_sink.hpp"
 
 namespace mladmin::app {
 
@@ -31,13 +32,14 @@ struct Config {
   /// [server] trusted_proxies: addresses and CIDRs whose X-Forwarded-For / Forwarded is believed
   std::vector<std::string> trusted_proxies;
   int sync_starts_per_minute = 60;  ///< [sync] starts_per_minute: sync starts one user may make
+  sink::MlServiceConfig ml_service;  ///< [ml_service]; its token also from MLADMIN_ML_SERVICE_TOKEN
 };
 
 /// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.
 /// Throws std::runtime_error with the file, the key and the problem.
 void load_config_file(const std::string& path, Config& config);
 
-/// Applies MLADMIN_DATABASE_URL, MLADMIN_LISTEN, MLADMIN_JWT_SECRET.
+/// Applies MLADMIN_DATABASE_URL, MLADMIN_LISTEN, MLADMIN_JWT_SECRET, MLADMIN_ML_SERVICE_TOKEN.
 void apply_environment(Config& config);
 
 /// Parses "HOST:PORT" or "[IPv6]:PORT" into the server options; throws std::runtime_error.

@@ -96,6 +96,65 @@ TEST_F(ConfigFileTest, WrongTypeAndRangeAreRefused) {
   EXPECT_NE(load_error(write("[log]\nlevel = \"loud\"\n")).find("log.level"), std::string::npos);
 }
 
+TEST_F(ConfigFileTest, ReadsTheMlServiceSection) {
+  const Config defaults;
+  EXPECT_TRUE(defaults.ml_service.url.empty());
+  EXPECT_EQ(defaults.ml_service.batch_items, 500u);
+  EXPECT_EQ(defaults.ml_service.max_in_flight, 4u);
+  EXPECT_EQ(defaults.ml_service.timeout_ms, 10000);
+  EXPECT_EQ(defaults.ml_service.max_attempts, 8);
+  Config c;
+  load_config_file(write(R"([ml_service]
+url = "https://ml.internal:8443/mladmin"
+token = "from-file"
+batch_items = 5000
+max_in_flight = 2
+timeout_ms = 2500
+max_attempts = 3
+requests_per_second = 2.5
+)"),
+                   c);
+  EXPECT_EQ(c.ml_service.url, "https://ml.internal:8443/mladmin");
+  EXPECT_EQ(c.ml_service.token, "from-file");
+  EXPECT_EQ(c.ml_service.batch_items, 5000u);
+  EXPECT_EQ(c.ml_service.max_in_flight, 2u);
+  EXPECT_EQ(c.ml_service.timeout_ms, 2500);
+  EXPECT_EQ(c.ml_service.max_attempts, 3);
+  EXPECT_DOUBLE_EQ(c.ml_service.requests_per_second, 2.5);
+  ::setenv("MLADMIN_ML_SERVICE_TOKEN", "from-env", 1);
+  apply_environment(c);
+  ::unsetenv("MLADMIN_ML_SERVICE_TOKEN");
+  EXPECT_EQ(c.ml_service.token, "from-env");
+  EXPECT_NO_THROW(validate(c));
+}
+
+TEST_F(ConfigFileTest, BadMlServiceValuesAreRefusedByName) {
+  for (const char* bad :
+       {"batch_items = 0", "batch_items = 5001", "max_in_flight = 0", "timeout_ms = 10", "max_attempts = 0",
+        "requests_per_second = -1", "requests_per_second = \"5\"", "url = 8"}) {
+    const auto error = load_error(write(std::string("[ml_service]\n") + bad + "\n"));
+    const std::string key = "ml_service." + std::string(bad).substr(0, std::string(bad).find(' '));
+    EXPECT_NE(error.find(key), std::string::npos) << bad << ": " << error;
+  }
+}
+
+TEST(ValidateTest, MlServiceUrlAndCaFileAreChecked) {
+  Config c;
+  c.ml_service.url = "ftp://ml.internal/";
+  EXPECT_THROW(validate(c), std::runtime_error);
+  c.ml_service.url = "ml.internal:8000";
+  EXPECT_THROW(validate(c), std::runtime_error);
+  c.ml_service.url = "http://ml.internal:8000/base";
+  EXPECT_NO_THROW(validate(c));
+  c.ml_service.ca_file = "/nonexistent/ca.pem";
+  try {
+    validate(c);
+    FAIL() << "a missing ca_file was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("ca_file"), std::string::npos);
+  }
+}
+
 TEST_F(ConfigFileTest, SyntaxErrorNamesTheLine) {
   EXPECT_NE(load_error(write("[server]\nlisten = \n")).find(":2:"), std::string::npos);
 }

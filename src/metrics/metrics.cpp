@@ -16,6 +16,8 @@ namespace {
 
 const prometheus::Histogram::BucketBoundaries kRequestBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
+const prometheus::Histogram::BucketBoundaries kMlBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                            0.5,   1,    2.5,   5,    10,  30};
 const prometheus::Histogram::BucketBoundaries kJobBuckets = {0.1, 0.5, 1,   5,    10,   30,
                                                              60,  300, 900, 3600, 14400};
 
@@ -68,6 +70,17 @@ struct Metrics::Impl {
                                                        .Help("Connected live event stream clients")
                                                        .Register(registry);
 
+  prometheus::Family<prometheus::Counter>& ml_requests =
+      prometheus::BuildCounter()
+          .Name("mladmin_ml_service_requests_total")
+          .Help("Requests to the external ML service, by outcome")
+          .Register(registry);
+  prometheus::Family<prometheus::Histogram>& ml_request_seconds =
+      prometheus::BuildHistogram()
+          .Name("mladmin_ml_service_request_duration_seconds")
+          .Help("Time from a request to the external ML service to its answer or failure")
+          .Register(registry);
+
   std::mutex mutex;  // the last counters seen of each unfinished job
   std::unordered_map<std::string, domain::JobCounters> seen;
 };
@@ -80,6 +93,11 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
     impl_->jobs.Add({{"status", std::string(domain::to_string(status))}});
   }
   impl_->clients.Add({});
+  for (const char* outcome :
+       {"acknowledged", "retryable_status", "refused", "network_error", "malformed_answer"}) {
+    impl_->ml_requests.Add({{"outcome", outcome}});
+  }
+  impl_->ml_request_seconds.Add({}, kMlBuckets);
   for (auto type : {domain::JobType::journal_entries, domain::JobType::goals}) {
     const std::string t(domain::to_string(type));
     for (const char* outcome : {"synced", "skipped", "failed"}) {
@@ -137,6 +155,11 @@ void Metrics::observe_job(const domain::Job& job, bool status_changed) {
         .Add({{"type", type}, {"status", std::string(domain::to_string(job.status))}}, kJobBuckets)
         .Observe(static_cast<double>(job.running_ms) / 1000.0);
   }
+}
+
+void Metrics::observe_ml_request(std::string_view outcome, double seconds) {
+  impl_->ml_requests.Add({{"outcome", std::string(outcome)}}).Increment();
+  impl_->ml_request_seconds.Add({}, kMlBuckets).Observe(seconds);
 }
 
 std::string Metrics::render(const Gauges& gauges) {

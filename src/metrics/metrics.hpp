@@ -34,6 +34,10 @@ class Metrics final {
   /// last change this process saw, and its duration when it finished.
   void observe_job(const domain::Job& job, bool status_changed);
 
+  /// One request to the external ML service ended (docs/ml-service-api.md): `outcome` is
+  /// acknowledged, retryable_status, refused, network_error or malformed_answer.
+  void observe_ml_request(std::string_view outcome, double seconds);
+
   /// The Prometheus text exposition (format 0.0.4) of every metric plus `gauges`.
   std::string render(const Gauges& gauges);
 

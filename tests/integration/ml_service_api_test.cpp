@@ -1,0 +1,130 @@
+// The ML service around the sink: GET /api/ml/service, /metrics, `mladmin ml-service check`
+// against the reference receiver, and a deleted user's records becoming tombstones.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "support/http_client.hpp"
+#include "support/ml_receiver.hpp"
+#include "support/process.hpp"
+#include "support/seed.hpp"
+
+namespace mladmin::test {
+namespace {
+
+constexpr const char* kPassword = "Lichen-Harvest-29-Sonnet";
+constexpr const char* kToken = "receiver-token-456";
+
+TEST(MlServiceApiTest, WithoutAUrlTheServiceIsNotConfigured) {
+  ServerProcess server;
+  const auto ml = add_account(server, "ml@svc.test", kPassword, "ml_admin");
+  const auto user = add_account(server, "user@svc.test", kPassword, "user");
+  HttpClient client(server.port());
+  const auto res = client.get("/api/ml/service", ml.token);
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.json().at("configured"), false);
+  EXPECT_TRUE(res.json().at("url").is_null());
+  EXPECT_EQ(client.get("/api/ml/service", user.token).status, 403);
+  EXPECT_EQ(client.get("/api/ml/service").status, 401);
+}
+
+TEST(MlServiceApiTest, ConfiguredServiceShowsItsUrlWithoutCredentials) {
+  MlReceiver receiver({.token = kToken});
+  TempDir dir;
+  const std::string base = "http://someone:hunter2@127.0.0.1:" + std::to_string(receiver.port()) + "/base";
+  std::ofstream(dir.file("mladmin.toml")) << "[ml_service]\nurl = \"" << base << "\"\nbatch_items = 100\n";
+  ServerProcess::Options options;
+  options.extra_args = {"--config", dir.file("mladmin.toml")};
+  options.env = {{"MLADMIN_ML_SERVICE_TOKEN", kToken}};
+  ServerProcess server(options);
+  const auto ml = add_account(server, "ml@svc.test", kPassword, "ml_admin");
+  HttpClient client(server.port());
+  const auto res = client.get("/api/ml/service", ml.token);
+  ASSERT_EQ(res.status, 200) << res.body;
+  const auto body = res.json();
+  EXPECT_EQ(body.at("configured"), true);
+  EXPECT_EQ(std::string(body.at("url").as_string()), "http://127.0.0.1:" + std::to_string(receiver.port()) + "/base");
+  EXPECT_TRUE(body.at("lastAcknowledgedAt").is_null());
+  EXPECT_TRUE(body.at("lastError").is_null());
+  EXPECT_EQ(body.at("inFlight"), 0);
+  EXPECT_TRUE(body.at("ackLatencyMs").at("p50").is_null());
+  EXPECT_EQ(server.log().find("hunter2"), std::string::npos);
+  EXPECT_EQ(server.log().find(kToken), std::string::npos);
+  const auto metrics = client.get("/metrics");
+  EXPECT_NE(metrics.body.find("mladmin_ml_service_requests_total{outcome=\"acknowledged\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("mladmin_ml_service_request_duration_seconds_count"), std::string::npos);
+}
+
+TEST(MlServiceApiTest, BadMlServiceConfigIsRefusedAtStart) {
+  TempDir dir;
+  std::ofstream(dir.file("mladmin.toml")) << "[ml_service]\nurl = \"ftp://ml.internal\"\n";
+  const auto r = run_mladmin(
+      {"serve", "--config", dir.file("mladmin.toml"), "--database", "sqlite://" + dir.file("db.sqlite")});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("[ml_service] url must be an http:// or https:// URL"), std::string::npos) << r.err;
+}
+
+TEST(MlServiceCheckTest, ReferenceReceiverKeepsEveryRule) {
+  MlReceiver receiver({.token = kToken});
+  const auto r = run_mladmin({"ml-service", "check", "--url", receiver.url(), "--token-stdin"},
+                             std::string(kToken) + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("9 of 9 rules hold"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
+  // The probes leave nothing behind.
+  EXPECT_EQ(receiver.stats().at("documents"), 0);
+}
+
+TEST(MlServiceCheckTest, ReceiverThatAppliesRepeatsFailsByNamingTheRule) {
+  MlReceiver receiver({.token = kToken, .broken_repeats = true});
+  const auto r = run_mladmin({"ml-service", "check", "--url", receiver.url(), "--token-stdin"},
+                             std::string(kToken) + "\n");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAIL  4. a repeated (sourceType, sourceId, version) is a no-op"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("holds version \"v1\"; expected \"v2\""), std::string::npos) << r.out;
+}
+
+TEST(MlServiceCheckTest, UnreachableServiceFailsEveryRule) {
+  const auto r = run_mladmin(
+      {"ml-service", "check", "--url", "http://127.0.0.1:" + std::to_string(closed_port()) + "/"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("ML service unavailable"), std::string::npos) << r.out;
+}
+
+TEST(UserDeletionTest, DeletedUsersDocumentsGoAtTheNextSync) {
+  ServerProcess server;
+  const auto admin = add_account(server, "admin@svc.test", kPassword, "admin");
+  const auto ml = add_account(server, "ml@svc.test", kPassword, "ml_admin");
+  const auto gone = add_account(server, "gone@svc.test", kPassword, "user");
+  const auto stays = add_account(server, "stays@svc.test", kPassword, "user");
+  seed_journal_entries(server.database_url(), gone.id, 7, "gone-e-");
+  seed_goals(server.database_url(), gone.id, 4, "gone-g-");
+  seed_journal_entries(server.database_url(), stays.id, 3, "stays-e-");
+  HttpClient client(server.port());
+  ASSERT_EQ(client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token).at("status"),
+            "completed");
+  ASSERT_EQ(client.run_sync("/api/ml/sync/goals", R"({"scope":"all"})", ml.token).at("status"), "completed");
+  const std::string count_docs = "SELECT count(*) FROM documents WHERE user_id = '" + gone.id + "'";
+  ASSERT_EQ(query_int(server.database_url(), count_docs), 11);
+
+  ASSERT_EQ(client.del("/api/ml/admin/users/" + gone.id, admin.token).status, 204);
+  EXPECT_EQ(query_int(server.database_url(), "SELECT count(*) FROM journal_entries WHERE user_id = '" +
+                                                 gone.id + "' AND deleted_at IS NULL"),
+            0);
+  EXPECT_EQ(query_int(server.database_url(),
+                      "SELECT count(*) FROM goals WHERE user_id = '" + gone.id + "' AND deleted_at IS NULL"),
+            0);
+  ASSERT_EQ(client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token).at("status"),
+            "completed");
+  ASSERT_EQ(client.run_sync("/api/ml/sync/goals", R"({"scope":"all"})", ml.token).at("status"), "completed");
+  EXPECT_EQ(query_int(server.database_url(), count_docs), 0);
+  EXPECT_EQ(
+      query_int(server.database_url(), "SELECT count(*) FROM documents WHERE user_id = '" + stays.id + "'"),
+      3);
+}
+
+}  // namespace
+}  // namespace mladmin::test

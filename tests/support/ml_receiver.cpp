@@ -1,0 +1,149 @@
+#include "support/ml_receiver.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "support/http_client.hpp"
+
+namespace mladmin::test {
+
+using Clock = std::chrono::steady_clock;
+
+std::string python3() {
+  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+std::string receiver_script() {
+  return std::string(MLADMIN_SOURCE_DIR) + "/examples/ml-service/receiver.py";
+}
+
+unsigned short closed_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    throw std::runtime_error("bind failed");
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+MlReceiver::MlReceiver() : MlReceiver(Options{}) {}
+
+MlReceiver::MlReceiver(Options options) {
+  std::vector<std::string> args = {python3(), receiver_script(), "--port", "0", "--db", dir_.file("ml.db")};
+  if (!options.token.empty()) {
+    args.insert(args.end(), {"--token", options.token});
+  }
+  if (options.test_switches) {
+    args.emplace_back("--test-switches");
+  }
+  if (options.broken_repeats) {
+    args.emplace_back("--broken-repeats");
+  }
+  if (!options.tls_cert.empty()) {
+    args.insert(args.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
+  const int err_fd = open(dir_.file("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(fds[1], 1);
+    dup2(err_fd, 2);
+    ::setenv("PYTHONUNBUFFERED", "1", 1);
+    ::unsetenv("ML_SERVICE_TOKEN");
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  close(err_fd);
+  // Read the "listening on URL" line, with a deadline.
+  std::string out;
+  const auto until = Clock::now() + std::chrono::seconds(30);
+  while (out.find('\n') == std::string::npos && Clock::now() < until) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) {
+      continue;
+    }
+    char buf[512];
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) {
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fds[0]);
+  const auto at = out.find("listening on ");
+  const auto nl = out.find('\n');
+  if (at == std::string::npos || nl == std::string::npos) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    throw std::runtime_error("the reference receiver did not start: " + out);
+  }
+  url_ = out.substr(at + 13, nl - at - 13);
+  port_ = static_cast<unsigned short>(std::stoi(url_.substr(url_.rfind(':') + 1)));
+}
+
+MlReceiver::~MlReceiver() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void MlReceiver::faults(const std::string& spec_json) {
+  HttpClient client(port_);
+  const auto res = client.post("/_test/faults", spec_json);
+  if (res.status != 200) {
+    throw std::runtime_error("POST /_test/faults answered " + std::to_string(res.status));
+  }
+}
+
+boost::json::value MlReceiver::stats() {
+  HttpClient client(port_);
+  return client.get("/_test/stats").json();
+}
+
+boost::json::array MlReceiver::documents() {
+  HttpClient client(port_);
+  return client.get("/_test/documents").json().at("documents").as_array();
+}
+
+bool MlReceiver::wait_for_requests(std::size_t n, std::chrono::milliseconds deadline) {
+  const auto until = Clock::now() + deadline;
+  for (;;) {
+    if (stats().at("requests").to_number<std::size_t>() >= n) {
+      return true;
+    }
+    if (Clock::now() >= until) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace mladmin::test
