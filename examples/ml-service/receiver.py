@@ -14,6 +14,7 @@ import argparse
 import email.utils
 import json
 import os
+import random
 import sqlite3
 import ssl
 import sys
@@ -162,6 +163,8 @@ class Faults:
         self.refuse_status = 400
         self.refuse_body = '{"detail": "refused by the test switch"}'
         self.malformed_next = 0
+        self.fail_rate = 0.0
+        self.random = random.Random(0)
 
     def update(self, spec):
         with self.lock:
@@ -178,6 +181,9 @@ class Faults:
                 self.retry_after_seconds = None
             if "retryAfterSeconds" in spec:  # an HTTP date that many seconds after the 429
                 self.retry_after_seconds = float(spec["retryAfterSeconds"])
+            if "failRate" in spec:  # each request fails with failStatus with this probability
+                self.fail_rate = float(spec["failRate"])
+                self.random = random.Random(int(spec.get("seed", 0)))
             if "refuseBody" in spec:
                 self.refuse_body = str(spec["refuseBody"])
 
@@ -193,6 +199,8 @@ class Faults:
                 delay = self.delay_ms
             if self.fail_next > 0:
                 self.fail_next -= 1
+                return ("fail", (delay, self.fail_status))
+            if self.fail_rate > 0 and self.random.random() < self.fail_rate:
                 return ("fail", (delay, self.fail_status))
             if self.rate_limit_next > 0:
                 self.rate_limit_next -= 1
