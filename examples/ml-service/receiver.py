@@ -47,6 +47,7 @@ class Store:
             """
         )
         self.broken_repeats = broken_repeats
+        self.reject_ids = {}  # sourceId -> reason, set by the test switch rejectSourceIds
         self.counters = {"appliedUpserts": 0, "repeats": 0, "deletes": 0, "rejected": 0,
                          "replayedBatches": 0}
 
@@ -62,7 +63,7 @@ class Store:
             self.db.execute("BEGIN")
             try:
                 for item in batch.get("upserts") or []:
-                    problem = self._check_upsert(item)
+                    problem = self._check_upsert(item) or self.reject_ids.get(item.get("sourceId"))
                     if problem:
                         rejected.append({"sourceType": str(item.get("sourceType", "")),
                                          "sourceId": str(item.get("sourceId", "")), "reason": problem})
@@ -271,7 +272,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(413, {"detail": str(e)})
             return
         if route == "/_test/faults" and self.server.test_switches:
-            self.server.faults.update(json.loads(body or b"{}"))
+            spec = json.loads(body or b"{}")
+            self.server.faults.update(spec)
+            if "rejectSourceIds" in spec:
+                with self.server.store.lock:
+                    self.server.store.reject_ids = {str(k): str(v) for k, v in spec["rejectSourceIds"].items()}
             self._send(200, {"ok": True})
             return
         if route != "/v1/batches":

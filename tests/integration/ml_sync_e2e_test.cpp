@@ -259,6 +259,70 @@ TEST(MlSyncEndToEndTest, PauseCancelAndSigtermTakeEffectWhileTheServiceHangs) {
               sigterm_ms);
 }
 
+// Issue 14: an incremental sync after edits, deletions and additions sends exactly those; an item
+// the service rejects is an item error with the service's reason. It is NOT offered again by the
+// next incremental sync (its record did not change; issue 14 asks that it be): a retry of the job
+// that failed it sends it (docs/sync-engine.md).
+TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndARetryOffersARejectedItemAgain) {
+  MlReceiver receiver({.token = kToken});
+  receiver.faults(R"({"rejectSourceIds": {"je-7": "the embedding model refuses this text"}})");
+  TempDir dir;
+  ServerProcess server(ml_server(dir, "[ml_service]\nurl = \"" + receiver.url() + "\"\nbatch_items = 40\n"));
+  const auto ml = add_account(server, "ml@e2e.test", kPassword, "ml_admin");
+  const auto owner = add_account(server, "owner@e2e.test", kPassword, "user");
+  seed_journal_entries(server.database_url(), owner.id, 200, "je-");
+  HttpClient client(server.port());
+  auto job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  ASSERT_EQ(job.at("status"), "completed") << job;
+  const std::string first_id(job.at("id").as_string());
+  EXPECT_EQ(num(job, "failedItems"), 1);
+  ASSERT_EQ(job.at("errors").as_array().size(), 1u) << job;
+  EXPECT_EQ(job.at("errors").at(0).at("itemId"), "je-7");
+  EXPECT_EQ(job.at("errors").at(0).at("reason"), "the embedding model refuses this text");
+  EXPECT_EQ(stat(receiver, "appliedUpserts"), 199);
+
+  receiver.faults(R"({"rejectSourceIds": {}})");
+  seed(server.database_url(), [&](store::Writer& w) {
+    for (int i = 10; i < 15; ++i) {  // 5 edits
+      auto e = valid_journal_entry("je-" + std::to_string(i), owner.id);
+      e.body = "Edited body " + std::to_string(i);
+      e.updated_at += 1000;
+      w.save_journal_entry(e);
+    }
+    for (int i = 20; i < 23; ++i) {  // 3 deletions
+      auto e = valid_journal_entry("je-" + std::to_string(i), owner.id);
+      e.deleted_at = e.updated_at + 1000;
+      e.updated_at += 1000;
+      w.save_journal_entry(e);
+    }
+    for (int i = 0; i < 4; ++i) {  // 4 additions
+      auto e = valid_journal_entry("new-" + std::to_string(i), owner.id);
+      w.save_journal_entry(e);
+    }
+  });
+  const auto before = receiver.stats();
+  job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  ASSERT_EQ(job.at("status"), "completed") << job;
+  EXPECT_EQ(num(job, "failedItems"), 0) << job;
+  const auto after = receiver.stats();
+  EXPECT_EQ(num(after, "appliedUpserts") - num(before, "appliedUpserts"), 5 + 4);
+  EXPECT_EQ(num(after, "deletes") - num(before, "deletes"), 3);
+  EXPECT_EQ(num(after, "repeats") - num(before, "repeats"), 0);
+  auto held = store_documents(server.database_url());
+  EXPECT_EQ(held.size(), 200u - 3 + 4 - 1);  // without je-7
+  EXPECT_EQ(receiver_documents(receiver), held);
+
+  // Retrying the first job offers je-7 again, and now the service takes it.
+  ASSERT_LT(client.post("/api/ml/sync/job/" + first_id + "/retry", "{}", ml.token).status, 300);
+  job = client.wait_for_job(first_id, ml.token);
+  ASSERT_EQ(job.at("status"), "completed") << job;
+  EXPECT_EQ(stat(receiver, "appliedUpserts") - num(after, "appliedUpserts"), 1);
+  held = store_documents(server.database_url());
+  EXPECT_EQ(held.size(), 200u - 3 + 4);
+  EXPECT_TRUE(held.contains("journal_entries/je-7"));
+  EXPECT_EQ(receiver_documents(receiver), held);
+}
+
 TEST(MlSyncEndToEndTest, ReceiverHoldsExactlyTheStoresDocuments) {
   MlReceiver receiver({.token = kToken});
   receiver.faults(R"({"failNext": 2, "failStatus": 503})");  // the first batch is retried
