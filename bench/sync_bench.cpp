@@ -4,12 +4,16 @@
 // Usage: build/release/bench/sync_bench [N=1000000] [workers=1] [scope=all|user] [jobs=1] [users=1000]
 //   all:  one sync of every user's records;
 //   user: `jobs` syncs at once, each of one user's own records (N / users each).
+// With MLADMIN_BENCH_ML_URL set (and MLADMIN_BENCH_ML_TOKEN when the service wants one), every
+// batch also goes to that ML service through the HttpSink (docs/ml-service-api.md); bench/ml_sink.sh
+// runs it against the reference receiver, at once and with 5 ms added per request.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -17,6 +21,7 @@
 
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
+#include "sink/http_sink.hpp"
 #include "store/store.hpp"
 #include "sync/engine.hpp"
 
@@ -74,7 +79,17 @@ int main(int argc, char** argv) {
 
     sync::EngineOptions options;
     options.workers = static_cast<std::size_t>(workers);
-    sync::Engine engine(*store, clock, ids, options);
+    std::unique_ptr<sink::HttpSink> ml_sink;
+    if (const char* ml_url = std::getenv("MLADMIN_BENCH_ML_URL"); ml_url != nullptr && *ml_url != '\0') {
+      sink::MlServiceConfig ml;
+      ml.url = ml_url;
+      const char* token = std::getenv("MLADMIN_BENCH_ML_TOKEN");
+      ml.token = token != nullptr ? token : "";
+      ml_sink = std::make_unique<sink::HttpSink>(ml);
+      std::printf("sending to the ML service at %s (batch_items %zu, max_in_flight %zu)\n", ml_url,
+                  ml.batch_items, ml.max_in_flight);
+    }
+    sync::Engine engine(*store, clock, ids, options, ml_sink.get());
     engine.start();
     const auto sync_start = Clock::now();
     std::vector<domain::Job> started;

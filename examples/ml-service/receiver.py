@@ -14,6 +14,7 @@ import argparse
 import email.utils
 import json
 import os
+import random
 import sqlite3
 import ssl
 import sys
@@ -46,6 +47,7 @@ class Store:
             """
         )
         self.broken_repeats = broken_repeats
+        self.reject_ids = {}  # sourceId -> reason, set by the test switch rejectSourceIds
         self.counters = {"appliedUpserts": 0, "repeats": 0, "deletes": 0, "rejected": 0,
                          "replayedBatches": 0}
 
@@ -61,7 +63,7 @@ class Store:
             self.db.execute("BEGIN")
             try:
                 for item in batch.get("upserts") or []:
-                    problem = self._check_upsert(item)
+                    problem = self._check_upsert(item) or self.reject_ids.get(item.get("sourceId"))
                     if problem:
                         rejected.append({"sourceType": str(item.get("sourceType", "")),
                                          "sourceId": str(item.get("sourceId", "")), "reason": problem})
@@ -162,6 +164,8 @@ class Faults:
         self.refuse_status = 400
         self.refuse_body = '{"detail": "refused by the test switch"}'
         self.malformed_next = 0
+        self.fail_rate = 0.0
+        self.random = random.Random(0)
 
     def update(self, spec):
         with self.lock:
@@ -178,6 +182,9 @@ class Faults:
                 self.retry_after_seconds = None
             if "retryAfterSeconds" in spec:  # an HTTP date that many seconds after the 429
                 self.retry_after_seconds = float(spec["retryAfterSeconds"])
+            if "failRate" in spec:  # each request fails with failStatus with this probability
+                self.fail_rate = float(spec["failRate"])
+                self.random = random.Random(int(spec.get("seed", 0)))
             if "refuseBody" in spec:
                 self.refuse_body = str(spec["refuseBody"])
 
@@ -193,6 +200,8 @@ class Faults:
                 delay = self.delay_ms
             if self.fail_next > 0:
                 self.fail_next -= 1
+                return ("fail", (delay, self.fail_status))
+            if self.fail_rate > 0 and self.random.random() < self.fail_rate:
                 return ("fail", (delay, self.fail_status))
             if self.rate_limit_next > 0:
                 self.rate_limit_next -= 1
@@ -263,7 +272,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(413, {"detail": str(e)})
             return
         if route == "/_test/faults" and self.server.test_switches:
-            self.server.faults.update(json.loads(body or b"{}"))
+            spec = json.loads(body or b"{}")
+            self.server.faults.update(spec)
+            if "rejectSourceIds" in spec:
+                with self.server.store.lock:
+                    self.server.store.reject_ids = {str(k): str(v) for k, v in spec["rejectSourceIds"].items()}
             self._send(200, {"ok": True})
             return
         if route != "/v1/batches":
