@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live event stream benchmarks (SPEC §9) against the release binary on loopback; builds nothing.
+# Live event stream benchmarks (docs/benchmarks.md) against the release binary on loopback; builds nothing.
 #
 #   bench/events.sh latency [entries=100000] [clients="1 1000"] [pauses=5] [short_runs=100]
 #     Seeds `entries` journal entries (100 demo writers, 2 % invalid) once, then for each client

@@ -1,5 +1,5 @@
-// Live event stream benchmarks (SPEC §4, §9) against a running `mladmin serve` on loopback;
-// bench/events.sh starts the server and runs both modes.
+// Live event stream benchmarks (docs/jobs.md, docs/benchmarks.md) against a running `mladmin serve` on
+// loopback; bench/events.sh starts the server and runs both modes.
 //
 //   events_bench latency --url URL --token T [--pid SERVER_PID] [--clients N=1] [--pauses P=5]
 //                        [--short-runs M=20] [--threads 1] [--timeout-s 600] [--dump FILE]

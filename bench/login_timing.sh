@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does a login for an unknown email take the same time as one with a wrong password (SPEC §6)?
+# Does a login for an unknown email take the same time as one with a wrong password (docs/security.md)?
 # Times N sequential logins of each kind against the release binary (rate limits raised for the
 # run) and prints the mean and median of each, in milliseconds.
 # Usage: bench/login_timing.sh [N=100]   (needs `make build`)

@@ -1,4 +1,4 @@
-// POST /api/ml/documents/bulk (issue 4, SPEC §3): delete or re-sync synced documents named by
+// POST /api/ml/documents/bulk (issue 4, docs/openapi.yaml): delete or re-sync synced documents named by
 // ids or matched by a filter. A dry run only counts; up to kSyncLimit targets are acted on at
 // once in one write transaction with a result per document; more run as a tracked bulk job
 // (202 with the job). Every action that changes something is audited.

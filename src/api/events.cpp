@@ -1,4 +1,4 @@
-// The live event stream (SPEC §4): GET /api/ml/sync/events answers text/event-stream. The
+// The live event stream (docs/jobs.md): GET /api/ml/sync/events answers text/event-stream. The
 // engine's listener publishes every committed job change to the hub; the hub fans it out to the
 // clients that may read the job. Nothing here polls the database: it is read once per connection,
 // for the snapshot.

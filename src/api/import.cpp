@@ -1,4 +1,4 @@
-// Bulk import of journal entries and goals (SPEC §3 POST /api/import): an NDJSON body, spooled
+// Bulk import of journal entries and goals (docs/openapi.yaml POST /api/import): an NDJSON body, spooled
 // to a temporary file by the server, read line by line into the store in batches.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

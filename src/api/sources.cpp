@@ -1,5 +1,5 @@
-// Journal entries and goals: the app data that syncs copy (SPEC §1, §3). Owners manage their
-// own records; ml_admin and admin read everyone's. Deleting leaves a tombstone.
+// Journal entries and goals: the app data that syncs copy (docs/jobs.md, docs/openapi.yaml). Owners manage
+// their own records; ml_admin and admin read everyone's. Deleting leaves a tombstone.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -20,7 +20,7 @@ bool can_read_all(const auth::Caller& caller) {
 }
 
 /// Someone else's record answers 404 to a caller who may not read it, so that ids of other
-/// users' records cannot be probed (SPEC §6).
+/// users' records cannot be probed (docs/security.md).
 template <class T>
 T readable_or_404(std::optional<T> record, const auth::Caller& caller, const char* what) {
   if (!record || record->deleted_at || (record->user_id != caller.id && !can_read_all(caller))) {

@@ -1,4 +1,4 @@
-// GET /api/ml/stats (SPEC §3, issue 4): document counts by type and owner, the backlog of the
+// GET /api/ml/stats (docs/openapi.yaml, issue 4): document counts by type and owner, the backlog of the
 // next all-users sync, and how sync jobs did over a time range, bucketed by hour or day. Every
 // figure comes from counters and indexes (store::Reader::read_stats), so the answer takes the
 // same time at a million documents as at a thousand.

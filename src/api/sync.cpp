@@ -1,7 +1,7 @@
-// Sync jobs (SPEC §2, §3): start a sync (202 at once), read jobs and their item errors, and
-// cancel, pause, resume or retry them. Below ml_admin a caller reads and controls only the jobs
-// of scope user over their own records; ml_admin and admin every job (domain/job_access.hpp,
-// docs/security.md). A job one may not read answers 404.
+// Sync jobs (docs/jobs.md, docs/openapi.yaml): start a sync (202 at once), read jobs and their item errors,
+// and cancel, pause, resume or retry them. Below ml_admin a caller reads and controls only the jobs of scope
+// user over their own records; ml_admin and admin every job (domain/job_access.hpp, docs/security.md). A job
+// one may not read answers 404.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -111,7 +111,7 @@ http::Response start_goal_sync(http::Request& req, const auth::Caller& caller, A
 
 namespace {
 
-/// The filters shared by the job list and the export (SPEC §3).
+/// The filters shared by the job list and the export (docs/openapi.yaml).
 store::JobQuery job_filters(const http::Request& req, const auth::Caller& caller) {
   store::JobQuery q;
   if (!reads_all_jobs(caller)) {

@@ -99,7 +99,7 @@ std::string resolve_jwt_secret(const Config& config, store::Store& store) {
       [&](store::Writer& w) { return w.put_setting_if_absent("jwt_secret", candidate); });
 }
 
-/// Every event stream holds a descriptor, and SPEC §9 asks for 10,000 idle streams: the usual
+/// Every event stream holds a descriptor, and docs/benchmarks.md asks for 10,000 idle streams: the usual
 /// soft limit of 1,024 would refuse connections long before that. The soft limit is raised to
 /// the hard one, which an unprivileged process may do.
 void raise_descriptor_limit() {
@@ -132,7 +132,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   raise_descriptor_limit();
   // A sign-in waiting for the hashing pool holds a handler thread until its hash is done, so the
   // pool's capacity (hashing + queued) comes on top of the configured handler threads: a flood of
-  // sign-ins then cannot take the threads every other request needs (SPEC §6).
+  // sign-ins then cannot take the threads every other request needs (docs/security.md).
   Config config = configured;
   config.server.handler_threads += config.hash_threads + config.hash_queue;
   // The dictionary check throws when cracklib's dictionary is missing; find out now rather than
@@ -224,7 +224,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   sweeper.start();
   server.run([&hub] { hub.close_all(); });
   // SIGTERM/SIGINT: the server has stopped accepting and drained; now checkpoint the running
-  // jobs and mark them interrupted, so that the next start resumes them (SPEC §8).
+  // jobs and mark them interrupted, so that the next start resumes them (README.md "Running it").
   sweeper.stop();
   engine.stop();
   spdlog::info("msg=\"stopped\"");

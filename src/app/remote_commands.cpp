@@ -1,4 +1,4 @@
-// `mladmin sync` and `mladmin jobs` (SPEC §8): commands that talk to a running server over its
+// `mladmin sync` and `mladmin jobs` (README.md "Running it"): commands that talk to a running server over its
 // HTTP API and follow its event stream. Progress is drawn in place on a terminal and written as
 // plain lines to pipes and files.
 #include "app/remote_commands.hpp"

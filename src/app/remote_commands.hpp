@@ -4,7 +4,7 @@
 
 namespace mladmin::app {
 
-/// What the commands that talk to a running server share: how they reach it (SPEC §8: `--url`,
+/// What the commands that talk to a running server share: how they reach it (README.md "Running it": `--url`,
 /// `--token` or MLADMIN_TOKEN) and how they show progress.
 struct RemoteOptions {
   std::string url;              ///< --url; else MLADMIN_URL; else http://127.0.0.1:8080

@@ -13,7 +13,7 @@ struct SeedOptions {
   int users = 5;
   int entries_per_user = 200;
   int goals_per_user = 20;
-  double invalid_ratio = 0.02;  ///< share of records that fail sync validation (SPEC §2 rules)
+  double invalid_ratio = 0.02;  ///< share of records that fail sync validation (docs/jobs.md rules)
   std::uint64_t seed = 1;
 };
 
@@ -28,7 +28,7 @@ struct SeedResult {
 /// Creates `users` demo users (writer1@demo.example, …) and their journal entries and goals: text
 /// of varied length from a fixed vocabulary, moods, tags, statuses and dates, all drawn from a
 /// generator seeded with `seed`, so the same options give the same content. A share of
-/// `invalid_ratio` of the records breaks one SPEC §2 rule so that failures show in the
+/// `invalid_ratio` of the records breaks one docs/jobs.md rule so that failures show in the
 /// dashboard. Users that exist already are reused.
 SeedResult seed_demo(store::Store& store, accounts::Accounts& accounts, const domain::Clock& clock,
                      domain::IdGenerator& ids, const SeedOptions& options);

@@ -17,7 +17,7 @@ struct Caller {
   std::int64_t token_version = 0;     ///< the token's ver (equal to the user's when it was accepted)
 };
 
-/// Throws a 403 domain::Error unless the caller's role grants `need` (SPEC §6 table).
+/// Throws a 403 domain::Error unless the caller's role grants `need` (docs/security.md table).
 inline void require_role(const Caller& caller, domain::Role need) {
   if (!domain::at_least(caller.role, need)) {
     throw domain::Error(domain::ErrorKind::forbidden, "forbidden",

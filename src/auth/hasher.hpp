@@ -12,7 +12,7 @@
 
 namespace mladmin::auth {
 
-/// A bounded pool for argon2id work (SPEC §6): `threads` hashes run at once, at most
+/// A bounded pool for argon2id work (docs/security.md): `threads` hashes run at once, at most
 /// `max_pending` more wait, and anything beyond that is refused at once instead of queueing
 /// memory. A flood of logins therefore costs at most (threads × 19 MiB) and never starves the
 /// request threads of other users. Thread-safe; the destructor finishes queued work.

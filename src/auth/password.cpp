@@ -16,7 +16,7 @@
 namespace mladmin::auth {
 namespace {
 
-// SPEC §6: argon2id at m = 19 MiB, t = 2, p = 1 (libsodium always uses one lane).
+// docs/security.md: argon2id at m = 19 MiB, t = 2, p = 1 (libsodium always uses one lane).
 constexpr unsigned long long kOpsLimit = 2;
 constexpr std::size_t kMemLimit = 19U * 1024U * 1024U;
 

@@ -6,7 +6,7 @@
 
 namespace mladmin::auth {
 
-/// The rules a new password must meet (SPEC §6): a length in Unicode code points, no
+/// The rules a new password must meet (docs/security.md): a length in Unicode code points, no
 /// composition rules, and no common or dictionary-based password.
 struct PasswordPolicy {
   std::size_t min_chars = 8;
@@ -22,7 +22,7 @@ void check_new_password(std::string_view password, std::string_view email, std::
                         const PasswordPolicy& policy = {});
 
 /// An argon2id hash in libsodium's encoded ("$argon2id$v=19$m=19456,t=2,p=1$…") form, at the
-/// SPEC §6 parameters: m = 19 MiB, t = 2, p = 1. Slow on purpose (tens of ms): call it from
+/// docs/security.md parameters: m = 19 MiB, t = 2, p = 1. Slow on purpose (tens of ms): call it from
 /// PasswordHasher's pool, never from an I/O thread. Throws std::runtime_error when out of memory.
 std::string hash_password(std::string_view password);
 

@@ -14,7 +14,7 @@
 
 namespace mladmin::auth {
 
-/// Counts login failures per email and per client address in a sliding window (SPEC §6:
+/// Counts login failures per email and per client address in a sliding window (docs/security.md:
 /// 10 per email or 50 per address in 15 minutes). An attempt is counted when it starts, so that
 /// a thousand concurrent attempts cannot all slip in before the first one fails; a successful
 /// attempt takes its count back and clears the email's failures. Memory is bounded by

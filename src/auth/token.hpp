@@ -9,7 +9,7 @@
 
 namespace mladmin::auth {
 
-/// What a token says (SPEC §6). Times are Unix seconds.
+/// What a token says (docs/security.md). Times are Unix seconds.
 struct TokenClaims {
   std::string sub;  ///< user id
   domain::Role role = domain::Role::user;

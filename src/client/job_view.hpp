@@ -8,7 +8,7 @@
 
 namespace mladmin::client {
 
-/// The fields of a job's JSON (SPEC §2) that the command line shows, as read from the server.
+/// The fields of a job's JSON (docs/jobs.md) that the command line shows, as read from the server.
 struct JobView {
   struct ItemError {
     std::string item_id;

@@ -72,7 +72,7 @@ std::optional<E> value_of(const std::array<std::pair<E, std::string_view>, N>& n
   return std::nullopt;
 }
 
-// The legal moves of the state machine (SPEC §2 "States"); nullopt means illegal.
+// The legal moves of the state machine (docs/jobs.md); nullopt means illegal.
 std::optional<JobStatus> next_status(JobStatus from, JobEvent event) {
   using S = JobStatus;
   switch (event) {

@@ -33,7 +33,7 @@ bool is_finished(JobStatus status);
 /// True for queued, running, paused and interrupted: the job holds its (scope, type) slot.
 bool is_active(JobStatus status);
 
-/// What can happen to a job (SPEC §2 "States").
+/// What can happen to a job (docs/jobs.md).
 enum class JobEvent {
   start,      ///< queued → running (a worker claimed it)
   pause,      ///< running → paused (a person asked)
@@ -59,7 +59,7 @@ struct TransitionResult {
 };
 TransitionResult transition(JobStatus from, JobEvent event);
 
-/// One item that failed, as shown to people (SPEC §2).
+/// One item that failed, as shown to people (docs/jobs.md).
 struct ItemError {
   std::string item_id;
   std::string reason;
@@ -85,7 +85,7 @@ int progress_percent(const JobCounters& counters, JobStatus status);
 double items_per_second(std::int64_t processed, std::int64_t running_ms);
 std::optional<std::int64_t> eta_seconds(const JobCounters& counters, double rate, JobStatus status);
 
-/// The sync job (SPEC §2). Plain data; the engine owns the rules of change.
+/// The sync job (docs/jobs.md). Plain data; the engine owns the rules of change.
 struct Job {
   std::string id;       ///< UUIDv7
   std::string user_id;  ///< who started it

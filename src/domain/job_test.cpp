@@ -23,7 +23,7 @@ constexpr std::array kAllEvents{JobEvent::start,     JobEvent::pause,    JobEven
                                 JobEvent::cancel,    JobEvent::complete, JobEvent::fail,
                                 JobEvent::interrupt, JobEvent::requeue,  JobEvent::retry};
 
-// The whole state machine of SPEC §2, written out by hand: every pair not listed is illegal.
+// The whole state machine of docs/jobs.md, written out by hand: every pair not listed is illegal.
 const std::map<std::pair<JobStatus, JobEvent>, JobStatus>& legal_moves() {
   using S = JobStatus;
   using E = JobEvent;

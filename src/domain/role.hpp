@@ -6,7 +6,7 @@
 namespace mladmin::domain {
 
 /// Roles are ordered: every right of `user` is also `ml_admin`'s, and every right of
-/// `ml_admin` is also `admin`'s (SPEC §6).
+/// `ml_admin` is also `admin`'s (docs/security.md).
 enum class Role { user = 0, ml_admin = 1, admin = 2 };
 
 enum class UserStatus { active, disabled };

@@ -10,7 +10,7 @@
 
 namespace mladmin::domain {
 
-/// The two kinds of app data a sync copies (SPEC §1).
+/// The two kinds of app data a sync copies (docs/jobs.md).
 enum class SourceType { journal_entries, goals };
 
 std::string_view to_string(SourceType type);
@@ -49,10 +49,10 @@ struct Goal {
   std::int64_t change_seq = 0;
 };
 
-/// Largest title, body or description a sync accepts (SPEC §2: text over 64 KiB fails).
+/// Largest title, body or description a sync accepts (docs/jobs.md: text over 64 KiB fails).
 inline constexpr std::size_t kMaxTextBytes = 64 * 1024;
 
-/// The SPEC §2 item rules: nullopt when a sync may turn the record into a document, otherwise
+/// The docs/jobs.md item rules: nullopt when a sync may turn the record into a document, otherwise
 /// the reason it fails (empty or whitespace-only title/body, text over 64 KiB, invalid UTF-8,
 /// mood outside 1-5, unknown goal status). The API refuses such records (422) and so does the
 /// import (a failed line); seeded data may hold them, and they fail at sync time.

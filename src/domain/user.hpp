@@ -10,7 +10,7 @@
 
 namespace mladmin::domain {
 
-/// An account (SPEC §1). `password_hash` never leaves the server.
+/// An account (docs/jobs.md). `password_hash` never leaves the server.
 struct User {
   std::string id;
   std::string email;  ///< as the user typed it; uniqueness is on normalize_email(email)

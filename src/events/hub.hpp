@@ -16,7 +16,7 @@
 
 namespace mladmin::events {
 
-/// Tunables of the live event stream (SPEC §4).
+/// Tunables of the live event stream (docs/jobs.md).
 struct HubOptions {
   std::chrono::milliseconds coalesce{50};      ///< at most one progress event per job per client this often
   std::chrono::milliseconds heartbeat{15000};  ///< a comment line after this long without a write
@@ -93,7 +93,7 @@ class Subscription final : public http::BodyStream, public std::enable_shared_fr
   bool registered_ = false;
 };
 
-/// The fan-out of job changes to event-stream clients (SPEC §4). The engine's listener publishes
+/// The fan-out of job changes to event-stream clients (docs/jobs.md). The engine's listener publishes
 /// here; nothing polls the database. Thread-safe.
 class Hub final {
  public:

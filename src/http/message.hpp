@@ -69,7 +69,7 @@ struct Response {
   }
 };
 
-/// Limits and timeouts of the server (SPEC §3; STYLE: every read has a deadline, every parser a
+/// Limits and timeouts of the server (docs/openapi.yaml; STYLE: every read has a deadline, every parser a
 /// body limit).
 struct ServerOptions {
   std::string host = "127.0.0.1";

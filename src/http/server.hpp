@@ -46,7 +46,7 @@ class Server final {
   std::unique_ptr<Impl> impl_;
 };
 
-/// The SPEC §3 error body: {"error": {"code", "message", "details"}}.
+/// The docs/openapi.yaml error body: {"error": {"code", "message", "details"}}.
 Response error_response(int status, std::string_view code, std::string_view message,
                         const std::vector<std::pair<std::string, std::string>>& details = {});
 

@@ -10,8 +10,8 @@
 
 namespace mladmin::http {
 
-/// The web dashboard's files, served from memory (SPEC §7). A single-page app: a path that names
-/// no file answers index.html, so that the app's own routes (/sync, /users/123) load it, except
+/// The web dashboard's files, served from memory (README.md "The web dashboard"). A single-page app: a path
+/// that names no file answers index.html, so that the app's own routes (/sync, /users/123) load it, except
 /// under assets/, where a missing file is a 404. Build once, then only read (thread-safe).
 class StaticFiles final {
  public:
@@ -32,7 +32,7 @@ class StaticFiles final {
   /// when Accept-Encoding allows it, an ETag and 304 for a matching If-None-Match, caching
   /// (immutable for assets/, whose names carry a content hash; no-cache for the rest) and the
   /// security headers (a strict Content-Security-Policy, no referrer). A missing file answers
-  /// the SPEC §3 error body with 404.
+  /// the docs/openapi.yaml error body with 404.
   Response serve(const Request& req) const;
 
   /// The number of embedded files.

@@ -16,7 +16,7 @@ inline constexpr std::array<std::string_view, 4> kGoalFields = {"title", "descri
 
 /// Reads the client-set fields of a record from a JSON object, with the rules of the create and
 /// replace routes: a 400 domain::Error naming the field for a missing field or a wrong type or
-/// range, a 422 "invalid_record" for content a sync would refuse (SPEC §2). Leaves id, owner and
+/// range, a 422 "invalid_record" for content a sync would refuse (docs/jobs.md). Leaves id, owner and
 /// timestamps alone.
 void read_fields(const util::JsonFields& fields, domain::JournalEntry& entry);
 void read_fields(const util::JsonFields& fields, domain::Goal& goal);

@@ -45,7 +45,7 @@ struct UserPage {
   bool has_more = false;
 };
 
-/// One row of the audit log: who did what to which object, when (SPEC §6).
+/// One row of the audit log: who did what to which object, when (docs/security.md).
 struct AuditEntry {
   std::string id;
   domain::TimestampMs at = 0;
@@ -91,7 +91,8 @@ inline std::string scope_key(const domain::Job& job) {
 }
 
 struct JobQuery {
-  std::optional<std::string> visible_to;  ///< a user: jobs of scope user over their records (domain/job_access.hpp)
+  std::optional<std::string>
+      visible_to;  ///< a user: jobs of scope user over their records (domain/job_access.hpp)
   std::optional<domain::JobStatus> status;
   std::optional<domain::JobType> type;
   std::optional<std::string> user_id;       ///< jobs started by or syncing this user
@@ -196,7 +197,7 @@ struct DocumentWrite {
   domain::TimestampMs source_created_at = 0;  ///< the source record's createdAt
 };
 
-/// A document of the embedded store (SPEC §1 "ML document").
+/// A document of the embedded store (docs/jobs.md).
 struct Document {
   std::int64_t seq = 0;  ///< insertion order (stable across updates): keyset and snapshot position
   std::string id;
@@ -378,7 +379,7 @@ class Writer : public Reader {
   /// completing after a newer one must not send the next incremental sync back).
   virtual void set_watermark(std::string_view scope_key, std::int64_t seq) = 0;
 
-  /// Retention (SPEC §2): takes up to `max_jobs` finished jobs (completed, failed, cancelled)
+  /// Retention (docs/jobs.md): takes up to `max_jobs` finished jobs (completed, failed, cancelled)
   /// that ended before `ended_before`, deletes at most `max_errors` of their item errors and bulk
   /// targets together, then those of the jobs that have none left. Active jobs are never touched. Keeps each
   /// call's transaction short: call it again (in a new transaction) while it deletes `max_jobs` jobs or

@@ -13,7 +13,7 @@
 #include "store/store.hpp"
 #include "sync/step.hpp"
 
-// Bulk actions on synced documents (issue 4, SPEC §3 POST /api/ml/documents/bulk): delete them,
+// Bulk actions on synced documents (issue 4, docs/openapi.yaml POST /api/ml/documents/bulk): delete them,
 // or re-sync them from their source records. The same per-document code serves a small action
 // answered at once and each batch of a bulk job.
 namespace mladmin::sync {

@@ -28,7 +28,7 @@ namespace mladmin::sync {
 struct EngineOptions {
   std::size_t workers = 4;
   std::size_t batch_items = 1000;                ///< checkpoint at least every this many items…
-  std::chrono::milliseconds batch_time{50};      ///< …or this often (SPEC §2: 250 ms at most); short
+  std::chrono::milliseconds batch_time{50};      ///< …or this often (docs/jobs.md: 250 ms at most); short
                                                  ///< batches keep live progress within ~50 ms
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
 };

@@ -20,7 +20,7 @@ struct RetentionOptions {
                                          ///< write lock long
 };
 
-/// Retention of job history (SPEC §2 "retention is configurable"): deletes the finished jobs
+/// Retention of job history (docs/jobs.md): deletes the finished jobs
 /// (completed, failed, cancelled) whose end time is older than the retention, with their item
 /// errors, chunk by chunk, each chunk in its own short write transaction. Active jobs are never
 /// touched. Thread-safe.

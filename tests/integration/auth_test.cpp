@@ -1,4 +1,4 @@
-// Sign-in and tokens over real HTTP (SPEC §6, issue 2 "Bad input"): login, /api/auth/me, every
+// Sign-in and tokens over real HTTP (docs/security.md, issue 2 "Bad input"): login, /api/auth/me, every
 // kind of bad token, revocation, login rate limiting and the JWT secret's rules.
 #include <gtest/gtest.h>
 #include <signal.h>

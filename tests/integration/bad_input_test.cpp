@@ -1,4 +1,4 @@
-// Bad input over real HTTP (SPEC §3, issue 2 "Bad input"): each answer has the right status and
+// Bad input over real HTTP (docs/openapi.yaml, issue 2 "Bad input"): each answer has the right status and
 // a code and message a client can act on, and none of them changes stored data or stops the
 // server from answering.
 #include <gtest/gtest.h>
@@ -255,7 +255,7 @@ TEST_F(BadInputTest, LongAndNonAsciiPasswordsAreAcceptedAndLogInAsTyped) {
   expect_unchanged_ = false;  // these inputs are good: they add users
   const std::string long_password = "k3V9-mQ2x-Lr8P-wT5n-Hy6B-cJ4s-Fd1G-pN7z-Xa2W-eU9k-Rb3M-tY8q-Ze5v";
   ASSERT_EQ(long_password.size(), 64u);
-  const std::string longest = long_password + long_password;  // SPEC §6: up to at least 128
+  const std::string longest = long_password + long_password;  // docs/security.md: up to at least 128
   const std::string unicode = "пароль-для-теста-Ω";
 
   for (const auto& [email, password] :

@@ -1,11 +1,10 @@
-// `mladmin sync` and `mladmin jobs` against a real server (SPEC §8; issue 3: a live progress view
-// fed by the event stream, plain lines when the output is not a terminal): a followed sync prints
-// its progress and a final line with the right counts and exits 0; a start without --follow prints
-// the job id; a second start is explained with the active job's id (and --follow follows that
-// job); a bad or missing token is refused in words; `jobs` lists jobs and `jobs --follow` shows a
-// job started while it runs, ending cleanly on Ctrl-C; a followed job that is cancelled ends the
-// command with exit code 2; on a terminal the bar is redrawn in place;
-// a dropped stream is resumed with Last-Event-ID.
+// `mladmin sync` and `mladmin jobs` against a real server (README.md "Running it"; issue 3: a live progress
+// view fed by the event stream, plain lines when the output is not a terminal): a followed sync prints its
+// progress and a final line with the right counts and exits 0; a start without --follow prints the job id; a
+// second start is explained with the active job's id (and --follow follows that job); a bad or missing token
+// is refused in words; `jobs` lists jobs and `jobs --follow` shows a job started while it runs, ending
+// cleanly on Ctrl-C; a followed job that is cancelled ends the command with exit code 2; on a terminal the
+// bar is redrawn in place; a dropped stream is resumed with Last-Event-ID.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>

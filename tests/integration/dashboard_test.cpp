@@ -1,6 +1,6 @@
-// The web dashboard served by the binary (SPEC §7): the files built from web/ and embedded at build
-// time, over real HTTP. index.html at / and at the app's own routes, hashed assets cached for good,
-// gzip when the client takes it, ETag and 304, HEAD, the security headers, 404 and 405 where they
+// The web dashboard served by the binary (README.md "The web dashboard"): the files built from web/ and
+// embedded at build time, over real HTTP. index.html at / and at the app's own routes, hashed assets cached
+// for good, gzip when the client takes it, ETag and 304, HEAD, the security headers, 404 and 405 where they
 // belong, the API's JSON 404 untouched, and nothing ever served from outside the embedded set.
 #include <fcntl.h>
 #include <gtest/gtest.h>

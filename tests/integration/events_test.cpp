@@ -1,4 +1,4 @@
-// The live event stream over real HTTP (SPEC §4; issue 3 "Event stream"): a client sees
+// The live event stream over real HTTP (docs/jobs.md; issue 3 "Event stream"): a client sees
 // intermediate progress and every status change of a job with ids that only grow; a reconnect
 // with Last-Event-ID misses nothing, and one with an id too old gets a snapshot; a user never
 // sees another user's job; heartbeats keep an idle stream open; thousands of clients connecting

@@ -1,4 +1,4 @@
-// GET /api/ml/sync/jobs/export (SPEC §3): the job history as CSV or JSON, with the list's
+// GET /api/ml/sync/jobs/export (docs/openapi.yaml): the job history as CSV or JSON, with the list's
 // filters and the list's visibility rules.
 #include <gtest/gtest.h>
 

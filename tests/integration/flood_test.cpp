@@ -1,4 +1,4 @@
-// A flood of 1,000 concurrent sign-ins with wrong passwords (SPEC §6, issue 2 "Bad input"): they
+// A flood of 1,000 concurrent sign-ins with wrong passwords (docs/security.md, issue 2 "Bad input"): they
 // are rate limited, hashing stays on its bounded pool, and while the flood runs /healthz and
 // another user's requests keep answering. Everything stays on loopback.
 #include <gtest/gtest.h>
@@ -219,7 +219,7 @@ TEST(LoginFloodTest, ThousandConcurrentWrongLoginsAreRateLimitedWhileOtherReques
     EXPECT_TRUE(status == 401 || status == 429) << count << " answers of " << status;
   }
   EXPECT_EQ(total, kAttempts);
-  // SPEC §6: at most 50 failures per client address are even judged; the rest are refused.
+  // docs/security.md: at most 50 failures per client address are even judged; the rest are refused.
   EXPECT_LE(flood.by_status[401], 50);
   EXPECT_GE(flood.by_status[429], kAttempts - 50);
   EXPECT_EQ(flood.missing_retry_after, 0);

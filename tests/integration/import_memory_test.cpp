@@ -1,4 +1,4 @@
-// A large import is streamed, not held (SPEC §3: import bodies up to 256 MiB, streamed): 64 MiB
+// A large import is streamed, not held (docs/openapi.yaml: import bodies up to 256 MiB, streamed): 64 MiB
 // of NDJSON, generated while it is sent, leaves the server's peak resident memory far below the
 // size of the file.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Bulk import over real HTTP and from the command line (SPEC §3 POST /api/import, §8 `mladmin
+// Bulk import over real HTTP and from the command line (docs/openapi.yaml POST /api/import, §8 `mladmin
 // import`): NDJSON lines become journal entries or goals, bad lines are reported by number while
 // the good ones are stored, ids make a re-import an update, the body is spooled to a file under
 // its own limit and checked for a token and a role before it is read.

@@ -1,4 +1,4 @@
-// The life of a job after it finished, over real HTTP and a real SQLite file (SPEC §2):
+// The life of a job after it finished, over real HTTP and a real SQLite file (docs/jobs.md):
 // - retention: finished jobs whose end is older than the configured days (default 90) are
 //   deleted with their item errors when the server starts; recent and active jobs stay, and a
 //   retention of 0 keeps everything;

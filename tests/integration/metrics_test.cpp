@@ -1,4 +1,4 @@
-// GET /metrics over real HTTP (SPEC §3; issue 3 "/metrics in Prometheus text"): jobs by status,
+// GET /metrics over real HTTP (docs/openapi.yaml; issue 3 "/metrics in Prometheus text"): jobs by status,
 // item totals by outcome, the job duration histogram, connected event clients and HTTP requests
 // by route and status, public by default and behind a token when configured.
 #include <gtest/gtest.h>

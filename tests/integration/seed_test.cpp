@@ -1,4 +1,4 @@
-// `mladmin seed-demo` (SPEC §8): deterministic content for a seed, and a share of records that
+// `mladmin seed-demo` (README.md "Running it"): deterministic content for a seed, and a share of records that
 // fail sync validation so that failures show.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-// The server process and the command line (SPEC §8, issue 2 "The server"): keep-alive, graceful
-// shutdown, readiness, migrations, the user commands and the config file's strictness.
+// The server process and the command line (README.md "Running it", issue 2 "The server"): keep-alive,
+// graceful shutdown, readiness, migrations, the user commands and the config file's strictness.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -162,7 +162,7 @@ TEST(ServerTest, SigtermLetsInFlightRequestsFinish) {
 }
 
 TEST(ServerTest, RaisesItsSoftDescriptorLimitToTheHardLimit) {
-  // Each event stream holds a descriptor (SPEC §9: 10,000 idle streams); a server started with
+  // Each event stream holds a descriptor (docs/benchmarks.md: 10,000 idle streams); a server started with
   // the common soft limit of 1,024 must raise it. The child inherits this process's limits.
   rlimit mine{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &mine), 0);

@@ -1,6 +1,6 @@
-// Journal entries and goals over real HTTP (SPEC §1, §3): owners manage their own records,
-// ml_admin reads everyone's, other users' records are 404, deleting leaves a tombstone, and
-// content a sync would refuse is refused up front.
+// Journal entries and goals over real HTTP (docs/jobs.md, docs/openapi.yaml): owners manage their own
+// records, ml_admin reads everyone's, other users' records are 404, deleting leaves a tombstone, and content
+// a sync would refuse is refused up front.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>

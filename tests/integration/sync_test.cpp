@@ -1,9 +1,8 @@
-// Sync jobs over real HTTP (SPEC §2, §3 sync rows; issue 3 "Tests"): starting a sync answers
-// 202 and the job completes with counts that add up at every observation; invalid records fail
-// item by item with their errors paged; incremental syncs take exactly what changed; one active
-// job per (scope, type); the state machine with its illegal transitions; a server killed or
-// stopped mid-sync resumes the job after a restart, with every valid record present exactly
-// once; and who may start and see which jobs.
+// Sync jobs over real HTTP (docs/jobs.md, docs/openapi.yaml sync rows; issue 3 "Tests"): starting a sync
+// answers 202 and the job completes with counts that add up at every observation; invalid records fail item
+// by item with their errors paged; incremental syncs take exactly what changed; one active job per (scope,
+// type); the state machine with its illegal transitions; a server killed or stopped mid-sync resumes the job
+// after a restart, with every valid record present exactly once; and who may start and see which jobs.
 //
 // Large data is written straight into the server's database (the API would refuse the invalid
 // records, and 200,000 POSTs would take too long). Jobs are watched on the event stream

@@ -1,5 +1,5 @@
-// The admin user API over real HTTP (SPEC §3, §6): create, read, change, delete, list with
-// filters, sorting and cursors, bulk actions, the last-admin rule, the audit log and roles.
+// The admin user API over real HTTP (docs/openapi.yaml, docs/security.md): create, read, change, delete, list
+// with filters, sorting and cursors, bulk actions, the last-admin rule, the audit log and roles.
 #include <gtest/gtest.h>
 
 #include <algorithm>

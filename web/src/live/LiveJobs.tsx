@@ -1,6 +1,6 @@
 // The live jobs for every page: one event stream per signed-in tab (eventStream.ts), polling
 // GET /api/ml/sync/jobs while it is down, and the lists a finished job changed invalidated so
-// that they refresh themselves (SPEC §7).
+// that they refresh themselves (README.md "The web dashboard").
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';

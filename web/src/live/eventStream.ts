@@ -1,4 +1,4 @@
-// The live job event stream (SPEC §4), read with fetch so that the token travels in the
+// The live job event stream (docs/jobs.md), read with fetch so that the token travels in the
 // Authorization header, never in the URL. Framework-free: LiveJobs.tsx wraps it for React.
 //
 //  - `event: job` carries one job's JSON, `event: snapshot` {"jobs": [...]} replaces the state

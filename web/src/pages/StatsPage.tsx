@@ -1,4 +1,4 @@
-// Stats (SPEC §7; GET /api/ml/stats): how sync jobs did over a range — summary cards, items per
+// Stats (README.md "The web dashboard"; GET /api/ml/stats): how sync jobs did over a range — summary cards, items per
 // second and job durations over time — with the documents by type, the top owners and the
 // failures by kind. The query key is ['stats', range]: the live layer invalidates ['stats'] when a
 // job finishes, which refetches whichever range is shown.

@@ -4,7 +4,7 @@ import { HistoryTable } from '../components/sync/HistoryTable';
 import { JobDetailDialog } from '../components/sync/JobDetailDialog';
 import { StartSyncForm } from '../components/sync/StartSyncForm';
 
-/** Start syncs, watch the running ones live, and browse the history (SPEC §7). */
+/** Start syncs, watch the running ones live, and browse the history (README.md "The web dashboard"). */
 export default function SyncPage() {
   const { jobId } = useParams();
   const navigate = useNavigate();

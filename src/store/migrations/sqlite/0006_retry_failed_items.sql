@@ -1,4 +1,4 @@
--- Retry of only the failed items of a completed job (SPEC §2). Each item error records the
+-- Retry of only the failed items of a completed job (docs/jobs.md). Each item error records the
 -- attempt that found it; a job being retried that way names the first attempt whose errors are
 -- still current: errors of earlier attempts are the items left to process again, and each is
 -- deleted in the transaction that processes its item, so that a retry stopped at any moment goes
