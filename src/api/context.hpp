@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,6 +38,8 @@ struct ApiContext {
   bool metrics_public = true;
   std::size_t import_max_bytes = 256 * 1024 * 1024;  ///< largest POST /api/import body
   std::mutex import_mutex;                           ///< held while an import runs (one at a time)
+  std::size_t search_rank_candidates = 20000;        ///< relevance ranks at most the newest this many matches
+  std::chrono::microseconds search_deadline{2000000};  ///< a document search stops after this long (503)
 };
 
 }  // namespace mladmin::api

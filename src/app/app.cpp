@@ -151,6 +151,8 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   ctx.token_ttl_seconds = config.token_ttl_seconds;
   ctx.password_policy = policy;
   ctx.import_max_bytes = config.import_max_bytes;
+  ctx.search_rank_candidates = config.search_rank_candidates;
+  ctx.search_deadline = config.search_deadline;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
 
   const http::StaticFiles static_files(dashboard::files());

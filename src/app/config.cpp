@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include <toml++/toml.h>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -44,12 +45,12 @@ void load_config_file(const std::string& path, Config& c) {
     msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
     throw std::runtime_error(msg.str());
   }
-  static const std::set<std::string> kSections = {"server", "database", "auth",   "log",
-                                                  "sync",   "events",   "metrics"};
+  static const std::set<std::string> kSections = {"server", "database", "auth",    "log",
+                                                  "sync",   "events",   "metrics", "search"};
   for (const auto& [section, node] : root) {
     const std::string name(section.str());
     if (!kSections.contains(name)) {
-      bad(path, name, "unknown section (known: server, database, auth, log, sync, events, metrics)");
+      bad(path, name, "unknown section (known: server, database, auth, log, sync, events, metrics, search)");
     }
     if (!node.is_table()) {
       bad(path, name, "must be a table, as in [" + name + "]");
@@ -113,6 +114,16 @@ void load_config_file(const std::string& path, Config& c) {
         c.sync_workers = static_cast<std::size_t>(integer(v, path, key, 1, 256));
       } else if (key == "sync.retention_days") {
         c.job_retention_days = static_cast<int>(integer(v, path, key, 0, 36500));
+      } else if (key == "search.rank_candidates") {
+        c.search_rank_candidates = static_cast<std::size_t>(integer(v, path, key, 0, 100000000));
+      } else if (key == "search.deadline_ms") {
+        // A fraction of a millisecond is allowed (tests use 0.001 to make every search time out).
+        const double ms = v.is_floating_point() ? v.value<double>().value_or(-1)
+                                                : static_cast<double>(integer(v, path, key, 0, 600000));
+        if (!(ms >= 0 && ms <= 600000)) {
+          bad(path, key, "must be a number of milliseconds between 0 and 600000");
+        }
+        c.search_deadline = std::chrono::microseconds(std::llround(ms * 1000));
       } else {
         bad(path, key, "unknown key (config.example.toml lists every key)");
       }

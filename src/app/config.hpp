@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -27,6 +28,8 @@ struct Config {
   events::HubOptions events;
   bool metrics_public = true;   ///< [metrics] public: false requires an ml_admin or admin token
   int job_retention_days = 90;  ///< finished jobs older than this are deleted; 0 keeps them forever
+  std::size_t search_rank_candidates = 20000;          ///< [search] rank_candidates (docs/performance.md)
+  std::chrono::microseconds search_deadline{2000000};  ///< [search] deadline_ms
 };
 
 /// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.
