@@ -182,9 +182,14 @@ int main(int argc, char** argv) {
     std::printf("documents: %lld; runs per query: %d; page size 50\n", static_cast<long long>(docs), runs);
     std::printf("%-50s %8s %7s %8s %8s %8s %8s %8s\n", "query", "matches", "ranked", "p50 ms", "p99 ms",
                 "mean ms", "first ms", "max ms");
+    // MLADMIN_BENCH_RANK_CANDIDATES=0 ranks every match (as before the bound), for comparison.
+    const char* bound_env = std::getenv("MLADMIN_BENCH_RANK_CANDIDATES");
+    const std::size_t bound = bound_env != nullptr ? static_cast<std::size_t>(std::atol(bound_env)) : 20000;
+    std::printf("rank_candidates: %zu\n", bound);
     for (const auto& c : cases) {
       store::DocumentQuery q;
       q.limit = 50;
+      q.rank_candidates = bound;
       q.sort = c.sort;
       if (!c.q.empty()) {
         q.filter.match = fts(c.q);
