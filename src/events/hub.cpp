@@ -266,9 +266,10 @@ std::shared_ptr<Subscription> Hub::subscribe(const Viewer& viewer, std::optional
   }
   // A snapshot reads the database: it is read after the lock is released, so that publishers
   // (the sync workers) do not wait for it. The stream is registered first with the snapshot's id,
-  // so every event published from now on queues behind the snapshot; one committed before the
-  // read may be both in the snapshot and queued after it, which is harmless (each event carries
-  // the job's full state, and the later one is the newer).
+  // so every event published from now on queues behind the snapshot. An event published while
+  // the snapshot is read may carry an older state of its job than the snapshot does (the next
+  // commit landed before the read): the client sees that state for a moment, and the event of
+  // that next commit, which is published after it and so queued after it, restores the newest.
   sub->last_id_sent_ = last;
   sub->registered_ = true;
   subs_.push_back(sub.get());
