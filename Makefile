@@ -1,6 +1,6 @@
 # The two commands of the README, and the steps they are made of.
 SHELL := /bin/bash
-.PHONY: demo test build dev deps format clean fuzz fuzz-build test-tsan
+.PHONY: demo test build dev deps format clean fuzz fuzz-build test-tsan bench
 
 deps:
 	@scripts/install-deps
@@ -47,6 +47,13 @@ test-tsan: deps
 	cmake --build --preset tsan --target unit_tests integration_tests mladmin
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -L unit -LE web
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -R '$(TSAN_TESTS)'
+
+## make bench: build the release preset, run every benchmark in bench/ (under 15 minutes on 2
+## cores) and print a table in the format of docs/benchmarks.md (bench/run_all.sh).
+bench: deps
+	cmake --preset release
+	cmake --build --preset release --target mladmin sync_bench search_bench stats_bench events_bench
+	bench/run_all.sh
 
 format:
 	find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

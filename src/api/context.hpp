@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -42,6 +43,8 @@ struct ApiContext {
   auth::TrustedProxies trusted_proxies;              ///< whose X-Forwarded-For is believed (login limiter)
   std::unique_ptr<auth::WindowLimiter> sync_starts;  ///< sync starts per user; null: no limit
   const sink::HttpSink* ml_sink = nullptr;  ///< the external ML service, when [ml_service] url is set
+  std::size_t search_rank_candidates = 20000;        ///< relevance ranks at most the newest this many matches
+  std::chrono::microseconds search_deadline{2000000};  ///< a document search stops after this long (503)
 };
 
 }  // namespace mladmin::api

@@ -84,7 +84,8 @@ std::int64_t int_at(const boost::json::object& o, std::string_view key) {
 
 /// Reads the cursor back into the query: the keyset position and, for relevance, the pinned
 /// corpus figures and snapshot bound.
-void apply_cursor(std::string_view cursor, std::int64_t key, store::DocumentQuery& q) {
+void apply_cursor(std::string_view cursor, std::int64_t key, store::DocumentQuery& q,
+                  std::optional<std::int64_t>& ranked_over) {
   const auto pos = decode_cursor(cursor);
   if (int_at(pos, "k") != key) {
     throw field_error("cursor", "belongs to another search, filter or sort; start again without it");
@@ -111,11 +112,17 @@ void apply_cursor(std::string_view cursor, std::int64_t key, store::DocumentQuer
     stats.tokens = values[1];
     stats.phrase_rows.assign(values.begin() + 2, values.end());
     q.stats = std::move(stats);
+    // A first page that ranked a bounded candidate set pinned its lowest seq and its size.
+    if (pos.contains("lo")) {
+      q.rank_floor = int_at(pos, "lo");
+      ranked_over = int_at(pos, "n");
+    }
   }
   q.after = after;
 }
 
-std::string next_cursor(const store::DocumentPage& page, const store::DocumentQuery& q, std::int64_t key) {
+std::string next_cursor(const store::DocumentPage& page, const store::DocumentQuery& q, std::int64_t key,
+                        const std::optional<std::int64_t>& ranked_over) {
   const auto& last = page.items.back();
   boost::json::object pos{{"k", key}, {"r", last.doc.seq}};
   if (q.sort == store::DocumentSort::relevance) {
@@ -126,6 +133,10 @@ std::string next_cursor(const store::DocumentPage& page, const store::DocumentQu
       st.push_back(n);
     }
     pos["st"] = std::move(st);
+    if (page.rank_floor && ranked_over) {
+      pos["lo"] = *page.rank_floor;
+      pos["n"] = *ranked_over;
+    }
   } else {
     pos["v"] = q.filter.date == store::DocumentDate::source ? last.doc.source_created_at : last.doc.synced_at;
   }
@@ -192,9 +203,12 @@ http::Response list_documents(http::Request& req, const auth::Caller&, ApiContex
   q.filter = domain::compile_filter(spec);
   q.sort = sort_param(req, q.filter.match.has_value());
   q.limit = limit_param(req);
+  q.rank_candidates = ctx.search_rank_candidates;
+  q.deadline = ctx.search_deadline;
   const auto key = listing_key(spec, q.sort);
+  std::optional<std::int64_t> ranked_over;  // set when relevance ranks a bounded candidate set
   if (auto cursor = req.query_param("cursor")) {
-    apply_cursor(*cursor, key, q);
+    apply_cursor(*cursor, key, q, ranked_over);
   }
   // The page's owners are read in the same transaction: at most `limit` lookups by key.
   std::unordered_map<std::string, std::optional<domain::User>> owners;
@@ -207,6 +221,9 @@ http::Response list_documents(http::Request& req, const auth::Caller&, ApiContex
     }
     return found;
   });
+  if (page.ranked_over) {
+    ranked_over = page.ranked_over;
+  }
   boost::json::array items;
   for (const auto& hit : page.items) {
     auto o = document_json(hit.doc);
@@ -218,7 +235,10 @@ http::Response list_documents(http::Request& req, const auth::Caller&, ApiContex
   }
   boost::json::object out{{"items", std::move(items)}, {"nextCursor", nullptr}};
   if (page.has_more && !page.items.empty()) {
-    out["nextCursor"] = next_cursor(page, q, key);
+    out["nextCursor"] = next_cursor(page, q, key, ranked_over);
+  }
+  if (ranked_over) {
+    out["rankedOver"] = *ranked_over;  // only the newest this many matches were ranked
   }
   return json_response(200, out);
 }

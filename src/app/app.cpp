@@ -189,6 +189,8 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   ctx.sync_starts =
       std::make_unique<auth::WindowLimiter>(config.sync_starts_per_minute, std::chrono::seconds(60));
   ctx.ml_sink = ml_sink.get();
+  ctx.search_rank_candidates = config.search_rank_candidates;
+  ctx.search_deadline = config.search_deadline;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
 
   // Rights that change while an event stream is open end it: at once for changes made here,

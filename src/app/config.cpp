@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <boost/url/parse.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -48,12 +49,12 @@ void load_config_file(const std::string& path, Config& c) {
     throw std::runtime_error(msg.str());
   }
   static const std::set<std::string> kSections = {"server", "database", "auth",    "log",
-                                                  "sync",   "events",   "metrics", "ml_service"};
+                                                  "sync",   "events",   "metrics", "ml_service", "search"};
   for (const auto& [section, node] : root) {
     const std::string name(section.str());
     if (!kSections.contains(name)) {
       bad(path, name,
-          "unknown section (known: server, database, auth, log, sync, events, metrics, ml_service)");
+          "unknown section (known: server, database, auth, log, sync, events, metrics, ml_service, search)");
     }
     if (!node.is_table()) {
       bad(path, name, "must be a table, as in [" + name + "]");
@@ -160,6 +161,16 @@ void load_config_file(const std::string& path, Config& c) {
         c.ml_service.requests_per_second = *rate;
       } else if (key == "ml_service.ca_file") {
         c.ml_service.ca_file = string(v, path, key);
+      } else if (key == "search.rank_candidates") {
+        c.search_rank_candidates = static_cast<std::size_t>(integer(v, path, key, 0, 100000000));
+      } else if (key == "search.deadline_ms") {
+        // A fraction of a millisecond is allowed (tests use 0.001 to make every search time out).
+        const double ms = v.is_floating_point() ? v.value<double>().value_or(-1)
+                                                : static_cast<double>(integer(v, path, key, 0, 600000));
+        if (!(ms >= 0 && ms <= 600000)) {
+          bad(path, key, "must be a number of milliseconds between 0 and 600000");
+        }
+        c.search_deadline = std::chrono::microseconds(std::llround(ms * 1000));
       } else {
         bad(path, key, "unknown key (config.example.toml lists every key)");
       }

@@ -108,14 +108,10 @@ void Subscription::append_frame(std::string& out, const Event& event) {
   // Coalescing can send a job's progress after a newer event of another job; such an event goes
   // without an id so that the ids a client sees only grow (its Last-Event-ID stays the highest).
   if (event.id > last_id_sent_) {
-    out += "id: ";
-    out += std::to_string(event.id);
-    out += '\n';
+    out += event.id_line;
     last_id_sent_ = event.id;
   }
-  out += "event: job\ndata: ";
-  out += *event.data;
-  out += "\n\n";
+  out += *event.frame;
 }
 
 http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
@@ -128,6 +124,11 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
   }
   std::string out = std::move(preamble_);
   preamble_.clear();
+  std::size_t size = out.size();
+  for (const auto& event : ready_) {
+    size += event->id_line.size() + event->frame->size();
+  }
+  out.reserve(size);
   for (const auto& event : ready_) {
     append_frame(out, *event);
   }
@@ -172,10 +173,20 @@ Hub::~Hub() {
 }
 
 std::uint64_t Hub::publish(Event event) {
+  // The frame is formatted here once, outside the lock; clients copy its bytes into their writes.
+  {
+    std::string frame;
+    frame.reserve(event.data->size() + 20);
+    frame += "event: job\ndata: ";
+    frame += *event.data;
+    frame += "\n\n";
+    event.frame = std::make_shared<const std::string>(std::move(frame));
+  }
   const auto now = http::BodyStream::Clock::now();
   std::lock_guard lock(mutex_);
   event.id = next_id_++;
   event.at = now;
+  event.id_line = "id: " + std::to_string(event.id) + "\n";
   auto shared = std::make_shared<const Event>(std::move(event));
   recent_.push_back(shared);
   while (recent_.size() > options_.replay_events) {
@@ -194,8 +205,8 @@ std::shared_ptr<Subscription> Hub::subscribe(const Viewer& viewer, std::optional
                                              http::BodyStream::Clock::time_point expires) {
   auto sub = std::make_shared<Subscription>(*this, viewer, options_, expires);
   // Under the hub's lock, so that no event falls between what the client is told now and what
-  // it is sent next: events committed after the snapshot's read queue behind it.
-  std::lock_guard lock(mutex_);
+  // it is sent next.
+  std::unique_lock lock(mutex_);
   const std::uint64_t last = next_id_ - 1;
   std::string preamble(kRetryHint);
   const bool in_window =
@@ -250,13 +261,24 @@ std::shared_ptr<Subscription> Hub::subscribe(const Viewer& viewer, std::optional
       sub->append_frame(preamble, *e);
       sub->last_sent_[e->job_id] = http::BodyStream::Clock::now();
     }
-  } else {
-    preamble += "id: " + std::to_string(last) + "\nevent: snapshot\ndata: " + snapshot(viewer) + "\n\n";
-    sub->last_id_sent_ = last;
+    sub->preamble_ = std::move(preamble);
+    sub->registered_ = true;
+    subs_.push_back(sub.get());
+    return sub;
   }
-  sub->preamble_ = std::move(preamble);
+  // A snapshot reads the database: it is read after the lock is released, so that publishers
+  // (the sync workers) do not wait for it. The stream is registered first with the snapshot's id,
+  // so every event published from now on queues behind the snapshot. An event published while
+  // the snapshot is read may carry an older state of its job than the snapshot does (the next
+  // commit landed before the read): the client sees that state for a moment, and the event of
+  // that next commit, which is published after it and so queued after it, restores the newest.
+  sub->last_id_sent_ = last;
   sub->registered_ = true;
   subs_.push_back(sub.get());
+  lock.unlock();
+  preamble += "id: " + std::to_string(last) + "\nevent: snapshot\ndata: " + snapshot(viewer) + "\n\n";
+  std::lock_guard sub_lock(sub->mutex_);
+  sub->preamble_ = std::move(preamble);
   return sub;
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <future>
 #include <map>
 #include <string_view>
 #include <thread>
@@ -200,6 +201,37 @@ TEST_F(HubTest, NewStreamStartsWithRetryThenSnapshotAtTheLastId) {
   ASSERT_EQ(snapshots_, 1);
   EXPECT_EQ(snapshot_viewers_[0].user_id, "alice");
   EXPECT_FALSE(snapshot_viewers_[0].reads_all);
+}
+
+TEST_F(HubTest, PublishersDoNotWaitForASnapshotAndTheirEventsFollowIt) {
+  Hub hub(long_windows());
+  status(hub, "A", "s1");
+  std::uint64_t during = 0;
+  bool published_during_snapshot = false;
+  std::thread publisher;
+  // The snapshot reads the database; a sync worker publishing meanwhile must not wait for it.
+  const Hub::SnapshotFn slow_snapshot = [&](const Viewer&) {
+    std::promise<std::uint64_t> done;
+    auto id = done.get_future();
+    publisher = std::thread([&hub, p = std::move(done)]() mutable { p.set_value(status(hub, "B", "s1")); });
+    published_during_snapshot = id.wait_for(10s) == std::future_status::ready;
+    if (published_during_snapshot) {
+      during = id.get();
+    }
+    return std::string(R"({"jobs":[]})");
+  };
+  auto sub = hub.subscribe(user("alice"), std::nullopt, slow_snapshot, far_);
+  publisher.join();
+  EXPECT_TRUE(published_during_snapshot) << "publish waited for the snapshot";
+  const auto frames = parse_sse(sub->pull(base_).data);
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[1].event, "snapshot");
+  EXPECT_EQ(frames[2].event, "job");
+  EXPECT_EQ(frames[2].data, "B:s1");
+  EXPECT_GT(frames[2].id, frames[1].id);
+  if (published_during_snapshot) {
+    EXPECT_EQ(frames[2].id, during);
+  }
 }
 
 TEST_F(HubTest, SnapshotOfAnEmptyHubCarriesItsLastId) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -241,6 +242,13 @@ struct DocumentQuery {
     std::int64_t seq = 0;
   };
   std::optional<After> after;
+  /// Relevance ranks at most this many matches, the newest (highest seq), when there are more
+  /// (docs/performance.md); 0 ranks every match.
+  std::size_t rank_candidates = 20000;
+  /// Relevance, later pages: the lowest seq of the candidates the first page ranked over.
+  std::optional<std::int64_t> rank_floor;
+  /// The search stops after this long with a domain error `query_timeout`; 0: no deadline.
+  std::chrono::microseconds deadline{2'000'000};
 };
 
 struct DocumentHit {
@@ -255,6 +263,10 @@ struct DocumentPage {
   bool has_more = false;
   std::optional<RankStats> stats;  ///< the figures used (relevance), for the next page's cursor
   std::int64_t max_seq = 0;        ///< the snapshot bound used (relevance), for the next page
+  /// Relevance over a bounded candidate set: how many matches were ranked and the lowest seq
+  /// among them (for the next page). Unset when every match was ranked.
+  std::optional<std::int64_t> ranked_over;
+  std::optional<std::int64_t> rank_floor;
 };
 
 /// What a read may do. Every method runs inside the transaction the Store opened.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <random>
@@ -134,6 +135,18 @@ class DocumentsTest : public IntegrationTest {
     return {ids.begin(), ids.end()};
   }
 
+  /// Restarts the server on the same database with `config` as its config file.
+  void restart_with(const std::string& config) {
+    const auto path = data_dir_.file("mladmin.toml");
+    std::ofstream(path) << config;
+    ServerProcess::Options o;
+    o.extra_args = {"--config", path};
+    server().restart(o);
+    server_ = &server().process();
+    client_ = &server().http();
+  }
+
+  TempDir data_dir_;
   ServerProcess* server_ = nullptr;
   HttpClient* client_ = nullptr;
   std::string ml_, admin_, user_;
@@ -281,6 +294,65 @@ TEST_F(DocumentsTest, PagingStaysExactWhileSyncsInsertDocuments) {
     EXPECT_EQ(base, want) << query << ": gaps";
   }
   EXPECT_GT(round, 5);  // documents really arrived between pages
+}
+
+TEST_F(DocumentsTest, ACommonSearchRanksTheNewestCandidatesSaysSoAndPagesThroughThemExactly) {
+  Corpus corpus;
+  generate(corpus, 300, 11, "base-", owner_id_);
+  sync_all();
+  restart_with("[search]\nrank_candidates = 40\n");
+  const auto matching =
+      expected(corpus, [](auto& w) { return has(w, "heron") || has(w, "river") || has(w, "stone"); });
+  ASSERT_GT(matching.size(), 40u);
+
+  std::vector<std::string> seen;
+  std::vector<double> scores;
+  std::string cursor;
+  for (int guard = 0; guard < 100; ++guard) {
+    auto res =
+        list("?limit=15&q=heron+OR+river+OR+stone" + (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)));
+    ASSERT_EQ(res.status, 200) << res.body;
+    const auto body = res.json().as_object();
+    ASSERT_TRUE(body.contains("rankedOver")) << res.body;
+    EXPECT_EQ(body.at("rankedOver").as_int64(), 40);
+    for (const auto& item : body.at("items").as_array()) {
+      seen.emplace_back(item.at("sourceId").as_string());
+      scores.push_back(item.at("score").to_number<double>());
+    }
+    if (body.at("nextCursor").is_null()) {
+      break;
+    }
+    cursor = std::string(body.at("nextCursor").as_string());
+  }
+  const std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(seen.size(), 40u);
+  EXPECT_EQ(unique.size(), seen.size()) << "duplicates";
+  EXPECT_TRUE(std::is_sorted(scores.rbegin(), scores.rend())) << "best first across pages";
+  for (const auto& id : unique) {
+    EXPECT_TRUE(matching.contains(id)) << id;
+  }
+  // Sorted by date, the same search lists every match; a search under the bound ranks them all.
+  const auto by_date = all_pages("?limit=100&sort=newest&q=heron+OR+river+OR+stone");
+  EXPECT_EQ(std::set<std::string>(by_date.begin(), by_date.end()), matching);
+  const auto few = list("?q=%22heron+river+stone%22");
+  ASSERT_EQ(few.status, 200) << few.body;
+  EXPECT_FALSE(few.json().as_object().contains("rankedOver")) << few.body;
+}
+
+TEST_F(DocumentsTest, ASearchPastTheDeadlineAnswers503QueryTimeout) {
+  Corpus corpus;
+  generate(corpus, 300, 12, "base-", owner_id_);
+  sync_all();
+  restart_with("[search]\ndeadline_ms = 0.001\n");  // 1 µs: over before SQLite first checks
+  for (const std::string query : {"?q=heron+OR+river", "?q=heron+OR+river&sort=newest"}) {
+    const auto res = list(query);
+    EXPECT_EQ(res.status, 503) << query << ": " << res.body;
+    if (res.status == 503) {
+      EXPECT_EQ(res.json().at("error").at("code").as_string(), "query_timeout") << res.body;
+    }
+  }
+  // The reader connections are fine afterwards: other requests still work.
+  EXPECT_EQ(client_->get("/api/ml/documents/missing-id", ml_).status, 404);
 }
 
 TEST_F(DocumentsTest, MalformedQueriesAnswer400NamingTheProblem) {

@@ -48,6 +48,11 @@ bool is_constraint_violation(const std::exception& e) {
   return err != nullptr && (err->code() & 0xFF) == SQLITE_CONSTRAINT;
 }
 
+bool is_interrupted(const std::exception& e) {
+  const auto* err = dynamic_cast<const SqliteError*>(&e);
+  return err != nullptr && (err->code() & 0xFF) == SQLITE_INTERRUPT;
+}
+
 Statement::~Statement() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

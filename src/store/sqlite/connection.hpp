@@ -72,5 +72,7 @@ class Connection final {
 
 /// True when `e` came from a UNIQUE or PRIMARY KEY violation.
 bool is_constraint_violation(const std::exception& e);
+/// True when `e` came from a statement stopped by a progress handler or sqlite3_interrupt.
+bool is_interrupted(const std::exception& e);
 
 }  // namespace mladmin::store::sqlite

@@ -6,11 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "domain/error.hpp"
 #include "domain/search_query.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/sqlite/temp_store_test_fixture.hpp"
@@ -63,6 +66,7 @@ class DocumentSearchTest : public TempStoreTest {
 
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAreArray;
 
 TEST_F(DocumentSearchTest, PhrasesPrefixesAndBooleans) {
   add(1, "Morning", "a grey heron waited by the river");
@@ -203,6 +207,7 @@ std::vector<std::string> page_through(DocumentSearchTest& t, SqliteStore& store,
     const auto& last = page.items.back();
     q.after = DocumentQuery::After{last.doc.synced_at, last.score, last.doc.seq};
     q.stats = page.stats;
+    q.rank_floor = page.rank_floor;
     if (page.stats) {
       q.filter.max_seq = page.max_seq;
     }
@@ -262,6 +267,83 @@ TEST_F(DocumentSearchTest, PagingByRelevanceHasNoDuplicatesOrGapsWhileDocumentsA
   for (const auto& id : unique) {
     EXPECT_LT(std::stoi(id.substr(4)), 120) << id << " arrived after the search began";
   }
+}
+
+TEST_F(DocumentSearchTest, ACommonWordRanksOnlyTheNewestCandidatesAndPagesThroughThemExactly) {
+  // The 20 oldest documents say "lantern" most often, so ranking every match puts them first.
+  for (int i = 0; i < 50; ++i) {
+    add(i, "T",
+        i < 20 ? "lantern lantern lantern lantern " + std::to_string(i)
+               : "lantern filler " + std::to_string(i));
+  }
+  DocumentQuery q;
+  q.filter.match = match("lantern");
+  q.sort = DocumentSort::relevance;
+  q.limit = 4;
+  q.rank_candidates = 12;
+
+  auto all = q;
+  all.rank_candidates = 0;
+  const auto unbounded = search(all);
+  EXPECT_FALSE(unbounded.ranked_over);
+  ASSERT_FALSE(unbounded.items.empty());
+  EXPECT_LT(std::stoi(unbounded.items.front().doc.source_id.substr(4)), 20);
+
+  const auto first = search(q);
+  ASSERT_TRUE(first.ranked_over);
+  EXPECT_EQ(*first.ranked_over, 12);
+  // Page through while new matching documents arrive: exactly the 12 newest matches of the first
+  // page come back, once each, best first.
+  int next = 9000;
+  std::vector<double> scores;
+  const auto seen = page_through(*this, *store_, q, next, 2,
+                                 [&](int n) { add(n, "Lantern", "lantern lantern " + std::to_string(n)); });
+  std::vector<std::string> expected;
+  for (int i = 38; i < 50; ++i) {
+    expected.push_back("src-" + std::to_string(i));
+  }
+  EXPECT_THAT(seen, UnorderedElementsAreArray(expected));
+  // Within the candidates the order is by score, as an unbounded ranking of them would give.
+  auto within = q;
+  within.limit = 100;
+  within.filter.max_seq = first.max_seq;
+  const auto one_page = search(within);
+  std::vector<std::string> in_order;
+  for (const auto& h : one_page.items) {
+    in_order.push_back(h.doc.source_id);
+  }
+  std::vector<std::string> first_ids;
+  for (const auto& h : first.items) {
+    first_ids.push_back(h.doc.source_id);
+  }
+  EXPECT_TRUE(std::is_sorted(one_page.items.begin(), one_page.items.end(),
+                             [](const auto& a, const auto& b) { return a.score > b.score; }));
+  EXPECT_EQ(std::vector<std::string>(in_order.begin(), in_order.begin() + 4), first_ids);
+}
+
+TEST_F(DocumentSearchTest, ASearchPastItsDeadlineStopsWithQueryTimeout) {
+  for (int i = 0; i < 300; ++i) {
+    add(i, "T", "lantern " + std::to_string(i));
+  }
+  DocumentQuery q;
+  q.filter.match = match("lantern");
+  q.sort = DocumentSort::relevance;
+  q.deadline = std::chrono::microseconds(1);  // over before SQLite first asks (after 1,000 steps)
+  try {
+    search(q);
+    ADD_FAILURE() << "the search ran past its deadline";
+  } catch (const domain::Error& e) {
+    EXPECT_EQ(e.code(), "query_timeout");
+    EXPECT_EQ(e.kind(), domain::ErrorKind::unavailable);
+  }
+  // The connection is usable again, without a deadline left behind.
+  q.deadline = std::chrono::seconds(60);
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(search(q).items.size(), 50u);
+  }
+  q.sort = DocumentSort::newest;
+  q.deadline = std::chrono::microseconds(1);
+  EXPECT_THROW(search(q), domain::Error);
 }
 
 TEST_F(DocumentSearchTest, MatchingAfterWalksASnapshotInSeqOrder) {

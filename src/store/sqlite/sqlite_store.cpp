@@ -998,13 +998,18 @@ int parse_version(std::string_view name) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::string path, std::size_t readers) : path_(std::move(path)) {
+SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints)
+    : path_(std::move(path)) {
   writer_ = std::make_unique<Connection>(path_);
+  // SQLite's automatic checkpoint would run inside the COMMIT that crosses 1,000 WAL pages (tens
+  // of milliseconds in a sync's batch commit); the checkpointer thread does it instead.
+  writer_->exec("PRAGMA wal_autocheckpoint=0");
   register_search_functions(writer_->handle());
   for (std::size_t i = 0; i < std::max<std::size_t>(readers, 1); ++i) {
     readers_.push_back(std::make_unique<Connection>(path_));
     register_search_functions(readers_.back()->handle());
   }
+  checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints);
 }
 
 int SqliteStore::schema_version() {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/store.hpp"
 
@@ -38,16 +39,20 @@ class FairMutex final {
 };
 
 /// The SQLite back end: one writer connection (writes are serialized, and open with
-/// BEGIN IMMEDIATE) and a pool of reader connections, all in WAL mode.
+/// BEGIN IMMEDIATE) and a pool of reader connections, all in WAL mode. The writer does not
+/// checkpoint the WAL in its commits: a Checkpointer thread does.
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::string path, std::size_t readers);
+  SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints = {});
 
   int migrate() override;
   int schema_version() override;
   bool ping() override;
   void read(const std::function<void(Reader&)>& fn) override;
   void write(const std::function<void(Writer&)>& fn) override;
+
+  /// The background WAL checkpointer (for tests).
+  const Checkpointer& checkpointer() const { return *checkpointer_; }
 
  private:
   std::unique_ptr<Connection> acquire_reader();
@@ -59,6 +64,7 @@ class SqliteStore final : public Store {
   std::mutex pool_mutex_;
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<Connection>> readers_;
+  std::unique_ptr<Checkpointer> checkpointer_;  ///< last: stops before the connections close
 };
 
 }  // namespace mladmin::store::sqlite
