@@ -42,8 +42,8 @@ struct ApiContext {
   std::atomic<bool> import_running{false};           ///< one import at a time, from before its upload
   auth::TrustedProxies trusted_proxies;              ///< whose X-Forwarded-For is believed (login limiter)
   std::unique_ptr<auth::WindowLimiter> sync_starts;  ///< sync starts per user; null: no limit
-  const sink::HttpSink* ml_sink = nullptr;  ///< the external ML service, when [ml_service] url is set
-  std::size_t search_rank_candidates = 20000;        ///< relevance ranks at most the newest this many matches
+  const sink::HttpSink* ml_sink = nullptr;     ///< the external ML service, when [ml_service] url is set
+  std::size_t search_rank_candidates = 20000;  ///< relevance ranks at most the newest this many matches
   std::chrono::microseconds search_deadline{2000000};  ///< a document search stops after this long (503)
 };
 

@@ -48,8 +48,8 @@ void load_config_file(const std::string& path, Config& c) {
     msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
     throw std::runtime_error(msg.str());
   }
-  static const std::set<std::string> kSections = {"server", "database", "auth",    "log",
-                                                  "sync",   "events",   "metrics", "ml_service", "search"};
+  static const std::set<std::string> kSections = {"server", "database", "auth",       "log",   "sync",
+                                                  "events", "metrics",  "ml_service", "search"};
   for (const auto& [section, node] : root) {
     const std::string name(section.str());
     if (!kSections.contains(name)) {

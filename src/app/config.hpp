@@ -32,9 +32,9 @@ struct Config {
   int job_retention_days = 90;  ///< finished jobs older than this are deleted; 0 keeps them forever
   /// [server] trusted_proxies: addresses and CIDRs whose X-Forwarded-For / Forwarded is believed
   std::vector<std::string> trusted_proxies;
-  int sync_starts_per_minute = 60;  ///< [sync] starts_per_minute: sync starts one user may make
-  sink::MlServiceConfig ml_service;  ///< [ml_service]; its token also from MLADMIN_ML_SERVICE_TOKEN
-  std::size_t search_rank_candidates = 20000;          ///< [search] rank_candidates (docs/performance.md)
+  int sync_starts_per_minute = 60;             ///< [sync] starts_per_minute: sync starts one user may make
+  sink::MlServiceConfig ml_service;            ///< [ml_service]; its token also from MLADMIN_ML_SERVICE_TOKEN
+  std::size_t search_rank_candidates = 20000;  ///< [search] rank_candidates (docs/performance.md)
   std::chrono::microseconds search_deadline{2000000};  ///< [search] deadline_ms
 };
 

@@ -44,7 +44,8 @@ TEST(MlServiceApiTest, ConfiguredServiceShowsItsUrlWithoutCredentials) {
   ASSERT_EQ(res.status, 200) << res.body;
   const auto body = res.json();
   EXPECT_EQ(body.at("configured"), true);
-  EXPECT_EQ(std::string(body.at("url").as_string()), "http://127.0.0.1:" + std::to_string(receiver.port()) + "/base");
+  EXPECT_EQ(std::string(body.at("url").as_string()),
+            "http://127.0.0.1:" + std::to_string(receiver.port()) + "/base");
   EXPECT_TRUE(body.at("lastAcknowledgedAt").is_null());
   EXPECT_TRUE(body.at("lastError").is_null());
   EXPECT_EQ(body.at("inFlight"), 0);
