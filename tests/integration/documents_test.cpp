@@ -472,13 +472,13 @@ TEST_F(DocumentsTest, ListingAndDetailNameEachDocumentsOwner) {
     owners[std::string(item.at("sourceId").as_string())] = {std::string(owner.at("name").as_string()),
                                                             std::string(owner.at("email").as_string())};
   }
-  const std::pair<std::string, std::string> owner{"Owner", "owner@docs.test"};
+  const std::pair<std::string, std::string> owner{"Fixture user", kFixtureUserEmail};
   const std::pair<std::string, std::string> other{"Other", "other@docs.test"};
   EXPECT_EQ(owners, (std::map<std::string, std::pair<std::string, std::string>>{
                         {"own-0", owner}, {"own-1", owner}, {"oth-0", other}}));
   auto detail = client_->get("/api/ml/documents/" + own_document, ml_);
   ASSERT_EQ(detail.status, 200) << detail.body;
-  EXPECT_EQ(detail.json().at("owner").at("email").as_string(), "owner@docs.test");
+  EXPECT_EQ(detail.json().at("owner").at("email").as_string(), kFixtureUserEmail);
 }
 
 TEST_F(DocumentsTest, OnlyMlAdminAndAdminReachDocuments) {
