@@ -108,16 +108,7 @@ class Table {
   void role(Role need, const char* method, const char* path, CallerHandler h) {
     http::RouteOptions options;
     options.before_body = checked_first(need, nullptr);
-    router_.add(
-        method, path,
-        [h, need, &ctx = ctx_](http::Request& req) {
-          return guarded(req, [&] {
-            const auth::Caller caller = authenticate(req, ctx);
-            auth::require_role(caller, need);
-            return h(req, caller, ctx);
-          });
-        },
-        std::move(options));
+    router_.add(method, path, authenticated(need, h), std::move(options));
   }
 
   /// A route like role(), whose body is spooled to a file of at most `max_bytes`. The caller, the
@@ -128,19 +119,21 @@ class Table {
     options.max_body_bytes = max_bytes;
     options.spool_body = true;
     options.before_body = checked_first(need, check);
-    router_.add(
-        method, path,
-        [h, need, &ctx = ctx_](http::Request& req) {
-          return guarded(req, [&] {
-            const auth::Caller caller = authenticate(req, ctx);
-            auth::require_role(caller, need);
-            return h(req, caller, ctx);
-          });
-        },
-        std::move(options));
+    router_.add(method, path, authenticated(need, h), std::move(options));
   }
 
  private:
+  /// The handler of a route for an authenticated caller with at least `need`.
+  http::Handler authenticated(Role need, CallerHandler h) {
+    return [h, need, &ctx = ctx_](http::Request& req) {
+      return guarded(req, [&] {
+        const auth::Caller caller = authenticate(req, ctx);
+        auth::require_role(caller, need);
+        return h(req, caller, ctx);
+      });
+    };
+  }
+
   /// A RouteOptions::before_body: the caller, its role and `check` (when set), refused with the
   /// response the handler would give.
   std::function<std::optional<http::Response>(http::Request&)> checked_first(Role need, BodylessCheck check) {

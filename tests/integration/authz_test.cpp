@@ -19,6 +19,7 @@
 #include "support/process.hpp"
 #include "support/seed.hpp"
 #include "support/sse_client.hpp"
+#include "support/text.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -316,18 +317,6 @@ TEST(AuthzDemoTest, DemoRefusesToDeleteADatabaseItDidNotMake) {
 
 // --- 7. The job export streams -------------------------------------------------------------------
 
-std::vector<std::string> csv_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') {
-      line.pop_back();
-    }
-    out.push_back(line);
-  }
-  return out;
-}
-
 TEST(AuthzExportTest, AnExportOfThousandsOfJobsIsStreamedWholeAndInOrder) {
   ServerProcess server;
   const auto ml = add_account(server, "ml@authz.test", kPassword, "ml_admin");
@@ -354,7 +343,7 @@ TEST(AuthzExportTest, AnExportOfThousandsOfJobsIsStreamedWholeAndInOrder) {
   const auto csv = c.get("/api/ml/sync/jobs/export?format=csv", ml.token);
   ASSERT_EQ(csv.status, 200);
   EXPECT_EQ(csv.header("transfer-encoding"), "chunked");
-  const auto rows = csv_lines(csv.body);
+  const auto rows = text_lines(csv.body);
   ASSERT_EQ(rows.size(), static_cast<std::size_t>(kJobs + 1));
   EXPECT_EQ(rows[0].rfind("id,userId,type,status,", 0), 0u);
   for (int i = 0; i < kJobs; ++i) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support/fixture.hpp"
+#include "support/text.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -16,18 +17,6 @@ std::string finished_sync(IntegrationServer& server, const std::string& path, co
   const auto job = server.run_job(path, "{}", token);
   EXPECT_EQ(job.at("status").as_string(), "completed");
   return std::string(job.at("id").as_string());
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') {
-      line.pop_back();
-    }
-    out.push_back(line);
-  }
-  return out;
 }
 
 TEST(JobExportTest, CsvAndJsonFollowTheListsFiltersAndVisibility) {
@@ -51,17 +40,17 @@ TEST(JobExportTest, CsvAndJsonFollowTheListsFiltersAndVisibility) {
   auto csv = c.get("/api/ml/sync/jobs/export?format=csv", alice);
   ASSERT_EQ(csv.status, 200) << csv.body;
   EXPECT_EQ(csv.header("content-type"), "text/csv; charset=utf-8");
-  const auto rows = lines(csv.body);
+  const auto rows = text_lines(csv.body);
   ASSERT_EQ(rows.size(), 3u) << csv.body;
   EXPECT_EQ(rows[0].rfind("id,userId,type,status,", 0), 0u) << rows[0];
   EXPECT_EQ(rows[1].rfind(goals + ",", 0), 0u);
   EXPECT_NE(rows[2].find(",journal_entries,completed,"), std::string::npos) << rows[2];
 
   auto filtered = c.get("/api/ml/sync/jobs/export?format=csv&type=goals", ml);
-  EXPECT_EQ(lines(filtered.body).size(), 2u);
+  EXPECT_EQ(text_lines(filtered.body).size(), 2u);
   auto others = c.get("/api/ml/sync/jobs/export?format=csv", bob);
   ASSERT_EQ(others.status, 200);
-  EXPECT_EQ(lines(others.body).size(), 1u);  // the header only: Bob started and owns nothing
+  EXPECT_EQ(text_lines(others.body).size(), 1u);  // the header only: Bob started and owns nothing
 
   auto bad = c.get("/api/ml/sync/jobs/export?format=xml", ml);
   EXPECT_EQ(bad.status, 400);
