@@ -830,7 +830,23 @@ void Engine::worker() {
       std::lock_guard lock(mutex_);
       auto it = running_.find(id);
       if (it != running_.end()) {
-        if (it->second.requeue && !stopping_) {
+        // A cancel that arrived while this worker was letting the job go (paused, or paused and
+        // resumed at once) found the job held and asked this worker; it is carried out here, so
+        // that it is neither lost nor left to a worker that takes the job again.
+        bool cancel_wanted = false;
+        {
+          std::lock_guard control_lock(control->m);
+          cancel_wanted = control->cancel;
+        }
+        bool cancelled = false;
+        if (cancel_wanted && !stopping_) {
+          try {
+            cancelled = cancel_released(id);
+          } catch (const std::exception& e) {
+            spdlog::error("msg=\"cannot cancel a released job\" job={} error=\"{}\"", id, e.what());
+          }
+        }
+        if (it->second.requeue && !stopping_ && !cancelled) {
           queue_.push_back(id);
         }
         running_.erase(it);
@@ -838,6 +854,26 @@ void Engine::worker() {
     }
     cv_.notify_all();
   }
+}
+
+bool Engine::cancel_released(const std::string& job_id) {
+  auto cancelled = store_.write_value([&](store::Writer& w) -> std::optional<Job> {
+    auto current = w.find_job(job_id);
+    // Only the run the cancel was asked of: running (resumed while let go) or paused. A job that
+    // finished meanwhile, or that was retried since (queued, a new attempt), is left alone.
+    if (!current || (current->status != JobStatus::running && current->status != JobStatus::paused)) {
+      return std::nullopt;
+    }
+    current->status = next_status(current->status, JobEvent::cancel);
+    current->cancel_requested = true;
+    current->end_time = current->updated_at = clock_.now_ms();
+    w.save_job(*current);
+    return current;
+  });
+  if (cancelled) {
+    notify(*cancelled, true);
+  }
+  return cancelled.has_value();
 }
 
 void Engine::finish(Job& job, JobEvent event, std::int64_t running_ms) {

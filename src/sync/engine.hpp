@@ -134,6 +134,9 @@ class Engine final {
   class Pipeline;
 
   void worker();
+  /// Under the engine's lock, as a worker lets a job go: cancels it in the database when it is
+  /// not finished; true when it did.
+  bool cancel_released(const std::string& job_id);
   void run(const std::string& job_id, const std::shared_ptr<Control>& control);
   /// The job's batches in the write transaction (bulk jobs): returns how the run ended.
   Ending run_in_transaction(domain::Job& job, JobStep& step, Control& control, std::int64_t running_before,
