@@ -1,4 +1,5 @@
 #include "auth/rate_limiter.hpp"
+#include "util/text.hpp"
 
 #include <arpa/inet.h>
 
@@ -207,21 +208,11 @@ bool in_net(const Bytes& address, const Bytes& net, int prefix) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   for (;;) {
     const auto at = s.find(sep);
-    out.push_back(trim(s.substr(0, at)));
+    out.push_back(util::trim_ows(s.substr(0, at)));
     if (at == std::string_view::npos) {
       return out;
     }
@@ -298,9 +289,9 @@ std::string TrustedProxies::client_address(std::string_view remote, std::optiona
     return std::string(remote);
   }
   std::vector<std::string_view> hops;
-  if (forwarded && !trim(*forwarded).empty()) {
+  if (forwarded && !util::trim_ows(*forwarded).empty()) {
     hops = forwarded_for(*forwarded);
-  } else if (x_forwarded_for && !trim(*x_forwarded_for).empty()) {
+  } else if (x_forwarded_for && !util::trim_ows(*x_forwarded_for).empty()) {
     hops = split(*x_forwarded_for, ',');
   }
   std::string believed(remote);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "http/server.hpp"
+#include "util/text.hpp"
 
 namespace mladmin::http {
 
@@ -17,16 +18,6 @@ constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 constexpr std::string_view kAssetsPrefix = "assets/";
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -42,7 +33,7 @@ template <class F>
 void for_each_element(std::string_view value, F&& f) {
   while (!value.empty()) {
     const auto comma = value.find(',');
-    const auto element = trim(value.substr(0, comma));
+    const auto element = util::trim_ows(value.substr(0, comma));
     if (!element.empty()) {
       f(element);
     }
@@ -115,16 +106,16 @@ bool accepts_gzip(std::string_view accept_encoding) {
   bool any = false;
   for_each_element(accept_encoding, [&](std::string_view element) {
     const auto semicolon = element.find(';');
-    const auto coding = trim(element.substr(0, semicolon));
+    const auto coding = util::trim_ows(element.substr(0, semicolon));
     bool acceptable = true;
     if (semicolon != std::string_view::npos) {
       auto params = element.substr(semicolon + 1);
       while (!params.empty()) {
         const auto next = params.find(';');
-        const auto param = trim(params.substr(0, next));
+        const auto param = util::trim_ows(params.substr(0, next));
         const auto eq = param.find('=');
-        if (eq != std::string_view::npos && iequals(trim(param.substr(0, eq)), "q")) {
-          acceptable = !zero_weight(trim(param.substr(eq + 1)));
+        if (eq != std::string_view::npos && iequals(util::trim_ows(param.substr(0, eq)), "q")) {
+          acceptable = !zero_weight(util::trim_ows(param.substr(eq + 1)));
         }
         params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
       }
@@ -140,7 +131,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
 
 bool matches_etag(std::string_view if_none_match, std::string_view etag) {
   const auto opaque = [](std::string_view tag) { return tag.starts_with("W/") ? tag.substr(2) : tag; };
-  if (trim(if_none_match) == "*") {
+  if (util::trim_ows(if_none_match) == "*") {
     return true;
   }
   bool found = false;
