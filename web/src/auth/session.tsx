@@ -4,7 +4,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState } 
 import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, configureApi } from '../api/client';
-import type { Role, Session, User } from '../api/types';
+import type { LoginRequest, Role, Session, User } from '../api/types';
 
 const STORAGE_KEY = 'mladmin.session';
 
@@ -60,9 +60,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (!session) return;
     const ctrl = new AbortController();
-    api<User | { user: User }>('/api/auth/me', { signal: ctrl.signal })
-      .then((me) => {
-        const user = 'user' in me ? me.user : me;
+    api<User>('/api/auth/me', { signal: ctrl.signal })
+      .then((user) => {
         setSession((s) => {
           if (!s) return s;
           const next = { ...s, user };
@@ -85,9 +84,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [session, logout]);
 
   const login = useCallback(async (email: string, password: string) => {
+    const body: LoginRequest = { email, password };
     const s = await api<Session>('/api/auth/login', {
       method: 'POST',
-      body: { email, password },
+      body,
       noAuthRedirect: true,
     });
     localStorage.setItem(STORAGE_KEY, JSON.stringify(s));

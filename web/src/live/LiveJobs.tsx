@@ -5,7 +5,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
-import type { Job, Page } from '../api/types';
+import type { Job, JobPage } from '../api/types';
 import { useAuth } from '../auth/session';
 import { DEFAULT_POLL_INTERVAL_MS, openJobStream } from './eventStream';
 import type { JobStreamOptions, StreamState } from './eventStream';
@@ -118,7 +118,7 @@ export function LiveJobsProvider({ children, options }: LiveJobsProviderProps) {
       },
       onState: setState,
       poll: async () => {
-        const page = await api<Page<Job>>(POLL_PATH, { params: { limit: POLL_LIMIT } });
+        const page = await api<JobPage>(POLL_PATH, { params: { limit: POLL_LIMIT } });
         if (closed) return; // signed out or reopened meanwhile
         received();
         commit(mergeJobs(jobsRef.current, page.items ?? [], seenServerRef.current));

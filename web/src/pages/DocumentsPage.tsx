@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
 import { api, ApiError } from '../api/client';
-import type { MlDocument, Page } from '../api/types';
+import type { DocumentPage } from '../api/types';
 import { BulkDialog } from '../components/documents/BulkDialog';
 import { useCursorPaging } from '../components/documents/cursorPaging';
 import { DocumentDetail } from '../components/documents/DocumentDetail';
@@ -52,7 +52,7 @@ export default function DocumentsPage() {
   const params = listParams(search, paging.cursor, PAGE_SIZE);
   const list = useQuery({
     queryKey: ['documents', params],
-    queryFn: ({ signal }) => api<Page<MlDocument>>('/api/ml/documents', { params, signal }),
+    queryFn: ({ signal }) => api<DocumentPage>('/api/ml/documents', { params, signal }),
     placeholderData: keepPreviousData,
   });
   const requestError = list.error instanceof ApiError && list.error.status === 400 ? list.error : null;

@@ -6,7 +6,7 @@ import type { ReactNode } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
 import { api, errorMessage } from '../api/client';
-import type { Page, Role, User } from '../api/types';
+import type { Role, User, UserBulkRequest, UserBulkResult, UserChange, UserPage } from '../api/types';
 import { useAuth } from '../auth/session';
 import { Dialog } from '../components/Dialog';
 import { useCursorPaging } from '../components/documents/cursorPaging';
@@ -23,14 +23,8 @@ import { AddressPager } from '../components/Pager';
 
 const PAGE_SIZE = 50;
 
-type Change = { role: Role } | { status: User['status'] };
-
-interface BulkAnswer {
-  action: string;
-  succeeded: number;
-  failed: number;
-  results: { id: string; ok: boolean; error?: { code: string; message: string } }[];
-}
+/** One change of a row (a PATCH of the user): its role or its status. */
+type Change = Required<Pick<UserChange, 'role'>> | Required<Pick<UserChange, 'status'>>;
 
 interface Feedback {
   kind: 'success' | 'notice' | 'error';
@@ -62,7 +56,7 @@ export default function UsersPage() {
   const params = userListParams(search, paging.cursor, PAGE_SIZE);
   const list = useQuery({
     queryKey: ['users', params],
-    queryFn: ({ signal }) => api<Page<User>>('/api/ml/admin/users', { params, signal }),
+    queryFn: ({ signal }) => api<UserPage>('/api/ml/admin/users', { params, signal }),
     placeholderData: keepPreviousData,
   });
   const items = list.data?.items ?? [];
@@ -116,13 +110,12 @@ export default function UsersPage() {
   }
 
   const bulk = useMutation({
-    mutationFn: (a: UserBulkAction & { ids: string[] }) =>
-      api<BulkAnswer>('/api/ml/admin/users/bulk', { method: 'POST', body: a }),
+    mutationFn: (body: UserBulkRequest) => api<UserBulkResult>('/api/ml/admin/users/bulk', { method: 'POST', body }),
     onSuccess: (answer, a) => {
       setConfirm(null);
       const emails = new Map(selected);
       const verb =
-        a.action === 'set_role' ? `set to ${roleLabel[a.role]}` : (pastTense[a.action] ?? a.action);
+        a.action === 'set_role' && a.role ? `set to ${roleLabel[a.role]}` : (pastTense[a.action] ?? a.action);
       const failures = answer.results.filter((r) => !r.ok);
       setFeedback({
         kind: answer.failed > 0 ? 'notice' : 'success',

@@ -1,7 +1,8 @@
-// Answers of the document endpoints beyond the shared types (see src/api/documents.cpp and
+// Requests and answers of the document endpoints beyond the shared types, generated from
+// docs/openapi.yaml like src/api/types.ts (see src/api/documents.cpp and
 // src/api/document_bulk.cpp).
 import type { components } from '../../../generated/openapi';
-import type { DocumentFilter, Job } from '../../api/types';
+import type { Job, RequestBody } from '../../api/types';
 
 type Schemas = components['schemas'];
 
@@ -9,11 +10,10 @@ type Schemas = components['schemas'];
 export type DocumentDetail = Schemas['DocumentDetail'];
 export type SourceRecord = NonNullable<DocumentDetail['source']>;
 
-export type BulkAction = 'delete' | 'resync';
+export type BulkAction = BulkBody['action'];
 
-export type BulkBody =
-  | { action: BulkAction; ids: string[]; dryRun?: boolean }
-  | { action: BulkAction; filter: DocumentFilter; all?: true; dryRun?: boolean };
+/** The request of `POST /api/ml/documents/bulk`: `ids`, or a `filter` (an empty one with `all`). */
+export type BulkBody = RequestBody<'bulkDocuments'>;
 
 export type BulkDryRun = Schemas['BulkDryRun'];
 export type BulkResult = Schemas['BulkResult'];

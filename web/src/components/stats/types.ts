@@ -1,62 +1,16 @@
-// The answer of GET /api/ml/stats (src/api/stats.cpp; README "Stats"). Kept next to the Stats page
-// because nothing else reads it.
+// The answer of GET /api/ml/stats (src/api/stats.cpp; README "Stats"), generated from
+// docs/openapi.yaml like every API type (src/api/types.ts). Kept next to the Stats page because
+// nothing else reads it: these are only names for parts of the `Stats` schema.
+import type { components } from '../../../generated/openapi';
 
-export type StatsBucket = 'hour' | 'day';
+type Schemas = components['schemas'];
 
-export interface TypeCounts {
-  journal_entries: number;
-  goals: number;
-}
-
-export interface TopUser {
-  userId: string;
-  /** null for a deleted user, whose documents stay. */
-  email: string | null;
-  name: string | null;
-  count: number;
-  byType: TypeCounts;
-}
-
-export interface StatsPoint {
-  /** The bucket's start, ISO 8601 (UTC hour or day). */
-  start: string;
-  jobs: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  items: number;
-  itemsPerSecond: number;
-  avgDurationMs: number;
-  maxDurationMs: number;
-}
-
-export interface FailureKind {
-  /** The reason with its values replaced, e.g. "mood N is outside 1-5". */
-  reason: string;
-  count: number;
-  /** One actual reason of that kind. */
-  example: string;
-}
-
-export interface StatsReport {
-  range: { from: string; to: string; bucket: StatsBucket };
-  documents: { total: number; byType: TypeCounts; topUsers: TopUser[] };
-  pending: TypeCounts;
-  jobs: {
-    completed: number;
-    failed: number;
-    cancelled: number;
-    /** completed / (completed + failed); null without any. */
-    successRate: number | null;
-    items: {
-      synced: number;
-      skipped: number;
-      failed: number;
-      /** (synced + skipped) / all; null without items. */
-      successRate: number | null;
-    };
-  };
-  /** One point per bucket, empty buckets included with zeros. */
-  series: StatsPoint[];
-  failures: { items: FailureKind[]; jobs: FailureKind[] };
-}
+export type StatsReport = Schemas['Stats'];
+export type StatsBucket = StatsReport['range']['bucket'];
+export type TypeCounts = Schemas['TypeCounts'];
+/** An owner with the most documents; email and name are null for a deleted user, whose documents stay. */
+export type TopUser = StatsReport['documents']['topUsers'][number];
+/** One bucket of the series (its start is the UTC hour or day); empty buckets come with zeros. */
+export type StatsPoint = StatsReport['series'][number];
+/** A kind of failure: the reason with its values replaced, its count, and one actual reason of that kind. */
+export type FailureKind = Schemas['FailureCount'];

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 import { api, errorMessage } from '../../api/client';
-import type { Job, JobStatus, JobType, Page } from '../../api/types';
+import type { JobPage, JobStatus, JobType } from '../../api/types';
 import { useLiveJobs } from '../../live/LiveJobs';
 import { formatDateTime, formatDuration, formatNumber, isoFromLocalDate } from '../../lib/format';
 import { jobLabel, progressPercent } from '../../lib/progress';
@@ -48,7 +48,7 @@ export function HistoryTable() {
   const query = useQuery({
     queryKey: ['jobs', params, cursor],
     queryFn: ({ signal }) =>
-      api<Page<Job>>('/api/ml/sync/jobs', { params: { ...params, limit: PAGE_SIZE, cursor }, signal }),
+      api<JobPage>('/api/ml/sync/jobs', { params: { ...params, limit: PAGE_SIZE, cursor }, signal }),
     placeholderData: keepPreviousData,
   });
 

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { api } from '../../api/client';
-import type { ItemError, Job, Page } from '../../api/types';
+import type { Job, JobItemErrorPage } from '../../api/types';
 import { useAuth } from '../../auth/session';
 import { useLiveJobs } from '../../live/LiveJobs';
 import { formatDateTime, formatDuration, formatEta, formatNumber, formatRate } from '../../lib/format';
@@ -27,7 +27,7 @@ export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: ()
   const errorsQuery = useInfiniteQuery({
     queryKey: ['jobs', 'errors', jobId],
     queryFn: ({ pageParam, signal }) =>
-      api<Page<ItemError>>(`/api/ml/sync/job/${encodeURIComponent(jobId)}/errors`, {
+      api<JobItemErrorPage>(`/api/ml/sync/job/${encodeURIComponent(jobId)}/errors`, {
         params: { limit: 100, cursor: pageParam },
         signal,
       }),

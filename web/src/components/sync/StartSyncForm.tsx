@@ -2,7 +2,7 @@ import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, errorMessage } from '../../api/client';
-import type { Job, SyncMode } from '../../api/types';
+import type { Job, SyncMode, SyncStart } from '../../api/types';
 import { canReadAll, useAuth } from '../../auth/session';
 import { useLiveJobs } from '../../live/LiveJobs';
 
@@ -31,7 +31,7 @@ export function StartSyncForm({ type }: { type: keyof typeof kinds }) {
     e.preventDefault();
     setBusy(true);
     setMessage(null);
-    const body =
+    const body: SyncStart =
       scope === 'all' ? { scope: 'all', mode } : scope === 'user' ? { userId: userId.trim(), mode } : { mode };
     try {
       const job = await api<Job>(kind.path, { method: 'POST', body });

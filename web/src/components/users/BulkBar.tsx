@@ -1,13 +1,10 @@
 // The bulk bar of the Users page: choose an action, apply it to the selected users.
 import { useState } from 'react';
-import type { Role } from '../../api/types';
+import type { Role, UserBulkRequest } from '../../api/types';
 import { roleLabel } from './params';
 
-export type UserBulkAction =
-  | { action: 'set_role'; role: Role }
-  | { action: 'disable' }
-  | { action: 'enable' }
-  | { action: 'delete' };
+/** The bulk request without its ids (`role` only with `set_role`). */
+export type UserBulkAction = Omit<UserBulkRequest, 'ids'>;
 
 const choices: { value: string; label: string; action: UserBulkAction }[] = [
   ...(Object.keys(roleLabel) as Role[]).map((r) => ({

@@ -4,7 +4,7 @@ import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { api, ApiError, errorMessage } from '../../api/client';
-import type { Role, User } from '../../api/types';
+import type { Role, User, UserCreate } from '../../api/types';
 import { Dialog } from '../Dialog';
 import { roleLabel } from './params';
 
@@ -26,7 +26,10 @@ export function CreateUserDialog({ onClose, onCreated }: { onClose: () => void; 
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>('user');
   const create = useMutation({
-    mutationFn: () => api<User>('/api/ml/admin/users', { method: 'POST', body: { email: email.trim(), name, password, role } }),
+    mutationFn: () => {
+      const body: UserCreate = { email: email.trim(), name, password, role };
+      return api<User>('/api/ml/admin/users', { method: 'POST', body });
+    },
     onSuccess: onCreated,
   });
   const bad = create.isError ? fieldOf(create.error) : null;
