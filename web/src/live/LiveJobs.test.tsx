@@ -5,7 +5,7 @@ import type { ReactNode } from 'react';
 import type { Job, Session } from '../api/types';
 import { AuthProvider, useAuth } from '../auth/session';
 import type { AuthValue } from '../auth/session';
-import { LiveIndicator, LiveJobsProvider, useLiveJobs } from './LiveJobs';
+import { KEYS_CHANGED_BY_A_JOB, LiveIndicator, LiveJobsProvider, useLiveJobs } from './LiveJobs';
 import type { LiveJobsValue } from './LiveJobs';
 import { fakeFetch, jobFrame, makeJob } from './testing';
 import type { FakeFetch, StreamCall } from './testing';
@@ -69,7 +69,7 @@ function setup(children: ReactNode = <Probe />): Setup {
         polls.push(`${url} ${new Headers(init.headers).get('authorization') ?? ''}`);
         return json({ items: s.pollItems, nextCursor: null });
       }
-      if (url === '/api/auth/me') return json({ user: JSON.parse(localStorage.getItem(SESSION_KEY) ?? '{}').user });
+      if (url === '/api/auth/me') return json(JSON.parse(localStorage.getItem(SESSION_KEY) ?? '{}').user);
       if (url === '/api/auth/login') {
         const session = storeSession('tok-new');
         return json(session);
@@ -146,7 +146,7 @@ describe('LiveJobsProvider', () => {
     expect(s.invalidate).not.toHaveBeenCalled();
   });
 
-  it('invalidates job history, documents and stats when a job finishes', async () => {
+  it("invalidates job history, documents, stats and the ML service's state when a job finishes", async () => {
     storeSession('tok-1');
     const s = setup();
     const c = await openLive(s);
@@ -157,12 +157,12 @@ describe('LiveJobsProvider', () => {
 
     act(() => c.push(jobFrame({ ...a, status: 'completed', processedItems: 100, updatedAt: '2026-03-14T09:00:02.000Z' }, 2)));
     await waitFor(() => expect(invalidatedKeys(s)).toContainEqual(['jobs']));
-    expect(invalidatedKeys(s)).toEqual([['jobs'], ['documents'], ['document'], ['stats']]);
+    expect(invalidatedKeys(s)).toEqual([['jobs'], ['documents'], ['document'], ['stats'], ['ml-service']]);
 
     // A later copy of the same finished job is no news.
     act(() => c.push(jobFrame({ ...a, status: 'completed', processedItems: 100, updatedAt: '2026-03-14T09:00:03.000Z' }, 3)));
     await waitFor(() => expect(live!.byId.get('a')?.updatedAt).toBe('2026-03-14T09:00:03.000Z'));
-    expect(s.invalidate).toHaveBeenCalledTimes(4);
+    expect(s.invalidate).toHaveBeenCalledTimes(KEYS_CHANGED_BY_A_JOB.length);
   });
 
   it('makes a job history query refetch when a job finishes', async () => {

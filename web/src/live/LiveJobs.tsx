@@ -30,8 +30,17 @@ export interface LiveJobsValue {
 
 const LiveJobsContext = createContext<LiveJobsValue | null>(null);
 
-/** The query keys refreshed when a job finishes: job history, documents (lists and one) and stats. */
-export const KEYS_CHANGED_BY_A_JOB: ReadonlyArray<readonly string[]> = [['jobs'], ['documents'], ['document'], ['stats']];
+/**
+ * The query keys refreshed when a job finishes: job history, documents (lists and one), stats,
+ * and the ML service's state (its last acknowledgement or error).
+ */
+export const KEYS_CHANGED_BY_A_JOB: ReadonlyArray<readonly string[]> = [
+  ['jobs'],
+  ['documents'],
+  ['document'],
+  ['stats'],
+  ['ml-service'],
+];
 
 /** Lists the fallback poll reads: the newest jobs, all statuses. */
 export const POLL_PATH = '/api/ml/sync/jobs';

@@ -156,6 +156,11 @@ export function HistoryTable() {
                   </td>
                   <td>
                     <StatusBadge status={job.status} />
+                    {job.failureReason && job.status === 'failed' && (
+                      <div className="bad-text failure-line" title={job.failureReason}>
+                        {job.failureReason}
+                      </div>
+                    )}
                   </td>
                   <td className="progress-cell">
                     <ProgressBar

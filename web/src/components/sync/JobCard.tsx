@@ -69,6 +69,9 @@ export function JobCard({ job }: { job: Job }) {
           </button>
         )}
       </div>
+      {job.failureReason && (job.status === 'failed' || job.status === 'interrupted') && (
+        <p className="bad-text job-failure">{job.failureReason}</p>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}

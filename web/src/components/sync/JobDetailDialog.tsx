@@ -13,6 +13,16 @@ import { StatusBadge } from './StatusBadge';
 import { typeLabel } from './HistoryTable';
 import { useJobAction } from './useJobAction';
 
+/**
+ * What the job's failureReason is called: why it failed, why it stopped (interrupted,
+ * cancelled), or, once retried, why an earlier attempt stopped.
+ */
+export function failureTitle(job: Pick<Job, 'status'>): string {
+  if (job.status === 'failed') return 'Why it failed';
+  if (job.status === 'interrupted' || job.status === 'cancelled') return 'Why it stopped';
+  return 'Why an earlier attempt stopped';
+}
+
 /** The job detail view (a modal dialog): every figure of the job and all its item errors. */
 export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: () => void }) {
   const { byId } = useLiveJobs();
@@ -60,6 +70,11 @@ export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: ()
           <p>
             <strong>{jobLabel(job)}</strong> <StatusBadge status={job.status} />
           </p>
+          {job.failureReason && (
+            <div className="error job-failure" role="group" aria-label={failureTitle(job)}>
+              <strong>{failureTitle(job)}:</strong> <span className="job-failure-reason">{job.failureReason}</span>
+            </div>
+          )}
           <ProgressBar
             label={`${jobLabel(job)} (details)`}
             percent={progressPercent(job)}
@@ -113,12 +128,6 @@ export function JobDetailDialog({ jobId, onClose }: { jobId: string; onClose: ()
             <dd>{job.duration == null ? '—' : formatDuration(job.duration)}</dd>
             <dt>Attempt</dt>
             <dd>{job.attempt}</dd>
-            {job.failureReason && (
-              <>
-                <dt>Failure</dt>
-                <dd className="bad-text">{job.failureReason}</dd>
-              </>
-            )}
           </dl>
           {canRetry(job) && (
             <div>
