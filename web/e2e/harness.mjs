@@ -96,9 +96,16 @@ async function freePort() {
  * writers (role user) with seeded records, and a server on it.
  */
 export class World {
-  constructor({ writers = 2, entriesPerWriter = 100, goalsPerWriter = 0, invalidRatio = 0.01 } = {}) {
+  /**
+   * `config`: TOML for `mladmin serve --config` (e.g. an `[ml_service]` section); `env`: more
+   * environment for the server (e.g. MLADMIN_ML_SERVICE_TOKEN).
+   */
+  constructor({ writers = 2, entriesPerWriter = 100, goalsPerWriter = 0, invalidRatio = 0.01, config = '', env = {} } = {}) {
     this.bin = binaryPath();
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mladmin-e2e-'));
+    this.configPath = config ? path.join(this.dir, 'config.toml') : null;
+    if (this.configPath) fs.writeFileSync(this.configPath, config);
+    this.serverEnv = env;
     this.dbUrl = `sqlite://${path.join(this.dir, 'mladmin.db')}`;
     this.logPath = path.join(this.dir, 'server.log');
     this.seed = { writers, entriesPerWriter, goalsPerWriter, invalidRatio };
@@ -140,8 +147,10 @@ export class World {
   async start() {
     if (this.server) throw new Error('server already running');
     const log = fs.openSync(this.logPath, 'a');
-    const child = spawn(this.bin, ['serve', '--listen', `127.0.0.1:${this.port}`, '--database', this.dbUrl], {
-      env: childEnv({ MLADMIN_JWT_SECRET: JWT_SECRET }),
+    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--database', this.dbUrl];
+    if (this.configPath) args.push('--config', this.configPath);
+    const child = spawn(this.bin, args, {
+      env: childEnv({ ...this.serverEnv, MLADMIN_JWT_SECRET: JWT_SECRET }),
       stdio: ['ignore', 'pipe', log],
     });
     fs.closeSync(log);
@@ -302,6 +311,81 @@ export class World {
     const a = await this.admin();
     const { items } = await a.get(`/api/ml/sync/jobs?type=${type}&limit=20`);
     return items.find((j) => Date.parse(j.createdAt) >= since - 1000 && filter(j)) ?? null;
+  }
+}
+
+// --- the reference ML service receiver ---
+
+/**
+ * examples/ml-service/receiver.py (Python's standard library) on 127.0.0.1, a free port, its own
+ * temporary SQLite file, with its test switches (/_test/faults, /_test/stats) on, as
+ * tests/support/ml_receiver.cpp starts it for the integration tests.
+ */
+export class Receiver {
+  static async start({ token = 'e2e-ml-token' } = {}) {
+    const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const r = new Receiver();
+    r.token = token;
+    r.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mladmin-e2e-ml-'));
+    const script = path.join(repoDir, 'examples/ml-service/receiver.py');
+    const err = fs.openSync(path.join(r.dir, 'stderr'), 'a');
+    r.child = spawn(python, [script, '--port', '0', '--db', path.join(r.dir, 'ml.db'), '--token', token, '--test-switches'], {
+      env: childEnv({ PYTHONUNBUFFERED: '1', ML_SERVICE_TOKEN: '' }),
+      stdio: ['ignore', 'pipe', err],
+    });
+    fs.closeSync(err);
+    const child = r.child;
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.removeListener('exit', reap));
+    r.exited = new Promise((resolve) => child.once('exit', resolve));
+    r.url = await new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`the reference receiver did not start within 30 s: ${out}${r.stderr()}`)), 30_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the reference receiver exited ${code}: ${out}${r.stderr()}`));
+      });
+    });
+    child.stdout.resume();
+    return r;
+  }
+
+  stderr() {
+    try {
+      return fs.readFileSync(path.join(this.dir, 'stderr'), 'utf8').slice(-2000);
+    } catch {
+      return '';
+    }
+  }
+
+  /** GET /_test/<what> (stats, documents). */
+  async get(what) {
+    const res = await fetch(`${this.url}/_test/${what}`);
+    if (!res.ok) throw new Error(`GET /_test/${what} answered ${res.status}`);
+    return res.json();
+  }
+
+  /** POST /_test/faults: what the next batches meet (see receiver.py's Faults.update). */
+  async faults(spec) {
+    const res = await fetch(`${this.url}/_test/faults`, { method: 'POST', body: JSON.stringify(spec), headers: { 'Content-Type': 'application/json' } });
+    if (!res.ok) throw new Error(`POST /_test/faults answered ${res.status}`);
+  }
+
+  async stop() {
+    if (!this.child) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+    this.child = null;
+    if (!process.env.E2E_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

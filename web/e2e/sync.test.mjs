@@ -96,6 +96,11 @@ test('admin signs in: a wrong password shows the server message, then the admin 
     await activePanel(page).waitFor();
     await page.getByRole('region', { name: 'Recent sync history' }).waitFor();
     await page.locator('.live-indicator[role="status"][data-state="live"]').filter({ hasText: 'Live' }).waitFor();
+    // This server has no [ml_service] url: the panel beside the active jobs says so, and nothing more.
+    const service = page.getByRole('region', { name: 'ML service' });
+    await service.getByText('Not configured', { exact: true }).waitFor();
+    assert.match(await service.innerText(), /No external ML service is configured/);
+    assert.equal(await service.locator('dt', { hasText: 'URL' }).count(), 0);
   }));
 
 test('a full sync of 24,000 journal entries shows a live bar, reaches 100 % and moves to the history', { timeout: 300_000 }, async (t) =>

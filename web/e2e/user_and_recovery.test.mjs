@@ -30,6 +30,8 @@ test('a user has no Users page and sees only their own jobs', { timeout: 120_000
     const other = await admin.post('/api/ml/sync/goals', { userId: writer2, mode: 'full' });
     await world.waitJob(other.id, 'completed', (j) => j.status === 'completed', 60_000);
 
+    const serviceRequests = [];
+    page.on('request', (r) => new URL(r.url()).pathname === '/api/ml/service' && serviceRequests.push(r.url()));
     await login(page, writerEmail(1), WRITER_PASSWORD);
     const nav = page.getByRole('navigation', { name: 'Main' });
     assert.equal(await nav.getByRole('link', { name: 'Sync', exact: true }).count(), 1);
@@ -42,6 +44,9 @@ test('a user has no Users page and sees only their own jobs', { timeout: 120_000
     await form.getByLabel('Scope').waitFor(); // the Sync page is loaded on demand
     const options = await form.getByLabel('Scope').locator('option').allInnerTexts();
     assert.deepEqual(options.map((o) => o.trim()), ['My records']);
+    // The ML service's state is for ml_admin and admin: no panel, no request answered 403, no alert.
+    assert.equal(await page.getByRole('region', { name: 'ML service' }).count(), 0);
+    assert.deepEqual(serviceRequests, []);
 
     // Their own sync, started from the page, runs and lands in the history.
     await form.getByRole('button', { name: 'Sync Journal Entries' }).click();
