@@ -37,7 +37,7 @@ type Confirm =
   | { kind: 'self'; user: User; change: Change }
   | { kind: 'bulk-delete'; ids: string[]; emails: string[] };
 
-const pastTense: Record<string, string> = { disable: 'disabled', enable: 'enabled', delete: 'deleted', set_role: 'changed' };
+const pastTense: Record<UserBulkRequest['action'], string> = { disable: 'disabled', enable: 'enabled', delete: 'deleted', set_role: 'changed' };
 
 export default function UsersPage() {
   const { user: me } = useAuth();
@@ -115,7 +115,7 @@ export default function UsersPage() {
       setConfirm(null);
       const emails = new Map(selected);
       const verb =
-        a.action === 'set_role' && a.role ? `set to ${roleLabel[a.role]}` : (pastTense[a.action] ?? a.action);
+        a.action === 'set_role' && a.role ? `set to ${roleLabel[a.role]}` : pastTense[a.action];
       const failures = answer.results.filter((r) => !r.ok);
       setFeedback({
         kind: answer.failed > 0 ? 'notice' : 'success',
