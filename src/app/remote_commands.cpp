@@ -1,6 +1,6 @@
-// `mladmin sync` and `mladmin jobs` (README.md "Running it"): commands that talk to a running server over its
-// HTTP API and follow its event stream. Progress is drawn in place on a terminal and written as
-// plain lines to pipes and files.
+// `mladmin sync` and `mladmin jobs` (README.md "Syncs from the command line"): commands that talk to a
+// running server over its HTTP(S) API and follow its event stream. Progress is drawn in place on a terminal
+// and written as plain lines to pipes and files.
 #include "app/remote_commands.hpp"
 
 #include <signal.h>
@@ -12,9 +12,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/url.hpp>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -93,6 +96,14 @@ std::unique_ptr<Session> open_session(const RemoteOptions& o) {
   }
   client::ClientOptions options;
   options.interrupted = interrupted;
+  options.ca_file = o.ca_file.empty() ? env("MLADMIN_CA_FILE") : o.ca_file;
+  if (!options.ca_file.empty()) {
+    // Said now, in words, rather than as a TLS library's error at the first request.
+    std::ifstream probe(options.ca_file);
+    if (!probe) {
+      throw UsageError(cat("cannot read the CA file ", options.ca_file, ": ", std::strerror(errno)));
+    }
+  }
   auto session = std::make_unique<Session>(client::parse_server_url(url), options);
   if (!o.email.empty()) {
     if (!o.password_stdin) {

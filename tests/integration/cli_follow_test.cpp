@@ -24,6 +24,7 @@
 #include "support/child_process.hpp"
 #include "support/fixture.hpp"
 #include "support/seed.hpp"
+#include "support/tls_proxy.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -465,11 +466,9 @@ class DroppingServer final {
   std::vector<std::string> requests_;
 };
 
-TEST(CliFollowReconnectTest, ADroppedStreamIsResumedWithLastEventId) {
-  DroppingServer server;
-  const auto r =
-      run_mladmin({"sync", "goals", "--follow", "--url", "http://127.0.0.1:" + std::to_string(server.port())},
-                  "", {{kToken, "t0ken"}}, 30s);
+/// `sync goals --follow` against `server` printed the job's three states and
+/// reconnected with Last-Event-ID.
+void expect_resumed_with_last_event_id(const CommandResult& r, DroppingServer& server) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
@@ -486,6 +485,28 @@ TEST(CliFollowReconnectTest, ADroppedStreamIsResumedWithLastEventId) {
   EXPECT_EQ(requests[1].rfind("POST /api/ml/sync/goals ", 0), 0u) << requests[1];
   EXPECT_EQ(requests[2].rfind("GET /api/ml/sync/events ", 0), 0u) << requests[2];
   EXPECT_TRUE(contains(requests[2], "Last-Event-ID: 7")) << requests[2];
+}
+
+TEST(CliFollowReconnectTest, ADroppedStreamIsResumedWithLastEventId) {
+  DroppingServer server;
+  const auto r =
+      run_mladmin({"sync", "goals", "--follow", "--url", "http://127.0.0.1:" + std::to_string(server.port())},
+                  "", {{kToken, "t0ken"}}, 30s);
+  expect_resumed_with_last_event_id(r, server);
+}
+
+// The same behind a TLS-terminating proxy (`--url https://…`): the stream is read as it comes and
+// resumed over a new TLS connection.
+TEST(CliFollowReconnectTest, OverHttpsADroppedStreamIsResumedWithLastEventId) {
+  DroppingServer server;
+  TempDir dir;
+  const auto certificate = make_test_certificate(dir);
+  TlsProxy proxy(server.port(), certificate);
+  const auto r =
+      run_mladmin({"sync", "goals", "--follow", "--url", proxy.url(), "--ca-file", certificate.cert}, "",
+                  {{kToken, "t0ken"}}, 30s);
+  expect_resumed_with_last_event_id(r, server);
+  EXPECT_EQ(proxy.log(), "");
 }
 
 }  // namespace
