@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/job_json.hpp"
 #include "support/child_process.hpp"
 #include "support/fixture.hpp"
 #include "support/seed.hpp"
@@ -346,25 +347,25 @@ class DroppingServer final {
   }
 
  private:
+  /// The job's JSON as the server writes it (api::write_job_json).
   static std::string job(const std::string& status, int processed, const std::string& updated) {
-    json::object o{{"id", "job-1"},
-                   {"type", "goals"},
-                   {"status", status},
-                   {"totalItems", 10},
-                   {"processedItems", processed},
-                   {"syncedItems", processed},
-                   {"skippedItems", 0},
-                   {"failedItems", 0},
-                   {"progress", processed * 10},
-                   {"errors", json::array()},
-                   {"errorCount", 0},
-                   {"updatedAt", updated},
-                   {"scope", "user"},
-                   {"mode", "incremental"}};
+    api::JobWire j;
+    j.id = "job-1";
+    j.user_id = "user-1";
+    j.type = "goals";
+    j.status = status;
+    j.total_items = 10;
+    j.processed_items = processed;
+    j.synced_items = processed;
+    j.progress = processed * 10;
+    j.scope = "user";
+    j.mode = "incremental";
+    j.created_at = "2026-01-01T00:00:00.000Z";
+    j.updated_at = updated;
     if (status == "completed") {
-      o["duration"] = 2000;
+      j.duration = 2000;
     }
-    return json::serialize(o);
+    return json::serialize(api::write_job_json(j));
   }
   static std::string chunk(const std::string& data) {
     std::ostringstream s;
