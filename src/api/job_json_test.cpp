@@ -1,6 +1,8 @@
 // The job's JSON (job_json.cpp) has exactly the fields of the Job schema of docs/openapi.yaml
 // (embedded as api-docs/openapi.json by the dashboard's build): every required one always, the
-// optional ones (failureReason, bulk) only when they say something, nothing undescribed.
+// optional ones (failureReason, bulk) only when they say something, nothing undescribed. The
+// reader the command line uses (read_job_json) reads back every one of them, needs exactly the
+// schema's required ones, and so a field added to the schema cannot be left out of either.
 #include "api/job_json.hpp"
 
 #include <gtest/gtest.h>
@@ -55,6 +57,31 @@ TEST(JobJsonTest, AQueuedSyncHasExactlyTheRequiredFields) {
   EXPECT_EQ(keys(job_json(job, 0)), strings(schema.at("required")));
 }
 
+/// A job that sets every field of the JSON, each to a value other than the default.
+domain::Job full_job() {
+  domain::Job job;
+  job.id = "job-2";
+  job.user_id = "user-1";
+  job.type = domain::JobType::bulk_delete;
+  job.status = domain::JobStatus::failed;
+  job.scope = domain::JobScope::user;
+  job.scope_user_id = "user-3";
+  job.mode = domain::SyncMode::full;
+  job.counters = {40, 20, 5, 3};
+  job.error_count = 4;
+  job.start_time = 1000;
+  job.end_time = 5000;
+  job.running_ms = 4000;
+  job.created_at = 500;
+  job.updated_at = 5000;
+  job.attempt = 2;
+  job.cancel_requested = true;
+  job.failure_reason = "the source cannot be read";
+  job.params = R"({"action":"delete","idCount":3})";
+  job.errors.push_back({"doc-1", "gone", 2000});
+  return job;
+}
+
 TEST(JobJsonTest, AFailedBulkJobAddsOnlyDescribedFields) {
   const auto schema = job_schema();
   ASSERT_TRUE(schema.contains("properties"));
@@ -73,6 +100,53 @@ TEST(JobJsonTest, AFailedBulkJobAddsOnlyDescribedFields) {
   EXPECT_EQ(o.at("duration").as_int64(), 4000);
   EXPECT_EQ(o.at("bulk").at("idCount").as_int64(), 3);
   EXPECT_EQ(keys(o.at("errors").at(0).as_object()), (std::set<std::string>{"itemId", "reason", "at"}));
+}
+
+TEST(JobJsonTest, TheReaderReadsBackEveryFieldOfTheSchema) {
+  const auto schema = job_schema();
+  ASSERT_TRUE(schema.contains("properties"));
+  const auto written = job_json(full_job(), 9000);
+  ASSERT_EQ(keys(written), keys(schema.at("properties").as_object()));
+  std::string problem;
+  const auto read = read_job_json(written, &problem);
+  ASSERT_TRUE(read) << problem;
+  EXPECT_EQ(write_job_json(*read), written) << "a field the reader drops or changes";
+  EXPECT_EQ(*read, job_wire(full_job(), 9000));
+  EXPECT_EQ(read->scope_user_id, "user-3");
+  EXPECT_EQ(read->failure_reason, "the source cannot be read");
+  EXPECT_EQ(read->errors.at(0).at, "1970-01-01T00:00:02.000Z");
+}
+
+TEST(JobJsonTest, TheReaderNeedsExactlyTheRequiredFieldsOfTheSchema) {
+  const auto schema = job_schema();
+  ASSERT_TRUE(schema.contains("required"));
+  const auto required = strings(schema.at("required"));
+  const auto written = job_json(full_job(), 9000);
+  for (const auto& key : keys(written)) {
+    auto without = written;
+    without.erase(key);
+    std::string problem;
+    const auto read = read_job_json(without, &problem);
+    if (required.contains(key)) {
+      EXPECT_FALSE(read) << key << " is required";
+      EXPECT_EQ(problem, "it has no '" + key + "'");
+    } else {
+      EXPECT_TRUE(read) << key << " is optional: " << problem;
+    }
+  }
+}
+
+TEST(JobJsonTest, TheReaderRefusesAFieldOfTheWrongKind) {
+  const auto written = job_json(full_job(), 9000);
+  for (const auto& key : keys(written)) {
+    auto wrong = written;
+    // An array where no field of the job takes one, an object where "errors" does.
+    wrong[key] = key == "errors" ? boost::json::value(boost::json::object{})
+                                 : boost::json::value(boost::json::array{1});
+    std::string problem;
+    EXPECT_FALSE(read_job_json(wrong, &problem)) << key;
+    EXPECT_EQ(problem, "its '" + key + "' is not what docs/openapi.yaml says");
+  }
 }
 
 }  // namespace

@@ -301,7 +301,11 @@ int run_cli(int argc, char** argv) {
 
   RemoteOptions remote;
   auto add_remote_options = [&](CLI::App* cmd) {
-    cmd->add_option("--url", remote.url, "the server, default MLADMIN_URL or http://127.0.0.1:8080");
+    cmd->add_option("--url", remote.url,
+                    "the server, http:// or https://, default MLADMIN_URL or http://127.0.0.1:8080");
+    cmd->add_option(
+        "--ca-file", remote.ca_file,
+        "https: trust the CAs of this PEM file instead of the system's (default MLADMIN_CA_FILE)");
     cmd->add_option("--token", remote.token, "a token from POST /api/auth/login (better: MLADMIN_TOKEN)");
     cmd->add_option("--email", remote.email, "sign in first as this user, the password on stdin");
     cmd->add_flag("--password-stdin", remote.password_stdin, "with --email: read the password from stdin");

@@ -1,6 +1,6 @@
-// `mladmin sync` and `mladmin jobs` (README.md "Running it"): commands that talk to a running server over its
-// HTTP API and follow its event stream. Progress is drawn in place on a terminal and written as
-// plain lines to pipes and files.
+// `mladmin sync` and `mladmin jobs` (README.md "Syncs from the command line"): commands that talk to a
+// running server over its HTTP(S) API and follow its event stream. Progress is drawn in place on a terminal
+// and written as plain lines to pipes and files.
 #include "app/remote_commands.hpp"
 
 #include <signal.h>
@@ -12,9 +12,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/url.hpp>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -93,6 +96,14 @@ std::unique_ptr<Session> open_session(const RemoteOptions& o) {
   }
   client::ClientOptions options;
   options.interrupted = interrupted;
+  options.ca_file = o.ca_file.empty() ? env("MLADMIN_CA_FILE") : o.ca_file;
+  if (!options.ca_file.empty()) {
+    // Said now, in words, rather than as a TLS library's error at the first request.
+    std::ifstream probe(options.ca_file);
+    if (!probe) {
+      throw UsageError(cat("cannot read the CA file ", options.ca_file, ": ", std::strerror(errno)));
+    }
+  }
   auto session = std::make_unique<Session>(client::parse_server_url(url), options);
   if (!o.email.empty()) {
     if (!o.password_stdin) {
@@ -198,19 +209,30 @@ bool follow_events(client::EventStream& stream, client::Display& display,
   return false;
 }
 
-std::optional<client::JobView> fetch_job(Session& s, const std::string& id) {
+/// A job of the server's answer, or a ClientError saying what about it this CLI cannot read (a
+/// server of another version).
+client::JobView read_job(const boost::json::value& json, std::string_view what) {
+  std::string problem;
+  auto job = client::parse_job(json, &problem);
+  if (!job) {
+    throw client::ClientError(cat(what, " is not a job as docs/openapi.yaml describes it: ", problem));
+  }
+  return std::move(*job);
+}
+
+client::JobView fetch_job(Session& s, const std::string& id) {
   auto res = s.http.request("GET", cat("/api/ml/sync/job/", id), s.auth());
   if (res.status != 200) {
     throw client::remote_error(res);
   }
-  return client::parse_job(parse_json(res));
+  return read_job(parse_json(res), "the server's answer");
 }
 
 std::string scope_text(const client::JobView& job) {
   if (job.scope == "all") {
     return "every user";
   }
-  return job.scope_user_id.empty() ? std::string("one user") : cat("user ", job.scope_user_id);
+  return job.scope_user_id ? cat("user ", *job.scope_user_id) : std::string("one user");
 }
 
 /// Runs a command body and turns what it throws into a message on stderr and an exit code.
@@ -280,10 +302,7 @@ int sync_command(const RemoteOptions& remote, const SyncCommandOptions& o) {
                             session->json_auth(), boost::json::serialize(body));
   std::optional<client::JobView> job;
   if (res.status == 202) {
-    job = client::parse_job(parse_json(res));
-    if (!job) {
-      throw client::ClientError("the server's answer to the start is not a job");
-    }
+    job = read_job(parse_json(res), "the server's answer to the start");
     if (!o.follow) {
       std::cout << job->id << "\n";
       return kExitOk;
@@ -309,9 +328,6 @@ int sync_command(const RemoteOptions& remote, const SyncCommandOptions& o) {
     }
     notice(cat("a sync of this scope and type is already active; following job ", active));
     job = fetch_job(*session, active);
-    if (!job) {
-      throw client::ClientError("the server's answer is not a job");
-    }
   } else {
     throw error;
   }
@@ -347,10 +363,8 @@ int sync_command(const RemoteOptions& remote, const SyncCommandOptions& o) {
       // A snapshot after a reconnect lists only the newest finished jobs: ask for ours if it is
       // not there.
       if (event.type == "snapshot" && !tracker.snapshot_has(id)) {
-        if (auto fetched = fetch_job(*session, id)) {
-          if (auto news = tracker.apply(*fetched); news && show(*news)) {
-            return true;
-          }
+        if (auto news = tracker.apply(fetch_job(*session, id)); news && show(*news)) {
+          return true;
         }
       }
       return false;
@@ -408,9 +422,7 @@ int jobs_command(const RemoteOptions& remote, const JobsCommandOptions& o) {
   if (const auto* o_json = json.if_object()) {
     if (const auto* items = o_json->if_contains("items"); items != nullptr && items->is_array()) {
       for (const auto& item : items->as_array()) {
-        if (auto job = client::parse_job(item)) {
-          jobs.push_back(std::move(*job));
-        }
+        jobs.push_back(read_job(item, "an item of the server's job list"));
       }
     }
     const auto* next = o_json->if_contains("nextCursor");

@@ -4,10 +4,11 @@
 
 namespace mladmin::app {
 
-/// What the commands that talk to a running server share: how they reach it (README.md "Running it": `--url`,
-/// `--token` or MLADMIN_TOKEN) and how they show progress.
+/// What the commands that talk to a running server share: how they reach it (README.md "Syncs from the
+/// command line": `--url` and `--ca-file`, `--token` or MLADMIN_TOKEN) and how they show progress.
 struct RemoteOptions {
   std::string url;              ///< --url; else MLADMIN_URL; else http://127.0.0.1:8080
+  std::string ca_file;          ///< --ca-file; else MLADMIN_CA_FILE; else the system's CA store
   std::string token;            ///< --token; else MLADMIN_TOKEN
   std::string email;            ///< --email: sign in first with the password on stdin
   bool password_stdin = false;  ///< --password-stdin

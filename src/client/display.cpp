@@ -161,7 +161,7 @@ class PlainDisplay final : public Display {
       }
       return;
     }
-    if (is_finished(job) || job.processed == s.processed) {
+    if (is_finished(job) || job.processed_items == s.processed) {
       return;  // nothing new to say
     }
     s.pending = job;
@@ -196,7 +196,7 @@ class PlainDisplay final : public Display {
   void print(State& s, const JobView& job, Clock::time_point now) {
     out_ << render_plain_line(job, options_.timestamp()) << '\n';
     out_.flush();
-    s.processed = job.processed;
+    s.processed = job.processed_items;
     s.last_line = now;
     s.pending.reset();
   }

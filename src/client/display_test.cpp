@@ -16,12 +16,12 @@ JobView job(const std::string& id, const std::string& status, std::int64_t proce
   j.id = id;
   j.type = "goals";
   j.status = status;
-  j.total = total;
-  j.processed = processed;
-  j.synced = processed;
+  j.total_items = total;
+  j.processed_items = processed;
+  j.synced_items = processed;
   j.progress = total > 0 ? static_cast<int>(100 * processed / total) : 0;
   if (status == "completed" || status == "failed" || status == "cancelled") {
-    j.duration_ms = 1500;
+    j.duration = 1500;
   }
   return j;
 }
@@ -68,7 +68,7 @@ TEST_F(PlainDisplayTest, PrintsEveryStatusChangeAtOnceAndProgressAtMostOncePerSe
 
 TEST_F(PlainDisplayTest, ListsTheFirstItemErrorsOfAFinishedJob) {
   auto j = job("a", "completed", 100);
-  j.failed = 3;
+  j.failed_items = 3;
   j.error_count = 3;
   j.errors = {{"e-1", "body is empty"}, {"e-2", "mood must be 1-5"}};
   display_->update(j, t0_);
@@ -167,7 +167,7 @@ TEST_F(TerminalDisplayTest, AFinishedJobLeavesItsFinalLineAndErrorsAboveTheLiveO
   display_->update(job("a", "running", 10), t0_);
   display_->update(job("b", "running", 50), t0_ + 1ms);
   auto done = job("a", "completed", 100);
-  done.failed = 1;
+  done.failed_items = 1;
   done.error_count = 1;
   done.errors = {{"e-9", "title is empty"}};
   display_->update(done, t0_ + 2ms);

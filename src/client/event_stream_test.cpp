@@ -44,7 +44,8 @@ TEST(ServerUrlTest, ReadsHostPortAndBasePath) {
   auto u = parse_server_url("http://127.0.0.1:8080");
   EXPECT_EQ(u.host, "127.0.0.1");
   EXPECT_EQ(u.port, "8080");
-  EXPECT_EQ(u.host_header, "127.0.0.1:8080");
+  EXPECT_EQ(u.origin, "http://127.0.0.1:8080");
+  EXPECT_FALSE(u.tls);
   EXPECT_EQ(u.base_path, "");
   u = parse_server_url("http://admin.example.com/mladmin/");
   EXPECT_EQ(u.host, "admin.example.com");
@@ -52,11 +53,21 @@ TEST(ServerUrlTest, ReadsHostPortAndBasePath) {
   EXPECT_EQ(u.base_path, "/mladmin");
   u = parse_server_url("http://[::1]:9000");
   EXPECT_EQ(u.host, "::1");
-  EXPECT_EQ(u.host_header, "[::1]:9000");
+  EXPECT_EQ(u.origin, "http://[::1]:9000");
+}
+
+TEST(ServerUrlTest, TakesHttpsWithItsDefaultPort) {
+  auto u = parse_server_url("https://mladmin.example.com/ops/");
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.port, "443");
+  EXPECT_EQ(u.origin, "https://mladmin.example.com");
+  EXPECT_EQ(u.base_path, "/ops");
+  u = parse_server_url("https://127.0.0.1:8443");
+  EXPECT_EQ(u.origin, "https://127.0.0.1:8443");
 }
 
 TEST(ServerUrlTest, RefusesWhatItCannotUseWithAReason) {
-  EXPECT_THROW(parse_server_url("https://example.com"), ClientError);
+  EXPECT_THROW(parse_server_url("ftp://example.com"), ClientError);
   EXPECT_THROW(parse_server_url("127.0.0.1:8080"), ClientError);
   EXPECT_THROW(parse_server_url("http://u:p@example.com"), ClientError);
   EXPECT_THROW(parse_server_url("http://example.com/?x=1"), ClientError);

@@ -1,13 +1,12 @@
 #include "client/http_client.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <curl/curl.h>
+
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <optional>
+#include <cctype>
+#include <cstdlib>
 
 #include "client/text.hpp"
 
@@ -15,55 +14,133 @@ namespace mladmin::client {
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::uint64_t kBodyLimit = 64 * 1024 * 1024;
+constexpr std::size_t kBodyLimit = 64 * 1024 * 1024;
 constexpr std::size_t kErrorBodyLimit = 1024 * 1024;
+/// A stream's bytes waiting for the reader beyond this pause the transfer until it reads.
+constexpr std::size_t kStreamBacklog = 1024 * 1024;
 constexpr auto kSlice = std::chrono::milliseconds(100);
 
-/// One connection and the state of its one pending operation. Every operation's completion writes
-/// here, never into a caller's locals, so the destructor may drain abandoned operations safely.
-struct Connection {
-  Connection() = default;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  ~Connection() {
-    boost::system::error_code ignored;
-    socket.close(ignored);
-    resolver.cancel();
-    ioc.restart();
-    ioc.poll();
+void init_curl_once() {
+  static const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (code != CURLE_OK) {
+    throw ClientError(cat("libcurl failed to initialise: ", curl_easy_strerror(code)));
+  }
+}
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return std::string(s);
+}
+
+/// One request on a multi handle of its own, so that the caller's thread can wait on it in slices
+/// (Ctrl-C, a stream's read with a deadline) instead of blocking inside libcurl.
+class Transfer final {
+ public:
+  Transfer(const ServerUrl& url, const ClientOptions& options, std::string_view method,
+           std::string_view target, const Headers& headers, std::string_view body, bool stream)
+      : url_(url), stream_(stream), request_body_(body) {
+    init_curl_once();
+    multi_ = curl_multi_init();
+    easy_ = curl_easy_init();
+    if (multi_ == nullptr || easy_ == nullptr) {
+      throw ClientError("libcurl could not set up a request");
+    }
+    const std::string full = cat(url.origin, url.base_path, target);
+    curl_easy_setopt(easy_, CURLOPT_URL, full.c_str());
+    curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
+    curl_easy_setopt(easy_, CURLOPT_USERAGENT, "mladmin-cli");
+    curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.timeout.count()));
+    curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+    curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+    curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+    curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+    // Certificates are verified (libcurl's default, said here so that nobody turns it off by
+    // accident): against `ca_file` when given, else the system's store.
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options.ca_file.empty()) {
+      curl_easy_setopt(easy_, CURLOPT_CAINFO, options.ca_file.c_str());
+    }
+    if (stream) {
+      curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
+    }
+    for (const auto& [name, value] : headers) {
+      headers_ = curl_slist_append(headers_, cat(name, ": ", value).c_str());
+    }
+    headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip for big bodies
+    curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+    if (method == "HEAD") {
+      curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
+    } else if (method != "GET" || !body.empty()) {
+      if (method == "POST") {
+        curl_easy_setopt(easy_, CURLOPT_POST, 1L);
+      } else {
+        curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
+      }
+      if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+        curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, request_body_.c_str());
+        curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_body_.size()));
+      }
+    }
+    curl_multi_add_handle(multi_, easy_);
   }
 
-  asio::io_context ioc;
-  tcp::resolver resolver{ioc};
-  tcp::socket socket{ioc};
-  beast::flat_buffer buffer;
-  std::optional<bhttp::request<bhttp::string_body>> request;
-  std::optional<bhttp::response_parser<bhttp::string_body>> whole;
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> streamed;
-  tcp::resolver::results_type endpoints;
-
-  bool done = false;
-  boost::system::error_code ec;
-
-  auto completion() {
-    done = false;
-    ec = {};
-    return [this](boost::system::error_code e, const auto&...) {
-      ec = e;
-      done = true;
-    };
+  ~Transfer() {
+    if (multi_ != nullptr && easy_ != nullptr) {
+      curl_multi_remove_handle(multi_, easy_);
+    }
+    if (easy_ != nullptr) {
+      curl_easy_cleanup(easy_);
+    }
+    if (multi_ != nullptr) {
+      curl_multi_cleanup(multi_);
+    }
+    curl_slist_free_all(headers_);
   }
 
-  /// Runs the pending operation until it completes (true) or `deadline` passes (false); throws
-  /// Interrupted when `interrupted` says so.
-  bool wait(Clock::time_point deadline, const std::function<bool()>& interrupted) {
-    while (!done) {
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+
+  /// Drives the transfer until `ready` answers true or the transfer ends (true), or `deadline`
+  /// passes (false); throws Interrupted when `interrupted` says so.
+  bool run(Clock::time_point deadline, const std::function<bool()>& interrupted,
+           const std::function<bool()>& ready) {
+    for (;;) {
+      int running = 0;
+      if (const CURLMcode mc = curl_multi_perform(multi_, &running); mc != CURLM_OK) {
+        throw ClientError(cat("talking to ", url_.text, " failed: ", curl_multi_strerror(mc)));
+      }
+      int left = 0;
+      while (const CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+        if (m->msg == CURLMSG_DONE) {
+          finished_ = true;
+          result_ = m->data.result;
+        }
+      }
+      if (finished_ || ready()) {
+        return true;
+      }
       if (interrupted && interrupted()) {
         throw Interrupted();
       }
@@ -71,80 +148,120 @@ struct Connection {
       if (now >= deadline) {
         return false;
       }
-      if (ioc.stopped()) {
-        ioc.restart();
-      }
-      ioc.run_one_for(std::min<Clock::duration>(kSlice, deadline - now));
+      const auto slice = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::min<Clock::duration>(kSlice, deadline - now));
+      curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::max<std::int64_t>(1, slice.count())),
+                      nullptr);
     }
-    return true;
   }
+
+  bool finished() const { return finished_; }
+  bool failed() const { return finished_ && result_ != CURLE_OK; }
+  bool head_done() const { return head_done_; }
+  int status() const { return status_; }
+  const std::string& content_type() const { return content_type_; }
+
+  /// Takes the body received so far (resuming a transfer paused for a slow reader).
+  std::string take_body() {
+    std::string out = std::move(body_);
+    body_.clear();
+    if (paused_) {
+      paused_ = false;
+      curl_easy_pause(easy_, CURLPAUSE_CONT);  // may deliver at once, into body_
+      out += body_;
+      body_.clear();
+    }
+    return out;
+  }
+
+  /// Why the transfer failed, in one line for a person.
+  std::string failure() const {
+    const std::string detail = error_[0] != '\0' ? trim(error_) : std::string(curl_easy_strerror(result_));
+    switch (result_) {
+      case CURLE_PEER_FAILED_VERIFICATION:
+        return cat("cannot reach ", url_.text, ": its TLS certificate is not trusted (", detail,
+                   "); if a private CA signed it, pass that CA with --ca-file PEM or MLADMIN_CA_FILE");
+      case CURLE_SSL_CACERT_BADFILE:
+        return cat("cannot use the CA file to verify ", url_.text, ": ", detail);
+      case CURLE_SSL_CONNECT_ERROR:
+        return cat("cannot reach ", url_.text, ": the TLS handshake failed (", detail, ")");
+      case CURLE_COULDNT_RESOLVE_HOST:
+        return cat("cannot resolve ", url_.host, ": ", detail);
+      case CURLE_COULDNT_CONNECT:
+        return cat("cannot reach ", url_.text, ": ", detail);
+      case CURLE_OPERATION_TIMEDOUT:
+        return cat("cannot reach ", url_.text, ": no answer in time");
+      case CURLE_WRITE_ERROR:
+        if (too_long_) {
+          return cat("the answer of ", url_.text, " is over 64 MiB");
+        }
+        break;
+      case CURLE_GOT_NOTHING:
+      case CURLE_RECV_ERROR:
+      case CURLE_PARTIAL_FILE:
+      case CURLE_SEND_ERROR:
+        return "the server closed the connection";
+      default:
+        break;
+    }
+    return cat("talking to ", url_.text, " failed: ", detail);
+  }
+
+ private:
+  static size_t on_body(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const size_t n = size * count;
+    if (t->stream_) {
+      if (t->body_.size() >= kStreamBacklog) {
+        t->paused_ = true;
+        return CURL_WRITEFUNC_PAUSE;
+      }
+    } else if (t->body_.size() + n > kBodyLimit) {
+      t->too_long_ = true;
+      return 0;  // aborts the transfer
+    }
+    t->body_.append(data, n);
+    return n;
+  }
+
+  static size_t on_header(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const size_t n = size * count;
+    const std::string_view line(data, n);
+    if (line.starts_with("HTTP/")) {
+      // A status line: "HTTP/1.1 200 OK", "HTTP/2 200". A new response (after a 1xx) starts over.
+      const auto space = line.find(' ');
+      t->status_ =
+          space == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(space + 1, 3)).c_str());
+      t->content_type_.clear();
+    } else if (starts_with_nocase(line, "content-type:")) {
+      t->content_type_ = trim(line.substr(13));
+    } else if (trim(line).empty() && t->status_ >= 200) {
+      t->head_done_ = true;
+    }
+    return n;
+  }
+
+  ServerUrl url_;
+  bool stream_;
+  std::string request_body_;
+  CURLM* multi_ = nullptr;
+  CURL* easy_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  char error_[CURL_ERROR_SIZE] = {};
+  bool finished_ = false;
+  CURLcode result_ = CURLE_OK;
+  int status_ = 0;
+  bool head_done_ = false;
+  std::string content_type_;
+  std::string body_;
+  bool too_long_ = false;
+  bool paused_ = false;
 };
 
-std::string describe(const boost::system::error_code& ec) {
-  if (ec == asio::error::eof || ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-      ec == asio::error::connection_reset) {
-    return "the server closed the connection";
-  }
-  return ec.message();
-}
-
-void connect(Connection& c, const ServerUrl& url, Clock::time_point deadline, const ClientOptions& options) {
-  c.resolver.async_resolve(url.host, url.port,
-                           [&c](boost::system::error_code e, tcp::resolver::results_type results) {
-                             c.ec = e;
-                             c.endpoints = std::move(results);
-                             c.done = true;
-                           });
-  c.done = false;
-  if (!c.wait(deadline, options.interrupted)) {
-    throw ClientError(cat("cannot resolve ", url.host, ": no answer in time"));
-  }
-  if (c.ec) {
-    throw ClientError(cat("cannot resolve ", url.host, ": ", c.ec.message()));
-  }
-  asio::async_connect(c.socket, c.endpoints, c.completion());
-  if (!c.wait(deadline, options.interrupted)) {
-    throw ClientError(cat("cannot reach ", url.text, ": no answer in time"));
-  }
-  if (c.ec) {
-    throw ClientError(cat("cannot reach ", url.text, ": ", c.ec.message()));
-  }
-}
-
-void send(Connection& c, const ServerUrl& url, std::string_view method, std::string_view target,
-          const Headers& headers, std::string_view body, Clock::time_point deadline,
-          const ClientOptions& options) {
-  auto& req = c.request.emplace();
-  req.method_string(method);
-  req.target(cat(url.base_path, target));
-  req.version(11);
-  req.set(bhttp::field::host, url.host_header);
-  req.set(bhttp::field::user_agent, "mladmin-cli");
-  for (const auto& [name, value] : headers) {
-    req.set(name, value);
-  }
-  req.body() = std::string(body);
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-    req.prepare_payload();
-  }
-  bhttp::async_write(c.socket, req, c.completion());
-  if (!c.wait(deadline, options.interrupted)) {
-    throw ClientError(cat(url.text, " did not take the request in time"));
-  }
-  if (c.ec) {
-    throw ClientError(cat("sending to ", url.text, " failed: ", describe(c.ec)));
-  }
-}
-
-std::string header_value(const bhttp::fields& fields, bhttp::field name) {
-  auto it = fields.find(name);
-  return it == fields.end() ? std::string() : std::string(it->value());
-}
-
-class BeastStreamReader final : public StreamReader {
+class CurlStreamReader final : public StreamReader {
  public:
-  explicit BeastStreamReader(std::unique_ptr<Connection> c) : c_(std::move(c)) {}
-  ~BeastStreamReader() override { c_.reset(); }  // drains the pending read while buffer_ lives
+  explicit CurlStreamReader(std::unique_ptr<Transfer> t) : t_(std::move(t)) {}
 
   Chunk read(std::chrono::milliseconds wait) override {
     Chunk chunk;
@@ -152,31 +269,25 @@ class BeastStreamReader final : public StreamReader {
       chunk.ended = true;
       return chunk;
     }
-    auto& parser = *c_->streamed;
-    if (!pending_) {
-      parser.get().body().data = buffer_;
-      parser.get().body().size = sizeof buffer_;
-      bhttp::async_read_some(c_->socket, c_->buffer, parser, c_->completion());
-      pending_ = true;
+    std::string pending = t_->take_body();
+    if (pending.empty()) {
+      t_->run(Clock::now() + wait, {}, [this] { return false; });
+      pending = t_->take_body();
     }
-    if (!c_->wait(Clock::now() + wait, {})) {
-      return chunk;  // nothing yet; the read stays pending for the next call
-    }
-    pending_ = false;
-    chunk.data.assign(buffer_, sizeof buffer_ - parser.get().body().size);
-    if (c_->ec && c_->ec != bhttp::error::need_buffer) {
+    chunk.data = std::move(pending);
+    if (t_->finished()) {
+      // Everything that arrived before the end is in this chunk.
+      chunk.data += t_->take_body();
       ended_ = chunk.ended = true;
-      chunk.error = describe(c_->ec);
-    } else if (parser.is_done()) {
-      ended_ = chunk.ended = true;
+      if (t_->failed()) {
+        chunk.error = t_->failure();
+      }
     }
     return chunk;
   }
 
  private:
-  std::unique_ptr<Connection> c_;
-  char buffer_[16384];
-  bool pending_ = false;
+  std::unique_ptr<Transfer> t_;
   bool ended_ = false;
 };
 
@@ -188,11 +299,6 @@ ServerUrl parse_server_url(std::string_view text) {
     throw ClientError(cat("'", text, "' is not a server URL; give one like http://127.0.0.1:8080"));
   }
   const auto& u = *parsed;
-  if (u.scheme() == "https") {
-    throw ClientError(cat(
-        "'", text,
-        "': https is not supported; give the plain http:// address (behind a TLS proxy, its inner side)"));
-  }
   if (u.host().empty()) {
     throw ClientError(cat("'", text, "' has no host"));
   }
@@ -201,11 +307,10 @@ ServerUrl parse_server_url(std::string_view text) {
   }
   ServerUrl out;
   out.text = std::string(text);
+  out.tls = u.scheme() == "https";
   out.host = std::string(u.host_address());  // an IPv6 literal without its brackets
-  out.host_header = std::string(u.encoded_host_and_port());
-  if (u.has_port()) {
-    out.port = std::string(u.port());
-  }
+  out.port = u.has_port() ? std::string(u.port()) : std::string(out.tls ? "443" : "80");
+  out.origin = cat(out.tls ? "https://" : "http://", u.encoded_host_and_port());
   out.base_path = std::string(u.encoded_path());
   while (!out.base_path.empty() && out.base_path.back() == '/') {
     out.base_path.pop_back();
@@ -221,48 +326,36 @@ HttpClient::~HttpClient() = default;
 Response HttpClient::request(std::string_view method, std::string_view target, const Headers& headers,
                              std::string_view body) {
   const auto deadline = Clock::now() + options_.timeout;
-  Connection c;
-  connect(c, url_, deadline, options_);
-  send(c, url_, method, target, headers, body, deadline, options_);
-  auto& parser = c.whole.emplace();
-  parser.body_limit(kBodyLimit);
-  if (method == "HEAD") {
-    parser.skip(true);
-  }
-  bhttp::async_read(c.socket, c.buffer, parser, c.completion());
-  if (!c.wait(deadline, options_.interrupted)) {
+  Transfer t(url_, options_, method, target, headers, body, false);
+  if (!t.run(deadline, options_.interrupted, [] { return false; })) {
     throw ClientError(cat(url_.text, " did not answer in time"));
   }
-  if (c.ec) {
-    throw ClientError(cat("reading the answer of ", url_.text, " failed: ", describe(c.ec)));
+  if (t.failed()) {
+    throw ClientError(t.failure());
   }
   Response out;
-  out.status = static_cast<int>(parser.get().result_int());
-  out.content_type = header_value(parser.get(), bhttp::field::content_type);
-  out.body = std::move(parser.get().body());
+  out.status = t.status();
+  out.content_type = t.content_type();
+  out.body = t.take_body();
   return out;
 }
 
 HttpClient::Opened HttpClient::open_stream(std::string_view target, const Headers& headers) {
   const auto deadline = Clock::now() + options_.timeout;
-  auto c = std::make_unique<Connection>();
-  connect(*c, url_, deadline, options_);
   Headers all{{"Accept", "text/event-stream"}, {"Cache-Control", "no-cache"}};
   all.insert(all.end(), headers.begin(), headers.end());
-  send(*c, url_, "GET", target, all, {}, deadline, options_);
-  auto& parser = c->streamed.emplace();
-  parser.body_limit(boost::none);  // a stream has no end in sight; the SSE parser bounds one event
-  bhttp::async_read_header(c->socket, c->buffer, parser, c->completion());
-  if (!c->wait(deadline, options_.interrupted)) {
+  auto t = std::make_unique<Transfer>(url_, options_, "GET", target, all, std::string_view{}, true);
+  Transfer& transfer = *t;
+  if (!transfer.run(deadline, options_.interrupted, [&transfer] { return transfer.head_done(); })) {
     throw ClientError(cat(url_.text, " did not answer in time"));
   }
-  if (c->ec) {
-    throw ClientError(cat("reading the answer of ", url_.text, " failed: ", describe(c->ec)));
+  if (transfer.failed() && !transfer.head_done()) {
+    throw ClientError(transfer.failure());
   }
   Opened out;
-  out.head.status = static_cast<int>(parser.get().result_int());
-  out.head.content_type = header_value(parser.get(), bhttp::field::content_type);
-  auto reader = std::make_unique<BeastStreamReader>(std::move(c));
+  out.head.status = transfer.status();
+  out.head.content_type = transfer.content_type();
+  auto reader = std::make_unique<CurlStreamReader>(std::move(t));
   if (out.head.status == 200) {
     out.body = std::move(reader);
     return out;

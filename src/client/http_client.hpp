@@ -24,16 +24,17 @@ class Interrupted final : public std::exception {
   const char* what() const noexcept override { return "interrupted"; }
 };
 
-/// Where the server is: `http://HOST[:PORT][/BASE]`.
+/// Where the server is: `http[s]://HOST[:PORT][/BASE]`.
 struct ServerUrl {
-  std::string host;
-  std::string port = "80";
-  std::string host_header;  ///< HOST[:PORT] as the Host header carries it
-  std::string base_path;    ///< "" or "/prefix" without a trailing slash, put before every target
-  std::string text;         ///< the URL as given, for messages
+  bool tls = false;       ///< https: the server's certificate is verified
+  std::string host;       ///< an IPv6 literal without its brackets
+  std::string port;       ///< as given, else 80 or 443
+  std::string origin;     ///< `http[s]://HOST[:PORT]`, every request's URL starts with it
+  std::string base_path;  ///< "" or "/prefix" without a trailing slash, put before every target
+  std::string text;       ///< the URL as given, for messages
 };
 
-/// Parses a server URL; throws ClientError naming the problem (not http, no host, a query, …).
+/// Parses a server URL; throws ClientError naming the problem (not http(s), no host, a query, …).
 ServerUrl parse_server_url(std::string_view text);
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -62,10 +63,14 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{30000};
   /// Asked every 100 ms while waiting; when it answers true the wait throws Interrupted.
   std::function<bool()> interrupted;
+  /// For https: a PEM file of the certificate authorities to trust instead of the system's store
+  /// (a private CA). Empty: the system's store.
+  std::string ca_file;
 };
 
-/// A small blocking HTTP/1.1 client, one connection per request, no TLS. Beast and Asio stay in
-/// its .cpp. Not thread-safe; each call runs on the caller's thread.
+/// A small blocking HTTP(S) client on libcurl (the library the ML service sink uses), one
+/// connection per request; https verifies the server's certificate and host name. libcurl stays
+/// in its .cpp. Not thread-safe; each call runs on the caller's thread.
 class HttpClient final {
  public:
   HttpClient(ServerUrl url, ClientOptions options = {});

@@ -66,12 +66,12 @@ bool JobTracker::news(const JobView& job) {
     if (!job.updated_at.empty() && job.updated_at < k.updated_at) {
       return false;
     }
-    if (job.status == k.status && job.updated_at == k.updated_at && job.processed == k.processed &&
-        job.total == k.total) {
+    if (job.status == k.status && job.updated_at == k.updated_at && job.processed_items == k.processed &&
+        job.total_items == k.total) {
       return false;
     }
   }
-  k = {job.status, job.updated_at, job.processed, job.total};
+  k = {job.status, job.updated_at, job.processed_items, job.total_items};
   if (known_.size() > kRemembered) {
     forget_finished();
   }

@@ -2,17 +2,34 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
+
 #include "client/text.hpp"
 
 namespace mladmin::client {
 namespace {
 
+/// A job's JSON as the server writes it (api::write_job_json).
+std::string job_text(const std::string& id, const std::string& status, const std::string& updated,
+                     int processed = 0) {
+  JobView j;
+  j.id = id;
+  j.type = "goals";
+  j.status = status;
+  j.scope = "user";
+  j.mode = "incremental";
+  j.total_items = 100;
+  j.processed_items = processed;
+  j.synced_items = processed;
+  j.updated_at = updated;
+  return boost::json::serialize(api::write_job_json(j));
+}
+
 SseEvent job_event(const std::string& id, const std::string& status, int processed,
                    const std::string& updated) {
   SseEvent e;
   e.type = "job";
-  e.data = cat(R"({"id":")", id, R"(","status":")", status, R"(","processedItems":)",
-               std::to_string(processed), R"(,"totalItems":100,"updatedAt":")", updated, R"("})");
+  e.data = job_text(id, status, updated, processed);
   return e;
 }
 
@@ -36,8 +53,8 @@ TEST(JobTrackerTest, PassesOnNewStatesAndDropsRepeatsAndOlderOnes) {
 
 TEST(JobTrackerTest, TheFirstSnapshotTellsOfActiveJobsOnly) {
   JobTracker t;
-  const auto news = t.apply(snapshot(R"({"id":"a","status":"running","updatedAt":"1"},
-                                        {"id":"old","status":"completed","updatedAt":"0"})"));
+  const auto news =
+      t.apply(snapshot(cat(job_text("a", "running", "1"), ",", job_text("old", "completed", "0"))));
   ASSERT_EQ(news.size(), 1u);
   EXPECT_EQ(news[0].id, "a");
   EXPECT_TRUE(t.snapshot_has("old"));
@@ -46,12 +63,10 @@ TEST(JobTrackerTest, TheFirstSnapshotTellsOfActiveJobsOnly) {
 
 TEST(JobTrackerTest, ASnapshotAfterAReconnectTellsWhatFinishedMeanwhile) {
   JobTracker t;
-  t.apply(snapshot(
-      R"({"id":"a","status":"running","updatedAt":"1"},{"id":"old","status":"completed","updatedAt":"0"})"));
-  const auto news = t.apply(snapshot(R"({"id":"b","status":"queued","updatedAt":"3"},
-                                        {"id":"a","status":"completed","updatedAt":"2"},
-                                        {"id":"quick","status":"completed","updatedAt":"2"},
-                                        {"id":"old","status":"completed","updatedAt":"0"})"));
+  t.apply(snapshot(cat(job_text("a", "running", "1"), ",", job_text("old", "completed", "0"))));
+  const auto news =
+      t.apply(snapshot(cat(job_text("b", "queued", "3"), ",", job_text("a", "completed", "2"), ",",
+                           job_text("quick", "completed", "2"), ",", job_text("old", "completed", "0"))));
   ASSERT_EQ(news.size(), 3u);
   EXPECT_EQ(news[0].id, "b");
   EXPECT_EQ(news[1].id, "a");
@@ -64,7 +79,7 @@ TEST(JobTrackerTest, AStateReadByRequestCountsToo) {
   j.id = "a";
   j.status = "queued";
   j.updated_at = "1";
-  j.total = 100;
+  j.total_items = 100;
   EXPECT_TRUE(t.apply(j));
   EXPECT_FALSE(t.apply(j));
   EXPECT_TRUE(t.apply(job_event("a", "queued", 0, "1")).empty());
@@ -74,13 +89,17 @@ TEST(JobTrackerTest, AStateReadByRequestCountsToo) {
 TEST(JobTrackerTest, IgnoresOtherEventsAndBrokenData) {
   JobTracker t;
   SseEvent message;
-  message.data = R"({"id":"a","status":"running"})";
+  message.data = job_text("a", "running", "1");
   EXPECT_TRUE(t.apply(message).empty());
   SseEvent broken;
   broken.type = "job";
   broken.data = "{not json";
   EXPECT_TRUE(t.apply(broken).empty());
   EXPECT_FALSE(t.had_snapshot());
+  SseEvent partial;
+  partial.type = "job";
+  partial.data = R"({"id":"a","status":"running"})";
+  EXPECT_TRUE(t.apply(partial).empty()) << "not a job as docs/openapi.yaml describes it";
 }
 
 }  // namespace

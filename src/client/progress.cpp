@@ -41,22 +41,23 @@ std::string pad_left(std::string text, std::size_t cells) {
 
 /// Where the bar stands: items over total, full for a finished job with nothing to do.
 double fraction_done(const JobView& job) {
-  if (job.total <= 0) {
+  if (job.total_items <= 0) {
     return job.status == "completed" ? 1.0 : 0.0;
   }
-  return std::clamp(static_cast<double>(job.processed) / static_cast<double>(job.total), 0.0, 1.0);
+  return std::clamp(static_cast<double>(job.processed_items) / static_cast<double>(job.total_items), 0.0,
+                    1.0);
 }
 
 std::string status_text(const JobView& job) {
   std::string out = job.status;
   const bool finished = is_finished(job);
-  if (finished && job.duration_ms) {
+  if (finished && job.duration) {
     out += job.status == "completed" ? " in " : " after ";
-    out += format_duration_ms(*job.duration_ms);
+    out += format_duration_ms(*job.duration);
   }
-  if (job.status == "failed" && !job.failure_reason.empty()) {
+  if (job.status == "failed" && job.failure_reason && !job.failure_reason->empty()) {
     out += ": ";
-    out += job.failure_reason;
+    out += *job.failure_reason;
   }
   return out;
 }
@@ -197,12 +198,12 @@ std::string render_line(const JobView& job, const LineStyle& style) {
   }
   parts.push_back({cat("[", progress_bar(fraction_done(job), kWideBar, style.ascii), "]"), 45, true});
   parts.push_back({pad_left(cat(std::to_string(job.progress), "%"), 4), 90});
-  parts.push_back({cat(format_count(job.processed), "/", format_count(job.total)), 80});
+  parts.push_back({cat(format_count(job.processed_items), "/", format_count(job.total_items)), 80});
   // Of synced and skipped, the larger one says more (a first sync syncs, a repeat skips).
-  const bool mostly_skipped = job.skipped > job.synced;
-  parts.push_back({cat("synced ", format_count(job.synced)), mostly_skipped ? 20 : 35});
-  parts.push_back({cat("skipped ", format_count(job.skipped)), mostly_skipped ? 35 : 20});
-  parts.push_back({cat("failed ", format_count(job.failed)), 60});
+  const bool mostly_skipped = job.skipped_items > job.synced_items;
+  parts.push_back({cat("synced ", format_count(job.synced_items)), mostly_skipped ? 20 : 35});
+  parts.push_back({cat("skipped ", format_count(job.skipped_items)), mostly_skipped ? 35 : 20});
+  parts.push_back({cat("failed ", format_count(job.failed_items)), 60});
   if (running) {
     parts.push_back({format_rate(job.items_per_second), 10});
     if (job.eta_seconds) {
@@ -247,22 +248,22 @@ std::string render_plain_line(const JobView& job, std::string_view timestamp) {
   out += ' ';
   out += std::to_string(job.progress);
   out += "% ";
-  out += std::to_string(job.processed);
+  out += std::to_string(job.processed_items);
   out += '/';
-  out += std::to_string(job.total);
-  out += cat(" synced=", std::to_string(job.synced), " skipped=", std::to_string(job.skipped),
-             " failed=", std::to_string(job.failed));
+  out += std::to_string(job.total_items);
+  out += cat(" synced=", std::to_string(job.synced_items), " skipped=", std::to_string(job.skipped_items),
+             " failed=", std::to_string(job.failed_items));
   if (job.status == "running") {
     out += cat(" rate=", std::to_string(std::llround(std::max(job.items_per_second, 0.0))), "/s");
     if (job.eta_seconds) {
       out += cat(" eta=", format_seconds(*job.eta_seconds));
     }
   }
-  if (is_finished(job) && job.duration_ms) {
-    out += cat(" duration=", format_duration_ms(*job.duration_ms));
+  if (is_finished(job) && job.duration) {
+    out += cat(" duration=", format_duration_ms(*job.duration));
   }
-  if (job.status == "failed" && !job.failure_reason.empty()) {
-    out += cat(" reason=", quoted(job.failure_reason));
+  if (job.status == "failed" && job.failure_reason && !job.failure_reason->empty()) {
+    out += cat(" reason=", quoted(*job.failure_reason));
   }
   return out;
 }
@@ -309,9 +310,9 @@ std::string render_job_table(const std::vector<JobView>& jobs) {
       created = cat(std::string_view(created).substr(0, 19), "Z");
     }
     rows.push_back({j.id, j.type, j.status, cat(std::to_string(j.progress), "%"),
-                    cat(format_count(j.processed), "/", format_count(j.total)), format_count(j.synced),
-                    format_count(j.skipped), format_count(j.failed), created,
-                    j.duration_ms ? format_duration_ms(*j.duration_ms) : std::string("-")});
+                    cat(format_count(j.processed_items), "/", format_count(j.total_items)),
+                    format_count(j.synced_items), format_count(j.skipped_items), format_count(j.failed_items),
+                    created, j.duration ? format_duration_ms(*j.duration) : std::string("-")});
   }
   std::array<std::size_t, kCount> widths{};
   for (std::size_t c = 0; c < kCount; ++c) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <limits>
 
@@ -13,11 +14,11 @@ JobView running_job() {
   j.id = "0193a5b0-7c1e-7d2f-9a8b-3f9a1c2e4d5f";
   j.type = "journal_entries";
   j.status = "running";
-  j.total = 10000;
-  j.processed = 5200;
-  j.synced = 5100;
-  j.skipped = 50;
-  j.failed = 50;
+  j.total_items = 10000;
+  j.processed_items = 5200;
+  j.synced_items = 5100;
+  j.skipped_items = 50;
+  j.failed_items = 50;
   j.error_count = 50;
   j.progress = 52;
   j.items_per_second = 3120.4;
@@ -28,11 +29,11 @@ JobView running_job() {
 JobView completed_job() {
   JobView j = running_job();
   j.status = "completed";
-  j.processed = j.total;
-  j.synced = 9900;
+  j.processed_items = j.total_items;
+  j.synced_items = 9900;
   j.progress = 100;
   j.eta_seconds.reset();
-  j.duration_ms = 3210;
+  j.duration = 3210;
   return j;
 }
 
@@ -102,7 +103,7 @@ TEST(ProgressLineTest, AFinishedJobEndsWithItsStatusAndDuration) {
       "completed in 3.2s");
   JobView failed = running_job();
   failed.status = "failed";
-  failed.duration_ms = 1500;
+  failed.duration = 1500;
   failed.failure_reason = "the sink is down";
   const auto line = render_line(failed, {.width = 200, .ascii = true});
   EXPECT_NE(line.find("failed after 1.5s: the sink is down"), std::string::npos) << line;
@@ -127,8 +128,8 @@ TEST(ProgressLineTest, FitsANarrowTerminalByDroppingTheLeastUsefulFieldsFirst) {
 
 TEST(ProgressLineTest, OfSyncedAndSkippedTheLargerStaysLonger) {
   JobView repeat = running_job();
-  repeat.synced = 0;
-  repeat.skipped = 5150;
+  repeat.synced_items = 0;
+  repeat.skipped_items = 5150;
   const auto line = render_line(repeat, {.width = 100});
   EXPECT_NE(line.find("skipped 5,150"), std::string::npos) << line;
   EXPECT_EQ(line.find("synced"), std::string::npos) << line;
@@ -148,7 +149,7 @@ TEST(ProgressLineTest, AJobWithNothingToDoShowsAFullBarOnceCompleted) {
   j.type = "goals";
   j.status = "completed";
   j.progress = 100;
-  j.duration_ms = 12;
+  j.duration = 12;
   EXPECT_EQ(
       render_line(j, {.width = 200, .ascii = true}),
       "goals            [####################]  100%  0/0  synced 0  skipped 0  failed 0  completed in 0.0s");
@@ -207,31 +208,41 @@ TEST(JobViewTest, ReadsTheJobJsonOfTheServer) {
     "errors":[{"itemId":"g-1","reason":"unknown status","at":"2026-01-01T00:00:00.000Z"}],
     "startTime":"2026-01-01T00:00:00.000Z","endTime":null,"duration":1200,"scope":"user",
     "scopeUserId":"u","mode":"full","skippedItems":1,"errorCount":1,"attempt":1,
+    "createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:01.200Z",
     "itemsPerSecond":3.5,"etaSeconds":2,"cancelRequested":false,"futureField":[1,2]})");
   const auto job = parse_job(json);
   ASSERT_TRUE(job);
   EXPECT_EQ(job->type, "goals");
-  EXPECT_EQ(job->processed, 4);
-  EXPECT_EQ(job->skipped, 1);
+  EXPECT_EQ(job->processed_items, 4);
+  EXPECT_EQ(job->skipped_items, 1);
   EXPECT_EQ(job->progress, 40);
   EXPECT_EQ(job->eta_seconds, 2);
-  EXPECT_EQ(job->duration_ms, 1200);
+  EXPECT_EQ(job->duration, 1200);
+  EXPECT_FALSE(job->end_time);
   EXPECT_DOUBLE_EQ(job->items_per_second, 3.5);
   ASSERT_EQ(job->errors.size(), 1u);
   EXPECT_EQ(job->errors[0].item_id, "g-1");
-  EXPECT_FALSE(parse_job(boost::json::parse(R"({"status":"running"})")));
-  EXPECT_FALSE(parse_job(boost::json::parse("[1]")));
-  const auto none = parse_job(boost::json::parse(R"({"id":"j","status":"queued","etaSeconds":null})"));
-  ASSERT_TRUE(none);
-  EXPECT_FALSE(none->eta_seconds);
+}
+
+TEST(JobViewTest, SaysWhatMakesAnAnswerNotAJob) {
+  std::string problem;
+  EXPECT_FALSE(parse_job(boost::json::parse(R"({"status":"running"})"), &problem));
+  EXPECT_EQ(problem, "it has no 'id'");
+  EXPECT_FALSE(parse_job(boost::json::parse("[1]"), &problem));
+  EXPECT_EQ(problem, "it is not a JSON object");
+  auto json = api::write_job_json(running_job());
+  json["totalItems"] = "many";
+  EXPECT_FALSE(parse_job(json, &problem));
+  EXPECT_EQ(problem, "its 'totalItems' is not what docs/openapi.yaml says");
 }
 
 TEST(JobViewTest, ReadsTheJobsOfASnapshot) {
-  const auto jobs = parse_snapshot(boost::json::parse(
-      R"({"jobs":[{"id":"a","status":"running"},{"bad":1},{"id":"b","status":"completed"}]})"));
-  ASSERT_EQ(jobs.size(), 2u);
-  EXPECT_EQ(jobs[1].id, "b");
-  EXPECT_TRUE(is_finished(jobs[1]));
+  boost::json::array jobs{api::write_job_json(running_job()), boost::json::object{{"bad", 1}},
+                          api::write_job_json(completed_job())};
+  const auto read = parse_snapshot(boost::json::object{{"jobs", jobs}});
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[1], completed_job());
+  EXPECT_TRUE(is_finished(read[1]));
   EXPECT_TRUE(parse_snapshot(boost::json::parse("{}")).empty());
 }
 

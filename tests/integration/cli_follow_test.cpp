@@ -21,9 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "api/job_json.hpp"
 #include "support/child_process.hpp"
 #include "support/fixture.hpp"
 #include "support/seed.hpp"
+#include "support/tls_proxy.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -345,25 +347,25 @@ class DroppingServer final {
   }
 
  private:
+  /// The job's JSON as the server writes it (api::write_job_json).
   static std::string job(const std::string& status, int processed, const std::string& updated) {
-    json::object o{{"id", "job-1"},
-                   {"type", "goals"},
-                   {"status", status},
-                   {"totalItems", 10},
-                   {"processedItems", processed},
-                   {"syncedItems", processed},
-                   {"skippedItems", 0},
-                   {"failedItems", 0},
-                   {"progress", processed * 10},
-                   {"errors", json::array()},
-                   {"errorCount", 0},
-                   {"updatedAt", updated},
-                   {"scope", "user"},
-                   {"mode", "incremental"}};
+    api::JobWire j;
+    j.id = "job-1";
+    j.user_id = "user-1";
+    j.type = "goals";
+    j.status = status;
+    j.total_items = 10;
+    j.processed_items = processed;
+    j.synced_items = processed;
+    j.progress = processed * 10;
+    j.scope = "user";
+    j.mode = "incremental";
+    j.created_at = "2026-01-01T00:00:00.000Z";
+    j.updated_at = updated;
     if (status == "completed") {
-      o["duration"] = 2000;
+      j.duration = 2000;
     }
-    return json::serialize(o);
+    return json::serialize(api::write_job_json(j));
   }
   static std::string chunk(const std::string& data) {
     std::ostringstream s;
@@ -465,11 +467,9 @@ class DroppingServer final {
   std::vector<std::string> requests_;
 };
 
-TEST(CliFollowReconnectTest, ADroppedStreamIsResumedWithLastEventId) {
-  DroppingServer server;
-  const auto r =
-      run_mladmin({"sync", "goals", "--follow", "--url", "http://127.0.0.1:" + std::to_string(server.port())},
-                  "", {{kToken, "t0ken"}}, 30s);
+/// `sync goals --follow` against `server` printed the job's three states and
+/// reconnected with Last-Event-ID.
+void expect_resumed_with_last_event_id(const CommandResult& r, DroppingServer& server) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
@@ -486,6 +486,28 @@ TEST(CliFollowReconnectTest, ADroppedStreamIsResumedWithLastEventId) {
   EXPECT_EQ(requests[1].rfind("POST /api/ml/sync/goals ", 0), 0u) << requests[1];
   EXPECT_EQ(requests[2].rfind("GET /api/ml/sync/events ", 0), 0u) << requests[2];
   EXPECT_TRUE(contains(requests[2], "Last-Event-ID: 7")) << requests[2];
+}
+
+TEST(CliFollowReconnectTest, ADroppedStreamIsResumedWithLastEventId) {
+  DroppingServer server;
+  const auto r =
+      run_mladmin({"sync", "goals", "--follow", "--url", "http://127.0.0.1:" + std::to_string(server.port())},
+                  "", {{kToken, "t0ken"}}, 30s);
+  expect_resumed_with_last_event_id(r, server);
+}
+
+// The same behind a TLS-terminating proxy (`--url https://…`): the stream is read as it comes and
+// resumed over a new TLS connection.
+TEST(CliFollowReconnectTest, OverHttpsADroppedStreamIsResumedWithLastEventId) {
+  DroppingServer server;
+  TempDir dir;
+  const auto certificate = make_test_certificate(dir);
+  TlsProxy proxy(server.port(), certificate);
+  const auto r =
+      run_mladmin({"sync", "goals", "--follow", "--url", proxy.url(), "--ca-file", certificate.cert}, "",
+                  {{kToken, "t0ken"}}, 30s);
+  expect_resumed_with_last_event_id(r, server);
+  EXPECT_EQ(proxy.log(), "");
 }
 
 }  // namespace
