@@ -42,7 +42,8 @@ struct Batch {
 };
 
 /// An item of an acknowledged batch that the service refused: it becomes an item error with the
-/// service's reason, and its document is not written to the embedded store either.
+/// service's reason, its document is not written to the embedded store either, and the next sync
+/// offers it again (docs/sync-engine.md, "A rejected item").
 struct Rejection {
   domain::SourceType source_type = domain::SourceType::journal_entries;
   std::string source_id;

@@ -107,6 +107,7 @@ struct Slice {
   std::int64_t snapshot = 0;          ///< the source's highest change_seq when the slice was read
   bool last = false;                  ///< nothing comes after it: its commit completes the job
   // Delivery to the sink (guarded by the job's Control::m).
+  std::size_t sent = 0;  ///< sink batches of this slice handed to the sink
   std::size_t unanswered = 0;
   std::vector<sink::Outcome> outcomes;
 };
@@ -283,8 +284,35 @@ std::int64_t current_change_seq(store::Reader& r, domain::SourceType type, const
   return g ? g->change_seq : 0;
 }
 
+/// Saves these records again unchanged, which gives them the table's next change_seq values: they
+/// are changes again, after every running job's range, so the next sync of each scope that holds
+/// them (incremental or full) offers them again (docs/sync-engine.md, "A rejected item").
+void requeue_records(store::Writer& w, domain::SourceType type, const std::vector<std::string>& ids) {
+  if (ids.empty()) {
+    return;
+  }
+  if (type == domain::SourceType::journal_entries) {
+    std::vector<domain::JournalEntry> records;
+    for (const auto& id : ids) {
+      if (auto e = w.find_journal_entry(id)) {
+        records.push_back(std::move(*e));
+      }
+    }
+    w.save_journal_entries(records);
+  } else {
+    std::vector<domain::Goal> records;
+    for (const auto& id : ids) {
+      if (auto g = w.find_goal(id)) {
+        records.push_back(std::move(*g));
+      }
+    }
+    w.save_goals(records);
+  }
+}
+
 /// Applies a slice to the job in `w`'s transaction: its documents (less those the sink rejected,
-/// which fail with the service's reason), its counters, item errors and checkpoint.
+/// which fail with the service's reason and go back into the change feed), its counters, item
+/// errors and checkpoint.
 void commit_slice(store::Writer& w, Job& job, Slice& s,
                   const std::unordered_map<std::string, std::string>& rejected, const domain::Clock& clock) {
   const auto type = source_of(job.type);
@@ -294,6 +322,7 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
   std::vector<store::DocumentWrite> upserts;
   std::vector<std::string> deletes;
   std::vector<domain::ItemError> new_errors;
+  std::vector<std::string> requeue;  // rejected by the service: the next sync offers them again
   const auto now = clock.now_ms();
   for (auto& item : s.items) {
     if (recheck && item.change_seq > 0 &&
@@ -302,6 +331,13 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
     }
     if (auto it = rejected.find(item.doc.source_id); it != rejected.end()) {
       record_failure(job, domain::ItemError{item.doc.source_id, it->second, now}, new_errors);
+      requeue.push_back(item.doc.source_id);
+      if (item.kind == Item::Kind::same) {
+        // A full sync re-sent a version the store holds, and the service refused it: the store
+        // lets it go too, so that the next sync (which sends only what differs from the store)
+        // offers it again, and the store holds nothing the service did not acknowledge.
+        deletes.push_back(item.doc.source_id);
+      }
       continue;
     }
     switch (item.kind) {
@@ -325,6 +361,7 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
   }
   w.delete_documents(type, deletes);
   w.upsert_documents(type, upserts);
+  requeue_records(w, type, requeue);
   job.checkpoint_seq = std::max(job.checkpoint_seq, s.checkpoint);
   w.delete_job_errors(job.id, s.retried);
   w.append_job_errors(job.id, job.attempt, new_errors);
@@ -404,7 +441,10 @@ class Engine::Pipeline {
 
   /// Returns how the run ended: none when the job completed or failed (saved and notified).
   Ending run() {
-    const std::size_t ahead = e_.sink_ != nullptr ? std::max<std::size_t>(2, e_.sink_->max_in_flight()) : 2;
+    // With a sink, a slice is one sink batch, and at most max_in_flight batches are sent and not
+    // yet committed (the preparer shapes one more meanwhile): a crash re-sends at most
+    // max_in_flight × batch_items items (docs/sync-engine.md, "deliver").
+    const std::size_t ahead = e_.sink_ != nullptr ? window() + 1 : 2;
     std::jthread preparer([this, ahead] { prepare_all(ahead); });
     struct Join {
       Pipeline* p;
@@ -489,6 +529,7 @@ class Engine::Pipeline {
       {
         std::lock_guard lock(control_->m);
         --shared_->pending;
+        shared_->unsettled -= slice->sent;
       }
       control_->cv.notify_all();
       e_.notify(job_, slice->last);
@@ -509,13 +550,20 @@ class Engine::Pipeline {
   struct Shared {
     std::deque<std::shared_ptr<Slice>> queue;  ///< prepared, not yet taken to commit, in order
     std::size_t pending = 0;                   ///< prepared, not yet committed
-    std::size_t in_flight = 0;                 ///< sink batches unanswered
+    std::size_t unsettled = 0;                 ///< sink batches sent whose slice is not committed
     bool done = false;                         ///< the preparer ended
     std::exception_ptr error;
   };
 
+  /// Sink batches of the job sent and not yet committed, at most (the sink's max_in_flight).
+  std::size_t window() const { return std::max<std::size_t>(1, e_.sink_->max_in_flight()); }
+
   void prepare_all(std::size_t ahead) {
     const auto stop = control_->abandon.get_token();
+    // With a sink, a slice holds at most one sink batch of records, so that the commit follows
+    // each acknowledgement (a slice commits once all its batches are answered).
+    const std::size_t slice_items =
+        e_.sink_ != nullptr ? std::max<std::size_t>(1, e_.sink_->batch_items()) : e_.options_.batch_items;
     try {
       SyncSource source(start_, e_.clock_, e_.ids_, e_.sink_ != nullptr,
                         start_.mode == domain::SyncMode::full);
@@ -531,8 +579,7 @@ class Engine::Pipeline {
           }
         }
         auto slice = std::make_shared<Slice>(e_.store_.read_value([&](store::Reader& r) {
-          return source.prepare(r, e_.options_.batch_items,
-                                std::chrono::steady_clock::now() + e_.options_.batch_time);
+          return source.prepare(r, slice_items, std::chrono::steady_clock::now() + e_.options_.batch_time);
         }));
         const bool last = slice->last;
         std::vector<sink::Batch> batches;
@@ -549,11 +596,14 @@ class Engine::Pipeline {
         for (auto& batch : batches) {
           {
             std::unique_lock lock(control_->m);
+            // Answered is not enough: a batch leaves the window when its slice is committed. (A
+            // slice is one batch; were it more, its own batches never wait for one another.)
             control_->cv.wait(lock, [&] {
-              return stop.stop_requested() ||
-                     shared_->in_flight < std::max<std::size_t>(1, e_.sink_->max_in_flight());
+              return stop.stop_requested() || shared_->unsettled < window() ||
+                     shared_->unsettled == slice->sent;
             });
-            ++shared_->in_flight;
+            ++shared_->unsettled;
+            ++slice->sent;
           }
           // After a stop request the sink answers `abandoned` at once; the batch is prepared
           // again from the checkpoint by a later run.
@@ -563,7 +613,6 @@ class Engine::Pipeline {
                              std::lock_guard lock(control->m);
                              slice->outcomes.push_back(std::move(outcome));
                              --slice->unanswered;
-                             --shared->in_flight;
                            }
                            control->cv.notify_all();
                          });

@@ -27,7 +27,8 @@ namespace mladmin::sync {
 
 struct EngineOptions {
   std::size_t workers = 4;
-  std::size_t batch_items = 1000;                ///< checkpoint at least every this many items…
+  std::size_t batch_items = 1000;                ///< checkpoint at least every this many items (with
+                                                 ///< a sink: every sink batch)…
   std::chrono::milliseconds batch_time{50};      ///< …or this often (docs/jobs.md: 250 ms at most); short
                                                  ///< batches keep live progress within ~50 ms
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer

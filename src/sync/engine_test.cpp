@@ -673,6 +673,29 @@ class TestSink final : public sink::Sink {
           held_.erase(d.source_id);
         }
       }
+      if (outcome->kind == sink::OutcomeKind::acknowledged) {
+        // What a crash now would send again: acknowledged versions the store does not hold yet.
+        std::map<std::string, std::string> held;
+        {
+          std::lock_guard l(m_);
+          held = held_;
+        }
+        std::vector<std::string> ids;
+        for (const auto& [id, version] : held) {
+          ids.push_back(id);
+        }
+        const auto stored = store_.read_value(
+            [&](store::Reader& r) { return r.document_hashes(domain::SourceType::journal_entries, ids); });
+        std::size_t unsettled = held.size();
+        for (const auto& [id, hash] : stored) {
+          unsettled -= held[id] == hash ? 1 : 0;
+        }
+        {
+          std::lock_guard l(m_);
+          max_unsettled_ = std::max(max_unsettled_, unsettled);
+        }
+        cv_.notify_all();
+      }
       {
         std::lock_guard l(m_);
         --in_flight_now_;
@@ -694,17 +717,24 @@ class TestSink final : public sink::Sink {
     std::lock_guard lock(m_);
     return field;
   }
+  /// Waits until `pred` holds (checked after each acknowledgement), up to kWait.
+  bool wait_until(const std::function<bool()>& pred) {
+    std::unique_lock lock(m_);
+    return cv_.wait_for(lock, kWait, pred);
+  }
 
   store::Store& store_;
   std::size_t items_;
   std::size_t in_flight_;
   std::mutex m_;
+  std::condition_variable cv_;
   Answer answer_;
   std::vector<std::thread> threads_;
   std::map<std::string, std::string> held_;  ///< acknowledged: source id → version
   std::size_t in_flight_now_ = 0;
   std::size_t max_seen_ = 0;
   std::size_t largest_ = 0;
+  std::size_t max_unsettled_ = 0;  ///< the most acknowledged versions the store did not hold yet
   int sent_ = 0;
   int upserts_ = 0;
   int abandoned_ = 0;
@@ -876,6 +906,97 @@ TEST_F(EngineSinkTest, AFullSyncSendsUnchangedRecordsAgainWithoutRewritingThem) 
   const auto inc = engine.start_sync(all_users());
   wait_status(inc.id, JobStatus::completed);
   EXPECT_EQ(sink_->get(sink_->upserts_), 200);  // an incremental sync with nothing new sends nothing
+}
+
+// Issue 14: a rejected item is offered again by the next sync, incremental or full, until the
+// service takes it (docs/sync-engine.md, "A rejected item").
+TEST_F(EngineSinkTest, ARejectedItemIsOfferedAgainByTheNextSyncsUntilTheServiceTakesIt) {
+  const auto ids = seed(300);
+  std::mutex refused_m;
+  std::set<std::string> refused = {"e5", "e217"};
+  sink_->set_answer([&](const sink::Batch& b) {
+    std::lock_guard lock(refused_m);
+    sink::Outcome o;
+    for (const auto& u : b.upserts) {
+      if (refused.contains(u.source_id)) {
+        o.rejected.push_back({u.source_type, u.source_id, "the model refuses " + u.source_id});
+      }
+    }
+    return o;
+  });
+  auto refuse = [&](std::set<std::string> now) {
+    std::lock_guard lock(refused_m);
+    refused = std::move(now);
+  };
+  auto& engine = start_with_sink();
+  auto run = [&](domain::SyncMode mode) {
+    return wait_status(engine.start_sync(all_users(mode)).id, JobStatus::completed);
+  };
+  auto sent = [&] { return sink_->get(sink_->upserts_); };
+
+  auto done = run(domain::SyncMode::incremental);
+  EXPECT_EQ(done.counters.failed, 2);
+  EXPECT_EQ(sent(), 300);
+  check_documents_ = false;  // the store holds the documents of several jobs from here on
+
+  // Nothing changed; the next incremental sync offers the two again. e217 is taken now.
+  refuse({"e5"});
+  done = run(domain::SyncMode::incremental);
+  EXPECT_EQ(done.counters.total, 2);
+  EXPECT_EQ(done.counters.synced, 1);
+  EXPECT_EQ(done.counters.failed, 1);
+  ASSERT_EQ(done.errors.size(), 1U);
+  EXPECT_EQ(done.errors[0].item_id, "e5");
+  EXPECT_EQ(done.errors[0].reason, "the model refuses e5");
+  EXPECT_EQ(sent(), 302);
+  EXPECT_TRUE(all_present({"e217"}));
+  EXPECT_FALSE(all_present({"e5"}));
+
+  refuse({});
+  done = run(domain::SyncMode::incremental);
+  EXPECT_EQ(done.counters.total, 1);
+  EXPECT_EQ(done.counters.synced, 1);
+  EXPECT_EQ(sent(), 303);
+  EXPECT_EQ(documents(), 300);
+  expect_store_within_sink(ids);
+
+  done = run(domain::SyncMode::incremental);  // nothing is pending any more
+  EXPECT_EQ(done.counters.total, 0);
+  EXPECT_EQ(sent(), 303);
+
+  // A full sync whose unchanged record the service refuses: the store lets that document go, and
+  // the next incremental sync offers it again.
+  refuse({"e9"});
+  done = run(domain::SyncMode::full);
+  EXPECT_EQ(done.counters.failed, 1);
+  EXPECT_EQ(sent(), 603);
+  EXPECT_FALSE(all_present({"e9"}));
+  EXPECT_EQ(documents(), 299);
+  refuse({});
+  done = run(domain::SyncMode::incremental);
+  EXPECT_EQ(done.counters.total, 1);
+  EXPECT_EQ(done.counters.synced, 1);
+  EXPECT_EQ(sent(), 604);
+  EXPECT_EQ(documents(), 300);
+  expect_store_within_sink(ids);
+}
+
+// Issue 14: "a crash re-sends at most the batches in flight". While the worker is held before
+// its next commit, the service has acknowledged at most max_in_flight batches (3 × 64 items here)
+// that the store does not hold yet: what a crash at that moment would send again.
+TEST_F(EngineSinkTest, AtMostMaxInFlightBatchesAreAcknowledgedAndNotCommitted) {
+  const auto ids = seed(1000);
+  auto& engine = start_with_sink();
+  gate_.arm();
+  const auto job = engine.start_sync(all_users());
+  ASSERT_TRUE(gate_.wait_held());  // nothing commits from here until the gate opens
+  // The preparer goes on sending until its window is full.
+  EXPECT_TRUE(sink_->wait_until([&] { return sink_->max_unsettled_ >= 3 * 64; }));
+  gate_.open();
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 1000);
+  EXPECT_EQ(sink_->get(sink_->max_unsettled_), 3U * 64U);
+  expect_store_within_sink(ids);
 }
 
 }  // namespace

@@ -140,12 +140,10 @@ TEST(MlSyncEndToEndTest, KilledMidSyncEveryRecordReachesTheServiceOnceAtItsVersi
   EXPECT_EQ(receiver_documents(receiver), held);
   const auto after = receiver.stats();
   const auto repeats = num(after, "repeats");
-  // Repeats are the acknowledged batches of slices not yet committed at the kill: the engine
-  // holds at most max(2, max_in_flight) slices of 1,000 items (its checkpoint) uncommitted, see
-  // docs/sync-engine.md. (max_in_flight × batch_items, 800 here, is not a bound: the first run
-  // measured 1,680.)
-  constexpr std::int64_t kSliceItems = 1000;
-  EXPECT_LE(repeats, kInFlight * kSliceItems);
+  // Repeats are the acknowledged batches not yet committed at the kill: the engine commits each
+  // batch once acknowledged and has at most max_in_flight of them sent and not committed, so a
+  // crash re-sends at most the batches in flight (docs/sync-engine.md, "deliver").
+  EXPECT_LE(repeats, kInFlight * kBatchItems);
   // Every upsert the receiver saw is a first application or an explained repeat.
   EXPECT_EQ(num(after, "appliedUpserts"), kValid);
   std::int64_t faults = 0;
@@ -155,7 +153,7 @@ TEST(MlSyncEndToEndTest, KilledMidSyncEveryRecordReachesTheServiceOnceAtItsVersi
   EXPECT_GT(faults, 0);
   std::printf("[ figures ] kill at %lld applied; repeats %lld (bound %lld); requests %lld, 503s %lld\n",
               static_cast<long long>(num(before, "appliedUpserts")), static_cast<long long>(repeats),
-              static_cast<long long>(kInFlight * kSliceItems), static_cast<long long>(num(after, "requests")),
+              static_cast<long long>(kInFlight * kBatchItems), static_cast<long long>(num(after, "requests")),
               static_cast<long long>(faults));
 }
 
@@ -260,10 +258,9 @@ TEST(MlSyncEndToEndTest, PauseCancelAndSigtermTakeEffectWhileTheServiceHangs) {
 }
 
 // Issue 14: an incremental sync after edits, deletions and additions sends exactly those; an item
-// the service rejects is an item error with the service's reason. It is NOT offered again by the
-// next incremental sync (its record did not change; issue 14 asks that it be): a retry of the job
-// that failed it sends it (docs/sync-engine.md).
-TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndARetryOffersARejectedItemAgain) {
+// the service rejects is an item error with the service's reason, and every next sync offers it
+// again until the service takes it (docs/sync-engine.md, "A rejected item").
+TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndOffersARejectedItemAgain) {
   MlReceiver receiver({.token = kToken});
   receiver.faults(R"({"rejectSourceIds": {"je-7": "the embedding model refuses this text"}})");
   TempDir dir;
@@ -281,7 +278,7 @@ TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndARetryOffersAReject
   EXPECT_EQ(job.at("errors").at(0).at("reason"), "the embedding model refuses this text");
   EXPECT_EQ(stat(receiver, "appliedUpserts"), 199);
 
-  receiver.faults(R"({"rejectSourceIds": {}})");
+  // The service still refuses je-7: the next sync sends the changes and je-7 again.
   seed(server.database_url(), [&](store::Writer& w) {
     for (int i = 10; i < 15; ++i) {  // 5 edits
       auto e = valid_journal_entry("je-" + std::to_string(i), owner.id);
@@ -303,24 +300,39 @@ TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndARetryOffersAReject
   const auto before = receiver.stats();
   job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
   ASSERT_EQ(job.at("status"), "completed") << job;
-  EXPECT_EQ(num(job, "failedItems"), 0) << job;
+  EXPECT_EQ(num(job, "totalItems"), 5 + 3 + 4 + 1) << job;
+  EXPECT_EQ(num(job, "failedItems"), 1) << job;
+  ASSERT_EQ(job.at("errors").as_array().size(), 1u) << job;
+  EXPECT_EQ(job.at("errors").at(0).at("itemId"), "je-7");
+  EXPECT_EQ(job.at("errors").at(0).at("reason"), "the embedding model refuses this text");
   const auto after = receiver.stats();
   EXPECT_EQ(num(after, "appliedUpserts") - num(before, "appliedUpserts"), 5 + 4);
+  EXPECT_EQ(num(after, "rejected") - num(before, "rejected"), 1);  // je-7, offered again
   EXPECT_EQ(num(after, "deletes") - num(before, "deletes"), 3);
   EXPECT_EQ(num(after, "repeats") - num(before, "repeats"), 0);
   auto held = store_documents(server.database_url());
   EXPECT_EQ(held.size(), 200u - 3 + 4 - 1);  // without je-7
   EXPECT_EQ(receiver_documents(receiver), held);
 
-  // Retrying the first job offers je-7 again, and now the service takes it.
-  ASSERT_LT(client.post("/api/ml/sync/job/" + first_id + "/retry", "{}", ml.token).status, 300);
-  job = client.wait_for_job(first_id, ml.token);
+  // Now the service takes it: the next sync, with nothing else changed, sends just je-7.
+  receiver.faults(R"({"rejectSourceIds": {}})");
+  job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
   ASSERT_EQ(job.at("status"), "completed") << job;
+  EXPECT_EQ(num(job, "totalItems"), 1) << job;
+  EXPECT_EQ(num(job, "syncedItems"), 1) << job;
+  EXPECT_EQ(num(job, "failedItems"), 0) << job;
   EXPECT_EQ(stat(receiver, "appliedUpserts") - num(after, "appliedUpserts"), 1);
+  EXPECT_EQ(stat(receiver, "repeats"), 0);
   held = store_documents(server.database_url());
   EXPECT_EQ(held.size(), 200u - 3 + 4);
   EXPECT_TRUE(held.contains("journal_entries/je-7"));
   EXPECT_EQ(receiver_documents(receiver), held);
+
+  // Nothing is pending any more; the first job's item error stays its history.
+  job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  ASSERT_EQ(job.at("status"), "completed") << job;
+  EXPECT_EQ(num(job, "totalItems"), 0) << job;
+  EXPECT_EQ(num(client.get("/api/ml/sync/job/" + first_id, ml.token).json(), "failedItems"), 1);
 }
 
 TEST(MlSyncEndToEndTest, ReceiverHoldsExactlyTheStoresDocuments) {
