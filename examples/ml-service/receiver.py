@@ -3,7 +3,7 @@
 
 Standard library only: http.server for HTTP(S), sqlite3 for storage. It keeps the documents
 mladmin sends, treats a repeated (sourceType, sourceId, version) as a no-op, treats a delete of a
-missing document as a success, rejects items it cannot store (empty text, for one) by name, and
+missing document as a success, rejects items it cannot store (nothing to index: no title and no text, for one) by name, and
 answers a repeated Idempotency-Key with the answer it gave the first time.
 
 With --test-switches it also serves /_test/ endpoints that make it slow, failing, rate limiting,
@@ -116,8 +116,12 @@ class Store:
             return "sourceId must be a non-empty string"
         if not isinstance(item.get("version"), str) or not item["version"]:
             return "version must be a non-empty string"
-        if not isinstance(item.get("text"), str) or not item["text"].strip():
-            return "text is empty"
+        if item.get("title") is not None and not isinstance(item.get("title"), str):
+            return "title must be a string"
+        if not isinstance(item.get("text"), str):
+            return "text must be a string"
+        if not item["text"].strip() and not (item.get("title") or "").strip():
+            return "nothing to index: title and text are empty"
         if item.get("metadata") is not None and not isinstance(item.get("metadata"), dict):
             return "metadata must be a JSON object"
         return None

@@ -153,12 +153,13 @@ class Probe {
   int batches_ = 0;
 };
 
-Upsert probe_upsert(const std::string& id, const std::string& version, const std::string& text) {
+Upsert probe_upsert(const std::string& id, const std::string& version, const std::string& text,
+                    const std::string& title = "mladmin contract check") {
   Upsert u;
   u.source_type = domain::SourceType::journal_entries;
   u.source_id = id;
   u.user_id = "mladmin-check";
-  u.title = "mladmin contract check";
+  u.title = title;
   u.text = text;
   u.metadata_json = R"({"probe":true})";
   u.version = version;
@@ -263,16 +264,16 @@ bool check_contract(const ContractCheckOptions& options, std::ostream& out) {
   });
   Batch mixed{probe.next_batch_id(),
               "mladmin-check",
-              {probe_upsert(b, "v1", "probe text"), probe_upsert(bad, "v1", "")},
+              {probe_upsert(b, "v1", "probe text"), probe_upsert(bad, "v1", "", "")},
               {}};
-  rule("an invalid item (empty text) is rejected by name while the rest of its batch is applied",
+  rule("an invalid item (empty title and text) is rejected by name while the rest of its batch is applied",
        [&]() -> std::optional<std::string> {
          const Outcome o = probe.post(mixed);
          if (o.kind != OutcomeKind::acknowledged) {
            return o.reason;
          }
          if (!is_rejected(o, bad)) {
-           return "\"rejected\" does not name " + bad + " (an upsert with empty text)";
+           return "\"rejected\" does not name " + bad + " (an upsert with empty title and text)";
          }
          if (is_rejected(o, b)) {
            return "\"rejected\" names the valid item " + b;

@@ -122,12 +122,14 @@ TEST(MlSinkTest, RejectedItemsComeBackWithTheServicesReason) {
   HttpSink sink(config_for(receiver.url()));
   Batch b = batch_of("batch-rej", 3);
   b.upserts[1].text = "   ";
+  b.upserts[1].title = "";
+  b.upserts[2].text = "";  // a title alone (a goal without a description) is stored
   const Outcome o = deliver(sink, b);
   ASSERT_EQ(o.kind, OutcomeKind::acknowledged) << o.reason;
   ASSERT_EQ(o.rejected.size(), 1u);
   EXPECT_EQ(o.rejected[0].source_id, "e1");
   EXPECT_EQ(o.rejected[0].source_type, domain::SourceType::journal_entries);
-  EXPECT_EQ(o.rejected[0].reason, "text is empty");
+  EXPECT_EQ(o.rejected[0].reason, "nothing to index: title and text are empty");
   EXPECT_EQ(receiver.documents().size(), 2u);
 }
 
