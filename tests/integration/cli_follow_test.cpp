@@ -74,6 +74,11 @@ std::string job_id_of(const std::string& line) {
 
 class CliFollowTest : public IntegrationTest {
  protected:
+  void SetUp() override {
+    IntegrationTest::SetUp();
+    server().ml_admin();  // the account the command line signs in as exists before it runs
+  }
+
   std::string url() { return "http://127.0.0.1:" + std::to_string(server().port()); }
 
   /// `args` plus --url of the test server.
