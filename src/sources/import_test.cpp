@@ -1,7 +1,6 @@
 #include "sources/import.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <sstream>
@@ -9,6 +8,7 @@
 #include "domain/error.hpp"
 #include "domain/testing/fixed_clock.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/temp_store_test_fixture.hpp"
 
 namespace mladmin::sources {
 
@@ -139,15 +139,10 @@ class CountingIds final : public domain::IdGenerator {
   int n_ = 0;
 };
 
-class NdjsonImportTest : public ::testing::Test {
+class NdjsonImportTest : public store::sqlite::TempStoreTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mladmin-import-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    store_ = std::make_unique<store::sqlite::SqliteStore>((dir_ / "t.db").string(), 2);
-    store_->migrate();
+    TempStoreTest::SetUp();
     store_->write([](store::Writer& w) {
       for (const char* id : {"ann", "bob"}) {
         domain::User u;
@@ -159,11 +154,6 @@ class NdjsonImportTest : public ::testing::Test {
       }
     });
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   ImportReport run(const std::string& input, domain::SourceType type = domain::SourceType::journal_entries) {
     std::istringstream in(input);
     return import_ndjson(in, type, *store_, clock_, ids_, options_);
@@ -174,8 +164,6 @@ class NdjsonImportTest : public ::testing::Test {
         [](store::Reader& r) { return r.journal_changes(std::nullopt, 0, 1 << 30, 1000); });
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::sqlite::SqliteStore> store_;
   domain::FixedClock clock_;
   CountingIds ids_;
   ImportOptions options_;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "domain/error.hpp"
+#include "domain/testing/fixed_clock.hpp"
 #include "sink/sink.hpp"
 #include "store/sqlite/temp_store_test_fixture.hpp"
 #include "sync/shape.hpp"
@@ -32,12 +33,6 @@ using domain::Job;
 using domain::JobStatus;
 
 constexpr auto kWait = 20s;  ///< the longest any condition is waited for (a failing test ends then)
-
-class FixedClock final : public domain::Clock {
- public:
-  domain::TimestampMs now_ms() const override { return now.load(); }
-  std::atomic<domain::TimestampMs> now{1'800'000'000'000};
-};
 
 /// Holds the worker that commits a job's checkpoint inside the listener until the test lets it
 /// go on: the test then knows exactly how far the job got.
@@ -268,7 +263,7 @@ class EngineTest : public store::sqlite::TempStoreTest {
     return req;
   }
 
-  FixedClock clock_;
+  domain::FixedClock clock_{1'800'000'000'000};
   domain::SystemClock id_clock_;
   domain::UuidV7Generator ids_{id_clock_};
   EngineOptions options_;

@@ -1,15 +1,15 @@
 #include "sync/retention.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "domain/testing/eventually.hpp"
 #include "domain/testing/fixed_clock.hpp"
+#include "store/sqlite/temp_store_test_fixture.hpp"
 
 namespace mladmin::sync {
 namespace {
@@ -19,21 +19,8 @@ using namespace std::chrono_literals;
 constexpr domain::TimestampMs kDay = 24LL * 3600 * 1000;
 constexpr domain::TimestampMs kNow = 20000 * kDay;
 
-class RetentionTest : public ::testing::Test {
+class RetentionTest : public store::sqlite::TempStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mladmin-retention-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    store_ = store::open_store("sqlite://" + (dir_ / "t.db").string(), 2);
-    store_->migrate();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   /// A finished job (or an active one when `status` says so) that ended `days_ago`.
   void add_job(const std::string& id, domain::JobStatus status, int days_ago) {
     domain::Job j;
@@ -55,8 +42,6 @@ class RetentionTest : public ::testing::Test {
     return store_->read_value([&](store::Reader& r) { return r.find_job(id).has_value(); });
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
   domain::FixedClock clock_{kNow};
 };
 
@@ -104,11 +89,8 @@ TEST_F(RetentionTest, TheBackgroundThreadSweepsEveryIntervalAndStopsPromptly) {
   RetentionSweeper sweeper(*store_, clock_, options);
   sweeper.start();
   add_job("old", domain::JobStatus::completed, 200);
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (exists("old") && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  EXPECT_FALSE(exists("old"));
+  // The sweeper's thread announces nothing: look until the row is gone, with a deadline.
+  EXPECT_TRUE(domain::eventually([&] { return !exists("old"); }, 10s, 5ms));
   sweeper.stop();
 
   // A sweeper waiting for its hourly turn stops at once.

@@ -7,15 +7,14 @@
 #include <boost/json.hpp>
 #include <string>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 namespace {
 
 TEST(ApiDocsTest, OpenApiDocumentIsServedWithoutAToken) {
-  ServerProcess server;
-  HttpClient client(server.port());
+  IntegrationServer server;
+  auto& client = server.http();
   const auto res = client.get("/api/openapi.json");
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.header("content-type").rfind("application/json", 0), 0u) << res.header("content-type");
@@ -28,8 +27,8 @@ TEST(ApiDocsTest, OpenApiDocumentIsServedWithoutAToken) {
 }
 
 TEST(ApiDocsTest, ViewerPageAndItsBundledFilesAreServedUnderTheCsp) {
-  ServerProcess server;
-  HttpClient client(server.port());
+  IntegrationServer server;
+  auto& client = server.http();
   const auto page = client.get("/api/docs");
   ASSERT_EQ(page.status, 200) << page.body;
   EXPECT_EQ(page.header("content-type").rfind("text/html", 0), 0u);

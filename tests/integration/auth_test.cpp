@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,19 +54,8 @@ JwtParts split(const std::string& token) {
   return {token.substr(0, a), token.substr(a + 1, b - a - 1), token.substr(b + 1)};
 }
 
-class AuthTest : public SharedIntegrationTest {
+class AuthTest : public SharedAdminTest {
  protected:
-  static void SetUpTestSuite() {
-    SharedIntegrationTest::SetUpTestSuite();
-    admin_id_ = server().admin().id;
-    admin_token_ = server().admin().token;
-  }
-
-  void SetUp() override {
-    ASSERT_FALSE(admin_token_.empty());
-    client_ = std::make_unique<HttpClient>(server().port());
-  }
-
   /// Creates a user through the admin API; returns its id.
   std::string create_user(const std::string& email, const std::string& password,
                           const std::string& role = "user", const std::string& name = "Token Tester") {
@@ -84,10 +72,6 @@ class AuthTest : public SharedIntegrationTest {
   HttpResponse me_with_header(const std::string& authorization) {
     return client_->request("GET", "/api/auth/me", "", {{"Authorization", authorization}});
   }
-
-  static inline std::string admin_id_;
-  static inline std::string admin_token_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(AuthTest, LoginReturnsTokenAndUserWithoutPasswordHash) {
@@ -407,12 +391,9 @@ TEST_F(AuthTest, TenFailedLoginsForOneEmailLockItOutEvenWithTheRightPassword) {
 }
 
 TEST(AuthSecretTest, SecretShorterThan32BytesStopsTheServerFromStarting) {
-  TempDir dir;
   const std::string secret(31, 'k');
 
-  auto r =
-      run_mladmin({"serve", "--listen", "127.0.0.1:0", "--database", "sqlite://" + dir.file("db.sqlite")}, "",
-                  {{"MLADMIN_JWT_SECRET", secret}}, std::chrono::seconds(30));
+  auto r = serve_refused("", {{"MLADMIN_JWT_SECRET", secret}});
 
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("32 bytes"), std::string::npos) << r.err;
@@ -421,32 +402,19 @@ TEST(AuthSecretTest, SecretShorterThan32BytesStopsTheServerFromStarting) {
 }
 
 TEST(AuthSecretTest, SecretShorterThan32BytesInTheConfigFileStopsTheServerFromStarting) {
-  TempDir dir;
-  const auto config = dir.file("mladmin.toml");
-  std::ofstream(config) << "[auth]\njwt_secret = \"too-short-secret\"\n";
-
-  auto r = run_mladmin({"serve", "--config", config, "--listen", "127.0.0.1:0", "--database",
-                        "sqlite://" + dir.file("db.sqlite")},
-                       "", {}, std::chrono::seconds(30));
+  auto r = serve_refused("[auth]\njwt_secret = \"too-short-secret\"\n");
 
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("32 bytes"), std::string::npos) << r.err;
 }
 
 TEST(AuthSecretTest, SecretOfExactly32BytesIsAccepted) {
-  ServerProcess::Options options;
-  options.env["MLADMIN_JWT_SECRET"] = std::string(32, 'k');
-  ServerProcess server(options);
-  HttpClient client(server.port());
-
-  EXPECT_EQ(client.get("/healthz").status, 200);
+  IntegrationServer server({.env = {{"MLADMIN_JWT_SECRET", std::string(32, 'k')}}});
+  EXPECT_EQ(server.http().get("/healthz").status, 200);
 }
 
 TEST(AuthSecretTest, GeneratedSecretIsStoredSoTokensSurviveARestart) {
-  TempDir dir;
-  ServerProcess::Options options;
-  options.test_jwt_secret = false;
-  options.database_url = "sqlite://" + dir.file("keep.db");
+  const ServerProcess::Options options{.test_jwt_secret = false};
   IntegrationServer server(options);
   const std::string token = server.user().token;
   ASSERT_EQ(server.as_user().get("/api/auth/me").status, 200);
@@ -465,11 +433,8 @@ TEST(AuthSecretTest, GeneratedSecretIsStoredSoTokensSurviveARestart) {
   EXPECT_EQ(forged.status, 401);
   EXPECT_EQ(forged.error_code(), "invalid_token");
   // ...and another database generates a secret of its own.
-  ServerProcess::Options elsewhere;
-  elsewhere.test_jwt_secret = false;
-  ServerProcess other(elsewhere);
-  HttpClient other_client(other.port());
-  auto foreign = other_client.get("/api/auth/me", token);
+  IntegrationServer other(options);
+  auto foreign = other.http().get("/api/auth/me", token);
   EXPECT_EQ(foreign.status, 401);
   EXPECT_EQ(foreign.error_code(), "invalid_token");
 }

@@ -12,11 +12,10 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "domain/testing/eventually.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 #include "support/sse_client.hpp"
 #include "support/text.hpp"
@@ -26,29 +25,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kPassword = "Saffron-Harbor-58-Comet";
-
-std::string str(const boost::json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
-std::string path_of(const std::string& url) {
-  return url.substr(std::string("sqlite://").size());
-}
-
-ServerProcess::Options with_config(const TempDir& dir, const std::string& toml) {
-  std::ofstream(dir.file("mladmin.toml")) << toml;
-  ServerProcess::Options o;
-  o.extra_args = {"--config", dir.file("mladmin.toml")};
-  return o;
-}
-
 /// Starts a sync and answers the job's id (202 expected).
-std::string start(HttpClient& c, const std::string& token, const std::string& body = "{}",
-                  const std::string& path = "/api/ml/sync/journal-entries") {
-  auto res = c.post(path, body, token);
-  EXPECT_EQ(res.status, 202) << res.body;
-  return res.status == 202 ? str(res.json(), "id") : "";
+std::string start(IntegrationServer& server, const std::string& token, const std::string& body = "{}",
+                  const std::string& path = kJournalSync) {
+  const auto job = server.start_job(path, body, token);
+  return job.is_object() ? str(job, "id") : "";
 }
 
 bool lists(HttpClient& c, const std::string& target, const std::string& token, const std::string& id) {
@@ -60,25 +41,25 @@ bool lists(HttpClient& c, const std::string& target, const std::string& token, c
 // --- 1. One rule for who reads and controls a job ---------------------------------------------
 
 TEST(AuthzJobAccessTest, ADemotedUserLosesTheJobsTheyStartedOverOthersRecords) {
-  ServerProcess server;
-  const auto root = add_account(server, "root@authz.test", kPassword, "admin");
-  const auto ann = add_account(server, "ann@authz.test", kPassword, "ml_admin");
-  const auto bob = add_account(server, "bob@authz.test", kPassword, "user");
+  IntegrationServer server;
+  const auto root = server.admin();
+  const auto ann = server.add_account("ann@authz.test", "ml_admin");
+  const auto bob = server.add_account("bob@authz.test", "user");
   seed_journal_entries(server.database_url(), ann.id, 3, "ann-");
   seed_journal_entries(server.database_url(), bob.id, 3, "bob-");
-  HttpClient c(server.port());
+  auto& c = server.http();
 
   // While ml_admin, Ann starts a sync of everyone's records and one of Bob's; an admin starts
   // one of Ann's records.
-  const auto all = start(c, ann.token, R"({"scope":"all"})");
-  c.wait_for_job(all, ann.token);
-  const auto for_bob = start(c, ann.token, R"({"userId":")" + bob.id + R"("})", "/api/ml/sync/goals");
-  c.wait_for_job(for_bob, ann.token);
-  const auto for_ann = start(c, root.token, R"({"userId":")" + ann.id + R"("})");
-  c.wait_for_job(for_ann, root.token);
+  const auto all = start(server, ann.token, R"({"scope":"all"})");
+  server.wait_finished(all);
+  const auto for_bob = start(server, ann.token, R"({"userId":")" + bob.id + R"("})", kGoalSync);
+  server.wait_finished(for_bob);
+  const auto for_ann = start(server, root.token, R"({"userId":")" + ann.id + R"("})");
+  server.wait_finished(for_ann);
 
   ASSERT_EQ(c.patch("/api/ml/admin/users/" + ann.id, R"({"role":"user"})", root.token).status, 200);
-  const auto token = c.login("ann@authz.test", kPassword);
+  const auto token = c.login("ann@authz.test", kTestPassword);
 
   for (const auto& id : {all, for_bob}) {
     EXPECT_EQ(c.get("/api/ml/sync/job/" + id, token).status, 404) << id;
@@ -119,10 +100,10 @@ bool has_job(const std::vector<SseEvent>& events, const std::string& id) {
 }
 
 TEST(AuthzStreamTest, DisablingAUserEndsTheirOpenStreamAtOnce) {
-  ServerProcess server;
-  const auto root = add_account(server, "root@authz.test", kPassword, "admin");
-  const auto ann = add_account(server, "ann@authz.test", kPassword, "user");
-  HttpClient c(server.port());
+  IntegrationServer server;
+  const auto root = server.admin();
+  const auto ann = server.add_account("ann@authz.test", "user");
+  auto& c = server.http();
   SseClient stream(server.port(), ann.token);
   ASSERT_EQ(stream.status(), 200);
   ASSERT_TRUE(stream.wait_for([](const auto& events) { return !events.empty(); }));
@@ -134,40 +115,39 @@ TEST(AuthzStreamTest, DisablingAUserEndsTheirOpenStreamAtOnce) {
 }
 
 TEST(AuthzStreamTest, ADemotedMlAdminStopsReceivingOthersJobs) {
-  ServerProcess server;
-  const auto root = add_account(server, "root@authz.test", kPassword, "admin");
-  const auto ml = add_account(server, "ml@authz.test", kPassword, "ml_admin");
-  const auto bob = add_account(server, "bob@authz.test", kPassword, "user");
-  HttpClient c(server.port());
+  IntegrationServer server;
+  const auto root = server.admin();
+  const auto ml = server.add_account("ml@authz.test", "ml_admin");
+  const auto bob = server.add_account("bob@authz.test", "user");
+  auto& c = server.http();
   SseClient stream(server.port(), ml.token);
   ASSERT_TRUE(stream.wait_for([](const auto& events) { return !events.empty(); }));
-  const auto before = start(c, bob.token);
+  const auto before = start(server, bob.token);
   ASSERT_TRUE(stream.wait_for([&](const auto& events) { return has_job(events, before); }));
-  c.wait_for_job(before, bob.token);
+  server.wait_finished(before);
 
   ASSERT_EQ(c.patch("/api/ml/admin/users/" + ml.id, R"({"role":"user"})", root.token).status, 200);
   ASSERT_TRUE(stream.wait_ended(5s));
-  const auto after = start(c, bob.token, "{}", "/api/ml/sync/goals");
-  c.wait_for_job(after, bob.token);
+  const auto after = start(server, bob.token, "{}", kGoalSync);
+  server.wait_finished(after);
   EXPECT_FALSE(has_job(stream.events(), after));
 
   // Signed in again as a user, the new stream carries only their own jobs.
-  const auto token = c.login("ml@authz.test", kPassword);
+  const auto token = c.login("ml@authz.test", kTestPassword);
   SseClient again(server.port(), token);
   ASSERT_TRUE(again.wait_for([](const auto& events) { return !events.empty(); }));
-  const auto third = start(c, bob.token);
-  const auto mine = start(c, token);
+  const auto third = start(server, bob.token);
+  const auto mine = start(server, token);
   ASSERT_TRUE(again.wait_for([&](const auto& events) { return has_job(events, mine); }));
-  c.wait_for_job(third, bob.token);
-  c.wait_for_job(mine, token);
+  server.wait_finished(third);
+  server.wait_finished(mine);
   EXPECT_FALSE(has_job(again.events(), third));
   EXPECT_FALSE(has_job(again.events(), before));
 }
 
 TEST(AuthzStreamTest, AChangeMadeByAnotherProcessEndsTheStreamAtTheNextHeartbeat) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[events]\nheartbeat_ms = 200\n"));
-  const auto ann = add_account(server, "ann@authz.test", kPassword, "ml_admin");
+  IntegrationServer server({.config = "[events]\nheartbeat_ms = 200\n"});
+  const auto ann = server.add_account("ann@authz.test", "ml_admin");
   SseClient stream(server.port(), ann.token);
   ASSERT_TRUE(stream.wait_for([](const auto& events) { return !events.empty(); }));
   // The command line writes to the database; the server hears of it only by looking.
@@ -177,10 +157,9 @@ TEST(AuthzStreamTest, AChangeMadeByAnotherProcessEndsTheStreamAtTheNextHeartbeat
 }
 
 TEST(AuthzStreamTest, StreamsPerUserAreCapped) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[events]\nmax_streams_per_user = 2\n"));
-  const auto ann = add_account(server, "ann@authz.test", kPassword, "user");
-  const auto bob = add_account(server, "bob@authz.test", kPassword, "user");
+  IntegrationServer server({.config = "[events]\nmax_streams_per_user = 2\n"});
+  const auto ann = server.add_account("ann@authz.test", "user");
+  const auto bob = server.add_account("bob@authz.test", "user");
   SseClient one(server.port(), ann.token);
   SseClient two(server.port(), ann.token);
   ASSERT_EQ(one.status(), 200);
@@ -196,16 +175,7 @@ TEST(AuthzStreamTest, StreamsPerUserAreCapped) {
   // Closing one makes room again.
   one.close();
   // The server notices the close asynchronously: try again until it has, with a deadline.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  bool reopened = false;
-  while (!reopened && std::chrono::steady_clock::now() < deadline) {
-    SseClient next(server.port(), ann.token);
-    reopened = next.status() == 200;
-    if (!reopened) {
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-  EXPECT_TRUE(reopened);
+  EXPECT_TRUE(domain::eventually([&] { return SseClient(server.port(), ann.token).status() == 200; }, 10s));
 }
 
 // --- 4. The login limiter behind a reverse proxy -----------------------------------------------
@@ -219,11 +189,9 @@ int login_status(HttpClient& c, const std::string& email, const std::string& for
 }
 
 TEST(AuthzProxyTest, BehindATrustedProxyEachClientHasItsOwnLoginLimit) {
-  TempDir dir;
-  ServerProcess server(with_config(dir,
-                                   "[server]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n"
-                                   "[auth]\nlogin_failures_per_address = 3\n"));
-  HttpClient c(server.port());
+  IntegrationServer server({.config = "[server]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n"
+                                      "[auth]\nlogin_failures_per_address = 3\n"});
+  auto& c = server.http();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(login_status(c, "x" + std::to_string(i) + "@authz.test", "203.0.113.5"), 401) << i;
   }
@@ -243,19 +211,15 @@ TEST(AuthzProxyTest, BehindATrustedProxyEachClientHasItsOwnLoginLimit) {
 }
 
 TEST(AuthzProxyTest, WithoutTrustedProxiesTheHeaderIsIgnored) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[auth]\nlogin_failures_per_address = 2\n"));
-  HttpClient c(server.port());
+  IntegrationServer server({.config = "[auth]\nlogin_failures_per_address = 2\n"});
+  auto& c = server.http();
   EXPECT_EQ(login_status(c, "a@authz.test", "203.0.113.1"), 401);
   EXPECT_EQ(login_status(c, "b@authz.test", "203.0.113.2"), 401);
   EXPECT_EQ(login_status(c, "c@authz.test", "203.0.113.3"), 429);
 }
 
 TEST(AuthzProxyTest, ABadTrustedProxyEntryIsRefusedAtStart) {
-  TempDir dir;
-  std::ofstream(dir.file("bad.toml")) << "[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n";
-  const auto r = run_mladmin({"serve", "--config", dir.file("bad.toml"), "--listen", "127.0.0.1:0",
-                              "--database", "sqlite://" + dir.file("db.sqlite")});
+  const auto r = serve_refused("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("trusted_proxies"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("10.0.0.0/33"), std::string::npos) << r.err;
@@ -270,11 +234,10 @@ unsigned mode_of(const std::string& path) {
 }
 
 TEST(AuthzFilesTest, TheDatabaseAndItsWalAndShmAreOwnerOnly) {
-  ServerProcess::Options options;
-  options.test_jwt_secret = false;  // the server generates the secret and stores it in the file
-  ServerProcess server(options);
-  const auto path = path_of(server.database_url());
-  add_account(server, "ann@authz.test", kPassword, "user");
+  // The server generates the secret and stores it in the file.
+  IntegrationServer server({.test_jwt_secret = false});
+  const auto path = database_path(server.database_url());
+  server.add_account("ann@authz.test", "user");
   for (const char* suffix : {"", "-wal", "-shm"}) {
     EXPECT_EQ(mode_of(path + suffix), 0600u) << suffix;
   }
@@ -285,9 +248,7 @@ TEST(AuthzFilesTest, AWiderExistingDatabaseIsWarnedAbout) {
   const auto path = dir.file("wide.db");
   std::ofstream(path).close();  // an empty file is an empty SQLite database
   ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
-  ServerProcess::Options options;
-  options.database_url = "sqlite://" + path;
-  ServerProcess server(options);
+  IntegrationServer server({.database_url = "sqlite://" + path});
   EXPECT_NE(server.log().find("readable by other local users"), std::string::npos) << server.log();
   EXPECT_NE(server.log().find("chmod 600"), std::string::npos);
 }
@@ -297,11 +258,9 @@ TEST(AuthzFilesTest, AWiderExistingDatabaseIsWarnedAbout) {
 TEST(AuthzDemoTest, DemoRefusesToDeleteADatabaseItDidNotMake) {
   TempDir dir;
   const auto path = dir.file("precious.db");
-  ServerProcess::Options options;
-  options.database_url = "sqlite://" + path;
   {
-    ServerProcess server(options);
-    server.add_user("keep@authz.test", kPassword, "admin");
+    IntegrationServer server({.database_url = "sqlite://" + path});
+    server.add_account("keep@authz.test", "admin");
     ASSERT_TRUE(server.stop(SIGTERM).has_value());
   }
   const auto before = std::filesystem::file_size(path);
@@ -318,8 +277,8 @@ TEST(AuthzDemoTest, DemoRefusesToDeleteADatabaseItDidNotMake) {
 // --- 7. The job export streams -------------------------------------------------------------------
 
 TEST(AuthzExportTest, AnExportOfThousandsOfJobsIsStreamedWholeAndInOrder) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@authz.test", kPassword, "ml_admin");
+  IntegrationServer server;
+  const auto ml = server.add_account("ml@authz.test", "ml_admin");
   constexpr int kJobs = 3000;
   seed(server.database_url(), [&](store::Writer& w) {
     for (int i = 0; i < kJobs; ++i) {
@@ -338,7 +297,7 @@ TEST(AuthzExportTest, AnExportOfThousandsOfJobsIsStreamedWholeAndInOrder) {
       ASSERT_TRUE(w.insert_job(j));
     }
   });
-  HttpClient c(server.port());
+  auto& c = server.http();
 
   const auto csv = c.get("/api/ml/sync/jobs/export?format=csv", ml.token);
   ASSERT_EQ(csv.status, 200);
@@ -376,17 +335,15 @@ TEST(AuthzExportTest, AnExportOfThousandsOfJobsIsStreamedWholeAndInOrder) {
 // --- 8. Sync starts per user ---------------------------------------------------------------------
 
 TEST(AuthzSyncStartsTest, TooManySyncStartsFromOneUserAreRefusedWithRetryAfter) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[sync]\nstarts_per_minute = 3\n"));
-  const auto ann = add_account(server, "ann@authz.test", kPassword, "user");
-  const auto bob = add_account(server, "bob@authz.test", kPassword, "user");
-  HttpClient c(server.port());
+  IntegrationServer server({.config = "[sync]\nstarts_per_minute = 3\n"});
+  const auto ann = server.add_account("ann@authz.test", "user");
+  const auto bob = server.add_account("bob@authz.test", "user");
+  auto& c = server.http();
   for (int i = 0; i < 3; ++i) {
-    const auto id = start(c, ann.token, R"({"mode":"full"})",
-                          i % 2 ? "/api/ml/sync/goals" : "/api/ml/sync/journal-entries");
-    c.wait_for_job(id, ann.token);
+    const auto id = start(server, ann.token, R"({"mode":"full"})", i % 2 ? kGoalSync : kJournalSync);
+    server.wait_finished(id);
   }
-  const auto refused = c.post("/api/ml/sync/goals", "{}", ann.token);
+  const auto refused = c.post(kGoalSync, "{}", ann.token);
   EXPECT_EQ(refused.status, 429) << refused.body;
   EXPECT_EQ(refused.error_code(), "too_many_sync_starts");
   const auto retry_after = refused.header("retry-after");
@@ -394,7 +351,7 @@ TEST(AuthzSyncStartsTest, TooManySyncStartsFromOneUserAreRefusedWithRetryAfter) 
   EXPECT_GE(std::stoi(retry_after), 1);
   EXPECT_LE(std::stoi(retry_after), 60);
   // Another user is not held back.
-  EXPECT_EQ(c.post("/api/ml/sync/goals", "{}", bob.token).status, 202);
+  EXPECT_EQ(c.post(kGoalSync, "{}", bob.token).status, 202);
 }
 
 }  // namespace

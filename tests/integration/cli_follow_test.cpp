@@ -78,28 +78,26 @@ class CliFollowTest : public IntegrationTest {
  protected:
   void SetUp() override {
     IntegrationTest::SetUp();
-    server_ = &server().process();
-    admin_id_ = server().ml_admin().id;
-    token_ = server().ml_admin().token;
+    server().ml_admin();  // the account the command line signs in as exists before it runs
   }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  std::string url() { return "http://127.0.0.1:" + std::to_string(server().port()); }
 
   /// `args` plus --url of the test server.
-  std::vector<std::string> cli(std::vector<std::string> args) const {
+  std::vector<std::string> cli(std::vector<std::string> args) {
     args.push_back("--url");
     args.push_back(url());
     return args;
   }
 
-  std::map<std::string, std::string> env() const { return {{kToken, token_}}; }
+  std::map<std::string, std::string> env() { return {{kToken, server().ml_admin().token}}; }
 
   /// Writes `valid` valid journal entries and `invalid` ones a sync refuses (whitespace body).
   void seed_entries(std::size_t valid, std::size_t invalid) {
-    seed_journal_entries(server_->database_url(), admin_id_, valid, "v-");
-    seed(server_->database_url(), [&](store::Writer& w) {
+    seed_journal_entries(server().database_url(), server().ml_admin().id, valid, "v-");
+    seed(server().database_url(), [&](store::Writer& w) {
       for (std::size_t i = 0; i < invalid; ++i) {
-        auto e = valid_journal_entry("bad-" + std::to_string(i), admin_id_);
+        auto e = valid_journal_entry("bad-" + std::to_string(i), server().ml_admin().id);
         e.body = "   ";
         w.save_journal_entry(e);
       }
@@ -107,7 +105,7 @@ class CliFollowTest : public IntegrationTest {
   }
 
   std::string start_api_sync(const std::string& body) {
-    const auto job = server().start_job(kJournalSync, body, token_);
+    const auto job = server().start_job(kJournalSync, body, server().ml_admin().token);
     return job.is_object() ? str(job, "id") : "";
   }
 
@@ -118,10 +116,6 @@ class CliFollowTest : public IntegrationTest {
     });
     return job.is_object() && str(job, "status") == "running";
   }
-
-  ServerProcess* server_ = nullptr;
-  std::string admin_id_;
-  std::string token_;
 };
 
 TEST_F(CliFollowTest, SyncFollowPrintsProgressLinesAndACompletedLineWithTheCounts) {
@@ -176,7 +170,7 @@ TEST_F(CliFollowTest, SyncFollowPrintsProgressLinesAndACompletedLineWithTheCount
   EXPECT_EQ(error_lines, 3u) << "the first item errors follow the final line:\n" << r.out;
   EXPECT_EQ(final_line, lines[lines.size() - 4]) << r.out;
 
-  auto job = HttpClient(server_->port()).get("/api/ml/sync/job/" + id, token_).json();
+  auto job = HttpClient(server().port()).get("/api/ml/sync/job/" + id, server().ml_admin().token).json();
   EXPECT_EQ(job.at("status").as_string(), "completed");
   EXPECT_EQ(job.at("syncedItems").to_number<std::int64_t>(), 8000);
 }
@@ -188,7 +182,7 @@ TEST_F(CliFollowTest, SyncWithoutFollowPrintsTheJobIdOfAJobThatExists) {
   ASSERT_EQ(r.out.size(), 37u) << "the id and a newline: " << r.out;
   const auto id = r.out.substr(0, 36);
   auto& http = server().http();
-  auto res = http.get("/api/ml/sync/job/" + id, token_);
+  auto res = http.get("/api/ml/sync/job/" + id, server().ml_admin().token);
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.json().at("type").as_string(), "journal_entries");
   EXPECT_EQ(res.json().at("mode").as_string(), "incremental");
@@ -196,7 +190,7 @@ TEST_F(CliFollowTest, SyncWithoutFollowPrintsTheJobIdOfAJobThatExists) {
 
   const auto goals = run_mladmin(cli({"sync", "goals", "--all"}), "", env());
   ASSERT_EQ(goals.exit_code, 0) << goals.err;
-  auto goal_job = http.get("/api/ml/sync/job/" + goals.out.substr(0, 36), token_).json();
+  auto goal_job = http.get("/api/ml/sync/job/" + goals.out.substr(0, 36), server().ml_admin().token).json();
   EXPECT_EQ(goal_job.at("type").as_string(), "goals");
   EXPECT_EQ(goal_job.at("scope").as_string(), "all");
 }
@@ -205,7 +199,9 @@ TEST_F(CliFollowTest, ASecondStartIsExplainedWithTheActiveJobAndFollowFollowsTha
   seed_entries(40000, 0);
   const auto active = start_api_sync(R"({"mode":"full"})");
   ASSERT_TRUE(wait_running(active)) << "the job finished before it could be paused";
-  ASSERT_EQ(HttpClient(server_->port()).post("/api/ml/sync/job/" + active + "/pause", "", token_).status,
+  ASSERT_EQ(HttpClient(server().port())
+                .post("/api/ml/sync/job/" + active + "/pause", "", server().ml_admin().token)
+                .status,
             200);
 
   const auto again = run_mladmin(cli({"sync", "journal_entries"}), "", env());
@@ -218,10 +214,10 @@ TEST_F(CliFollowTest, ASecondStartIsExplainedWithTheActiveJobAndFollowFollowsTha
   ASSERT_TRUE(follow.wait_for_output(" job " + active + " journal_entries paused "))
       << follow.out() << follow.err();
   EXPECT_TRUE(contains(follow.err(), "already active; following job " + active)) << follow.err();
-  HttpClient http(server_->port());
-  ASSERT_EQ(http.post("/api/ml/sync/job/" + active + "/resume", "", token_).status, 200);
+  HttpClient http(server().port());
+  ASSERT_EQ(http.post("/api/ml/sync/job/" + active + "/resume", "", server().ml_admin().token).status, 200);
   ASSERT_TRUE(follow.wait_for_output(" job " + active + " journal_entries running ")) << follow.out();
-  ASSERT_EQ(http.post("/api/ml/sync/job/" + active + "/cancel", "", token_).status, 200);
+  ASSERT_EQ(http.post("/api/ml/sync/job/" + active + "/cancel", "", server().ml_admin().token).status, 200);
   EXPECT_EQ(follow.wait(60s), 2) << "a cancelled job is not a success: " << follow.out() << follow.err();
   EXPECT_TRUE(contains(follow.out(), " job " + active + " journal_entries cancelled ")) << follow.out();
 }
@@ -231,7 +227,10 @@ TEST_F(CliFollowTest, AFollowedJobThatIsCancelledExitsNonZero) {
   MladminChild follow(cli({"sync", "journal_entries", "--mode", "full", "--follow"}), env());
   ASSERT_TRUE(follow.wait_for_output(" journal_entries running ")) << follow.out() << follow.err();
   const auto id = job_id_of(follow.out());
-  ASSERT_EQ(HttpClient(server_->port()).post("/api/ml/sync/job/" + id + "/cancel", "", token_).status, 200);
+  ASSERT_EQ(HttpClient(server().port())
+                .post("/api/ml/sync/job/" + id + "/cancel", "", server().ml_admin().token)
+                .status,
+            200);
   EXPECT_EQ(follow.wait(60s), 2) << follow.out() << follow.err();
   EXPECT_TRUE(contains(follow.out(), " job " + id + " journal_entries cancelled ")) << follow.out();
 }
@@ -307,7 +306,7 @@ TEST_F(CliFollowTest, JobsFollowShowsAJobStartedWhileItRunsAndStopsCleanlyOnCtrl
 TEST_F(CliFollowTest, OnATerminalSyncFollowRedrawsOneBarInPlace) {
   seed_entries(3000, 2);
   MladminChild follow(cli({"sync", "journal_entries", "--mode", "full", "--follow"}),
-                      {{kToken, token_}, {"TERM", "xterm"}, {"LANG", "C.UTF-8"}}, true);
+                      {{kToken, server().ml_admin().token}, {"TERM", "xterm"}, {"LANG", "C.UTF-8"}}, true);
   ASSERT_EQ(follow.wait(120s), 0) << follow.out() << follow.err();
   const auto& out = follow.out();
   EXPECT_TRUE(contains(out, "\r\x1b[J")) << "redrawn in place: " << out;

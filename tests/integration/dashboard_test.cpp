@@ -14,8 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 extern char** environ;
 
@@ -58,12 +57,9 @@ std::string gunzip(const std::string& bytes) {
   return text.str();
 }
 
-class DashboardTest : public ::testing::Test {
+class DashboardTest : public SharedIntegrationTest {
  protected:
-  static void SetUpTestSuite() { server_ = std::make_unique<ServerProcess>(); }
-  static void TearDownTestSuite() { server_.reset(); }
-
-  void SetUp() override { client_ = std::make_unique<HttpClient>(server_->port()); }
+  void SetUp() override { client_ = std::make_unique<HttpClient>(server().port()); }
 
   HttpResponse get(const std::string& target, const HttpClient::Headers& headers = {}) {
     return client_->request("GET", target, "", headers);
@@ -88,7 +84,6 @@ class DashboardTest : public ::testing::Test {
     EXPECT_EQ(res.header("referrer-policy"), "no-referrer") << what;
   }
 
-  static inline std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<HttpClient> client_;
 };
 

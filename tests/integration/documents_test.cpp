@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <random>
@@ -67,7 +66,6 @@ class DocumentsTest : public IntegrationTest {
  protected:
   void SetUp() override {
     IntegrationTest::SetUp();
-    server_ = &server().process();
     client_ = &server().http();
     ml_ = server().ml_admin().token;
     admin_ = server().admin().token;
@@ -82,7 +80,7 @@ class DocumentsTest : public IntegrationTest {
     std::mt19937 rng(seed);
     std::uniform_int_distribution<int> word(0, std::size(kWords) - 1);
     std::uniform_int_distribution<int> length(3, 12);
-    test::seed(server_->database_url(), [&](store::Writer& w) {
+    test::seed(server().database_url(), [&](store::Writer& w) {
       for (int i = 0; i < count; ++i) {
         auto e = valid_journal_entry(prefix + std::to_string(i), user);
         e.title = kWords[word(rng)];
@@ -137,17 +135,10 @@ class DocumentsTest : public IntegrationTest {
 
   /// Restarts the server on the same database with `config` as its config file.
   void restart_with(const std::string& config) {
-    const auto path = data_dir_.file("mladmin.toml");
-    std::ofstream(path) << config;
-    ServerProcess::Options o;
-    o.extra_args = {"--config", path};
-    server().restart(o);
-    server_ = &server().process();
+    server().restart({.config = config});
     client_ = &server().http();
   }
 
-  TempDir data_dir_;
-  ServerProcess* server_ = nullptr;
   HttpClient* client_ = nullptr;
   std::string ml_, admin_, user_;
   std::string owner_id_, other_id_;
@@ -215,7 +206,7 @@ TEST_F(DocumentsTest, SearchMatchesABruteForceEvaluationOfAGeneratedCorpus) {
 }
 
 TEST_F(DocumentsTest, RelevanceOrderScoresAndHighlightedSnippets) {
-  test::seed(server_->database_url(), [&](store::Writer& w) {
+  test::seed(server().database_url(), [&](store::Writer& w) {
     auto one = valid_journal_entry("rel-1", owner_id_);
     one.title = "Notes";
     one.body = "a kingfisher once, and then a long day of other things, errands, calls, letters and more";
@@ -247,9 +238,9 @@ TEST_F(DocumentsTest, RelevanceOrderScoresAndHighlightedSnippets) {
 }
 
 TEST_F(DocumentsTest, FiltersByTypeUserAndDates) {
-  seed_journal_entries(server_->database_url(), owner_id_, 5, "own-");
-  seed_journal_entries(server_->database_url(), other_id_, 3, "oth-");
-  seed_goals(server_->database_url(), owner_id_, 2, "goal-");
+  seed_journal_entries(server().database_url(), owner_id_, 5, "own-");
+  seed_journal_entries(server().database_url(), other_id_, 3, "oth-");
+  seed_goals(server().database_url(), owner_id_, 2, "goal-");
   sync_all();
   ASSERT_EQ(server().run_job(kGoalSync, R"({"scope":"all"})", ml_).at("status").as_string(), "completed");
   EXPECT_EQ(all_pages("?limit=3").size(), 10u);
@@ -356,9 +347,9 @@ TEST_F(DocumentsTest, ASearchPastTheDeadlineAnswers503QueryTimeout) {
 }
 
 TEST_F(DocumentsTest, MalformedQueriesAnswer400NamingTheProblem) {
-  seed_journal_entries(server_->database_url(), owner_id_, 20, "e-");
+  seed_journal_entries(server().database_url(), owner_id_, 20, "e-");
   sync_all();
-  const auto before = query_int(server_->database_url(), "SELECT count(*) FROM documents");
+  const auto before = query_int(server().database_url(), "SELECT count(*) FROM documents");
   struct Case {
     std::string q;
     std::string message_part;
@@ -390,7 +381,7 @@ TEST_F(DocumentsTest, MalformedQueriesAnswer400NamingTheProblem) {
     EXPECT_EQ(list("?q=" + url_encode(q)).status, q == "documents_fts MATCH *" ? 400 : 200) << q;
   }
   EXPECT_EQ(search("\"' OR 1=1\""), std::set<std::string>{});
-  EXPECT_EQ(query_int(server_->database_url(), "SELECT count(*) FROM documents"), before);
+  EXPECT_EQ(query_int(server().database_url(), "SELECT count(*) FROM documents"), before);
   EXPECT_EQ(client_->get("/healthz").status, 200);
 }
 
@@ -417,7 +408,7 @@ TEST_F(DocumentsTest, BadParametersAnswer400NamingTheParameter) {
     EXPECT_EQ(res.json().at("error").at("details").at("field").as_string(), c.field) << c.query;
   }
   // A cursor of one search does not continue another.
-  seed_journal_entries(server_->database_url(), owner_id_, 5, "e-");
+  seed_journal_entries(server().database_url(), owner_id_, 5, "e-");
   sync_all();
   auto first = list("?limit=2").json();
   const std::string cursor(first.at("nextCursor").as_string());
@@ -428,7 +419,7 @@ TEST_F(DocumentsTest, BadParametersAnswer400NamingTheParameter) {
 }
 
 TEST_F(DocumentsTest, DocumentDetailShowsSourceAndJobAndDeleteIsAudited) {
-  seed_journal_entries(server_->database_url(), owner_id_, 3, "d-");
+  seed_journal_entries(server().database_url(), owner_id_, 3, "d-");
   auto job = server().run_job(kJournalSync, R"({"scope":"all"})", ml_);
   auto items = list("?sort=oldest").json().at("items").as_array();
   ASSERT_EQ(items.size(), 3u);
@@ -455,8 +446,8 @@ TEST_F(DocumentsTest, DocumentDetailShowsSourceAndJobAndDeleteIsAudited) {
 }
 
 TEST_F(DocumentsTest, ListingAndDetailNameEachDocumentsOwner) {
-  seed_journal_entries(server_->database_url(), owner_id_, 2, "own-");
-  seed_journal_entries(server_->database_url(), other_id_, 1, "oth-");
+  seed_journal_entries(server().database_url(), owner_id_, 2, "own-");
+  seed_journal_entries(server().database_url(), other_id_, 1, "oth-");
   sync_all();
   auto res = list("?sort=oldest");
   ASSERT_EQ(res.status, 200) << res.body;
@@ -482,7 +473,7 @@ TEST_F(DocumentsTest, ListingAndDetailNameEachDocumentsOwner) {
 }
 
 TEST_F(DocumentsTest, OnlyMlAdminAndAdminReachDocuments) {
-  seed_journal_entries(server_->database_url(), owner_id_, 1, "r-");
+  seed_journal_entries(server().database_url(), owner_id_, 1, "r-");
   sync_all();
   const std::string id(list("").json().at("items").at(0).at("id").as_string());
   EXPECT_EQ(list("", user_).status, 403);

@@ -13,12 +13,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <chrono>
-#include <fstream>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "domain/testing/eventually.hpp"
 #include "support/fixture.hpp"
 #include "support/seed.hpp"
 #include "support/sse_client.hpp"
@@ -82,14 +81,7 @@ class EventsTest : public IntegrationTest {
  protected:
   explicit EventsTest(std::string config = "") : config_(std::move(config)) {}
 
-  ServerProcess::Options server_options() override {
-    ServerProcess::Options options;
-    if (!config_.empty()) {
-      std::ofstream(dir_.file("mladmin.toml")) << config_;
-      options.extra_args = {"--config", dir_.file("mladmin.toml")};
-    }
-    return options;
-  }
+  ServerProcess::Options server_options() override { return {.config = config_}; }
 
   void SetUp() override {
     IntegrationTest::SetUp();
@@ -118,7 +110,6 @@ class EventsTest : public IntegrationTest {
 
   ServerProcess& process() { return server().process(); }
 
-  TempDir dir_;
   std::string config_;
   Account admin_;
 };
@@ -345,10 +336,7 @@ TEST_F(EventsTest, ThousandsOfClientsConnectingAndVanishingLeaveTheServerAsItWas
   EXPECT_TRUE(client.wait_for([&](const auto& ev) { return has_status(ev, id, "completed"); }));
   // Every vanished connection is let go: the descriptors return to where they were (give or take
   // the test's own stream and the database's files).
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (open_fds(process().pid()) > baseline + 8 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-  }
+  domain::eventually([&] { return open_fds(process().pid()) <= baseline + 8; }, 30s);
   EXPECT_LE(open_fds(process().pid()), baseline + 8) << "baseline " << baseline;
 }
 

@@ -20,8 +20,7 @@
 #include <filesystem>
 #include <string>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
@@ -31,16 +30,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-constexpr const char* kPassword = "Copper-Willow-61-Harbor";
 constexpr std::size_t kRecords = 10000;
-
-std::string str(const json::value& v, const char* key) {
-  return std::string(v.at(key).as_string());
-}
-
-std::int64_t num(const json::value& v, const char* key) {
-  return v.at(key).to_number<std::int64_t>();
-}
 
 /// A tmpfs mounted on `dir` for the life of the object; ok() is false where mounting is not
 /// allowed (not root, or no CAP_SYS_ADMIN), and error() then says why.
@@ -92,21 +82,21 @@ TEST(FaultsTest, DiskFullDuringASyncFailsTheJobNamingTheDiskLosesNothingAndTheSe
     GTEST_SKIP() << "mounting a small tmpfs needs root (CAP_SYS_ADMIN): " << disk.error();
   }
   const std::string db_path = (disk_dir / "mladmin.db").string();
-  ServerProcess::Options options;
-  options.database_url = "sqlite://" + db_path;
-  ServerProcess server(options);
-  const auto admin = add_account(server, "admin@example.com", kPassword, "admin");
+  IntegrationServer server({.database_url = "sqlite://" + db_path});
+  const auto admin = server.admin();
+  server.jobs();  // its ml_admin account is written while there is room
   seed_journal_entries(server.database_url(), admin.id, kRecords, "entry-");
 
   // Shrink the disk to what it holds plus 256 KiB: far less than the documents of the records need.
   exec_sql(server.database_url(), "PRAGMA wal_checkpoint(TRUNCATE)");
   ASSERT_TRUE(disk.resize(disk.used() + 256 * 1024));
 
-  HttpClient c(server.port());
-  auto res = c.post("/api/ml/sync/journal-entries", R"({"mode":"full","scope":"all"})", admin.token);
-  ASSERT_EQ(res.status, 202) << res.body;
-  const auto id = str(res.json(), "id");
-  auto job = c.wait_for_job(id, admin.token, 120s);
+  auto& c = server.http();
+  const auto started = server.start_job(kJournalSync, R"({"mode":"full","scope":"all"})", admin.token);
+  ASSERT_TRUE(started.is_object());
+  const auto id = str(started, "id");
+  auto job = server.wait_finished(id, 120s);
+  ASSERT_TRUE(job.is_object());
   ASSERT_EQ(str(job, "status"), "failed") << json::serialize(job);
   EXPECT_THAT(str(job, "failureReason"), HasSubstr("the disk holding the database " + db_path + " is full"))
       << server.log();
@@ -114,14 +104,15 @@ TEST(FaultsTest, DiskFullDuringASyncFailsTheJobNamingTheDiskLosesNothingAndTheSe
 
   // The server answers, and the documents written are exactly those the job counted.
   EXPECT_EQ(c.get("/healthz").status, 200);
-  EXPECT_EQ(c.get("/api/ml/sync/job/" + id, admin.token).status, 200);
+  EXPECT_EQ(c.get(job_path(id), admin.token).status, 200);
   EXPECT_EQ(query_int(server.database_url(), "SELECT count(*) FROM documents"), num(job, "syncedItems"));
 
   // Space again: the retry goes on from the checkpoint and every record ends with one document.
   ASSERT_TRUE(disk.resize(64 * 1024 * 1024));
-  res = c.post("/api/ml/sync/job/" + id + "/retry", "", admin.token);
+  const auto res = c.post(job_path(id, "retry"), "", admin.token);
   ASSERT_EQ(res.status, 200) << res.body;
-  job = c.wait_for_job(id, admin.token, 120s);
+  job = server.wait_finished(id, 120s);
+  ASSERT_TRUE(job.is_object());
   ASSERT_EQ(str(job, "status"), "completed") << json::serialize(job) << server.log();
   EXPECT_EQ(num(job, "syncedItems"), static_cast<std::int64_t>(kRecords));
   EXPECT_EQ(num(job, "failedItems"), 0);
@@ -155,8 +146,7 @@ class LockHolder final {
 };
 
 void expect_serve_refuses_locked(const std::string& db_path) {
-  const auto r = run_mladmin({"serve", "--listen", "127.0.0.1:0", "--database", "sqlite://" + db_path}, "",
-                             {{"MLADMIN_JWT_SECRET", kTestJwtSecret}}, 60s);
+  const auto r = serve_refused("", {{"MLADMIN_JWT_SECRET", kTestJwtSecret}}, "sqlite://" + db_path);
   EXPECT_NE(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.err, HasSubstr("the database " + db_path + " is locked by another process")) << r.err;
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("listening on"))) << r.out;
@@ -173,9 +163,7 @@ TEST(FaultsTest, ServeSaysTheDatabaseIsLockedAndExitsWhenAnotherProcessWritesToA
   TempDir dir;
   const auto db_path = dir.file("locked.db");
   {
-    ServerProcess::Options options;
-    options.database_url = "sqlite://" + db_path;
-    ServerProcess first(options);
+    IntegrationServer first({.database_url = "sqlite://" + db_path});
     ASSERT_EQ(first.stop(SIGTERM), 0) << first.log();
   }
   LockHolder holder(db_path);

@@ -26,17 +26,17 @@
 #include <thread>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "domain/testing/eventually.hpp"
+#include "support/fixture.hpp"
+#include "support/text.hpp"
 
 namespace mladmin::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using domain::eventually;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-constexpr const char* kPassword = "Lichen-Harvest-29-Sonnet";
 
 /// A plain TCP connection to 127.0.0.1:port (from `source`, another loopback address, when
 /// given), for requests no HTTP client would send.
@@ -121,24 +121,6 @@ class RawConnection final {
   int fd_ = -1;
 };
 
-/// The options of a server started with `toml` as its configuration file, written into `dir`.
-ServerProcess::Options with_config(const TempDir& dir, const std::string& toml) {
-  const auto path = dir.file("mladmin.toml");
-  std::ofstream(path) << toml;
-  ServerProcess::Options options;
-  options.extra_args = {"--config", path};
-  return options;
-}
-
-/// How many times `needle` occurs in `text`.
-std::size_t count_of(const std::string& text, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 /// CPU time (user + system) the process has used so far, from /proc/PID/stat.
 double cpu_seconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -177,21 +159,14 @@ std::size_t open_descriptors(pid_t pid) {
 }
 
 /// Waits (bounded) until the server's log contains `text`.
-bool log_shows(const ServerProcess& server, std::string_view text, Clock::duration deadline = seconds(10)) {
-  const auto end = Clock::now() + deadline;
-  while (Clock::now() < end) {
-    if (server.log().find(text) != std::string::npos) {
-      return true;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return false;
+bool log_shows(IntegrationServer& server, std::string_view text) {
+  return eventually([&] { return server.log().find(text) != std::string::npos; }, seconds(10));
 }
 
 // 1. Made-up method tokens all count under method="other": the label set stays bounded.
 TEST(HardeningHttpTest, UnknownMethodsShareOneMetricsLabel) {
-  ServerProcess server;
-  HttpClient client(server.port());
+  IntegrationServer server;
+  auto& client = server.http();
   for (int i = 0; i < 20; ++i) {
     const auto res = client.request("XMETHOD" + std::to_string(i), "/healthz");
     EXPECT_EQ(res.status, 405) << res.body;
@@ -208,8 +183,7 @@ TEST(HardeningHttpTest, UnknownMethodsShareOneMetricsLabel) {
 // 2. A chunk-size line with endless extensions, or endless trailers, are refused with 400 once the
 // bounded read buffer is full, instead of being buffered for as long as they keep coming.
 TEST(HardeningHttpTest, EndlessChunkExtensionsOrTrailersAnswer400) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[server]\nread_timeout_ms = 120000\nidle_timeout_ms = 120000\n"));
+  IntegrationServer server({.config = "[server]\nread_timeout_ms = 120000\nidle_timeout_ms = 120000\n"});
   const std::string head =
       "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
       "Transfer-Encoding: chunked\r\n\r\n";
@@ -229,8 +203,7 @@ TEST(HardeningHttpTest, EndlessChunkExtensionsOrTrailersAnswer400) {
 // 3a. Header bytes trickling in hold a connection for head_timeout (10 s by default), not for the
 // 60 s (here 120 s) a kept-alive connection may wait idle.
 TEST(HardeningHttpTest, AnIncompleteHeadIsDroppedAfterTheHeadTimeout) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[server]\nidle_timeout_ms = 120000\nread_timeout_ms = 120000\n"));
+  IntegrationServer server({.config = "[server]\nidle_timeout_ms = 120000\nread_timeout_ms = 120000\n"});
   RawConnection conn(server.port());
   ASSERT_TRUE(conn.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
   const auto got = conn.receive(seconds(40));
@@ -244,8 +217,7 @@ TEST(HardeningHttpTest, AnIncompleteHeadIsDroppedAfterTheHeadTimeout) {
 // 3b. Connections over max_connections_per_client, or over max_connections, get a 503 at once;
 // a slot that frees up is usable again.
 TEST(HardeningHttpTest, ConnectionsOverTheCapsGet503) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[server]\nmax_connections = 3\nmax_connections_per_client = 2\n"));
+  IntegrationServer server({.config = "[server]\nmax_connections = 3\nmax_connections_per_client = 2\n"});
   const std::string get = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   // Each connection answers a request first, so that it is surely accepted and counted.
   auto open_and_use = [&](const char* source) {
@@ -275,18 +247,18 @@ TEST(HardeningHttpTest, ConnectionsOverTheCapsGet503) {
   }
   // Once a connection of the first client closes, it may open another.
   a1->close();
-  bool served = false;
-  for (const auto end = Clock::now() + seconds(10); !served && Clock::now() < end;) {
-    RawConnection again(server.port(), "127.0.0.1");
-    served = again.send(get) && again.receive(seconds(5), "\r\n\r\n").bytes.rfind("HTTP/1.1 200", 0) == 0;
-  }
-  EXPECT_TRUE(served);
+  EXPECT_TRUE(eventually(
+      [&] {
+        RawConnection again(server.port(), "127.0.0.1");
+        return again.send(get) && again.receive(seconds(5), "\r\n\r\n").bytes.rfind("HTTP/1.1 200", 0) == 0;
+      },
+      seconds(10)));
 }
 
 // 3c. Out of file descriptors, the accept loop backs off instead of spinning, and serves again
 // once connections close.
 TEST(HardeningHttpTest, OutOfDescriptorsTheAcceptLoopWaitsAndRecovers) {
-  ServerProcess server;
+  IntegrationServer server;
   // A first request on a kept-alive connection, then closed: whatever serving opens is open now,
   // and the sanitizers of the dev build have seen each type of the request path (the slow path of
   // their check needs a descriptor).
@@ -304,6 +276,7 @@ TEST(HardeningHttpTest, OutOfDescriptorsTheAcceptLoopWaitsAndRecovers) {
   ASSERT_TRUE(log_shows(server, "accept failed")) << server.log().substr(0, 4000);
   // Over a bounded interval, a loop retrying at once uses all the CPU it gets and logs each
   // failure (thousands of lines); backing off uses nearly none and has warned once.
+  // (The sleep is that interval, a measurement: it waits for nothing to happen.)
   const double cpu_before = cpu_seconds(server.pid());
   const auto started = Clock::now();
   std::this_thread::sleep_for(seconds(2));
@@ -321,8 +294,7 @@ TEST(HardeningHttpTest, OutOfDescriptorsTheAcceptLoopWaitsAndRecovers) {
 // 4. A route that needs a token refuses a request without a valid one before reading its body:
 // the 401 comes back while the announced megabyte has not been sent.
 TEST(HardeningHttpTest, AMissingOrBadTokenIsRefusedBeforeTheBodyIsRead) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[server]\nread_timeout_ms = 120000\n"));
+  IntegrationServer server({.config = "[server]\nread_timeout_ms = 120000\n"});
   for (const std::string& auth : std::vector<std::string>{"", "Authorization: Bearer not-a-token\r\n"}) {
     RawConnection conn(server.port());
     ASSERT_TRUE(conn.send("POST /api/ml/admin/users HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
@@ -335,9 +307,8 @@ TEST(HardeningHttpTest, AMissingOrBadTokenIsRefusedBeforeTheBodyIsRead) {
 // 5. An email longer than any account's is refused like a wrong password, before it reaches the
 // rate limiter (which would keep it as a key, and count it against the address).
 TEST(HardeningHttpTest, AnOverlongLoginEmailIsRefusedBeforeTheRateLimiter) {
-  TempDir dir;
-  ServerProcess server(with_config(dir, "[auth]\nlogin_failures_per_address = 3\n"));
-  HttpClient client(server.port());
+  IntegrationServer server({.config = "[auth]\nlogin_failures_per_address = 3\n"});
+  auto& client = server.http();
   for (int i = 0; i < 6; ++i) {
     const std::string email = std::string(300, static_cast<char>('a' + i)) + "@long.test";
     const auto res = client.post(
@@ -350,7 +321,7 @@ TEST(HardeningHttpTest, AnOverlongLoginEmailIsRefusedBeforeTheRateLimiter) {
 // 6. A Transfer-Encoding that does not end in chunked is refused; what follows is never served as
 // a request of its own (request smuggling).
 TEST(HardeningHttpTest, ATransferEncodingNotEndingInChunkedIsRefused) {
-  ServerProcess server;
+  IntegrationServer server;
   for (const std::string& coding : std::vector<std::string>{"gzip", "chunked, gzip"}) {
     const std::string smuggled = "GET /api/smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     const std::string out = HttpClient(server.port())
@@ -366,8 +337,8 @@ TEST(HardeningHttpTest, ATransferEncodingNotEndingInChunkedIsRefused) {
 
 // 7. A percent-encoded line break in a path cannot start a forged log line.
 TEST(HardeningHttpTest, ControlCharactersInLoggedPathsAreEscaped) {
-  ServerProcess server;
-  HttpClient client(server.port());
+  IntegrationServer server;
+  auto& client = server.http();
   EXPECT_EQ(client.get("/api/x%0Dforged-line%0Ats=2026-01-01T00:00:00.000Z%20level=error").status, 404);
   ASSERT_TRUE(log_shows(server, "forged-line"));
   std::istringstream lines(server.log());
@@ -393,9 +364,7 @@ TEST(HardeningHttpTest, StaleUploadSpoolsAreSweptAtStart) {
   const int held_fd = ::open(held.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(held_fd, 0);
   ASSERT_EQ(::flock(held_fd, LOCK_EX | LOCK_NB), 0);
-  ServerProcess::Options options;
-  options.env = {{"TMPDIR", tmp.path().string()}};
-  ServerProcess server(options);
+  IntegrationServer server({.env = {{"TMPDIR", tmp.path().string()}}});
   EXPECT_FALSE(std::filesystem::exists(stale)) << server.log();
   EXPECT_TRUE(std::filesystem::exists(held));
   ::close(held_fd);
@@ -404,8 +373,8 @@ TEST(HardeningHttpTest, StaleUploadSpoolsAreSweptAtStart) {
 // 8b. The one import slot is taken before an upload is read: a second import is refused with
 // 409 while the first is still uploading, and the slot frees up when that upload is abandoned.
 TEST(HardeningHttpTest, TheImportSlotIsTakenBeforeTheUpload) {
-  ServerProcess server;
-  const auto admin = add_account(server, "boss@hardening.test", kPassword, "admin");
+  IntegrationServer server;
+  const auto admin = server.admin();
   const HttpClient::Headers headers{{"Authorization", "Bearer " + admin.token},
                                     {"Content-Type", "application/x-ndjson"}};
   RawConnection first(server.port());
@@ -418,16 +387,19 @@ TEST(HardeningHttpTest, TheImportSlotIsTakenBeforeTheUpload) {
   ASSERT_EQ(go_on.bytes.rfind("HTTP/1.1 100", 0), 0U) << go_on.bytes;
   ASSERT_TRUE(first.send("{\"id\":"));
 
-  HttpClient client(server.port());
+  auto& client = server.http();
   const auto second = client.request("POST", "/api/import?type=goals", "", headers);
   EXPECT_EQ(second.status, 409) << second.body;
   EXPECT_EQ(second.error_code(), "import_running") << second.body;
 
   first.close();  // the first upload is abandoned halfway
   int status = 0;
-  for (const auto end = Clock::now() + seconds(10); status != 200 && Clock::now() < end;) {
-    status = HttpClient(server.port()).request("POST", "/api/import?type=goals", "", headers).status;
-  }
+  eventually(
+      [&] {
+        status = HttpClient(server.port()).request("POST", "/api/import?type=goals", "", headers).status;
+        return status == 200;
+      },
+      seconds(10));
   EXPECT_EQ(status, 200);
 }
 

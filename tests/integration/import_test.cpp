@@ -319,12 +319,8 @@ TEST_F(ImportTest, ExpectContinueIsAnsweredOnlyOnceTheCallerMayImport) {
 
 TEST(ImportLimitTest, BodyOverTheConfiguredLimitIs413AndTheServerKeepsServing) {
   TempDir dir;
-  const auto config = dir.file("mladmin.toml");
-  std::ofstream(config) << "[server]\nimport_max_bytes = 65536\n";
-  ServerProcess::Options options;
-  options.extra_args = {"--config", config};
-  options.env["TMPDIR"] = dir.path().string();
-  IntegrationServer server(options);
+  IntegrationServer server(
+      {.env = {{"TMPDIR", dir.path().string()}}, .config = "[server]\nimport_max_bytes = 65536\n"});
   const auto admin_id = server.admin().id;
   auto& c = server.http();
   const auto token = server.admin().token;

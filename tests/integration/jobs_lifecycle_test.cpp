@@ -14,7 +14,6 @@
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -120,9 +119,7 @@ class JobRetentionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     url_ = std::string("sqlite://") + dir_.file("jobs.db");
-    ServerProcess::Options options;
-    options.database_url = url_;
-    IntegrationServer server(options);
+    IntegrationServer server({.database_url = url_});
     ml_ = server.ml_admin();
     seed_journal_entries(url_, ml_.id, 4, "je-");
     seed_bad_entries(url_, ml_.id, 0, 3);
@@ -203,10 +200,8 @@ class JobRetentionTest : public ::testing::Test {
 };
 
 TEST_F(JobRetentionTest, FinishedJobsPast90DaysAreDeletedAtStartWhileRecentAndActiveOnesStay) {
-  ServerProcess::Options options;
-  options.database_url = url_;
-  ServerProcess server(options);  // the default retention: 90 days
-  HttpClient c(server.port());
+  IntegrationServer server({.database_url = url_});  // the default retention: 90 days
+  auto& c = server.http();
 
   for (const auto& gone : {old_with_errors_, old_goals_}) {
     auto res = c.get(job_path(gone), ml_.token);
@@ -227,18 +222,13 @@ TEST_F(JobRetentionTest, FinishedJobsPast90DaysAreDeletedAtStartWhileRecentAndAc
   EXPECT_NE(log.find("jobs=2 item_errors=3 retention_days=90"), std::string::npos) << log;
 
   // The active job was left alone and, requeued at start, runs to its end.
-  const auto active = c.wait_for_job(active_, ml_.token);
+  const auto active = server.wait_finished(active_);
   EXPECT_EQ(str(active, "status"), "completed");
 }
 
 TEST_F(JobRetentionTest, RetentionOfZeroDaysKeepsEveryJob) {
-  const auto config = dir_.file("keep.toml");
-  std::ofstream(config) << "[sync]\nretention_days = 0\n";
-  ServerProcess::Options options;
-  options.database_url = url_;
-  options.extra_args = {"--config", config};
-  ServerProcess server(options);
-  HttpClient c(server.port());
+  IntegrationServer server({.config = "[sync]\nretention_days = 0\n", .database_url = url_});
+  auto& c = server.http();
 
   for (const auto& id : {old_with_errors_, old_goals_, recent_, active_}) {
     EXPECT_EQ(status_of(c, id), 200) << id;
@@ -250,11 +240,8 @@ TEST_F(JobRetentionTest, RetentionOfZeroDaysKeepsEveryJob) {
 }
 
 TEST_F(JobRetentionTest, ANegativeRetentionIsRefusedAtStartNamingTheKey) {
-  const auto config = dir_.file("bad.toml");
-  std::ofstream(config) << "[sync]\nretention_days = -1\n";
   const auto result =
-      run_mladmin({"serve", "--config", config, "--listen", "127.0.0.1:0", "--database", url_}, "",
-                  {{"MLADMIN_JWT_SECRET", kTestJwtSecret}});
+      serve_refused("[sync]\nretention_days = -1\n", {{"MLADMIN_JWT_SECRET", kTestJwtSecret}}, url_);
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.err.find("sync.retention_days"), std::string::npos) << result.err;
   // Nothing was deleted by a server that did not start.

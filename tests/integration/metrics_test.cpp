@@ -5,10 +5,10 @@
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <fstream>
 #include <optional>
 #include <string>
 
+#include "domain/testing/eventually.hpp"
 #include "support/fixture.hpp"
 #include "support/seed.hpp"
 #include "support/sse_client.hpp"
@@ -35,22 +35,16 @@ class MetricsTest : public IntegrationTest {
  protected:
   void SetUp() override {
     IntegrationTest::SetUp();
-    server_ = &server().process();
-    admin_id_ = server().ml_admin().id;
-    token_ = server().ml_admin().token;
+    server().ml_admin();  // signed in (one HTTP request counted) before the first scrape
   }
 
   std::string scrape() {
-    auto res = HttpClient(server_->port()).get("/metrics");
+    auto res = HttpClient(server().port()).get("/metrics");
     EXPECT_EQ(res.status, 200) << res.body;
     EXPECT_EQ(res.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u)
         << res.header("content-type");
     return res.body;
   }
-
-  ServerProcess* server_ = nullptr;
-  std::string admin_id_;
-  std::string token_;
 };
 
 TEST_F(MetricsTest, AFreshServerExposesEveryFamilyWithZeros) {
@@ -66,18 +60,18 @@ TEST_F(MetricsTest, AFreshServerExposesEveryFamilyWithZeros) {
 }
 
 TEST_F(MetricsTest, ASyncCountsItsItemsByOutcomeAndItsDuration) {
-  seed_journal_entries(server_->database_url(), admin_id_, 300, "ok-");
-  seed(server_->database_url(), [&](store::Writer& w) {
+  seed_journal_entries(server().database_url(), server().ml_admin().id, 300, "ok-");
+  seed(server().database_url(), [&](store::Writer& w) {
     for (int i = 0; i < 7; ++i) {
-      auto bad = valid_journal_entry("bad-" + std::to_string(i), admin_id_);
+      auto bad = valid_journal_entry("bad-" + std::to_string(i), server().ml_admin().id);
       bad.body = "   ";
       w.save_journal_entry(bad);
     }
   });
-  const auto job = server().run_job(kJournalSync, "{}", token_);
+  const auto job = server().run_job(kJournalSync, "{}", server().ml_admin().token);
   ASSERT_EQ(job.at("status").as_string(), "completed");
   // The same records again: every one skipped (unchanged) or failed again.
-  const auto again = server().run_job(kJournalSync, R"({"mode":"full"})", token_);
+  const auto again = server().run_job(kJournalSync, R"({"mode":"full"})", server().ml_admin().token);
   ASSERT_EQ(again.at("status").as_string(), "completed");
 
   const auto text = scrape();
@@ -93,9 +87,9 @@ TEST_F(MetricsTest, ASyncCountsItsItemsByOutcomeAndItsDuration) {
 }
 
 TEST_F(MetricsTest, RequestsAreCountedByRoutePatternAndStatus) {
-  HttpClient http(server_->port());
+  HttpClient http(server().port());
   ASSERT_EQ(http.get("/healthz").status, 200);
-  ASSERT_EQ(http.get("/api/ml/sync/job/no-such-job", token_).status, 404);
+  ASSERT_EQ(http.get("/api/ml/sync/job/no-such-job", server().ml_admin().token).status, 404);
   ASSERT_EQ(http.get("/api/no/such/path").status, 404);
   const auto text = scrape();
   EXPECT_GE(
@@ -115,8 +109,8 @@ TEST_F(MetricsTest, RequestsAreCountedByRoutePatternAndStatus) {
 
 TEST_F(MetricsTest, ConnectedEventClientsComeAndGo) {
   {
-    SseClient a(server_->port(), token_);
-    SseClient b(server_->port(), token_);
+    SseClient a(server().port(), server().ml_admin().token);
+    SseClient b(server().port(), server().ml_admin().token);
     ASSERT_EQ(a.status(), 200);
     ASSERT_EQ(b.status(), 200);
     ASSERT_TRUE(a.wait_for([](const auto& ev) { return !ev.empty(); }));
@@ -124,20 +118,13 @@ TEST_F(MetricsTest, ConnectedEventClientsComeAndGo) {
     EXPECT_EQ(sample(scrape(), "mladmin_event_clients"), 2.0);
   }
   // The server notices the closed connections at once (it watches the socket).
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
   std::optional<double> clients;
-  while ((clients = sample(scrape(), "mladmin_event_clients")) != 0.0 &&
-         std::chrono::steady_clock::now() < deadline) {
-  }
+  domain::eventually([&] { return (clients = sample(scrape(), "mladmin_event_clients")) == 0.0; }, 10s);
   EXPECT_EQ(clients, 0.0);
 }
 
 TEST(MetricsAccessTest, NotPublicNeedsAnMlAdminToken) {
-  TempDir dir;
-  std::ofstream(dir.file("mladmin.toml")) << "[metrics]\npublic = false\n";
-  ServerProcess::Options options;
-  options.extra_args = {"--config", dir.file("mladmin.toml")};
-  IntegrationServer server(options);
+  IntegrationServer server({.config = "[metrics]\npublic = false\n"});
   auto& http = server.http();
   EXPECT_EQ(http.get("/metrics").status, 401);
   EXPECT_EQ(server.as_user().get("/metrics").status, 403);

@@ -3,24 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <fstream>
 
-#include "support/http_client.hpp"
+#include "support/fixture.hpp"
 #include "support/ml_receiver.hpp"
-#include "support/process.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
 namespace {
 
-constexpr const char* kPassword = "Lichen-Harvest-29-Sonnet";
 constexpr const char* kToken = "receiver-token-456";
 
 TEST(MlServiceApiTest, WithoutAUrlTheServiceIsNotConfigured) {
-  ServerProcess server;
-  const auto ml = add_account(server, "ml@svc.test", kPassword, "ml_admin");
-  const auto user = add_account(server, "user@svc.test", kPassword, "user");
-  HttpClient client(server.port());
+  IntegrationServer server;
+  const auto ml = server.ml_admin();
+  const auto user = server.user();
+  auto& client = server.http();
   const auto res = client.get("/api/ml/service", ml.token);
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.json().at("configured"), false);
@@ -31,15 +28,11 @@ TEST(MlServiceApiTest, WithoutAUrlTheServiceIsNotConfigured) {
 
 TEST(MlServiceApiTest, ConfiguredServiceShowsItsUrlWithoutCredentials) {
   MlReceiver receiver({.token = kToken});
-  TempDir dir;
   const std::string base = "http://someone:hunter2@127.0.0.1:" + std::to_string(receiver.port()) + "/base";
-  std::ofstream(dir.file("mladmin.toml")) << "[ml_service]\nurl = \"" << base << "\"\nbatch_items = 100\n";
-  ServerProcess::Options options;
-  options.extra_args = {"--config", dir.file("mladmin.toml")};
-  options.env = {{"MLADMIN_ML_SERVICE_TOKEN", kToken}};
-  ServerProcess server(options);
-  const auto ml = add_account(server, "ml@svc.test", kPassword, "ml_admin");
-  HttpClient client(server.port());
+  IntegrationServer server({.env = {{"MLADMIN_ML_SERVICE_TOKEN", kToken}},
+                            .config = "[ml_service]\nurl = \"" + base + "\"\nbatch_items = 100\n"});
+  const auto ml = server.ml_admin();
+  auto& client = server.http();
   const auto res = client.get("/api/ml/service", ml.token);
   ASSERT_EQ(res.status, 200) << res.body;
   const auto body = res.json();
@@ -59,10 +52,7 @@ TEST(MlServiceApiTest, ConfiguredServiceShowsItsUrlWithoutCredentials) {
 }
 
 TEST(MlServiceApiTest, BadMlServiceConfigIsRefusedAtStart) {
-  TempDir dir;
-  std::ofstream(dir.file("mladmin.toml")) << "[ml_service]\nurl = \"ftp://ml.internal\"\n";
-  const auto r = run_mladmin(
-      {"serve", "--config", dir.file("mladmin.toml"), "--database", "sqlite://" + dir.file("db.sqlite")});
+  const auto r = serve_refused("[ml_service]\nurl = \"ftp://ml.internal\"\n");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("[ml_service] url must be an http:// or https:// URL"), std::string::npos) << r.err;
 }
@@ -96,18 +86,17 @@ TEST(MlServiceCheckTest, UnreachableServiceFailsEveryRule) {
 }
 
 TEST(UserDeletionTest, DeletedUsersDocumentsGoAtTheNextSync) {
-  ServerProcess server;
-  const auto admin = add_account(server, "admin@svc.test", kPassword, "admin");
-  const auto ml = add_account(server, "ml@svc.test", kPassword, "ml_admin");
-  const auto gone = add_account(server, "gone@svc.test", kPassword, "user");
-  const auto stays = add_account(server, "stays@svc.test", kPassword, "user");
+  IntegrationServer server;
+  const auto admin = server.admin();
+  const auto ml = server.ml_admin();
+  const auto gone = server.add_account("gone@svc.test", "user");
+  const auto stays = server.add_account("stays@svc.test", "user");
   seed_journal_entries(server.database_url(), gone.id, 7, "gone-e-");
   seed_goals(server.database_url(), gone.id, 4, "gone-g-");
   seed_journal_entries(server.database_url(), stays.id, 3, "stays-e-");
-  HttpClient client(server.port());
-  ASSERT_EQ(client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token).at("status"),
-            "completed");
-  ASSERT_EQ(client.run_sync("/api/ml/sync/goals", R"({"scope":"all"})", ml.token).at("status"), "completed");
+  auto& client = server.http();
+  ASSERT_EQ(server.run_job(kJournalSync, R"({"scope":"all"})", ml.token).at("status"), "completed");
+  ASSERT_EQ(server.run_job(kGoalSync, R"({"scope":"all"})", ml.token).at("status"), "completed");
   const std::string count_docs = "SELECT count(*) FROM documents WHERE user_id = '" + gone.id + "'";
   ASSERT_EQ(query_int(server.database_url(), count_docs), 11);
 
@@ -118,9 +107,8 @@ TEST(UserDeletionTest, DeletedUsersDocumentsGoAtTheNextSync) {
   EXPECT_EQ(query_int(server.database_url(),
                       "SELECT count(*) FROM goals WHERE user_id = '" + gone.id + "' AND deleted_at IS NULL"),
             0);
-  ASSERT_EQ(client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token).at("status"),
-            "completed");
-  ASSERT_EQ(client.run_sync("/api/ml/sync/goals", R"({"scope":"all"})", ml.token).at("status"), "completed");
+  ASSERT_EQ(server.run_job(kJournalSync, R"({"scope":"all"})", ml.token).at("status"), "completed");
+  ASSERT_EQ(server.run_job(kGoalSync, R"({"scope":"all"})", ml.token).at("status"), "completed");
   EXPECT_EQ(query_int(server.database_url(), count_docs), 0);
   EXPECT_EQ(
       query_int(server.database_url(), "SELECT count(*) FROM documents WHERE user_id = '" + stays.id + "'"),

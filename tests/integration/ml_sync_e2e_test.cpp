@@ -7,26 +7,21 @@
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <fstream>
-#include <functional>
 #include <map>
-#include <thread>
 
-#include "support/http_client.hpp"
+#include "support/fixture.hpp"
 #include "support/ml_receiver.hpp"
-#include "support/process.hpp"
 #include "support/seed.hpp"
 #include "support/sse_client.hpp"
 
 namespace mladmin::test {
 namespace {
 
-constexpr const char* kPassword = "Lichen-Harvest-29-Sonnet";
 constexpr const char* kToken = "receiver-token-789";
 
 /// (sourceType/sourceId) → content hash of every document in the store.
 std::map<std::string, std::string> store_documents(const std::string& database_url) {
-  const std::string path = database_url.substr(std::string("sqlite://").size());
+  const std::string path = database_path(database_url);
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
@@ -51,37 +46,8 @@ std::map<std::string, std::string> receiver_documents(MlReceiver& receiver) {
   return out;
 }
 
-std::int64_t num(const boost::json::value& v, const char* key) {
-  return v.at(key).to_number<std::int64_t>();
-}
 std::int64_t stat(MlReceiver& receiver, const char* key) {
   return num(receiver.stats(), key);
-}
-
-/// Polls the job until `done` holds for it or 120 s pass; returns the last job read.
-boost::json::value poll_job(HttpClient& client, const std::string& id, const std::string& token,
-                            const std::function<bool(const boost::json::value&)>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  boost::json::value job;
-  while (std::chrono::steady_clock::now() < deadline) {
-    job = client.get("/api/ml/sync/job/" + id, token).json();
-    if (job.is_object() && done(job)) {
-      return job;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ADD_FAILURE() << "condition not reached within 120 s; last: " << job;
-  return job;
-}
-
-ServerProcess::Options ml_server(const TempDir& dir, const std::string& config,
-                                 const std::string& database_url = "") {
-  std::ofstream(dir.file("mladmin.toml")) << config;
-  ServerProcess::Options options;
-  options.extra_args = {"--config", dir.file("mladmin.toml")};
-  options.env = {{"MLADMIN_ML_SERVICE_TOKEN", kToken}};
-  options.database_url = database_url;
-  return options;
 }
 
 // Issue 14, exactly once: 100,000 records, a receiver failing at random, the server SIGKILLed
@@ -93,15 +59,13 @@ TEST(MlSyncEndToEndTest, KilledMidSyncEveryRecordReachesTheServiceOnceAtItsVersi
   constexpr std::int64_t kInFlight = 4;
   MlReceiver receiver({.token = kToken});
   receiver.faults(R"({"failRate": 0.05, "seed": 14, "failStatus": 503})");
-  TempDir dir;
-  const std::string config = "[ml_service]\nurl = \"" + receiver.url() +
-                             "\"\nbatch_items = " + std::to_string(kBatchItems) +
-                             "\nmax_in_flight = " + std::to_string(kInFlight) + "\nmax_attempts = 20\n";
-  ServerProcess first(ml_server(dir, config));
-  const auto ml = add_account(first, "ml@e2e.test", kPassword, "ml_admin");
-  const auto owner = add_account(first, "owner@e2e.test", kPassword, "user");
-  seed_journal_entries(first.database_url(), owner.id, kValid, "je-");
-  seed(first.database_url(), [&](store::Writer& w) {
+  const std::string keys = "batch_items = " + std::to_string(kBatchItems) +
+                           "\nmax_in_flight = " + std::to_string(kInFlight) + "\nmax_attempts = 20\n";
+  IntegrationServer server(receiver.server_options(keys));
+  const auto ml = server.ml_admin();
+  const auto owner = server.add_account("owner@e2e.test", "user");
+  seed_journal_entries(server.database_url(), owner.id, kValid, "je-");
+  seed(server.database_url(), [&](store::Writer& w) {
     for (std::int64_t i = 0; i < kInvalid; ++i) {
       auto e = valid_journal_entry("empty-" + std::to_string(i), owner.id);
       e.body = "   ";
@@ -111,31 +75,26 @@ TEST(MlSyncEndToEndTest, KilledMidSyncEveryRecordReachesTheServiceOnceAtItsVersi
 
   std::string id;
   {
-    HttpClient client(first.port());
-    const auto started = client.post("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
-    ASSERT_EQ(started.status, 202) << started.body;
-    id = std::string(started.json().at("id").as_string());
-    const auto midway = poll_job(client, id, ml.token, [](const boost::json::value& j) {
-      const bool active = j.at("status") == "running" || j.at("status") == "queued";
-      return !active || (num(j, "totalItems") > 0 && num(j, "processedItems") * 5 >= num(j, "totalItems"));
-    });
+    const auto started = server.start_job(kJournalSync, R"({"scope":"all"})", ml.token);
+    ASSERT_TRUE(started.is_object());
+    id = str(started, "id");
+    const auto midway = server.jobs().wait_midway(id, 0.2);
+    ASSERT_TRUE(midway.is_object());
     ASSERT_EQ(midway.at("status"), "running") << "the job finished before the kill";
   }
-  ASSERT_EQ(first.stop(SIGKILL), 128 + SIGKILL);
+  ASSERT_EQ(server.stop(SIGKILL), 128 + SIGKILL);
   const auto before = receiver.stats();
   EXPECT_EQ(num(before, "repeats"), 0) << "a repeat before the kill";
   EXPECT_GT(num(before, "appliedUpserts"), 0);
   EXPECT_LT(num(before, "appliedUpserts"), kValid);
 
-  ServerProcess second(ml_server(dir, config, first.database_url()));
-  HttpClient client(second.port());
-  const auto done = poll_job(client, id, ml.token, [](const boost::json::value& j) {
-    return j.at("status") != "running" && j.at("status") != "queued";
-  });
+  server.restart(receiver.server_options(keys));
+  const auto done = server.wait_finished(id);
+  ASSERT_TRUE(done.is_object());
   ASSERT_EQ(done.at("status"), "completed") << done;
   EXPECT_EQ(num(done, "failedItems"), kInvalid);
 
-  const auto held = store_documents(second.database_url());
+  const auto held = store_documents(server.database_url());
   EXPECT_EQ(static_cast<std::int64_t>(held.size()), kValid);
   EXPECT_EQ(receiver_documents(receiver), held);
   const auto after = receiver.stats();
@@ -162,14 +121,12 @@ TEST(MlSyncEndToEndTest, KilledMidSyncEveryRecordReachesTheServiceOnceAtItsVersi
 TEST(MlSyncEndToEndTest, ServiceDownFailsTheJobAndRetryCompletesIt) {
   MlReceiver receiver({.token = kToken});
   receiver.faults(R"({"failNext": 1000000, "failStatus": 503})");
-  TempDir dir;
-  ServerProcess server(
-      ml_server(dir, "[ml_service]\nurl = \"" + receiver.url() + "\"\nbatch_items = 50\nmax_attempts = 3\n"));
-  const auto ml = add_account(server, "ml@e2e.test", kPassword, "ml_admin");
-  const auto owner = add_account(server, "owner@e2e.test", kPassword, "user");
+  IntegrationServer server(receiver.server_options("batch_items = 50\nmax_attempts = 3\n"));
+  const auto ml = server.ml_admin();
+  const auto owner = server.add_account("owner@e2e.test", "user");
   seed_journal_entries(server.database_url(), owner.id, 300, "je-");
-  HttpClient client(server.port());
-  const auto failed = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  auto& client = server.http();
+  const auto failed = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
   ASSERT_EQ(failed.at("status"), "failed") << failed;
   ASSERT_TRUE(failed.as_object().contains("failureReason")) << failed;
   EXPECT_EQ(std::string(failed.at("failureReason").as_string()).rfind("ML service unavailable: ", 0), 0u)
@@ -182,7 +139,7 @@ TEST(MlSyncEndToEndTest, ServiceDownFailsTheJobAndRetryCompletesIt) {
   const std::string id(failed.at("id").as_string());
   const auto retried = client.post("/api/ml/sync/job/" + id + "/retry", "{}", ml.token);
   ASSERT_LT(retried.status, 300) << retried.body;
-  const auto done = client.wait_for_job(id, ml.token);
+  const auto done = server.wait_finished(id);
   ASSERT_EQ(done.at("status"), "completed") << done;
   const auto held = store_documents(server.database_url());
   EXPECT_EQ(held.size(), 300u);
@@ -217,22 +174,18 @@ double ms_until_status(HttpClient& client, SseClient& events, const std::string&
 TEST(MlSyncEndToEndTest, PauseCancelAndSigtermTakeEffectWhileTheServiceHangs) {
   MlReceiver receiver({.token = kToken});
   receiver.faults(R"({"hangNext": 1000000})");
-  TempDir dir;
-  ServerProcess server(ml_server(
-      dir, "[ml_service]\nurl = \"" + receiver.url() + "\"\nbatch_items = 50\ntimeout_ms = 600000\n"));
-  const auto ml = add_account(server, "ml@e2e.test", kPassword, "ml_admin");
-  const auto owner = add_account(server, "owner@e2e.test", kPassword, "user");
+  IntegrationServer server(receiver.server_options("batch_items = 50\ntimeout_ms = 600000\n"));
+  const auto ml = server.ml_admin();
+  const auto owner = server.add_account("owner@e2e.test", "user");
   seed_journal_entries(server.database_url(), owner.id, 500, "je-");
-  HttpClient client(server.port());
-  SseClient events(server.port(), ml.token);
-  ASSERT_EQ(events.status(), 200);
+  auto& client = server.http();
+  SseClient& events = server.jobs().stream();
 
   auto start_hanging = [&] {
     const auto before = stat(receiver, "requests");
-    const auto started = client.post("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
-    EXPECT_EQ(started.status, 202) << started.body;
+    const auto started = server.start_job(kJournalSync, R"({"scope":"all"})", ml.token);
     EXPECT_TRUE(receiver.wait_for_requests(static_cast<std::size_t>(before) + 1));
-    return std::string(started.json().at("id").as_string());
+    return started.is_object() ? str(started, "id") : "";
   };
 
   const auto id = start_hanging();
@@ -263,13 +216,12 @@ TEST(MlSyncEndToEndTest, PauseCancelAndSigtermTakeEffectWhileTheServiceHangs) {
 TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndOffersARejectedItemAgain) {
   MlReceiver receiver({.token = kToken});
   receiver.faults(R"({"rejectSourceIds": {"je-7": "the embedding model refuses this text"}})");
-  TempDir dir;
-  ServerProcess server(ml_server(dir, "[ml_service]\nurl = \"" + receiver.url() + "\"\nbatch_items = 40\n"));
-  const auto ml = add_account(server, "ml@e2e.test", kPassword, "ml_admin");
-  const auto owner = add_account(server, "owner@e2e.test", kPassword, "user");
+  IntegrationServer server(receiver.server_options("batch_items = 40\n"));
+  const auto ml = server.ml_admin();
+  const auto owner = server.add_account("owner@e2e.test", "user");
   seed_journal_entries(server.database_url(), owner.id, 200, "je-");
-  HttpClient client(server.port());
-  auto job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  auto& client = server.http();
+  auto job = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
   ASSERT_EQ(job.at("status"), "completed") << job;
   const std::string first_id(job.at("id").as_string());
   EXPECT_EQ(num(job, "failedItems"), 1);
@@ -298,7 +250,7 @@ TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndOffersARejectedItem
     }
   });
   const auto before = receiver.stats();
-  job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  job = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
   ASSERT_EQ(job.at("status"), "completed") << job;
   EXPECT_EQ(num(job, "totalItems"), 5 + 3 + 4 + 1) << job;
   EXPECT_EQ(num(job, "failedItems"), 1) << job;
@@ -316,7 +268,7 @@ TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndOffersARejectedItem
 
   // Now the service takes it: the next sync, with nothing else changed, sends just je-7.
   receiver.faults(R"({"rejectSourceIds": {}})");
-  job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  job = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
   ASSERT_EQ(job.at("status"), "completed") << job;
   EXPECT_EQ(num(job, "totalItems"), 1) << job;
   EXPECT_EQ(num(job, "syncedItems"), 1) << job;
@@ -329,7 +281,7 @@ TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndOffersARejectedItem
   EXPECT_EQ(receiver_documents(receiver), held);
 
   // Nothing is pending any more; the first job's item error stays its history.
-  job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  job = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
   ASSERT_EQ(job.at("status"), "completed") << job;
   EXPECT_EQ(num(job, "totalItems"), 0) << job;
   EXPECT_EQ(num(client.get("/api/ml/sync/job/" + first_id, ml.token).json(), "failedItems"), 1);
@@ -338,21 +290,15 @@ TEST(MlSyncEndToEndTest, IncrementalSendsExactlyTheChangesAndOffersARejectedItem
 TEST(MlSyncEndToEndTest, ReceiverHoldsExactlyTheStoresDocuments) {
   MlReceiver receiver({.token = kToken});
   receiver.faults(R"({"failNext": 2, "failStatus": 503})");  // the first batch is retried
-  TempDir dir;
-  std::ofstream(dir.file("mladmin.toml"))
-      << "[ml_service]\nurl = \"" << receiver.url() << "\"\nbatch_items = 40\n";
-  ServerProcess::Options options;
-  options.extra_args = {"--config", dir.file("mladmin.toml")};
-  options.env = {{"MLADMIN_ML_SERVICE_TOKEN", kToken}};
-  ServerProcess server(options);
-  const auto ml = add_account(server, "ml@e2e.test", kPassword, "ml_admin");
-  const auto admin = add_account(server, "admin@e2e.test", kPassword, "admin");
-  const auto owner = add_account(server, "owner@e2e.test", kPassword, "user");
-  const auto other = add_account(server, "other@e2e.test", kPassword, "user");
+  IntegrationServer server(receiver.server_options("batch_items = 40\n"));
+  const auto ml = server.ml_admin();
+  const auto admin = server.admin();
+  const auto owner = server.add_account("owner@e2e.test", "user");
+  const auto other = server.add_account("other@e2e.test", "user");
   seed_journal_entries(server.database_url(), owner.id, 230, "e2e-");
   seed_journal_entries(server.database_url(), other.id, 20, "other-");
-  HttpClient client(server.port());
-  auto job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  auto& client = server.http();
+  auto job = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
   ASSERT_EQ(job.at("status"), "completed") << job;
   auto held = store_documents(server.database_url());
   EXPECT_EQ(held.size(), 250u);
@@ -360,7 +306,7 @@ TEST(MlSyncEndToEndTest, ReceiverHoldsExactlyTheStoresDocuments) {
 
   // A deleted user's documents leave the service at the next sync.
   ASSERT_EQ(client.del("/api/ml/admin/users/" + other.id, admin.token).status, 204);
-  job = client.run_sync("/api/ml/sync/journal-entries", R"({"scope":"all"})", ml.token);
+  job = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
   ASSERT_EQ(job.at("status"), "completed") << job;
   held = store_documents(server.database_url());
   EXPECT_EQ(held.size(), 230u);

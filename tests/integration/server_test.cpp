@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
+#include "support/text.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -35,16 +35,8 @@ using tcp = asio::ip::tcp;
 
 constexpr const char* kPassword = "Granite-Kettle-83-Meadow";
 
-std::size_t count_of(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 TEST(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
-  ServerProcess server;
+  IntegrationServer server;
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
@@ -79,7 +71,7 @@ TEST(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 }
 
 TEST(ServerTest, ReadyzAnswersOkWhenTheDatabaseIsUp) {
-  ServerProcess server;
+  IntegrationServer server;
   HttpClient client(server.port());
 
   auto res = client.get("/readyz");
@@ -90,7 +82,7 @@ TEST(ServerTest, ReadyzAnswersOkWhenTheDatabaseIsUp) {
 }
 
 TEST(ServerTest, SigtermExitsZeroAndStopsAcceptingConnections) {
-  ServerProcess server;
+  IntegrationServer server;
   const auto port = server.port();
   ASSERT_EQ(HttpClient(port).get("/healthz").status, 200);
   // An idle keep-alive connection must not hold the shutdown up.
@@ -108,7 +100,7 @@ TEST(ServerTest, SigtermExitsZeroAndStopsAcceptingConnections) {
 }
 
 TEST(ServerTest, SigintAlsoExitsZero) {
-  ServerProcess server;
+  IntegrationServer server;
   ASSERT_EQ(HttpClient(server.port()).get("/healthz").status, 200);
 
   EXPECT_EQ(server.stop(SIGINT, std::chrono::seconds(10)), 0);
@@ -116,13 +108,8 @@ TEST(ServerTest, SigintAlsoExitsZero) {
 
 TEST(ServerTest, SigtermLetsInFlightRequestsFinish) {
   // One hashing thread makes sign-ins queue, so that several are in flight at once.
-  TempDir dir;
-  const auto config = dir.file("mladmin.toml");
-  std::ofstream(config) << "[auth]\nhash_threads = 1\n";
-  ServerProcess::Options options;
-  options.extra_args = {"--config", config};
-  ServerProcess server(options);
-  server.add_user("drain@server.test", kPassword, "user", "Drain Tester");
+  IntegrationServer server({.config = "[auth]\nhash_threads = 1\n"});
+  server.add_account("drain@server.test", "user", "Drain Tester");
 
   constexpr int kClients = 4;
   std::mutex mutex;
@@ -133,9 +120,8 @@ TEST(ServerTest, SigtermLetsInFlightRequestsFinish) {
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
       HttpClient client(server.port());
-      auto res =
-          client.post("/api/auth/login",
-                      json::serialize(json::object{{"email", "drain@server.test"}, {"password", kPassword}}));
+      auto res = client.post("/api/auth/login", json::serialize(json::object{{"email", "drain@server.test"},
+                                                                             {"password", kTestPassword}}));
       std::lock_guard lock(mutex);
       results[static_cast<std::size_t>(i)] = std::move(res);
       ++answered;
@@ -172,7 +158,7 @@ TEST(ServerTest, RaisesItsSoftDescriptorLimitToTheHardLimit) {
   rlimit low = mine;
   low.rlim_cur = 1024;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-  std::optional<ServerProcess> server;
+  std::optional<IntegrationServer> server;
   server.emplace();
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &mine), 0);
 
@@ -272,10 +258,8 @@ TEST_F(CliUserTest, AddListSetRoleDisableAndEnableRoundTrip) {
   EXPECT_EQ(by_id.exit_code, 0) << by_id.err;
 
   // What the command line wrote, the server serves.
-  ServerProcess::Options options;
-  options.database_url = db_;
-  ServerProcess server(options);
-  HttpClient client(server.port());
+  IntegrationServer server({.database_url = db_});
+  auto& client = server.http();
   const std::string token = client.login("dev@cli.test", "Velvet-Harbor-19-Comet");
   auto me = client.get("/api/auth/me", token);
   ASSERT_EQ(me.status, 200) << me.body;
@@ -330,13 +314,7 @@ TEST_F(CliUserTest, MistakesExitOneSayingWhy) {
 }
 
 TEST(ServerConfigTest, UnknownConfigKeyStopsTheServerNamingTheKey) {
-  TempDir dir;
-  const auto config = dir.file("mladmin.toml");
-  std::ofstream(config) << "[server]\nio_threads = 1\nlisten_adress = \"127.0.0.1:0\"\n";
-
-  auto r = run_mladmin({"serve", "--config", config, "--listen", "127.0.0.1:0", "--database",
-                        "sqlite://" + dir.file("db.sqlite")},
-                       "", {}, std::chrono::seconds(30));
+  auto r = serve_refused("[server]\nio_threads = 1\nlisten_adress = \"127.0.0.1:0\"\n");
 
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("server.listen_adress"), std::string::npos) << r.err;
@@ -344,7 +322,6 @@ TEST(ServerConfigTest, UnknownConfigKeyStopsTheServerNamingTheKey) {
 }
 
 TEST(ServerConfigTest, UnknownConfigSectionOrBadValueStopsTheServerNamingIt) {
-  TempDir dir;
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"[servr]\nio_threads = 1\n", "servr"},
       {"[server]\nio_threads = \"four\"\n", "server.io_threads"},
@@ -352,11 +329,7 @@ TEST(ServerConfigTest, UnknownConfigSectionOrBadValueStopsTheServerNamingIt) {
       {"[auth]\nhash_threads = 1\nhash_threads = 2\n", "hash_threads"},
   };
   for (const auto& [text, named] : cases) {
-    const auto config = dir.file("bad.toml");
-    std::ofstream(config, std::ios::trunc) << text;
-    auto r = run_mladmin({"serve", "--config", config, "--listen", "127.0.0.1:0", "--database",
-                          "sqlite://" + dir.file("db.sqlite")},
-                         "", {}, std::chrono::seconds(30));
+    auto r = serve_refused(text);
     EXPECT_NE(r.exit_code, 0) << text;
     EXPECT_NE(r.err.find(named), std::string::npos) << text << " -> " << r.err;
   }
@@ -367,9 +340,7 @@ TEST(ServerConfigTest, ConfigFileFromTheEnvironmentIsRead) {
   const auto config = dir.file("mladmin.toml");
   std::ofstream(config) << "[server]\nmax_bodyy = 1\n";
 
-  auto r =
-      run_mladmin({"serve", "--listen", "127.0.0.1:0", "--database", "sqlite://" + dir.file("db.sqlite")}, "",
-                  {{"MLADMIN_CONFIG", config}}, std::chrono::seconds(30));
+  auto r = serve_refused("", {{"MLADMIN_CONFIG", config}});
 
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("server.max_bodyy"), std::string::npos) << r.err;

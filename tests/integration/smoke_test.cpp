@@ -1,14 +1,12 @@
 #include <gtest/gtest.h>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "support/fixture.hpp"
 
 namespace mladmin::test {
 
 TEST(ServerSmokeTest, HealthzAnswersOkOverHttp) {
-  ServerProcess server;
-  HttpClient client(server.port());
-  auto res = client.get("/healthz");
+  IntegrationServer server;
+  auto res = server.http().get("/healthz");
   EXPECT_EQ(res.status, 200);
   EXPECT_EQ(res.json().at("status").as_string(), "ok");
 }

@@ -12,7 +12,6 @@
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -52,19 +51,16 @@ std::string details_field(const HttpResponse& res) {
 
 class SyncTest : public IntegrationTest {
  protected:
-  ServerProcess::Options server_options() override {
-    std::ofstream(config_.file("mladmin.toml")) << kConfig;
-    ServerProcess::Options options;
-    options.extra_args = {"--config", config_.file("mladmin.toml")};
-    return options;
-  }
+  ServerProcess::Options server_options() override { return {.config = kConfig}; }
 
   /// Waits until the stream shows job `id` in `status`, then until two heartbeats more came: at
   /// least one heartbeat interval in which the job had its chance to move. Answers the state the
-  /// stream showed.
+  /// stream showed. Called after the control request answered: the engine saved and told the new
+  /// status before that answer (docs/jobs.md), so the event is waited for with the heartbeats'
+  /// deadline, not a whole job's.
   json::value settled_in(const std::string& id, const std::string& status) {
     const auto state = server().wait_for_job(
-        id, [&](const json::value& j) { return str(j, "status") == status; }, kJobDeadline, status);
+        id, [&](const json::value& j) { return str(j, "status") == status; }, 30s, status);
     auto& stream = server().jobs().stream();
     EXPECT_TRUE(stream.wait_comments(stream.comments() + 2, 30s)) << "no heartbeats on the stream";
     return state;
@@ -103,9 +99,6 @@ class SyncTest : public IntegrationTest {
                      "WHERE d.source_type = 'journal_entries' AND j.deleted_at IS NULL AND "
                      "j.user_id = d.user_id");
   }
-
- private:
-  TempDir config_;
 };
 
 // ---------------------------------------------------------------------------------------------

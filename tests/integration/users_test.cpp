@@ -48,19 +48,8 @@ std::vector<std::string> sorted(std::vector<std::string> ids) {
   return ids;
 }
 
-class UsersTest : public SharedIntegrationTest {
+class UsersTest : public SharedAdminTest {
  protected:
-  static void SetUpTestSuite() {
-    SharedIntegrationTest::SetUpTestSuite();
-    admin_id_ = server().admin().id;
-    admin_token_ = server().admin().token;
-  }
-
-  void SetUp() override {
-    ASSERT_FALSE(admin_token_.empty());
-    client_ = std::make_unique<HttpClient>(server().port());
-  }
-
   HttpResponse create(const std::string& email, const std::string& name, const std::string& role = "user",
                       const std::string& status = "active") {
     return client_->post(
@@ -114,10 +103,6 @@ class UsersTest : public SharedIntegrationTest {
     }
     return {ids, sizes};
   }
-
-  static inline std::string admin_id_;
-  static inline std::string admin_token_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(UsersTest, CreateAnswers201WithTheLocationOfTheNewUser) {

@@ -68,7 +68,8 @@ class IntegrationServer final {
   /// A client without a token.
   HttpClient& http() { return *http_; }
 
-  /// The accounts of each role (user@fixture.test, ml@fixture.test, admin@fixture.test).
+  /// The accounts of each role (user@fixture.test, ml@fixture.test, admin@fixture.test). On a
+  /// database that an earlier server of the fixture made, the accounts it holds are logged in.
   const Account& user() { return as_user().account(); }
   const Account& ml_admin() { return as_ml_admin().account(); }
   const Account& admin() { return as_admin().account(); }
@@ -139,6 +140,26 @@ class SharedIntegrationTest : public ::testing::Test {
 
  private:
   static inline std::unique_ptr<IntegrationServer> shared_;
+};
+
+/// A SharedIntegrationTest whose tests act as the fixture's admin (admin_id_, admin_token_) over
+/// an HttpClient of their own (client_: a new connection for each test).
+class SharedAdminTest : public SharedIntegrationTest {
+ protected:
+  static void SetUpTestSuite() {
+    SharedIntegrationTest::SetUpTestSuite();
+    admin_id_ = server().admin().id;
+    admin_token_ = server().admin().token;
+  }
+
+  void SetUp() override {
+    ASSERT_FALSE(admin_token_.empty());
+    client_ = std::make_unique<HttpClient>(server().port());
+  }
+
+  static inline std::string admin_id_;
+  static inline std::string admin_token_;
+  std::unique_ptr<HttpClient> client_;
 };
 
 }  // namespace mladmin::test

@@ -1,7 +1,7 @@
 #include "support/http_client.hpp"
 
 #include "support/api_record.hpp"
-#include "support/sse_client.hpp"
+#include "support/job_json.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,9 +21,7 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 boost::json::value HttpResponse::json() const {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  return ec ? boost::json::value() : v;
+  return parse_or_null(body);
 }
 
 std::string HttpResponse::error_code() const {
@@ -167,48 +165,6 @@ std::string HttpClient::login(const std::string& email, const std::string& passw
     return "";
   }
   return std::string(v.at("token").as_string());
-}
-
-boost::json::value HttpClient::wait_for_job(const std::string& job_id, const std::string& token,
-                                            std::chrono::seconds deadline) {
-  const auto is_finished = [](const boost::json::value& job) {
-    const auto* status = job.is_object() ? job.as_object().if_contains("status") : nullptr;
-    return status != nullptr && status->is_string() &&
-           (status->as_string() == "completed" || status->as_string() == "failed" ||
-            status->as_string() == "cancelled");
-  };
-  // Follow the event stream rather than poll: it is open before the job is read, so the end of a
-  // job that is not finished yet reaches it.
-  SseClient stream(impl_->port, token);
-  EXPECT_EQ(stream.status(), 200) << stream.body();
-  stream.wait_for([](const std::vector<SseEvent>& events) { return !events.empty(); });
-  auto job = get("/api/ml/sync/job/" + job_id, token).json();
-  if (is_finished(job)) {
-    return job;
-  }
-  const bool ended = stream.wait_for(
-      [&](const std::vector<SseEvent>& events) {
-        for (const auto& j : job_events(events, job_id)) {
-          if (is_finished(j)) {
-            return true;
-          }
-        }
-        return false;
-      },
-      deadline);
-  EXPECT_TRUE(ended) << "job " << job_id << " did not finish in time";
-  return get("/api/ml/sync/job/" + job_id, token).json();
-}
-
-boost::json::value HttpClient::run_sync(const std::string& path, const std::string& body,
-                                        const std::string& token) {
-  auto started = post(path, body, token);
-  EXPECT_EQ(started.status, 202) << started.body;
-  const auto v = started.json();
-  if (!v.is_object() || !v.as_object().contains("id")) {
-    return v;
-  }
-  return wait_for_job(std::string(v.at("id").as_string()), token);
 }
 
 std::string HttpClient::raw(const std::string& bytes, std::size_t max_bytes) {

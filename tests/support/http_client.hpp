@@ -45,15 +45,6 @@ class HttpClient final {
   /// Logs in; returns the token (fails the calling test on anything but 200).
   std::string login(const std::string& email, const std::string& password);
 
-  /// Waits until the job is finished (completed, failed or cancelled) or `deadline` passes,
-  /// following the event stream (GET /api/ml/sync/events as `token`) rather than polling; returns
-  /// the job as GET /api/ml/sync/job/:id reads it then.
-  boost::json::value wait_for_job(const std::string& job_id, const std::string& token,
-                                  std::chrono::seconds deadline = std::chrono::seconds(60));
-
-  /// Starts a sync (POST `path` with `body`), expects 202, and waits for the job as above.
-  boost::json::value run_sync(const std::string& path, const std::string& body, const std::string& token);
-
   /// Sends raw bytes on a fresh connection and returns everything the server answers until it
   /// closes (or `max_bytes`).
   std::string raw(const std::string& bytes, std::size_t max_bytes = 1 << 20);

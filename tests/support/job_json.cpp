@@ -1,10 +1,17 @@
 #include "support/job_json.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace mladmin::test {
 
 namespace json = boost::json;
+
+json::value parse_or_null(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  return ec ? json::value() : v;
+}
 
 std::string str(const json::value& v, const char* key) {
   return std::string(v.at(key).as_string());

@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace mladmin::test {
 
@@ -14,6 +15,9 @@ inline constexpr const char* kGoalSync = "/api/ml/sync/goals";
 
 /// The password of every account the integration fixture creates.
 inline constexpr const char* kTestPassword = "Copper-Willow-61-Harbor";
+
+/// `text` parsed as JSON, or a null value when it is not JSON.
+boost::json::value parse_or_null(std::string_view text);
 
 /// `v[key]` as a string or an integer (throws when it is missing or of another kind).
 std::string str(const boost::json::value& v, const char* key);

@@ -12,8 +12,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <stdexcept>
-#include <thread>
 
+#include "domain/testing/eventually.hpp"
 #include "support/http_client.hpp"
 
 namespace mladmin::test {
@@ -46,7 +46,7 @@ unsigned short closed_port() {
 
 MlReceiver::MlReceiver() : MlReceiver(Options{}) {}
 
-MlReceiver::MlReceiver(Options options) {
+MlReceiver::MlReceiver(Options options) : token_(options.token) {
   std::vector<std::string> args = {python3(), receiver_script(), "--port", "0", "--db", dir_.file("ml.db")};
   if (!options.token.empty()) {
     args.insert(args.end(), {"--token", options.token});
@@ -115,6 +115,15 @@ MlReceiver::~MlReceiver() {
   }
 }
 
+ServerProcess::Options MlReceiver::server_options(const std::string& ml_service_keys) const {
+  ServerProcess::Options options;
+  options.config = "[ml_service]\nurl = \"" + url_ + "\"\n" + ml_service_keys;
+  if (!token_.empty()) {
+    options.env["MLADMIN_ML_SERVICE_TOKEN"] = token_;
+  }
+  return options;
+}
+
 void MlReceiver::faults(const std::string& spec_json) {
   HttpClient client(port_);
   const auto res = client.post("/_test/faults", spec_json);
@@ -134,16 +143,9 @@ boost::json::array MlReceiver::documents() {
 }
 
 bool MlReceiver::wait_for_requests(std::size_t n, std::chrono::milliseconds deadline) {
-  const auto until = Clock::now() + deadline;
-  for (;;) {
-    if (stats().at("requests").to_number<std::size_t>() >= n) {
-      return true;
-    }
-    if (Clock::now() >= until) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // The receiver announces nothing: its counters are looked at until they show the requests.
+  return domain::eventually([&] { return stats().at("requests").to_number<std::size_t>() >= n; }, deadline,
+                            std::chrono::milliseconds(20));
 }
 
 }  // namespace mladmin::test

@@ -37,12 +37,17 @@ class MlReceiver final {
   boost::json::value stats();
   /// GET /_test/documents: every document held, as [{sourceType, sourceId, version, userId}].
   boost::json::array documents();
+  /// The options of a `mladmin serve` whose sink is this receiver: a configuration file with
+  /// [ml_service] url = url() and `ml_service_keys` (more keys of that table, a line each), and
+  /// the receiver's token in MLADMIN_ML_SERVICE_TOKEN (docs/ml-service-api.md).
+  ServerProcess::Options server_options(const std::string& ml_service_keys = "") const;
   /// Polls the stats until at least `n` batch requests arrived or `deadline` passes.
   bool wait_for_requests(std::size_t n, std::chrono::milliseconds deadline = std::chrono::seconds(30));
 
  private:
   TempDir dir_;
   pid_t pid_ = -1;
+  std::string token_;
   std::string url_;
   unsigned short port_ = 0;
 };

@@ -163,6 +163,18 @@ CommandResult run_mladmin(const std::vector<std::string>& args, const std::strin
   return {*code, read_file(dir.file("stdout")), read_file(dir.file("stderr"))};
 }
 
+CommandResult serve_refused(const std::string& toml, const std::map<std::string, std::string>& env,
+                            const std::string& database_url) {
+  TempDir dir;
+  std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--database",
+                                database_url.empty() ? "sqlite://" + dir.file("mladmin.db") : database_url};
+  if (!toml.empty()) {
+    std::ofstream(dir.file("mladmin.toml")) << toml;
+    args.insert(args.end(), {"--config", dir.file("mladmin.toml")});
+  }
+  return run_mladmin(args, "", env, std::chrono::seconds(60));
+}
+
 ServerProcess::ServerProcess() : ServerProcess(Options{}) {}
 
 ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
@@ -172,6 +184,11 @@ ServerProcess::ServerProcess(Options options) : options_(std::move(options)) {
     options_.env["MLADMIN_JWT_SECRET"] = kTestJwtSecret;
   }
   std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--database", database_url_};
+  if (!options_.config.empty()) {
+    const auto path = dir_.file("mladmin.toml");
+    std::ofstream(path) << options_.config;
+    args.insert(args.end(), {"--config", path});
+  }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {

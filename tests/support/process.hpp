@@ -37,6 +37,12 @@ CommandResult run_mladmin(const std::vector<std::string>& args, const std::strin
                           const std::map<std::string, std::string>& env = {},
                           std::chrono::seconds deadline = std::chrono::seconds(60));
 
+/// Runs `mladmin serve` on 127.0.0.1 port 0 to its end, with `toml` (unless empty) as its
+/// configuration file, `env` added, and `database_url` (default: a new file): for a start the
+/// server must refuse. One it accepted would not end: the test fails at the 60 s deadline.
+CommandResult serve_refused(const std::string& toml, const std::map<std::string, std::string>& env = {},
+                            const std::string& database_url = "");
+
 /// Starts the mladmin binary with `args` and the given descriptors as its stdin, stdout and
 /// stderr; `env` entries are added to a copy of the environment without MLADMIN_* variables.
 /// Returns its pid.
@@ -54,7 +60,10 @@ class ServerProcess final {
   struct Options {
     std::map<std::string, std::string> env;  ///< added to the environment
     std::vector<std::string> extra_args;     ///< appended to `serve …`
-    std::string database_url;                ///< default: a file in the temp dir
+    /// The TOML of a configuration file (README "Running it"): written into the server's temporary
+    /// directory and passed with --config. Empty: no file.
+    std::string config;
+    std::string database_url;  ///< default: a file in the temp dir
     /// Sets MLADMIN_JWT_SECRET to kTestJwtSecret unless `env` sets it. False starts the server
     /// without a configured secret, so that it generates one and stores it in the database.
     bool test_jwt_secret = true;

@@ -22,12 +22,12 @@ constexpr std::array<const char*, 6> kPhrases = {
     "Rain all day, so I stayed in and sorted old photographs.",
 };
 
+}  // namespace
+
 std::string database_path(const std::string& url) {
   const std::string scheme = "sqlite://";
   return url.rfind(scheme, 0) == 0 ? url.substr(scheme.size()) : url;
 }
-
-}  // namespace
 
 domain::JournalEntry valid_journal_entry(const std::string& id, const std::string& user_id) {
   const auto n = std::hash<std::string>{}(id);

@@ -26,6 +26,9 @@ void seed_journal_entries(const std::string& database_url, const std::string& us
 void seed_goals(const std::string& database_url, const std::string& user_id, std::size_t count,
                 const std::string& prefix);
 
+/// The file of a sqlite:// database URL.
+std::string database_path(const std::string& database_url);
+
 /// Runs `sql` on the database file and answers the integer in the first column of its first row:
 /// for checks the store interface does not offer (documents joined to their records).
 std::int64_t query_int(const std::string& database_url, const std::string& sql);

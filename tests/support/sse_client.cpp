@@ -1,6 +1,7 @@
 #include "support/sse_client.hpp"
 
 #include "support/api_record.hpp"
+#include "support/job_json.hpp"
 
 #include <sys/socket.h>
 
@@ -22,9 +23,7 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 boost::json::value SseEvent::json() const {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(data, ec);
-  return ec ? boost::json::value() : v;
+  return parse_or_null(data);
 }
 
 struct SseClient::Impl {

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstddef>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mladmin::test {
@@ -17,6 +19,15 @@ inline std::vector<std::string> text_lines(const std::string& text) {
     out.push_back(line);
   }
   return out;
+}
+
+/// How many times `needle` occurs in `text` (overlapping ones too).
+inline std::size_t count_of(std::string_view text, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string_view::npos; pos = text.find(needle, pos + 1)) {
+    ++n;
+  }
+  return n;
 }
 
 }  // namespace mladmin::test

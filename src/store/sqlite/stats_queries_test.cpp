@@ -1,7 +1,6 @@
 #include "store/sqlite/stats_queries.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/temp_store_test_fixture.hpp"
 
 namespace mladmin::store::sqlite {
 
@@ -23,19 +23,9 @@ constexpr domain::TimestampMs kHour = domain::kHourMs;
 // 2026-03-04T00:00:00Z: a day boundary, so that hour and day buckets are easy to read.
 constexpr domain::TimestampMs kT0 = 1772582400000;
 
-class StatsQueriesTest : public ::testing::Test {
+class StatsQueriesTest : public TempStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mladmin-stats-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    open();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  /// Opens the store's file again (after store_.reset()).
   void open() {
     store_ = std::make_unique<SqliteStore>(path(), 2);
     store_->migrate();
@@ -115,9 +105,6 @@ class StatsQueriesTest : public ::testing::Test {
     j.failure_reason = reason;
     store_->write([&](Writer& w) { w.save_job(j); });
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<SqliteStore> store_;
 };
 
 }  // namespace
