@@ -12,6 +12,7 @@
 
 #include "api/handlers.hpp"
 #include "domain/job_access.hpp"
+#include "http/sse.hpp"
 
 namespace mladmin::api {
 
@@ -107,7 +108,7 @@ http::Response job_events(http::Request& req, const auth::Caller& caller, ApiCon
   auto sub = ctx.hub.subscribe(
       viewer, last_event_id(req), [&](const events::Viewer& v) { return snapshot_json(ctx, v); }, expires);
   http::Response res;
-  res.content_type = "text/event-stream; charset=utf-8";
+  res.content_type = std::string(http::sse::kContentType);
   res.header("X-Accel-Buffering", "no");  // tell proxies not to buffer the stream
   res.stream = std::move(sub);
   return res;
