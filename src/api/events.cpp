@@ -2,6 +2,8 @@
 // engine's listener publishes every committed job change to the hub; the hub fans it out to the
 // clients that may read the job. Nothing here polls the database: it is read once per connection,
 // for the snapshot.
+#include "api/events.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -10,9 +12,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "api/handlers.hpp"
+#include "api/job_json.hpp"
+#include "api/sync.hpp"
+#include "domain/clock.hpp"
 #include "domain/job_access.hpp"
+#include "events/hub.hpp"
 #include "http/sse.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 
