@@ -485,13 +485,14 @@ class Engine::Pipeline {
         }
         w.save_job(next);
       });
+      const bool status_changed = next.status != job_.status;
       job_ = std::move(next);
       {
         std::lock_guard lock(control_->m);
         --shared_->pending;
       }
       control_->cv.notify_all();
-      e_.notify(job_, slice->last);
+      e_.notify(job_, status_changed);
       e_.saved(job_.id);
       if (slice->last) {
         spdlog::info("msg=\"job completed\" job={} type={} synced={} skipped={} failed={} ms={}", job_.id,
@@ -892,7 +893,7 @@ void Engine::finish(Job& job, JobEvent event, std::int64_t running_ms) {
 
 void Engine::run(const std::string& id, const std::shared_ptr<Control>& control) {
   std::unique_ptr<JobStep> step;
-  bool claimed_now = false;
+  bool status_changed = false;  // claimed (queued → running), or failed at the claim
   auto claimed = store_.write_value([&](store::Writer& w) -> std::optional<Job> {
     auto job = w.find_job(id);
     // A queued job starts; a running one no worker holds was resumed and goes on. Anything else
@@ -903,7 +904,7 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
     const auto now = clock_.now_ms();
     if (job->status == JobStatus::queued) {
       job->status = next_status(job->status, JobEvent::start);
-      claimed_now = true;
+      status_changed = true;
     }
     if (domain::is_bulk(job->type)) {
       try {
@@ -915,7 +916,7 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
         job->failure_reason = "the job's parameters cannot be read; it has been logged";
         job->end_time = job->updated_at = now;
         w.save_job(*job);
-        claimed_now = true;
+        status_changed = true;
         return job;
       }
     } else if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
@@ -931,7 +932,7 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
   if (!claimed) {
     return;
   }
-  if (claimed_now) {
+  if (status_changed) {
     notify(*claimed, true);
   }
   if (claimed->status != JobStatus::running) {
@@ -985,8 +986,9 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
       w.append_job_errors(next.id, next.attempt, new_errors);
       w.save_job(next);
     });
+    const bool status_changed = next.status != job.status;
     job = std::move(next);
-    notify(job, done);
+    notify(job, status_changed);
     saved(job.id);
     if (done) {
       spdlog::info("msg=\"job completed\" job={} type={} synced={} skipped={} failed={} ms={}", job.id,
