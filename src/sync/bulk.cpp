@@ -4,12 +4,12 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <map>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "domain/document_filter_json.hpp"
 #include "domain/source.hpp"
+#include "store/document_writes.hpp"
 #include "sync/shape.hpp"
 
 namespace mladmin::sync {
@@ -48,26 +48,21 @@ std::string_view to_string(BulkItemStatus status) {
 
 namespace {
 
-/// The document writes of one source type, applied once for the whole slice.
-struct Writes {
-  std::vector<std::string> deletes;
-  std::vector<store::DocumentWrite> upserts;
-};
-
 template <class Record>
-BulkItemResult resync_one(const store::Document& doc, const std::optional<Record>& record, Writes& writes,
-                          const std::string& job_id, const domain::Clock& clock, domain::IdGenerator& ids) {
+BulkItemResult resync_one(const store::Document& doc, const std::optional<Record>& record,
+                          store::DocumentWrites& writes, const std::string& job_id,
+                          const domain::Clock& clock, domain::IdGenerator& ids) {
   if (!record || record->deleted_at) {
-    writes.deletes.push_back(doc.source_id);
+    writes.remove(doc.source_type, doc.source_id);
     return {doc.id, BulkItemStatus::deleted, "the source record was deleted"};
   }
   if (auto problem = domain::sync_problem(*record)) {
     return {doc.id, BulkItemStatus::failed, *problem};
   }
   const auto shaped = shape(*record);
-  writes.upserts.push_back(store::DocumentWrite{ids.next(), record->user_id, doc.source_type, record->id,
-                                                shaped.title, shaped.text, shaped.metadata, shaped.hash(),
-                                                clock.now_ms(), job_id, record->created_at});
+  writes.upsert(store::DocumentWrite{ids.next(), record->user_id, doc.source_type, record->id, shaped.title,
+                                     shaped.text, shaped.metadata, shaped.hash(), clock.now_ms(), job_id,
+                                     record->created_at});
   return {doc.id, BulkItemStatus::resynced, ""};
 }
 
@@ -76,24 +71,20 @@ BulkItemResult resync_one(const store::Document& doc, const std::optional<Record
 std::vector<BulkItemResult> apply_bulk(store::Writer& w, BulkAction action,
                                        const std::vector<store::Document>& docs, const std::string& job_id,
                                        const domain::Clock& clock, domain::IdGenerator& ids) {
-  std::map<domain::SourceType, Writes> writes;
+  store::DocumentWrites writes;
   std::vector<BulkItemResult> out;
   out.reserve(docs.size());
   for (const auto& doc : docs) {
-    auto& by_type = writes[doc.source_type];
     if (action == BulkAction::remove) {
-      by_type.deletes.push_back(doc.source_id);
+      writes.remove(doc.source_type, doc.source_id);
       out.push_back({doc.id, BulkItemStatus::deleted, ""});
     } else if (doc.source_type == domain::SourceType::journal_entries) {
-      out.push_back(resync_one(doc, w.find_journal_entry(doc.source_id), by_type, job_id, clock, ids));
+      out.push_back(resync_one(doc, w.find_journal_entry(doc.source_id), writes, job_id, clock, ids));
     } else {
-      out.push_back(resync_one(doc, w.find_goal(doc.source_id), by_type, job_id, clock, ids));
+      out.push_back(resync_one(doc, w.find_goal(doc.source_id), writes, job_id, clock, ids));
     }
   }
-  for (const auto& [type, batch] : writes) {
-    w.delete_documents(type, batch.deletes);
-    w.upsert_documents(type, batch.upserts);
-  }
+  writes.apply(w);
   return out;
 }
 

@@ -51,8 +51,7 @@ struct BulkItemResult {
 /// document. A re-sync reads the source record again and always writes it (version + 1, synced
 /// now, `job_id`; an empty `job_id` writes null); a record deleted or missing removes the
 /// document; a record that a sync would refuse (domain::sync_problem) fails the item and keeps
-/// the document. Writes go through Writer::upsert_documents and delete_documents, once per
-/// source type.
+/// the document. The writes go through store::DocumentWrites, the builder a sync's commit uses.
 std::vector<BulkItemResult> apply_bulk(store::Writer& w, BulkAction action,
                                        const std::vector<store::Document>& docs, const std::string& job_id,
                                        const domain::Clock& clock, domain::IdGenerator& ids);

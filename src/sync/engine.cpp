@@ -8,6 +8,7 @@
 
 #include "domain/error.hpp"
 #include "domain/source.hpp"
+#include "store/document_writes.hpp"
 #include "store/errors.hpp"
 #include "sync/bulk.hpp"
 #include "sync/shape.hpp"
@@ -291,8 +292,7 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
   // A record changed since the slice was read (by an edit, seen by another job's scan) has left
   // this job's range: the next sync takes its new version, so this one neither writes nor counts it.
   const bool recheck = !s.items.empty() && w.max_change_seq(type) > s.snapshot;
-  std::vector<store::DocumentWrite> upserts;
-  std::vector<std::string> deletes;
+  store::DocumentWrites writes;
   std::vector<domain::ItemError> new_errors;
   const auto now = clock.now_ms();
   for (auto& item : s.items) {
@@ -306,11 +306,11 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
     }
     switch (item.kind) {
       case Item::Kind::write:
-        upserts.push_back(std::move(item.doc));
+        writes.upsert(std::move(item.doc));
         ++job.counters.synced;
         break;
       case Item::Kind::remove:
-        deletes.push_back(item.doc.source_id);
+        writes.remove(type, item.doc.source_id);
         ++job.counters.synced;
         break;
       case Item::Kind::same:
@@ -323,8 +323,7 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
   for (auto& e : s.failed) {
     record_failure(job, std::move(e), new_errors);
   }
-  w.delete_documents(type, deletes);
-  w.upsert_documents(type, upserts);
+  writes.apply(w);
   job.checkpoint_seq = std::max(job.checkpoint_seq, s.checkpoint);
   w.delete_job_errors(job.id, s.retried);
   w.append_job_errors(job.id, job.attempt, new_errors);
