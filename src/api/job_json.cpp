@@ -1,7 +1,9 @@
 #include "api/job_json.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/parse.hpp>
+
+#include "domain/document_filter_json.hpp"
+#include "sync/bulk.hpp"
 
 namespace mladmin::api {
 
@@ -52,13 +54,15 @@ boost::json::object job_json(const domain::Job& job, domain::TimestampMs now) {
   if (!job.failure_reason.empty()) {
     o["failureReason"] = job.failure_reason;
   }
-  if (!job.params.empty()) {
+  if (job.bulk && domain::is_bulk(job.type)) {
     // A bulk job: {action, filter} or {action, idCount}.
-    boost::system::error_code ec;
-    auto bulk = boost::json::parse(job.params, ec);
-    if (!ec) {
-      o["bulk"] = std::move(bulk);
+    boost::json::object bulk{{"action", sync::to_string(sync::action_of(job.type))}};
+    if (job.bulk->filter) {
+      bulk["filter"] = domain::filter_spec_json(*job.bulk->filter);
+    } else {
+      bulk["idCount"] = job.bulk->id_count;
     }
+    o["bulk"] = std::move(bulk);
   }
   return o;
 }

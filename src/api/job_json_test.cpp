@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <set>
 #include <span>
 #include <string>
@@ -66,13 +67,31 @@ TEST(JobJsonTest, AFailedBulkJobAddsOnlyDescribedFields) {
   job.start_time = 1000;
   job.end_time = 5000;
   job.failure_reason = "the source cannot be read";
-  job.params = R"({"action":"delete","idCount":3})";
+  job.bulk = domain::BulkParams{std::nullopt, 3};
   job.errors.push_back({"doc-1", "gone", 2000});
   const auto o = job_json(job, 9000);
   EXPECT_EQ(keys(o), keys(schema.at("properties").as_object()));
   EXPECT_EQ(o.at("duration").as_int64(), 4000);
   EXPECT_EQ(o.at("bulk").at("idCount").as_int64(), 3);
   EXPECT_EQ(keys(o.at("errors").at(0).as_object()), (std::set<std::string>{"itemId", "reason", "at"}));
+}
+
+TEST(JobJsonTest, ABulkJobShowsItsActionAndTargetAsTheClientWroteThem) {
+  domain::Job job;
+  job.id = "job-3";
+  job.type = domain::JobType::bulk_resync;
+  domain::DocumentFilterSpec filter;
+  filter.q = "tag:work";
+  filter.date_field = "source";
+  job.bulk = domain::BulkParams{filter, 0};
+  EXPECT_EQ(boost::json::serialize(job_json(job, 0).at("bulk")),
+            R"({"action":"resync","filter":{"q":"tag:work","dateField":"source"}})");
+  job.type = domain::JobType::bulk_delete;
+  job.bulk = domain::BulkParams{std::nullopt, 12};
+  EXPECT_EQ(boost::json::serialize(job_json(job, 0).at("bulk")), R"({"action":"delete","idCount":12})");
+  job.type = domain::JobType::goals;
+  job.bulk.reset();
+  EXPECT_FALSE(job_json(job, 0).contains("bulk"));
 }
 
 }  // namespace

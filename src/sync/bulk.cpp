@@ -1,13 +1,9 @@
 #include "sync/bulk.hpp"
 
 #include <algorithm>
-#include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <stdexcept>
 #include <unordered_map>
 
-#include "domain/document_filter_json.hpp"
 #include "domain/source.hpp"
 #include "store/document_writes.hpp"
 #include "sync/shape.hpp"
@@ -30,6 +26,10 @@ std::optional<BulkAction> parse_bulk_action(std::string_view text) {
 
 domain::JobType job_type_of(BulkAction action) {
   return action == BulkAction::remove ? domain::JobType::bulk_delete : domain::JobType::bulk_resync;
+}
+
+BulkAction action_of(domain::JobType type) {
+  return type == domain::JobType::bulk_delete ? BulkAction::remove : BulkAction::resync;
 }
 
 std::string_view to_string(BulkItemStatus status) {
@@ -88,14 +88,8 @@ std::vector<BulkItemResult> apply_bulk(store::Writer& w, BulkAction action,
   return out;
 }
 
-std::string bulk_params(BulkAction action, const BulkTarget& target, std::size_t id_count) {
-  boost::json::object o{{"action", to_string(action)}};
-  if (target.filter) {
-    o["filter"] = domain::filter_spec_json(*target.filter);
-  } else {
-    o["idCount"] = id_count;
-  }
-  return boost::json::serialize(o);
+domain::BulkParams bulk_params(const BulkTarget& target, std::size_t id_count) {
+  return domain::BulkParams{target.filter, target.filter ? 0 : static_cast<std::int64_t>(id_count)};
 }
 
 namespace {
@@ -108,18 +102,13 @@ class BulkStep final : public JobStep {
  public:
   BulkStep(const domain::Job& job, const domain::Clock& clock, domain::IdGenerator& ids)
       : clock_(clock), ids_(ids) {
-    action_ = job.type == domain::JobType::bulk_delete ? BulkAction::remove : BulkAction::resync;
-    boost::system::error_code ec;
-    auto params = boost::json::parse(job.params, ec);
-    if (ec || !params.is_object()) {
-      throw std::runtime_error("bulk job " + job.id + " has unreadable params");
+    action_ = action_of(job.type);
+    if (!job.bulk) {
+      throw std::runtime_error("bulk job " + job.id + " has no stored target");
     }
-    if (const auto* f = params.as_object().if_contains("filter")) {
-      if (!f->is_object()) {
-        throw std::runtime_error("bulk job " + job.id + " has a filter that is not an object");
-      }
+    if (job.bulk->filter) {
       // Checked when the job was created; compiled again the same way.
-      filter_ = domain::compile_filter(domain::filter_spec_from_json(f->as_object(), "filter."), "filter.");
+      filter_ = domain::compile_filter(*job.bulk->filter, "filter.");
       filter_->max_seq = job.target_seq;
     }
   }

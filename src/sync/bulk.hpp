@@ -25,6 +25,8 @@ std::string_view to_string(BulkAction action);
 std::optional<BulkAction> parse_bulk_action(std::string_view text);
 /// bulk_delete or bulk_resync.
 domain::JobType job_type_of(BulkAction action);
+/// The action of a bulk job's type (bulk_delete: remove; bulk_resync: resync).
+BulkAction action_of(domain::JobType type);
 
 /// What a bulk action acts on: the documents matching a filter (as the client wrote it), or
 /// those of a list of document ids (deduplicated, in request order).
@@ -56,14 +58,14 @@ std::vector<BulkItemResult> apply_bulk(store::Writer& w, BulkAction action,
                                        const std::vector<store::Document>& docs, const std::string& job_id,
                                        const domain::Clock& clock, domain::IdGenerator& ids);
 
-/// The `params` of a bulk job: {"action", "filter": {…}} or {"action", "idCount": n}.
-std::string bulk_params(BulkAction action, const BulkTarget& target, std::size_t id_count);
+/// The stored target of a bulk job: its filter, or the number of its ids.
+domain::BulkParams bulk_params(const BulkTarget& target, std::size_t id_count);
 
 /// The step of a bulk job (the Engine runs it). A job given by a filter takes, batch by batch,
 /// the documents matching it with seq after its checkpoint and up to its target_seq (the snapshot
 /// fixed at creation); one given by ids takes its stored targets after its checkpoint. Documents
-/// gone by the time a batch reaches them are skipped. Throws std::runtime_error when the job's
-/// params cannot be read (the job then fails).
+/// gone by the time a batch reaches them are skipped. Throws std::runtime_error when the job has
+/// no stored target (the job then fails).
 std::unique_ptr<JobStep> make_bulk_step(const domain::Job& job, const domain::Clock& clock,
                                         domain::IdGenerator& ids);
 

@@ -769,7 +769,7 @@ Job Engine::start_bulk(const BulkStartRequest& req) {
       }
       job.target_seq = job.counters.total = static_cast<std::int64_t>(targets.size());
     }
-    job.params = bulk_params(req.action, req.target, targets.size());
+    job.bulk = bulk_params(req.target, targets.size());
     if (!w.insert_job(job)) {
       throw std::runtime_error("a new bulk job found its own slot taken");  // the slot holds its id
     }
