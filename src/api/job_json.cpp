@@ -3,7 +3,7 @@
 #include <boost/json/array.hpp>
 
 #include "domain/document_filter_json.hpp"
-#include "sync/bulk.hpp"
+#include "sync/bulk_action.hpp"
 
 namespace mladmin::api {
 

@@ -11,22 +11,13 @@
 #include "domain/ids.hpp"
 #include "domain/job.hpp"
 #include "store/store.hpp"
+#include "sync/bulk_action.hpp"
 #include "sync/step.hpp"
 
 // Bulk actions on synced documents (issue 4, docs/openapi.yaml POST /api/ml/documents/bulk): delete them,
 // or re-sync them from their source records. The same per-document code serves a small action
 // answered at once and each batch of a bulk job.
 namespace mladmin::sync {
-
-enum class BulkAction { remove, resync };
-
-/// "delete" or "resync": the API's spelling.
-std::string_view to_string(BulkAction action);
-std::optional<BulkAction> parse_bulk_action(std::string_view text);
-/// bulk_delete or bulk_resync.
-domain::JobType job_type_of(BulkAction action);
-/// The action of a bulk job's type (bulk_delete: remove; bulk_resync: resync).
-BulkAction action_of(domain::JobType type);
 
 /// What a bulk action acts on: the documents matching a filter (as the client wrote it), or
 /// those of a list of document ids (deduplicated, in request order).
