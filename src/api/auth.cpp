@@ -1,8 +1,14 @@
+#include "api/auth.hpp"
+
 #include <boost/json/object.hpp>
 
-#include "api/handlers.hpp"
+#include "accounts/accounts.hpp"
 #include "api/json.hpp"
+#include "auth/hasher.hpp"
+#include "auth/token.hpp"
+#include "domain/clock.hpp"
 #include "domain/error.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 

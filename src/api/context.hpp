@@ -7,18 +7,40 @@
 #include <functional>
 #include <memory>
 
-#include "accounts/accounts.hpp"
-#include "auth/hasher.hpp"
 #include "auth/password.hpp"
 #include "auth/rate_limiter.hpp"
-#include "auth/token.hpp"
-#include "domain/clock.hpp"
-#include "domain/ids.hpp"
-#include "events/hub.hpp"
-#include "metrics/metrics.hpp"
-#include "sink/http_sink.hpp"
-#include "store/store.hpp"
-#include "sync/engine.hpp"
+
+// The subsystems, declared only: a handler includes the headers of those it uses, so that a
+// change to one recompiles the handlers that use it and no others.
+namespace mladmin::accounts {
+class Accounts;
+}
+namespace mladmin::auth {
+class TokenCodec;
+class PasswordHasher;
+}  // namespace mladmin::auth
+namespace mladmin::domain {
+class Clock;
+class IdGenerator;
+}  // namespace mladmin::domain
+namespace mladmin::events {
+class Hub;
+}
+namespace mladmin::metrics {
+class Metrics;
+}
+namespace mladmin::sink {
+class HttpSink;
+}
+namespace mladmin::store {
+class Store;
+class Reader;
+class Writer;
+struct Document;
+}  // namespace mladmin::store
+namespace mladmin::sync {
+class Engine;
+}
 
 namespace mladmin::api {
 

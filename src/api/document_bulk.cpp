@@ -2,16 +2,21 @@
 // ids or matched by a filter. A dry run only counts; up to kSyncLimit targets are acted on at
 // once in one write transaction with a result per document; more run as a tracked bulk job
 // (202 with the job). Every action that changes something is audited.
+#include "api/document_bulk.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "api/handlers.hpp"
+#include "api/documents.hpp"
+#include "api/job_json.hpp"
 #include "api/json.hpp"
+#include "domain/clock.hpp"
 #include "domain/document_filter_json.hpp"
 #include "domain/error.hpp"
+#include "store/store.hpp"
 #include "sync/bulk.hpp"
 #include "sync/engine.hpp"
 

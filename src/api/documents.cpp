@@ -1,4 +1,6 @@
 // GET /api/ml/documents (search and listing), GET and DELETE /api/ml/documents/:id.
+#include "api/documents.hpp"
+
 #include <bit>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -6,10 +8,14 @@
 #include <boost/json/serialize.hpp>
 #include <unordered_map>
 
-#include "api/handlers.hpp"
+#include "api/job_json.hpp"
 #include "api/json.hpp"
+#include "api/sources.hpp"
+#include "domain/clock.hpp"
 #include "domain/document_filter_json.hpp"
 #include "domain/error.hpp"
+#include "domain/ids.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 

@@ -2,6 +2,8 @@
 // engine's listener publishes every committed job change to the hub; the hub fans it out to the
 // clients that may read the job. Nothing here polls the database: it is read once per connection,
 // for the snapshot.
+#include "api/events.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -10,8 +12,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "api/handlers.hpp"
+#include "api/job_json.hpp"
+#include "api/sync.hpp"
+#include "domain/clock.hpp"
 #include "domain/job_access.hpp"
+#include "events/hub.hpp"
+#include "http/sse.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 
@@ -107,7 +114,7 @@ http::Response job_events(http::Request& req, const auth::Caller& caller, ApiCon
   auto sub = ctx.hub.subscribe(
       viewer, last_event_id(req), [&](const events::Viewer& v) { return snapshot_json(ctx, v); }, expires);
   http::Response res;
-  res.content_type = "text/event-stream; charset=utf-8";
+  res.content_type = std::string(http::sse::kContentType);
   res.header("X-Accel-Buffering", "no");  // tell proxies not to buffer the stream
   res.stream = std::move(sub);
   return res;

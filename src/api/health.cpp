@@ -1,6 +1,12 @@
-#include "api/handlers.hpp"
+#include "api/health.hpp"
+
+#include "api/auth.hpp"
 #include "api/json.hpp"
+#include "domain/clock.hpp"
+#include "events/hub.hpp"
 #include "http/server.hpp"
+#include "metrics/metrics.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 

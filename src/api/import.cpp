@@ -1,15 +1,18 @@
 // Bulk import of journal entries and goals (docs/openapi.yaml POST /api/import): an NDJSON body, spooled
 // to a temporary file by the server, read line by line into the store in batches.
+#include "api/import.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <fstream>
 #include <memory>
 #include <sstream>
 
-#include "api/handlers.hpp"
 #include "api/json.hpp"
+#include "domain/clock.hpp"
 #include "domain/error.hpp"
 #include "sources/import.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 

@@ -6,6 +6,9 @@
 #include <limits>
 #include <type_traits>
 
+#include "domain/document_filter_json.hpp"
+#include "sync/bulk_action.hpp"
+
 namespace mladmin::api {
 
 namespace {
@@ -254,13 +257,15 @@ JobWire job_wire(const domain::Job& job, domain::TimestampMs now) {
   if (!job.failure_reason.empty()) {
     w.failure_reason = job.failure_reason;
   }
-  if (!job.params.empty()) {
+  if (job.bulk && domain::is_bulk(job.type)) {
     // A bulk job: {action, filter} or {action, idCount}.
-    boost::system::error_code ec;
-    auto bulk = json::parse(job.params, ec);
-    if (!ec && bulk.is_object()) {
-      w.bulk = std::move(bulk.as_object());
+    boost::json::object bulk{{"action", sync::to_string(sync::action_of(job.type))}};
+    if (job.bulk->filter) {
+      bulk["filter"] = domain::filter_spec_json(*job.bulk->filter);
+    } else {
+      bulk["idCount"] = job.bulk->id_count;
     }
+    w.bulk = std::move(bulk);
   }
   return w;
 }

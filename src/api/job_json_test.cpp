@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <set>
 #include <span>
 #include <string>
@@ -77,7 +78,7 @@ domain::Job full_job() {
   job.attempt = 2;
   job.cancel_requested = true;
   job.failure_reason = "the source cannot be read";
-  job.params = R"({"action":"delete","idCount":3})";
+  job.bulk = domain::BulkParams{std::nullopt, 3};
   job.errors.push_back({"doc-1", "gone", 2000});
   return job;
 }
@@ -93,7 +94,7 @@ TEST(JobJsonTest, AFailedBulkJobAddsOnlyDescribedFields) {
   job.start_time = 1000;
   job.end_time = 5000;
   job.failure_reason = "the source cannot be read";
-  job.params = R"({"action":"delete","idCount":3})";
+  job.bulk = domain::BulkParams{std::nullopt, 3};
   job.errors.push_back({"doc-1", "gone", 2000});
   const auto o = job_json(job, 9000);
   EXPECT_EQ(keys(o), keys(schema.at("properties").as_object()));
@@ -147,6 +148,24 @@ TEST(JobJsonTest, TheReaderRefusesAFieldOfTheWrongKind) {
     EXPECT_FALSE(read_job_json(wrong, &problem)) << key;
     EXPECT_EQ(problem, "its '" + key + "' is not what docs/openapi.yaml says");
   }
+}
+
+TEST(JobJsonTest, ABulkJobShowsItsActionAndTargetAsTheClientWroteThem) {
+  domain::Job job;
+  job.id = "job-3";
+  job.type = domain::JobType::bulk_resync;
+  domain::DocumentFilterSpec filter;
+  filter.q = "tag:work";
+  filter.date_field = "source";
+  job.bulk = domain::BulkParams{filter, 0};
+  EXPECT_EQ(boost::json::serialize(job_json(job, 0).at("bulk")),
+            R"({"action":"resync","filter":{"q":"tag:work","dateField":"source"}})");
+  job.type = domain::JobType::bulk_delete;
+  job.bulk = domain::BulkParams{std::nullopt, 12};
+  EXPECT_EQ(boost::json::serialize(job_json(job, 0).at("bulk")), R"({"action":"delete","idCount":12})");
+  job.type = domain::JobType::goals;
+  job.bulk.reset();
+  EXPECT_FALSE(job_json(job, 0).contains("bulk"));
 }
 
 }  // namespace

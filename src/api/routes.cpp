@@ -4,7 +4,17 @@
 
 #include <optional>
 
-#include "api/handlers.hpp"
+#include "api/auth.hpp"
+#include "api/document_bulk.hpp"
+#include "api/documents.hpp"
+#include "api/events.hpp"
+#include "api/health.hpp"
+#include "api/import.hpp"
+#include "api/service.hpp"
+#include "api/sources.hpp"
+#include "api/stats.hpp"
+#include "api/sync.hpp"
+#include "api/users.hpp"
 #include "http/log_text.hpp"
 #include "http/server.hpp"
 

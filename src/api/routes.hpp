@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "api/context.hpp"
+#include "domain/error.hpp"
 #include "http/router.hpp"
 #include "http/static_files.hpp"
 

@@ -1,8 +1,10 @@
+#include "api/service.hpp"
+
 #include <boost/json.hpp>
 
-#include "api/handlers.hpp"
 #include "api/json.hpp"
 #include "domain/clock.hpp"
+#include "sink/http_sink.hpp"
 
 namespace mladmin::api {
 

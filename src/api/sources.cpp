@@ -1,12 +1,16 @@
 // Journal entries and goals: the app data that syncs copy (docs/jobs.md, docs/openapi.yaml). Owners manage
 // their own records; ml_admin and admin read everyone's. Deleting leaves a tombstone.
+#include "api/sources.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
-#include "api/handlers.hpp"
 #include "api/json.hpp"
+#include "domain/clock.hpp"
 #include "domain/error.hpp"
+#include "domain/ids.hpp"
 #include "sources/records.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 

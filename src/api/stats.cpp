@@ -2,13 +2,16 @@
 // next all-users sync, and how sync jobs did over a time range, bucketed by hour or day. Every
 // figure comes from counters and indexes (store::Reader::read_stats), so the answer takes the
 // same time at a million documents as at a thousand.
+#include "api/stats.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
-#include "api/handlers.hpp"
 #include "api/json.hpp"
+#include "domain/clock.hpp"
 #include "domain/error.hpp"
 #include "domain/stats.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 

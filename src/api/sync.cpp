@@ -2,6 +2,8 @@
 // and cancel, pause, resume or retry them. Below ml_admin a caller reads and controls only the jobs of scope
 // user over their own records; ml_admin and admin every job (domain/job_access.hpp, docs/security.md). A job
 // one may not read answers 404.
+#include "api/sync.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -9,11 +11,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include "api/handlers.hpp"
 #include "api/job_json.hpp"
 #include "api/json.hpp"
+#include "domain/clock.hpp"
 #include "domain/error.hpp"
 #include "domain/job_access.hpp"
+#include "store/store.hpp"
 #include "sync/engine.hpp"
 
 namespace mladmin::api {

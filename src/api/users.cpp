@@ -1,11 +1,15 @@
+#include "api/users.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <unordered_set>
 
-#include "api/handlers.hpp"
+#include "accounts/accounts.hpp"
 #include "api/json.hpp"
+#include "domain/clock.hpp"
 #include "domain/error.hpp"
+#include "store/store.hpp"
 
 namespace mladmin::api {
 

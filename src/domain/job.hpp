@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "domain/clock.hpp"
+#include "domain/document_filter.hpp"
 #include "domain/error.hpp"
 
 namespace mladmin::domain {
@@ -85,6 +86,14 @@ int progress_percent(const JobCounters& counters, JobStatus status);
 double items_per_second(std::int64_t processed, std::int64_t running_ms);
 std::optional<std::int64_t> eta_seconds(const JobCounters& counters, double rate, JobStatus status);
 
+/// What a bulk job acts on (its type says the action): the documents matching a filter, kept as
+/// the client wrote it, or a list of document ids, stored apart (store::Writer::insert_bulk_targets),
+/// of which the job carries the number. Shown as the job's `bulk` field (docs/openapi.yaml).
+struct BulkParams {
+  std::optional<DocumentFilterSpec> filter;
+  std::int64_t id_count = 0;  ///< without a filter: how many ids
+};
+
 /// The sync job (docs/jobs.md). Plain data; the engine owns the rules of change.
 struct Job {
   std::string id;       ///< UUIDv7
@@ -112,9 +121,9 @@ struct Job {
   /// Set by a retry of a completed job: the item errors recorded in attempts before this one are
   /// no longer current failures but items still to re-process (0 = none).
   int retry_before_attempt = 0;
-  /// A bulk job's target as JSON: {"action", "filter": {…}} or {"action", "idCount": n} (the ids
-  /// themselves are stored apart); empty for a sync.
-  std::string params;
+  /// A bulk job's target, read once with the job; nullopt for a sync (and for a bulk job whose
+  /// stored target cannot be read: it fails when a worker claims it).
+  std::optional<BulkParams> bulk;
 };
 
 /// transition(job.status, event), plus the rules the status alone cannot tell: a retry of a

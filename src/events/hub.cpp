@@ -4,13 +4,14 @@
 #include <unordered_set>
 
 #include "domain/job_access.hpp"
+#include "http/sse.hpp"
 
 namespace mladmin::events {
 
 namespace {
 
-constexpr std::string_view kRetryHint = "retry: 1000\n\n";
-constexpr std::string_view kHeartbeat = ": keep-alive\n\n";
+/// How long a client waits before it reconnects (the stream's `retry` field).
+constexpr std::chrono::milliseconds kReconnect{1000};
 
 /// Ids continue across restarts: each process starts above any id an earlier one can have given
 /// out (fewer than 1,000 events per millisecond), so a Last-Event-ID from before a restart is
@@ -152,7 +153,7 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
     }
   }
   if (out.empty() && now - last_write_ >= options_.heartbeat) {
-    out = kHeartbeat;
+    out = http::sse::heartbeat();
   }
   if (!out.empty()) {
     last_write_ = now;
@@ -174,19 +175,12 @@ Hub::~Hub() {
 
 std::uint64_t Hub::publish(Event event) {
   // The frame is formatted here once, outside the lock; clients copy its bytes into their writes.
-  {
-    std::string frame;
-    frame.reserve(event.data->size() + 20);
-    frame += "event: job\ndata: ";
-    frame += *event.data;
-    frame += "\n\n";
-    event.frame = std::make_shared<const std::string>(std::move(frame));
-  }
+  event.frame = std::make_shared<const std::string>(http::sse::event("job", *event.data));
   const auto now = http::BodyStream::Clock::now();
   std::lock_guard lock(mutex_);
   event.id = next_id_++;
   event.at = now;
-  event.id_line = "id: " + std::to_string(event.id) + "\n";
+  event.id_line = http::sse::id_field(event.id);
   auto shared = std::make_shared<const Event>(std::move(event));
   recent_.push_back(shared);
   while (recent_.size() > options_.replay_events) {
@@ -208,7 +202,7 @@ std::shared_ptr<Subscription> Hub::subscribe(const Viewer& viewer, std::optional
   // it is sent next.
   std::unique_lock lock(mutex_);
   const std::uint64_t last = next_id_ - 1;
-  std::string preamble(kRetryHint);
+  std::string preamble = http::sse::retry(kReconnect);
   const bool in_window =
       last_event_id && *last_event_id <= last &&
       (*last_event_id == last || (!recent_.empty() && *last_event_id + 1 >= recent_.front()->id));
@@ -276,7 +270,7 @@ std::shared_ptr<Subscription> Hub::subscribe(const Viewer& viewer, std::optional
   sub->registered_ = true;
   subs_.push_back(sub.get());
   lock.unlock();
-  preamble += "id: " + std::to_string(last) + "\nevent: snapshot\ndata: " + snapshot(viewer) + "\n\n";
+  preamble += http::sse::id_field(last) + http::sse::event("snapshot", snapshot(viewer));
   std::lock_guard sub_lock(sub->mutex_);
   sub->preamble_ = std::move(preamble);
   return sub;

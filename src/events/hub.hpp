@@ -41,9 +41,8 @@ struct Event {
   bool status_change = false;
   std::shared_ptr<const std::string> data;  ///< the job JSON, one line
   http::BodyStream::Clock::time_point at;   ///< when it was published (set by the hub)
-  /// Set by the hub when it publishes: the SSE frame, formatted once and shared by every client.
-  /// `frame` is "event: job\ndata: …\n\n"; a client whose last id is below `id` gets `id_line`
-  /// ("id: N\n") before it.
+  /// Set by the hub when it publishes: the `job` event's frame (http/sse.hpp), formatted once and
+  /// shared by every client; a client whose last id is below `id` gets `id_line` before it.
   std::shared_ptr<const std::string> frame;
   std::string id_line;
 };

@@ -1,15 +1,11 @@
 #include "sync/bulk.hpp"
 
 #include <algorithm>
-#include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <map>
 #include <stdexcept>
 #include <unordered_map>
 
-#include "domain/document_filter_json.hpp"
 #include "domain/source.hpp"
+#include "store/document_writes.hpp"
 #include "sync/shape.hpp"
 
 namespace mladmin::sync {
@@ -32,6 +28,10 @@ domain::JobType job_type_of(BulkAction action) {
   return action == BulkAction::remove ? domain::JobType::bulk_delete : domain::JobType::bulk_resync;
 }
 
+BulkAction action_of(domain::JobType type) {
+  return type == domain::JobType::bulk_delete ? BulkAction::remove : BulkAction::resync;
+}
+
 std::string_view to_string(BulkItemStatus status) {
   switch (status) {
     case BulkItemStatus::deleted:
@@ -48,26 +48,21 @@ std::string_view to_string(BulkItemStatus status) {
 
 namespace {
 
-/// The document writes of one source type, applied once for the whole slice.
-struct Writes {
-  std::vector<std::string> deletes;
-  std::vector<store::DocumentWrite> upserts;
-};
-
 template <class Record>
-BulkItemResult resync_one(const store::Document& doc, const std::optional<Record>& record, Writes& writes,
-                          const std::string& job_id, const domain::Clock& clock, domain::IdGenerator& ids) {
+BulkItemResult resync_one(const store::Document& doc, const std::optional<Record>& record,
+                          store::DocumentWrites& writes, const std::string& job_id,
+                          const domain::Clock& clock, domain::IdGenerator& ids) {
   if (!record || record->deleted_at) {
-    writes.deletes.push_back(doc.source_id);
+    writes.remove(doc.source_type, doc.source_id);
     return {doc.id, BulkItemStatus::deleted, "the source record was deleted"};
   }
   if (auto problem = domain::sync_problem(*record)) {
     return {doc.id, BulkItemStatus::failed, *problem};
   }
   const auto shaped = shape(*record);
-  writes.upserts.push_back(store::DocumentWrite{ids.next(), record->user_id, doc.source_type, record->id,
-                                                shaped.title, shaped.text, shaped.metadata, shaped.hash(),
-                                                clock.now_ms(), job_id, record->created_at});
+  writes.upsert(store::DocumentWrite{ids.next(), record->user_id, doc.source_type, record->id, shaped.title,
+                                     shaped.text, shaped.metadata, shaped.hash(), clock.now_ms(), job_id,
+                                     record->created_at});
   return {doc.id, BulkItemStatus::resynced, ""};
 }
 
@@ -76,35 +71,25 @@ BulkItemResult resync_one(const store::Document& doc, const std::optional<Record
 std::vector<BulkItemResult> apply_bulk(store::Writer& w, BulkAction action,
                                        const std::vector<store::Document>& docs, const std::string& job_id,
                                        const domain::Clock& clock, domain::IdGenerator& ids) {
-  std::map<domain::SourceType, Writes> writes;
+  store::DocumentWrites writes;
   std::vector<BulkItemResult> out;
   out.reserve(docs.size());
   for (const auto& doc : docs) {
-    auto& by_type = writes[doc.source_type];
     if (action == BulkAction::remove) {
-      by_type.deletes.push_back(doc.source_id);
+      writes.remove(doc.source_type, doc.source_id);
       out.push_back({doc.id, BulkItemStatus::deleted, ""});
     } else if (doc.source_type == domain::SourceType::journal_entries) {
-      out.push_back(resync_one(doc, w.find_journal_entry(doc.source_id), by_type, job_id, clock, ids));
+      out.push_back(resync_one(doc, w.find_journal_entry(doc.source_id), writes, job_id, clock, ids));
     } else {
-      out.push_back(resync_one(doc, w.find_goal(doc.source_id), by_type, job_id, clock, ids));
+      out.push_back(resync_one(doc, w.find_goal(doc.source_id), writes, job_id, clock, ids));
     }
   }
-  for (const auto& [type, batch] : writes) {
-    w.delete_documents(type, batch.deletes);
-    w.upsert_documents(type, batch.upserts);
-  }
+  writes.apply(w);
   return out;
 }
 
-std::string bulk_params(BulkAction action, const BulkTarget& target, std::size_t id_count) {
-  boost::json::object o{{"action", to_string(action)}};
-  if (target.filter) {
-    o["filter"] = domain::filter_spec_json(*target.filter);
-  } else {
-    o["idCount"] = id_count;
-  }
-  return boost::json::serialize(o);
+domain::BulkParams bulk_params(const BulkTarget& target, std::size_t id_count) {
+  return domain::BulkParams{target.filter, target.filter ? 0 : static_cast<std::int64_t>(id_count)};
 }
 
 namespace {
@@ -117,18 +102,13 @@ class BulkStep final : public JobStep {
  public:
   BulkStep(const domain::Job& job, const domain::Clock& clock, domain::IdGenerator& ids)
       : clock_(clock), ids_(ids) {
-    action_ = job.type == domain::JobType::bulk_delete ? BulkAction::remove : BulkAction::resync;
-    boost::system::error_code ec;
-    auto params = boost::json::parse(job.params, ec);
-    if (ec || !params.is_object()) {
-      throw std::runtime_error("bulk job " + job.id + " has unreadable params");
+    action_ = action_of(job.type);
+    if (!job.bulk) {
+      throw std::runtime_error("bulk job " + job.id + " has no stored target");
     }
-    if (const auto* f = params.as_object().if_contains("filter")) {
-      if (!f->is_object()) {
-        throw std::runtime_error("bulk job " + job.id + " has a filter that is not an object");
-      }
+    if (job.bulk->filter) {
       // Checked when the job was created; compiled again the same way.
-      filter_ = domain::compile_filter(domain::filter_spec_from_json(f->as_object(), "filter."), "filter.");
+      filter_ = domain::compile_filter(*job.bulk->filter, "filter.");
       filter_->max_seq = job.target_seq;
     }
   }

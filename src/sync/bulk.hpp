@@ -11,20 +11,13 @@
 #include "domain/ids.hpp"
 #include "domain/job.hpp"
 #include "store/store.hpp"
+#include "sync/bulk_action.hpp"
 #include "sync/step.hpp"
 
 // Bulk actions on synced documents (issue 4, docs/openapi.yaml POST /api/ml/documents/bulk): delete them,
 // or re-sync them from their source records. The same per-document code serves a small action
 // answered at once and each batch of a bulk job.
 namespace mladmin::sync {
-
-enum class BulkAction { remove, resync };
-
-/// "delete" or "resync": the API's spelling.
-std::string_view to_string(BulkAction action);
-std::optional<BulkAction> parse_bulk_action(std::string_view text);
-/// bulk_delete or bulk_resync.
-domain::JobType job_type_of(BulkAction action);
 
 /// What a bulk action acts on: the documents matching a filter (as the client wrote it), or
 /// those of a list of document ids (deduplicated, in request order).
@@ -51,20 +44,19 @@ struct BulkItemResult {
 /// document. A re-sync reads the source record again and always writes it (version + 1, synced
 /// now, `job_id`; an empty `job_id` writes null); a record deleted or missing removes the
 /// document; a record that a sync would refuse (domain::sync_problem) fails the item and keeps
-/// the document. Writes go through Writer::upsert_documents and delete_documents, once per
-/// source type.
+/// the document. The writes go through store::DocumentWrites, the builder a sync's commit uses.
 std::vector<BulkItemResult> apply_bulk(store::Writer& w, BulkAction action,
                                        const std::vector<store::Document>& docs, const std::string& job_id,
                                        const domain::Clock& clock, domain::IdGenerator& ids);
 
-/// The `params` of a bulk job: {"action", "filter": {…}} or {"action", "idCount": n}.
-std::string bulk_params(BulkAction action, const BulkTarget& target, std::size_t id_count);
+/// The stored target of a bulk job: its filter, or the number of its ids.
+domain::BulkParams bulk_params(const BulkTarget& target, std::size_t id_count);
 
 /// The step of a bulk job (the Engine runs it). A job given by a filter takes, batch by batch,
 /// the documents matching it with seq after its checkpoint and up to its target_seq (the snapshot
 /// fixed at creation); one given by ids takes its stored targets after its checkpoint. Documents
-/// gone by the time a batch reaches them are skipped. Throws std::runtime_error when the job's
-/// params cannot be read (the job then fails).
+/// gone by the time a batch reaches them are skipped. Throws std::runtime_error when the job has
+/// no stored target (the job then fails).
 std::unique_ptr<JobStep> make_bulk_step(const domain::Job& job, const domain::Clock& clock,
                                         domain::IdGenerator& ids);
 

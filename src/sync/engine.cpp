@@ -8,6 +8,7 @@
 
 #include "domain/error.hpp"
 #include "domain/source.hpp"
+#include "store/document_writes.hpp"
 #include "store/errors.hpp"
 #include "sync/bulk.hpp"
 #include "sync/shape.hpp"
@@ -319,8 +320,7 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
   // A record changed since the slice was read (by an edit, seen by another job's scan) has left
   // this job's range: the next sync takes its new version, so this one neither writes nor counts it.
   const bool recheck = !s.items.empty() && w.max_change_seq(type) > s.snapshot;
-  std::vector<store::DocumentWrite> upserts;
-  std::vector<std::string> deletes;
+  store::DocumentWrites writes;
   std::vector<domain::ItemError> new_errors;
   std::vector<std::string> requeue;  // rejected by the service: the next sync offers them again
   const auto now = clock.now_ms();
@@ -336,17 +336,17 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
         // A full sync re-sent a version the store holds, and the service refused it: the store
         // lets it go too, so that the next sync (which sends only what differs from the store)
         // offers it again, and the store holds nothing the service did not acknowledge.
-        deletes.push_back(item.doc.source_id);
+        writes.remove(type, item.doc.source_id);
       }
       continue;
     }
     switch (item.kind) {
       case Item::Kind::write:
-        upserts.push_back(std::move(item.doc));
+        writes.upsert(std::move(item.doc));
         ++job.counters.synced;
         break;
       case Item::Kind::remove:
-        deletes.push_back(item.doc.source_id);
+        writes.remove(type, item.doc.source_id);
         ++job.counters.synced;
         break;
       case Item::Kind::same:
@@ -359,8 +359,7 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
   for (auto& e : s.failed) {
     record_failure(job, std::move(e), new_errors);
   }
-  w.delete_documents(type, deletes);
-  w.upsert_documents(type, upserts);
+  writes.apply(w);
   requeue_records(w, type, requeue);
   job.checkpoint_seq = std::max(job.checkpoint_seq, s.checkpoint);
   w.delete_job_errors(job.id, s.retried);
@@ -525,6 +524,7 @@ class Engine::Pipeline {
         }
         w.save_job(next);
       });
+      const bool status_changed = next.status != job_.status;
       job_ = std::move(next);
       {
         std::lock_guard lock(control_->m);
@@ -532,7 +532,7 @@ class Engine::Pipeline {
         shared_->unsettled -= slice->sent;
       }
       control_->cv.notify_all();
-      e_.notify(job_, slice->last);
+      e_.notify(job_, status_changed);
       e_.saved(job_.id);
       if (slice->last) {
         spdlog::info("msg=\"job completed\" job={} type={} synced={} skipped={} failed={} ms={}", job_.id,
@@ -818,7 +818,7 @@ Job Engine::start_bulk(const BulkStartRequest& req) {
       }
       job.target_seq = job.counters.total = static_cast<std::int64_t>(targets.size());
     }
-    job.params = bulk_params(req.action, req.target, targets.size());
+    job.bulk = bulk_params(req.target, targets.size());
     if (!w.insert_job(job)) {
       throw std::runtime_error("a new bulk job found its own slot taken");  // the slot holds its id
     }
@@ -941,7 +941,7 @@ void Engine::finish(Job& job, JobEvent event, std::int64_t running_ms) {
 
 void Engine::run(const std::string& id, const std::shared_ptr<Control>& control) {
   std::unique_ptr<JobStep> step;
-  bool claimed_now = false;
+  bool status_changed = false;  // claimed (queued → running), or failed at the claim
   auto claimed = store_.write_value([&](store::Writer& w) -> std::optional<Job> {
     auto job = w.find_job(id);
     // A queued job starts; a running one no worker holds was resumed and goes on. Anything else
@@ -952,7 +952,7 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
     const auto now = clock_.now_ms();
     if (job->status == JobStatus::queued) {
       job->status = next_status(job->status, JobEvent::start);
-      claimed_now = true;
+      status_changed = true;
     }
     if (domain::is_bulk(job->type)) {
       try {
@@ -964,7 +964,7 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
         job->failure_reason = "the job's parameters cannot be read; it has been logged";
         job->end_time = job->updated_at = now;
         w.save_job(*job);
-        claimed_now = true;
+        status_changed = true;
         return job;
       }
     } else if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
@@ -980,7 +980,7 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
   if (!claimed) {
     return;
   }
-  if (claimed_now) {
+  if (status_changed) {
     notify(*claimed, true);
   }
   if (claimed->status != JobStatus::running) {
@@ -1034,8 +1034,9 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
       w.append_job_errors(next.id, next.attempt, new_errors);
       w.save_job(next);
     });
+    const bool status_changed = next.status != job.status;
     job = std::move(next);
-    notify(job, done);
+    notify(job, status_changed);
     saved(job.id);
     if (done) {
       spdlog::info("msg=\"job completed\" job={} type={} synced={} skipped={} failed={} ms={}", job.id,

@@ -147,7 +147,10 @@ std::int64_t next_change_seq(Connection& c, const char* table) {
 constexpr const char* kJobColumns =
     "id, user_id, type, status, scope, scope_user_id, mode, total_items, synced_items, skipped_items, "
     "failed_items, error_count, errors, start_time, end_time, running_ms, created_at, updated_at, attempt, "
-    "cancel_requested, failure_reason, checkpoint_seq, target_seq, from_seq, retry_before_attempt, params";
+    "cancel_requested, failure_reason, checkpoint_seq, target_seq, from_seq, retry_before_attempt, "
+    "bulk_target, "
+    "bulk_id_count, bulk_filter_q, bulk_filter_type, bulk_filter_user_id, bulk_filter_from, bulk_filter_to, "
+    "bulk_filter_date_field";
 
 std::string errors_to_json(const std::vector<domain::ItemError>& errors) {
   boost::json::array a;
@@ -211,7 +214,15 @@ domain::Job read_job(const Statement& st) {
   j.target_seq = st.int64(22);
   j.from_seq = st.int64(23);
   j.retry_before_attempt = static_cast<int>(st.int64(24));
-  j.params = st.opt_text(25).value_or("");
+  // A bulk job's target (migration 0011): its filter's fields as the client wrote them, or the
+  // number of its ids.
+  if (const auto target = st.opt_text(25); target == "filter") {
+    j.bulk = domain::BulkParams{domain::DocumentFilterSpec{st.opt_text(27), st.opt_text(28), st.opt_text(29),
+                                                           st.opt_text(30), st.opt_text(31), st.opt_text(32)},
+                                0};
+  } else if (target == "ids") {
+    j.bulk = domain::BulkParams{std::nullopt, st.opt_int64(26).value_or(0)};
+  }
   return j;
 }
 
@@ -241,15 +252,21 @@ void bind_job(Statement& st, const domain::Job& j) {
       .bind(23, j.target_seq)
       .bind(24, j.from_seq)
       .bind(25, static_cast<std::int64_t>(j.retry_before_attempt));
-  if (j.params.empty()) {
-    st.bind_null(26);
-  } else {
-    st.bind(26, std::string_view(j.params));
-  }
+  const std::optional<domain::DocumentFilterSpec> no_filter;
+  const auto& filter = j.bulk ? j.bulk->filter : no_filter;
+  const auto field = [&](auto member) { return filter ? (*filter).*member : std::optional<std::string>(); };
+  st.bind(26, j.bulk ? std::optional<std::string>(filter ? "filter" : "ids") : std::nullopt)
+      .bind(27, j.bulk && !filter ? std::optional<std::int64_t>(j.bulk->id_count) : std::nullopt)
+      .bind(28, field(&domain::DocumentFilterSpec::q))
+      .bind(29, field(&domain::DocumentFilterSpec::type))
+      .bind(30, field(&domain::DocumentFilterSpec::user_id))
+      .bind(31, field(&domain::DocumentFilterSpec::from))
+      .bind(32, field(&domain::DocumentFilterSpec::to))
+      .bind(33, field(&domain::DocumentFilterSpec::date_field));
   if (domain::is_active(j.status)) {
-    st.bind(27, std::string_view(scope_key(j)));
+    st.bind(34, std::string_view(scope_key(j)));
   } else {
-    st.bind_null(27);
+    st.bind_null(34);
   }
 }
 
@@ -825,10 +842,11 @@ class Ops final : public Writer {
   }
 
   bool insert_job(const domain::Job& job) override {
-    auto st = c_.prepare(
-        std::string("INSERT INTO jobs (") + kJobColumns +
-        ", slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (slot) DO NOTHING");
+    auto st = c_.prepare(std::string("INSERT INTO jobs (") + kJobColumns +
+                         ", slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                         "?, ?, ?, ?, ?, ?, ?, ?, "
+                         "?, ?, ?, ?) "
+                         "ON CONFLICT (slot) DO NOTHING");
     bind_job(st, job);
     return st.exec() == 1;
   }
@@ -842,7 +860,10 @@ class Ops final : public Writer {
         "?18, "
         "attempt = ?19, cancel_requested = ?20, failure_reason = ?21, checkpoint_seq = ?22, target_seq = "
         "?23, "
-        "from_seq = ?24, retry_before_attempt = ?25, params = ?26, slot = ?27 WHERE id = ?1");
+        "from_seq = ?24, retry_before_attempt = ?25, bulk_target = ?26, bulk_id_count = ?27, bulk_filter_q = "
+        "?28, "
+        "bulk_filter_type = ?29, bulk_filter_user_id = ?30, bulk_filter_from = ?31, bulk_filter_to = ?32, "
+        "bulk_filter_date_field = ?33, slot = ?34 WHERE id = ?1");
     bind_job(st, job);
     st.exec();
   }

@@ -289,7 +289,7 @@ TEST_F(SqliteStoreTest, BulkJobsKeepTheirParamsAndTargetsInOrderAndNeverShareASl
     j.type = domain::JobType::bulk_delete;
     j.scope = domain::JobScope::all;
     j.created_at = j.updated_at = 1000;
-    j.params = R"({"action":"delete","idCount":3})";
+    j.bulk = domain::BulkParams{std::nullopt, 3};
     return j;
   };
   store_->write([&](Writer& w) {
@@ -303,14 +303,82 @@ TEST_F(SqliteStoreTest, BulkJobsKeepTheirParamsAndTargetsInOrderAndNeverShareASl
   });
   const auto read = store_->read_value([](Reader& r) { return r.find_job("b1"); });
   ASSERT_TRUE(read.has_value());
-  EXPECT_EQ(read->params, R"({"action":"delete","idCount":3})");
-  EXPECT_TRUE(store_->read_value([](Reader& r) { return r.find_job("s1"); })->params.empty());
+  ASSERT_TRUE(read->bulk.has_value());
+  EXPECT_FALSE(read->bulk->filter.has_value());
+  EXPECT_EQ(read->bulk->id_count, 3);
+  EXPECT_FALSE(store_->read_value([](Reader& r) { return r.find_job("s1"); })->bulk.has_value());
   using Targets = std::vector<std::pair<std::int64_t, std::string>>;
   EXPECT_EQ(store_->read_value([](Reader& r) { return r.bulk_targets_after("b1", 0, 10); }),
             (Targets{{1, "doc-c"}, {2, "doc-a"}, {3, "doc-b"}}));
   EXPECT_EQ(store_->read_value([](Reader& r) { return r.bulk_targets_after("b1", 1, 1); }),
             (Targets{{2, "doc-a"}}));
   EXPECT_TRUE(store_->read_value([](Reader& r) { return r.bulk_targets_after("b1", 3, 10); }).empty());
+}
+
+TEST_F(SqliteStoreTest, ABulkJobsFilterIsKeptFieldByFieldAsTheClientWroteIt) {
+  domain::Job j = job("bf", domain::JobStatus::queued, std::nullopt);
+  j.type = domain::JobType::bulk_resync;
+  domain::DocumentFilterSpec filter;
+  filter.q = "tag:work \"a b\"";
+  filter.user_id = "u1";
+  filter.to = "2026-01-01";
+  j.bulk = domain::BulkParams{filter, 0};
+  store_->write([&](Writer& w) { ASSERT_TRUE(w.insert_job(j)); });
+  auto read = store_->read_value([](Reader& r) { return r.find_job("bf"); });
+  ASSERT_TRUE(read && read->bulk && read->bulk->filter);
+  const auto& f = *read->bulk->filter;
+  EXPECT_EQ(f.q, filter.q);
+  EXPECT_EQ(f.user_id, "u1");
+  EXPECT_EQ(f.to, "2026-01-01");
+  EXPECT_FALSE(f.type || f.from || f.date_field);
+  // An empty filter (every document) stays a filter, not "no target".
+  read->bulk->filter = domain::DocumentFilterSpec{};
+  store_->write([&](Writer& w) { w.save_job(*read); });
+  read = store_->read_value([](Reader& r) { return r.find_job("bf"); });
+  ASSERT_TRUE(read && read->bulk && read->bulk->filter);
+  EXPECT_FALSE(read->bulk->filter->q.has_value());
+}
+
+TEST_F(SqliteStoreTest, MigrationMovesTheParamsOfExistingBulkJobsIntoTheirColumns) {
+  // Jobs as a database before migration 0011 holds them: a JSON `params` string.
+  store_->write([&](Writer& w) {
+    for (const char* id : {"by-filter", "by-ids", "unreadable", "a-sync"}) {
+      auto j = job(id, domain::JobStatus::queued, std::nullopt);
+      j.type = std::string_view(id) == "a-sync" ? domain::JobType::goals : domain::JobType::bulk_delete;
+      ASSERT_TRUE(w.insert_job(j));
+    }
+  });
+  store_.reset();
+  {
+    Connection c((dir_ / "t.db").string());
+    c.exec(
+        "ALTER TABLE jobs ADD COLUMN params TEXT;"
+        "ALTER TABLE jobs DROP COLUMN bulk_target; ALTER TABLE jobs DROP COLUMN bulk_id_count;"
+        "ALTER TABLE jobs DROP COLUMN bulk_filter_q; ALTER TABLE jobs DROP COLUMN bulk_filter_type;"
+        "ALTER TABLE jobs DROP COLUMN bulk_filter_user_id; ALTER TABLE jobs DROP COLUMN bulk_filter_from;"
+        "ALTER TABLE jobs DROP COLUMN bulk_filter_to; ALTER TABLE jobs DROP COLUMN bulk_filter_date_field;"
+        "DELETE FROM schema_migrations WHERE version >= 11;"
+        "UPDATE jobs SET params = '{\"action\":\"delete\",\"filter\":{\"q\":\"it''s\",\"dateField\":"
+        "\"source\"}}' WHERE id = 'by-filter';"
+        "UPDATE jobs SET params = '{\"action\":\"delete\",\"idCount\":7}' WHERE id = 'by-ids';"
+        "UPDATE jobs SET params = 'not json' WHERE id = 'unreadable';");
+  }
+  store_ = std::make_unique<SqliteStore>((dir_ / "t.db").string(), 2);
+  store_->migrate();
+  const auto find = [&](const char* id) {
+    return *store_->read_value([&](Reader& r) { return r.find_job(id); });
+  };
+  const auto by_filter = find("by-filter");
+  ASSERT_TRUE(by_filter.bulk && by_filter.bulk->filter);
+  EXPECT_EQ(by_filter.bulk->filter->q, "it's");
+  EXPECT_EQ(by_filter.bulk->filter->date_field, "source");
+  EXPECT_FALSE(by_filter.bulk->filter->type.has_value());
+  const auto by_ids = find("by-ids");
+  ASSERT_TRUE(by_ids.bulk);
+  EXPECT_FALSE(by_ids.bulk->filter.has_value());
+  EXPECT_EQ(by_ids.bulk->id_count, 7);
+  EXPECT_FALSE(find("unreadable").bulk.has_value()) << "fails when claimed rather than taking every document";
+  EXPECT_FALSE(find("a-sync").bulk.has_value());
 }
 
 TEST_F(SqliteStoreTest, AnExpiredBulkJobGoesWithItsTargetsInTheErrorBudget) {

@@ -177,6 +177,12 @@ TEST_F(StatsQueriesTest, MigrationBackfillsCountersOfAnExistingDatabase) {
   exec(
       "DROP TABLE document_counts; DROP TABLE job_error_counts; DROP INDEX jobs_stats_by_end_time;"
       "CREATE INDEX jobs_by_end_time ON jobs (end_time) WHERE slot IS NULL;"
+      // 0011 runs again too: the jobs table as it was before it.
+      "ALTER TABLE jobs ADD COLUMN params TEXT;"
+      "ALTER TABLE jobs DROP COLUMN bulk_target; ALTER TABLE jobs DROP COLUMN bulk_id_count;"
+      "ALTER TABLE jobs DROP COLUMN bulk_filter_q; ALTER TABLE jobs DROP COLUMN bulk_filter_type;"
+      "ALTER TABLE jobs DROP COLUMN bulk_filter_user_id; ALTER TABLE jobs DROP COLUMN bulk_filter_from;"
+      "ALTER TABLE jobs DROP COLUMN bulk_filter_to; ALTER TABLE jobs DROP COLUMN bulk_filter_date_field;"
       "DELETE FROM schema_migrations WHERE version >= 9;"  // 0009 and the later ones run again
       "INSERT INTO job_errors (job_id, seq, item_id, reason, at) VALUES"
       " ('job1', 1, 'a', 'mood 7 is outside 1-5', 1772582400000),"

@@ -1,0 +1,15 @@
+#pragma once
+
+#include "api/context.hpp"
+#include "auth/caller.hpp"
+#include "http/message.hpp"
+
+namespace mladmin::api {
+
+// Signing in and the caller's own account (auth.cpp).
+http::Response login(http::Request& req, ApiContext& ctx);
+http::Response me(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+/// Checks the bearer token and the user's current state; throws 401 domain::Error.
+auth::Caller authenticate(const http::Request& req, ApiContext& ctx);
+
+}  // namespace mladmin::api

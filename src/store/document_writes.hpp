@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "domain/source.hpp"
+#include "store/store.hpp"
+
+namespace mladmin::store {
+
+/// The document writes of one transaction, gathered and then applied together: the one builder
+/// of document writes that a sync's commit (sync/engine.cpp) and a bulk action (sync/bulk.cpp)
+/// share. Applying runs, for each source type, one Writer::delete_documents and one
+/// Writer::upsert_documents (each of which brings the full-text index up to date for all its
+/// documents at once), so a batch costs a few statements whatever its size. Deletes go first: a
+/// source record both removed and written in one batch ends written.
+class DocumentWrites final {
+ public:
+  /// Writes `doc`: a new document, or the next version of the one of its source record.
+  void upsert(DocumentWrite doc);
+  /// Removes the document of this source record (nothing when there is none).
+  void remove(domain::SourceType type, std::string source_id);
+
+  bool empty() const { return size_ == 0; }
+  /// Upserts and removes gathered since the last apply.
+  std::size_t size() const { return size_; }
+
+  /// Applies everything gathered in `w`'s transaction and empties the builder.
+  void apply(Writer& w);
+
+ private:
+  struct OfType {
+    std::vector<std::string> deletes;
+    std::vector<DocumentWrite> upserts;
+  };
+  std::map<domain::SourceType, OfType> by_type_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace mladmin::store
