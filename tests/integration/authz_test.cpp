@@ -114,6 +114,36 @@ TEST(AuthzStreamTest, DisablingAUserEndsTheirOpenStreamAtOnce) {
   EXPECT_TRUE(stream.wait_ended(5s));
 }
 
+// Every change that revokes a user's tokens ends their streams at once, not only a disable: a new
+// password, a deletion, and a disable among a bulk action's users.
+TEST(AuthzStreamTest, APasswordChangeADeletionOrABulkDisableEndsTheStreamAtOnce) {
+  ServerProcess server;
+  const auto root = add_account(server, "root@authz.test", kPassword, "admin");
+  const auto ann = add_account(server, "ann@authz.test", kPassword, "user");
+  const auto bob = add_account(server, "bob@authz.test", kPassword, "user");
+  const auto cat = add_account(server, "cat@authz.test", kPassword, "user");
+  HttpClient c(server.port());
+  SseClient ann_stream(server.port(), ann.token);
+  SseClient bob_stream(server.port(), bob.token);
+  SseClient cat_stream(server.port(), cat.token);
+  for (auto* s : {&ann_stream, &bob_stream, &cat_stream}) {
+    ASSERT_EQ(s->status(), 200);
+    ASSERT_TRUE(s->wait_for([](const auto& events) { return !events.empty(); }));
+  }
+
+  ASSERT_EQ(c.patch("/api/ml/admin/users/" + ann.id, R"({"password":"Copper-Meadow-71-Lantern"})", root.token)
+                .status,
+            200);
+  EXPECT_TRUE(ann_stream.wait_ended(5s)) << "a new password";  // the heartbeat is 15 s
+  ASSERT_EQ(c.del("/api/ml/admin/users/" + bob.id, root.token).status, 204);
+  EXPECT_TRUE(bob_stream.wait_ended(5s)) << "a deletion";
+  ASSERT_EQ(
+      c.post("/api/ml/admin/users/bulk", R"({"action":"disable","ids":[")" + cat.id + R"("]})", root.token)
+          .status,
+      200);
+  EXPECT_TRUE(cat_stream.wait_ended(5s)) << "a bulk disable";
+}
+
 TEST(AuthzStreamTest, ADemotedMlAdminStopsReceivingOthersJobs) {
   IntegrationServer server;
   const auto root = server.admin();

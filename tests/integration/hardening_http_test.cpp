@@ -291,8 +291,9 @@ TEST(HardeningHttpTest, OutOfDescriptorsTheAcceptLoopWaitsAndRecovers) {
   EXPECT_EQ(HttpClient(server.port()).get("/healthz").status, 200);
 }
 
-// 4. A route that needs a token refuses a request without a valid one before reading its body:
-// the 401 comes back while the announced megabyte has not been sent.
+// 4. A route that needs a token refuses a request without a valid one, or with one of too low a
+// role, before reading its body: the 401 (403) comes back while the announced megabyte has not
+// been sent.
 TEST(HardeningHttpTest, AMissingOrBadTokenIsRefusedBeforeTheBodyIsRead) {
   IntegrationServer server({.config = "[server]\nread_timeout_ms = 120000\n"});
   for (const std::string& auth : std::vector<std::string>{"", "Authorization: Bearer not-a-token\r\n"}) {
@@ -302,6 +303,14 @@ TEST(HardeningHttpTest, AMissingOrBadTokenIsRefusedBeforeTheBodyIsRead) {
     const auto got = conn.receive(seconds(30), "\r\n\r\n");
     EXPECT_EQ(got.bytes.rfind("HTTP/1.1 401", 0), 0U) << "with '" << auth << "': " << got.bytes;
   }
+  // A valid token of a role below the route's is refused (403) before the body as well.
+  const auto user = add_account(server, "plain@hardening.test", kPassword, "user");
+  RawConnection conn(server.port());
+  ASSERT_TRUE(conn.send("POST /api/ml/admin/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                        user.token +
+                        "\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"email\":"));
+  const auto got = conn.receive(seconds(30), "\r\n\r\n");
+  EXPECT_EQ(got.bytes.rfind("HTTP/1.1 403", 0), 0U) << got.bytes;
 }
 
 // 5. An email longer than any account's is refused like a wrong password, before it reaches the
