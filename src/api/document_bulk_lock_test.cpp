@@ -15,7 +15,7 @@
 
 #include "accounts/accounts.hpp"
 #include "api/context.hpp"
-#include "api/handlers.hpp"
+#include "api/document_bulk.hpp"
 #include "auth/hasher.hpp"
 #include "auth/rate_limiter.hpp"
 #include "auth/token.hpp"

@@ -117,12 +117,12 @@ TEST(AuthzStreamTest, DisablingAUserEndsTheirOpenStreamAtOnce) {
 // Every change that revokes a user's tokens ends their streams at once, not only a disable: a new
 // password, a deletion, and a disable among a bulk action's users.
 TEST(AuthzStreamTest, APasswordChangeADeletionOrABulkDisableEndsTheStreamAtOnce) {
-  ServerProcess server;
-  const auto root = add_account(server, "root@authz.test", kPassword, "admin");
-  const auto ann = add_account(server, "ann@authz.test", kPassword, "user");
-  const auto bob = add_account(server, "bob@authz.test", kPassword, "user");
-  const auto cat = add_account(server, "cat@authz.test", kPassword, "user");
-  HttpClient c(server.port());
+  IntegrationServer server;
+  const auto root = server.admin();
+  const auto ann = server.add_account("ann@authz.test", "user");
+  const auto bob = server.add_account("bob@authz.test", "user");
+  const auto cat = server.add_account("cat@authz.test", "user");
+  auto& c = server.http();
   SseClient ann_stream(server.port(), ann.token);
   SseClient bob_stream(server.port(), bob.token);
   SseClient cat_stream(server.port(), cat.token);

@@ -304,7 +304,7 @@ TEST(HardeningHttpTest, AMissingOrBadTokenIsRefusedBeforeTheBodyIsRead) {
     EXPECT_EQ(got.bytes.rfind("HTTP/1.1 401", 0), 0U) << "with '" << auth << "': " << got.bytes;
   }
   // A valid token of a role below the route's is refused (403) before the body as well.
-  const auto user = add_account(server, "plain@hardening.test", kPassword, "user");
+  const auto user = server.add_account("plain@hardening.test", "user");
   RawConnection conn(server.port());
   ASSERT_TRUE(conn.send("POST /api/ml/admin/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
                         user.token +
