@@ -98,9 +98,13 @@ class SpoolFile final {
   SpoolFile() = default;
   SpoolFile(const SpoolFile&) = delete;
   SpoolFile& operator=(const SpoolFile&) = delete;
-  ~SpoolFile() {
+  ~SpoolFile() { remove(); }
+
+  /// Deletes the file now (an open descriptor keeps its bytes until it closes).
+  void remove() {
     if (!path.empty()) {
       ::unlink(path.c_str());
+      path.clear();
     }
   }
 
@@ -444,7 +448,7 @@ struct Server::Impl {
       if (!hec && route != nullptr && route->spool_body) {
         auto [sec, refused] =
             co_await read_spooled(stream, buffer, parser, *route, remote, spool, spooled, hold);
-        if (refused) {
+        if (refused) {  // read_spooled gave back what it reserved before answering
           co_await linger(stream);
           break;
         }
@@ -472,6 +476,10 @@ struct Server::Impl {
         hec = bec;
       }
       if (hec) {
+        // What the request reserved (the import slot) and its spool go before the refusal is
+        // sent: the client has its answer and may send the next upload at once.
+        hold.reset();
+        spool.remove();
         if (hec == bhttp::error::body_limit) {
           co_await write_error(
               stream, 413, "payload_too_large",
@@ -590,6 +598,7 @@ struct Server::Impl {
     if (!spool.create(file, ec)) {
       spdlog::error("msg=\"cannot create a spool file\" path=\"{}\" error=\"{}\"", log_text(req.path),
                     ec.message());
+      hold.reset();
       co_await write(stream, spool_error(ec), version, false, false, req.method, req.path, remote, started);
       co_return std::make_pair(boost::system::error_code(), true);
     }
@@ -609,6 +618,8 @@ struct Server::Impl {
     if (ec == boost::system::errc::no_space_on_device || ec == boost::system::errc::file_too_large) {
       spdlog::error("msg=\"cannot store an upload\" path=\"{}\" error=\"{}\"", log_text(req.path),
                     ec.message());
+      hold.reset();
+      spool.remove();
       co_await write(stream, spool_error(ec), version, false, false, req.method, req.path, remote, started);
       co_return std::make_pair(boost::system::error_code(), true);
     }

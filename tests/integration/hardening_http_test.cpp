@@ -412,5 +412,26 @@ TEST(HardeningHttpTest, TheImportSlotIsTakenBeforeTheUpload) {
   EXPECT_EQ(status, 200);
 }
 
+// 8c. An upload refused for its size gives the slot back with its 413: the next import goes
+// through at once, even while the refused client keeps its connection open (the server lingers
+// on it to drain what is still arriving).
+TEST(HardeningHttpTest, AnUploadRefusedForItsSizeGivesTheImportSlotBackWithTheRefusal) {
+  IntegrationServer server({.config = "[server]\nimport_max_bytes = 1024\n"});
+  const auto admin = server.admin();
+  RawConnection refused(server.port());
+  ASSERT_TRUE(refused.send(
+      "POST /api/import?type=goals HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + admin.token +
+      "\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "1000\r\n" +
+      std::string(4096, 'x') + "\r\n"));
+  const auto answer = refused.receive(seconds(10), "\r\n\r\n");
+  ASSERT_EQ(answer.bytes.rfind("HTTP/1.1 413", 0), 0U) << answer.bytes;
+
+  const auto next = server.http().request(
+      "POST", "/api/import?type=goals", "",
+      {{"Authorization", "Bearer " + admin.token}, {"Content-Type", "application/x-ndjson"}});
+  EXPECT_EQ(next.status, 200) << next.body;  // not 409 import_running
+}
+
 }  // namespace
 }  // namespace mladmin::test
