@@ -14,6 +14,7 @@
 #include "sink/http_sink.hpp"
 #include "support/ml_receiver.hpp"
 #include "support/process.hpp"
+#include "support/tls_proxy.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -280,13 +281,10 @@ TEST(MlSinkTest, RequestsPerSecondIsACeiling) {
 class MlSinkTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cert_ = dir_.file("cert.pem");
-    key_ = dir_.file("key.pem");
-    const std::string cmd =
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-        "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-        key_ + " -out " + cert_ + " >" + dir_.file("openssl.log") + " 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
+    const auto made = make_test_certificate(dir_);
+    ASSERT_FALSE(HasFailure());
+    cert_ = made.cert;
+    key_ = made.key;
   }
   TempDir dir_;
   std::string cert_, key_;

@@ -11,6 +11,7 @@
 #include "support/fixture.hpp"
 #include "support/ml_receiver.hpp"
 #include "support/seed.hpp"
+#include "support/tls_proxy.hpp"
 
 namespace mladmin::test {
 namespace {
@@ -21,13 +22,10 @@ constexpr std::int64_t kRecords = 120;
 class MlSyncTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cert_ = dir_.file("cert.pem");
-    key_ = dir_.file("key.pem");
-    const std::string cmd =
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-        "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-        key_ + " -out " + cert_ + " >" + dir_.file("openssl.log") + " 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
+    const auto made = make_test_certificate(dir_);
+    ASSERT_FALSE(HasFailure());
+    cert_ = made.cert;
+    key_ = made.key;
     receiver_ = std::make_unique<MlReceiver>(
         MlReceiver::Options{.token = kToken, .test_switches = false, .tls_cert = cert_, .tls_key = key_});
     ASSERT_EQ(receiver_->url().rfind("https://", 0), 0U) << receiver_->url();

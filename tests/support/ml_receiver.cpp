@@ -60,59 +60,13 @@ MlReceiver::MlReceiver(Options options) : token_(options.token) {
   if (!options.tls_cert.empty()) {
     args.insert(args.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
   }
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    throw std::runtime_error("pipe failed");
-  }
-  const int err_fd = open(dir_.file("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  std::vector<char*> argv;
-  for (auto& a : args) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  pid_ = fork();
-  if (pid_ == 0) {
-    dup2(fds[1], 1);
-    dup2(err_fd, 2);
-    ::setenv("PYTHONUNBUFFERED", "1", 1);
-    ::unsetenv("ML_SERVICE_TOKEN");
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  close(err_fd);
-  // Read the "listening on URL" line, with a deadline.
-  std::string out;
-  const auto until = Clock::now() + std::chrono::seconds(30);
-  while (out.find('\n') == std::string::npos && Clock::now() < until) {
-    pollfd p{fds[0], POLLIN, 0};
-    if (poll(&p, 1, 200) <= 0) {
-      continue;
-    }
-    char buf[512];
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n <= 0) {
-      break;
-    }
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fds[0]);
-  const auto at = out.find("listening on ");
-  const auto nl = out.find('\n');
-  if (at == std::string::npos || nl == std::string::npos) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    throw std::runtime_error("the reference receiver did not start: " + out);
-  }
-  url_ = out.substr(at + 13, nl - at - 13);
+  child_ = spawn_listening(std::move(args), dir_.file("stderr"), "the reference receiver");
+  url_ = child_.url;
   port_ = static_cast<unsigned short>(std::stoi(url_.substr(url_.rfind(':') + 1)));
 }
 
 MlReceiver::~MlReceiver() {
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
+  kill_child(child_);
 }
 
 ServerProcess::Options MlReceiver::server_options(const std::string& ml_service_keys) const {

@@ -46,7 +46,7 @@ class MlReceiver final {
 
  private:
   TempDir dir_;
-  pid_t pid_ = -1;
+  ListeningChild child_;
   std::string token_;
   std::string url_;
   unsigned short port_ = 0;

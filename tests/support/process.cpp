@@ -281,4 +281,64 @@ Account add_account(ServerProcess& server, const std::string& email, const std::
   return a;
 }
 
+ListeningChild spawn_listening(std::vector<std::string> args, const std::string& stderr_path,
+                               const std::string& what) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
+  const int err_fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  ListeningChild child;
+  child.pid = fork();
+  if (child.pid == 0) {
+    dup2(fds[1], 1);
+    dup2(err_fd, 2);
+    ::setenv("PYTHONUNBUFFERED", "1", 1);
+    ::unsetenv("ML_SERVICE_TOKEN");
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  close(err_fd);
+  std::string out;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (out.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) {
+      continue;
+    }
+    char buf[512];
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) {
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fds[0]);
+  const auto at = out.find("listening on ");
+  const auto nl = out.find('\n');
+  if (at == std::string::npos || nl == std::string::npos) {
+    kill_child(child);
+    std::ifstream err(stderr_path);
+    std::stringstream text;
+    text << err.rdbuf();
+    throw std::runtime_error(what + " did not start: " + out + text.str());
+  }
+  child.url = out.substr(at + 13, nl - at - 13);
+  return child;
+}
+
+void kill_child(ListeningChild& child) {
+  if (child.pid > 0) {
+    kill(child.pid, SIGKILL);
+    waitpid(child.pid, nullptr, 0);
+    child.pid = -1;
+  }
+}
+
 }  // namespace mladmin::test

@@ -49,6 +49,20 @@ CommandResult serve_refused(const std::string& toml, const std::map<std::string,
 pid_t spawn_mladmin(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                     int in_fd, int out_fd, int err_fd);
 
+/// A helper program of the tests (the reference ML receiver, the TLS proxy) that prints
+/// "listening on URL" on its stdout once it serves.
+struct ListeningChild {
+  pid_t pid = -1;
+  std::string url;
+};
+/// Starts `args` (its stderr into the file `stderr_path`, PYTHONUNBUFFERED=1, ML_SERVICE_TOKEN
+/// unset) and waits up to 30 s for that line; throws, naming `what` and what it printed, when it
+/// does not come (the child is killed then).
+ListeningChild spawn_listening(std::vector<std::string> args, const std::string& stderr_path,
+                               const std::string& what);
+/// Kills `child` (SIGKILL) and reaps it.
+void kill_child(ListeningChild& child);
+
 /// Waits up to `deadline` for child `pid` to exit; answers its exit code (128 + signal when a
 /// signal ended it), or nullopt when it is still running.
 std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds deadline);

@@ -34,56 +34,12 @@ TlsProxy::TlsProxy(unsigned short upstream_port, const TestCertificate& certific
       "--cert",          certificate.cert,
       "--key",           certificate.key,
       "--upstream-port", std::to_string(upstream_port)};
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    throw std::runtime_error("pipe failed");
-  }
-  const int err_fd = open(dir_.file("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  std::vector<char*> argv;
-  for (auto& a : args) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  pid_ = fork();
-  if (pid_ == 0) {
-    dup2(fds[1], 1);
-    dup2(err_fd, 2);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  close(err_fd);
-  // Read the "listening on URL" line, with a deadline.
-  std::string out;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (out.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
-    pollfd p{fds[0], POLLIN, 0};
-    if (poll(&p, 1, 200) <= 0) {
-      continue;
-    }
-    char buf[256];
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n <= 0) {
-      break;
-    }
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fds[0]);
-  const auto at = out.find("listening on ");
-  const auto nl = out.find('\n');
-  if (at == std::string::npos || nl == std::string::npos) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    throw std::runtime_error("the TLS proxy did not start: " + out + log());
-  }
-  url_ = out.substr(at + 13, nl - at - 13);
+  child_ = spawn_listening(std::move(args), dir_.file("stderr"), "the TLS proxy");
+  url_ = child_.url;
 }
 
 TlsProxy::~TlsProxy() {
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
+  kill_child(child_);
 }
 
 std::string TlsProxy::log() const {

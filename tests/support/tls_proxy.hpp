@@ -34,7 +34,7 @@ class TlsProxy final {
 
  private:
   TempDir dir_;
-  pid_t pid_ = -1;
+  ListeningChild child_;
   std::string url_;
 };
 
