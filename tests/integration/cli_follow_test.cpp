@@ -25,6 +25,7 @@
 #include "support/child_process.hpp"
 #include "support/fixture.hpp"
 #include "support/seed.hpp"
+#include "support/text.hpp"
 #include "support/tls_proxy.hpp"
 
 namespace mladmin::test {
@@ -34,15 +35,6 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 constexpr const char* kToken = "MLADMIN_TOKEN";
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    out.push_back(line);
-  }
-  return out;
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -124,7 +116,7 @@ TEST_F(CliFollowTest, SyncFollowPrintsProgressLinesAndACompletedLineWithTheCount
   const auto r = run_mladmin(
       cli({"sync", "journal_entries", "--mode", "full", "--follow", "--interval", "0.05"}), "", env(), 180s);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  const auto lines = lines_of(r.out);
+  const auto lines = text_lines(r.out);
   ASSERT_FALSE(lines.empty()) << r.err;
   const auto id = job_id_of(lines.front());
   ASSERT_FALSE(id.empty()) << lines.front();
@@ -274,7 +266,7 @@ TEST_F(CliFollowTest, JobsListsTheJobsWithTheirCountsAndFilters) {
 
   const auto r = run_mladmin(cli({"jobs"}), "", env());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto lines = lines_of(r.out);
+  const auto lines = text_lines(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
   EXPECT_EQ(lines[0].rfind("ID ", 0), 0u) << lines[0];
   EXPECT_TRUE(contains(lines[0], "STATUS")) << lines[0];
@@ -470,7 +462,7 @@ class DroppingServer final {
 /// reconnected with Last-Event-ID.
 void expect_resumed_with_last_event_id(const CommandResult& r, DroppingServer& server) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  const auto lines = lines_of(r.out);
+  const auto lines = text_lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
   EXPECT_TRUE(contains(lines[0], " job job-1 goals queued 0% 0/10 ")) << lines[0];
   EXPECT_TRUE(contains(lines[1], " job job-1 goals running 50% 5/10 ")) << lines[1];

@@ -15,21 +15,13 @@
 #include "support/child_process.hpp"
 #include "support/fixture.hpp"
 #include "support/seed.hpp"
+#include "support/text.hpp"
 #include "support/tls_proxy.hpp"
 
 namespace mladmin::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    out.push_back(line);
-  }
-  return out;
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -71,7 +63,7 @@ TEST_F(CliTlsTest, SyncFollowOverHttpsStartsTheJobAndFollowsItToCompletion) {
   const auto r = run_mladmin(
       cli({"sync", "journal_entries", "--mode", "full", "--follow", "--interval", "0.05"}), "", env(), 180s);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << proxy_->log();
-  const auto lines = lines_of(r.out);
+  const auto lines = text_lines(r.out);
   ASSERT_FALSE(lines.empty()) << r.err;
   // "TIMESTAMP job ID journal_entries queued …" first, the completed line last.
   const auto start = lines.front().find(" job ");
@@ -97,7 +89,7 @@ TEST_F(CliTlsTest, JobsOverHttpsListsAndFollowsWithTheCaFromTheEnvironment) {
   environment["MLADMIN_CA_FILE"] = certificate_.cert;
   const auto list = run_mladmin(cli({"jobs"}, false), "", environment);
   ASSERT_EQ(list.exit_code, 0) << list.out << list.err;
-  const auto lines = lines_of(list.out);
+  const auto lines = text_lines(list.out);
   ASSERT_EQ(lines.size(), 2u) << list.out;
   EXPECT_EQ(lines[1].rfind(first + "  journal_entries  completed", 0), 0u) << lines[1];
   EXPECT_TRUE(contains(lines[1], "100%  200/200")) << lines[1];
@@ -125,7 +117,7 @@ TEST_F(CliTlsTest, AnUntrustedCertificateIsRefusedInOneLineWithANonZeroExit) {
     const auto r = run_mladmin(cli(args, false), "", env());
     EXPECT_EQ(r.exit_code, 1) << args.back() << ": " << r.out << r.err;
     EXPECT_EQ(r.out, "");
-    ASSERT_EQ(lines_of(r.err).size(), 1u) << "one line: " << r.err;
+    ASSERT_EQ(text_lines(r.err).size(), 1u) << "one line: " << r.err;
     EXPECT_TRUE(contains(r.err, "cannot reach " + proxy_->url() + ": its TLS certificate is not trusted"))
         << r.err;
     EXPECT_TRUE(contains(r.err, "--ca-file")) << "says how to trust a private CA: " << r.err;

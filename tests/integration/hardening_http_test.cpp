@@ -382,7 +382,8 @@ TEST(HardeningHttpTest, StaleUploadSpoolsAreSweptAtStart) {
 // 8b. The one import slot is taken before an upload is read: a second import is refused with
 // 409 while the first is still uploading, and the slot frees up when that upload is abandoned.
 TEST(HardeningHttpTest, TheImportSlotIsTakenBeforeTheUpload) {
-  IntegrationServer server;
+  TempDir tmp;
+  IntegrationServer server({.env = {{"TMPDIR", tmp.path().string()}}});
   const auto admin = server.admin();
   const HttpClient::Headers headers{{"Authorization", "Bearer " + admin.token},
                                     {"Content-Type", "application/x-ndjson"}};
@@ -395,6 +396,23 @@ TEST(HardeningHttpTest, TheImportSlotIsTakenBeforeTheUpload) {
   const auto go_on = first.receive(seconds(10), "\r\n\r\n");
   ASSERT_EQ(go_on.bytes.rfind("HTTP/1.1 100", 0), 0U) << go_on.bytes;
   ASSERT_TRUE(first.send("{\"id\":"));
+  // Its spool exists now, readable and writable by the server's user alone.
+  std::vector<std::filesystem::path> spools;
+  ASSERT_TRUE(eventually(
+      [&] {
+        spools.clear();
+        for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
+          if (entry.path().filename().string().rfind("mladmin-upload-", 0) == 0) {
+            spools.push_back(entry.path());
+          }
+        }
+        return !spools.empty();
+      },
+      seconds(10)));
+  ASSERT_EQ(spools.size(), 1U);
+  EXPECT_EQ(std::filesystem::status(spools[0]).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+      << spools[0];
 
   auto& client = server.http();
   const auto second = client.request("POST", "/api/import?type=goals", "", headers);
