@@ -17,6 +17,7 @@
 #include "api/users.hpp"
 #include "http/log_text.hpp"
 #include "http/server.hpp"
+#include "store/errors.hpp"
 
 namespace mladmin::api {
 
@@ -84,6 +85,21 @@ http::Response guarded(http::Request& req, F&& body) {
                     http::log_text(e.what()));
     }
     return error_to_response(e);
+  } catch (const store::StorageFull& e) {
+    // The operator reads the file's name in the log; the client learns what it can do.
+    spdlog::error("msg=\"storage full\" method={} path=\"{}\" error=\"{}\"", http::log_text(req.method),
+                  http::log_text(req.path), http::log_text(e.what()));
+    return http::error_response(
+        507, "insufficient_storage",
+        "the server's disk is full, so nothing was saved; try again once space is freed");
+  } catch (const store::StorageLocked& e) {
+    spdlog::error("msg=\"storage locked\" method={} path=\"{}\" error=\"{}\"", http::log_text(req.method),
+                  http::log_text(req.path), http::log_text(e.what()));
+    auto res =
+        http::error_response(503, "storage_locked",
+                             "another program holds the server's database, so nothing was saved; try again");
+    res.header("Retry-After", "5");
+    return res;
   } catch (const std::exception& e) {
     spdlog::error("msg=\"unhandled exception\" method={} path=\"{}\" error=\"{}\"",
                   http::log_text(req.method), http::log_text(req.path), http::log_text(e.what()));

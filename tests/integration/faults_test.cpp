@@ -87,9 +87,10 @@ TEST(FaultsTest, DiskFullDuringASyncFailsTheJobNamingTheDiskLosesNothingAndTheSe
   server.jobs();  // its ml_admin account is written while there is room
   seed_journal_entries(server.database_url(), admin.id, kRecords, "entry-");
 
-  // Shrink the disk to what it holds plus 256 KiB: far less than the documents of the records need.
+  // Shrink the disk to what it holds plus 1 MiB: room for the job's row and a few slices, far
+  // less than the documents of the records need (over 10 MiB).
   exec_sql(server.database_url(), "PRAGMA wal_checkpoint(TRUNCATE)");
-  ASSERT_TRUE(disk.resize(disk.used() + 256 * 1024));
+  ASSERT_TRUE(disk.resize(disk.used() + 1024 * 1024));
 
   auto& c = server.http();
   const auto started = server.start_job(kJournalSync, R"({"mode":"full","scope":"all"})", admin.token);
