@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "client/text.hpp"
+#include "util/text.hpp"
 
 namespace mladmin::client {
 
@@ -42,13 +43,7 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
 }
 
 std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return std::string(s);
+  return std::string(util::trim_line(s));
 }
 
 /// One request on a multi handle of its own, so that the caller's thread can wait on it in slices

@@ -1,4 +1,5 @@
 #include "sink/http_sink.hpp"
+#include "util/text.hpp"
 
 #include <curl/curl.h>
 
@@ -59,13 +60,7 @@ std::string excerpt(std::string_view text, std::size_t limit) {
 }
 
 std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return std::string(s);
+  return std::string(util::trim_line(s));
 }
 
 /// The delay a Retry-After value asks for: delay-seconds or an HTTP date; nullopt when neither.
