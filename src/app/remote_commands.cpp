@@ -262,6 +262,31 @@ int guarded(Fn&& fn) {
   }
 }
 
+/// Says on stderr, once, that the live stream brought an event the CLI could not read (a server
+/// newer than the client, or a proxy that altered the stream), instead of dropping it in silence;
+/// at the end, how many there were.
+class UnreadableEvents final {
+ public:
+  explicit UnreadableEvents(const client::JobTracker& tracker) : tracker_(tracker) {}
+  void check() {
+    if (tracker_.unreadable() > 0 && !told_) {
+      told_ = true;
+      std::cerr << "mladmin: ignored an event the client cannot read: " << tracker_.last_problem() << "\n";
+    }
+  }
+  ~UnreadableEvents() {
+    if (tracker_.unreadable() > 1) {
+      std::cerr << "mladmin: " << tracker_.unreadable() << " events could not be read and were ignored\n";
+    }
+  }
+  UnreadableEvents(const UnreadableEvents&) = delete;
+  UnreadableEvents& operator=(const UnreadableEvents&) = delete;
+
+ private:
+  const client::JobTracker& tracker_;
+  bool told_ = false;
+};
+
 int sync_command(const RemoteOptions& remote, const SyncCommandOptions& o) {
   const bool goals = o.type == "goals";
   boost::json::object body;
@@ -342,6 +367,7 @@ int sync_command(const RemoteOptions& remote, const SyncCommandOptions& o) {
   }
   display = make_display(remote, terminal, false);
   client::JobTracker tracker;
+  UnreadableEvents unreadable(tracker);
   std::optional<client::JobView> last = tracker.apply(*job);
   display->update(*job, Clock::now());
   auto show = [&](const client::JobView& state) {
@@ -355,7 +381,9 @@ int sync_command(const RemoteOptions& remote, const SyncCommandOptions& o) {
   bool done = client::is_finished(*job);
   if (!done) {
     done = follow_events(*stream, *display, [&](const client::SseEvent& event) {
-      for (const auto& state : tracker.apply(event)) {
+      const auto states = tracker.apply(event);
+      unreadable.check();
+      for (const auto& state : states) {
         if (show(state)) {
           return true;
         }
@@ -446,8 +474,11 @@ int jobs_command(const RemoteOptions& remote, const JobsCommandOptions& o) {
   }
   display = make_display(remote, terminal, true);
   client::JobTracker tracker;
+  UnreadableEvents unreadable(tracker);
   follow_events(*stream, *display, [&](const client::SseEvent& event) {
-    for (const auto& state : tracker.apply(event)) {
+    const auto states = tracker.apply(event);
+    unreadable.check();
+    for (const auto& state : states) {
       if (type.empty() || state.type == type) {
         display->update(state, Clock::now());
       }

@@ -26,10 +26,17 @@ std::vector<JobView> JobTracker::apply(const SseEvent& event) {
   boost::system::error_code ec;
   const auto json = boost::json::parse(event.data, ec);
   if (ec) {
+    ++unreadable_;
+    last_problem_ = "a " + event.type + " event is not JSON (" + ec.message() + ")";
     return out;
   }
   if (event.type == "job") {
-    if (auto job = parse_job(json); job && news(*job)) {
+    std::string problem;
+    auto job = parse_job(json, &problem);
+    if (!job) {
+      ++unreadable_;
+      last_problem_ = "a job event is not a job: " + problem;
+    } else if (news(*job)) {
       out.push_back(std::move(*job));
     }
     return out;

@@ -20,7 +20,8 @@ class JobTracker final {
   /// The jobs an `event: job` or `event: snapshot` brings news of, in order. The first snapshot
   /// of a stream that was never connected before tells of active jobs only (finished ones are
   /// history); later snapshots, after a reconnect, also tell of jobs that finished meanwhile.
-  /// Other events and unreadable data bring nothing.
+  /// Other events bring nothing; a `job` or `snapshot` event whose data cannot be read brings
+  /// nothing either, and is counted (unreadable(), last_problem()) so that the caller can say so.
   std::vector<JobView> apply(const SseEvent& event);
   /// A job's state read another way (the answer to a start or a GET); returns it when it is news.
   std::optional<JobView> apply(const JobView& job);
@@ -29,6 +30,9 @@ class JobTracker final {
   bool had_snapshot() const { return snapshots_ > 0; }
   /// Whether the latest snapshot listed `id`.
   bool snapshot_has(const std::string& id) const;
+  /// How many `job` or `snapshot` events could not be read, and why the latest one could not.
+  std::size_t unreadable() const { return unreadable_; }
+  const std::string& last_problem() const { return last_problem_; }
 
  private:
   struct Known {
@@ -43,6 +47,8 @@ class JobTracker final {
   std::unordered_map<std::string, Known> known_;
   std::vector<std::string> last_snapshot_;
   std::size_t snapshots_ = 0;
+  std::size_t unreadable_ = 0;
+  std::string last_problem_;
 };
 
 }  // namespace mladmin::client

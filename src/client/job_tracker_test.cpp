@@ -100,6 +100,8 @@ TEST(JobTrackerTest, IgnoresOtherEventsAndBrokenData) {
   partial.type = "job";
   partial.data = R"({"id":"a","status":"running"})";
   EXPECT_TRUE(t.apply(partial).empty()) << "not a job as docs/openapi.yaml describes it";
+  EXPECT_EQ(t.unreadable(), 2u) << "the broken and the partial job events, not the plain message";
+  EXPECT_NE(t.last_problem().find("not a job"), std::string::npos) << t.last_problem();
 }
 
 }  // namespace
