@@ -115,8 +115,11 @@ class Table {
   std::size_t import_max_bytes() const { return ctx_.import_max_bytes; }
 
   /// A route anyone may call that answers the dashboard's file `name` (built by cmake/web.cmake).
-  void file(const char* method, const char* path, std::string name) {
-    router_.add(method, path, [name = "/" + std::move(name), &dashboard = dashboard_](http::Request& req) {
+  void file(const char* method, const char* path, const std::string& name) {
+    // Appended rather than `"/" + std::move(name)`, which GCC 12 -O2 wrongly flags (-Wrestrict).
+    std::string file_path = "/";
+    file_path += name;
+    router_.add(method, path, [name = std::move(file_path), &dashboard = dashboard_](http::Request& req) {
       http::Request file_req = req;
       file_req.path = name;
       return dashboard.serve(file_req);

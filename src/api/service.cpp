@@ -20,6 +20,16 @@ json::value number_or_null(const std::optional<double>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
 
+/// `lastAcknowledgedBatch` (docs/ml-service-api.md, "Watching it from mladmin").
+json::value acknowledged_or_null(const std::optional<sink::AcknowledgedBatch>& b) {
+  if (!b) {
+    return nullptr;
+  }
+  return json::object{{"batchId", b->batch_id},  {"jobId", b->job_id},
+                      {"upserts", b->upserts},   {"deletes", b->deletes},
+                      {"rejected", b->rejected}, {"at", domain::format_iso8601(b->at)}};
+}
+
 }  // namespace
 
 http::Response get_ml_service(http::Request&, const auth::Caller&, ApiContext& ctx) {
@@ -27,7 +37,7 @@ http::Response get_ml_service(http::Request&, const auth::Caller&, ApiContext& c
     return json_response(200,
                          json::object{{"configured", false},
                                       {"url", nullptr},
-                                      {"lastAcknowledgedAt", nullptr},
+                                      {"lastAcknowledgedBatch", nullptr},
                                       {"lastError", nullptr},
                                       {"inFlight", 0},
                                       {"ackLatencyMs", json::object{{"p50", nullptr}, {"p99", nullptr}}}});
@@ -40,7 +50,7 @@ http::Response get_ml_service(http::Request&, const auth::Caller&, ApiContext& c
   return json_response(
       200, json::object{{"configured", true},
                         {"url", s.url},
-                        {"lastAcknowledgedAt", time_or_null(s.last_acknowledged_at)},
+                        {"lastAcknowledgedBatch", acknowledged_or_null(s.last_acknowledged)},
                         {"lastError", std::move(last_error)},
                         {"inFlight", s.in_flight},
                         {"ackLatencyMs", json::object{{"p50", number_or_null(s.ack_latency_p50_ms)},

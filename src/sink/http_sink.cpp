@@ -183,6 +183,9 @@ namespace {
 /// One batch on its way: thread-owned by the loop once taken from the queue.
 struct Delivery {
   std::string batch_id;
+  std::string job_id;
+  std::size_t upserts = 0;
+  std::size_t deletes = 0;
   std::string body;
   std::stop_token stop;
   std::function<void(Outcome)> done;
@@ -246,7 +249,7 @@ struct HttpSink::Impl {
   bool quit = false;
 
   mutable std::mutex status_mutex;
-  std::optional<domain::TimestampMs> last_ack;
+  std::optional<AcknowledgedBatch> last_ack;
   std::optional<std::string> last_error;
   std::optional<domain::TimestampMs> last_error_at;
   mutable std::deque<std::pair<Steady::time_point, double>> latencies;
@@ -315,6 +318,9 @@ std::size_t HttpSink::max_in_flight() const {
 void HttpSink::send(Batch batch, std::stop_token stop, std::function<void(Outcome)> done) {
   auto d = std::make_unique<Delivery>();
   d->batch_id = batch.batch_id;
+  d->job_id = batch.job_id;
+  d->upserts = batch.upserts.size();
+  d->deletes = batch.deletes.size();
   d->body = batch_to_json(batch);
   d->stop = stop;
   d->done = std::move(done);
@@ -335,7 +341,7 @@ HttpSinkStatus HttpSink::status() const {
   s.url = impl_->redacted;
   s.in_flight = impl_->in_flight.load();
   std::lock_guard lock(impl_->status_mutex);
-  s.last_acknowledged_at = impl_->last_ack;
+  s.last_acknowledged = impl_->last_ack;
   s.last_error = impl_->last_error;
   s.last_error_at = impl_->last_error_at;
   const auto cutoff = Steady::now() - kLatencyWindow;
@@ -383,7 +389,12 @@ void HttpSink::Impl::finish(Delivery& d, Outcome outcome) {
     const auto now = Steady::now();
     const double ms = std::chrono::duration<double, std::milli>(now - d.submitted).count();
     std::lock_guard lock(status_mutex);
-    last_ack = wall_ms();
+    last_ack = AcknowledgedBatch{.batch_id = d.batch_id,
+                                 .job_id = d.job_id,
+                                 .upserts = d.upserts,
+                                 .deletes = d.deletes,
+                                 .rejected = outcome.rejected.size(),
+                                 .at = wall_ms()};
     latencies.emplace_back(now, ms);
     while (latencies.size() > kMaxLatencySamples ||
            (!latencies.empty() && latencies.front().first < now - kLatencyWindow)) {

@@ -35,10 +35,20 @@ struct HttpSinkTuning {
   std::chrono::milliseconds retry_after_cap{600000};  ///< a longer Retry-After is cut to this
 };
 
+/// The last batch the service acknowledged (GET /api/ml/service's `lastAcknowledgedBatch`).
+struct AcknowledgedBatch {
+  std::string batch_id;
+  std::string job_id;
+  std::size_t upserts = 0;  ///< documents sent in it (the rejected ones included)
+  std::size_t deletes = 0;
+  std::size_t rejected = 0;  ///< upserts the service refused in its answer
+  domain::TimestampMs at = 0;
+};
+
 /// What GET /api/ml/service shows.
 struct HttpSinkStatus {
-  std::string url;  ///< without userinfo, query or fragment
-  std::optional<domain::TimestampMs> last_acknowledged_at;
+  std::string url;                                     ///< without userinfo, query or fragment
+  std::optional<AcknowledgedBatch> last_acknowledged;  ///< since the process started
   std::optional<std::string> last_error;
   std::optional<domain::TimestampMs> last_error_at;
   std::size_t in_flight = 0;                 ///< batches handed to send() and not yet done

@@ -39,7 +39,7 @@ TEST(MlServiceApiTest, ConfiguredServiceShowsItsUrlWithoutCredentials) {
   EXPECT_EQ(body.at("configured"), true);
   EXPECT_EQ(std::string(body.at("url").as_string()),
             "http://127.0.0.1:" + std::to_string(receiver.port()) + "/base");
-  EXPECT_TRUE(body.at("lastAcknowledgedAt").is_null());
+  EXPECT_TRUE(body.at("lastAcknowledgedBatch").is_null());
   EXPECT_TRUE(body.at("lastError").is_null());
   EXPECT_EQ(body.at("inFlight"), 0);
   EXPECT_TRUE(body.at("ackLatencyMs").at("p50").is_null());
@@ -49,6 +49,63 @@ TEST(MlServiceApiTest, ConfiguredServiceShowsItsUrlWithoutCredentials) {
   EXPECT_NE(metrics.body.find("mladmin_ml_service_requests_total{outcome=\"acknowledged\"}"),
             std::string::npos);
   EXPECT_NE(metrics.body.find("mladmin_ml_service_request_duration_seconds_count"), std::string::npos);
+}
+
+/// The Idempotency-Key of the last batch request the receiver saw.
+std::string last_batch_id(MlReceiver& receiver) {
+  const auto log = receiver.stats().at("requestLog").as_array();
+  return log.empty() ? std::string() : std::string(log.back().at("batchId").as_string());
+}
+
+// Issue 14: the service's state names the last acknowledged batch (docs/ml-service-api.md,
+// "Watching it from mladmin"): its id, its job, its size and when.
+TEST(MlServiceApiTest, ShowsTheLastAcknowledgedBatchAfterASync) {
+  MlReceiver receiver({.token = kToken});
+  // One batch at a time, so the last one sent is the last one acknowledged.
+  IntegrationServer server(receiver.server_options("batch_items = 40\nmax_in_flight = 1\n"));
+  const auto ml = server.ml_admin();
+  const auto owner = server.add_account("owner@svc.test", "user");
+  seed_journal_entries(server.database_url(), owner.id, 100, "ack-");
+  auto& client = server.http();
+  auto job = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
+  ASSERT_EQ(job.at("status"), "completed") << job;
+  auto service = client.get("/api/ml/service", ml.token).json();
+  auto last = service.at("lastAcknowledgedBatch");
+  ASSERT_TRUE(last.is_object()) << service;
+  // 100 records in batches of 40: the third batch, 20 documents, came last.
+  EXPECT_EQ(last.at("jobId"), job.at("id")) << last;
+  EXPECT_EQ(std::string(last.at("batchId").as_string()), last_batch_id(receiver)) << last;
+  EXPECT_EQ(last.at("upserts"), 20) << last;
+  EXPECT_EQ(last.at("deletes"), 0) << last;
+  EXPECT_EQ(last.at("rejected"), 0) << last;
+  const std::string first_at(last.at("at").as_string());
+  EXPECT_GE(first_at, std::string(job.at("startTime").as_string())) << last;
+
+  // Two edits (one of which the service refuses) and three deletions: one batch of 2 + 3.
+  receiver.faults(R"({"rejectSourceIds": {"ack-1": "the embedding model refuses this text"}})");
+  seed(server.database_url(), [&](store::Writer& w) {
+    for (int i = 0; i < 5; ++i) {
+      auto e = valid_journal_entry("ack-" + std::to_string(i), owner.id);
+      e.updated_at += 1000;
+      if (i < 2) {
+        e.body = "Edited body " + std::to_string(i);
+      } else {
+        e.deleted_at = e.updated_at;
+      }
+      w.save_journal_entry(e);
+    }
+  });
+  job = server.run_job(kJournalSync, R"({"scope":"all"})", ml.token);
+  ASSERT_EQ(job.at("status"), "completed") << job;
+  service = client.get("/api/ml/service", ml.token).json();
+  last = service.at("lastAcknowledgedBatch");
+  ASSERT_TRUE(last.is_object()) << service;
+  EXPECT_EQ(last.at("jobId"), job.at("id")) << last;
+  EXPECT_EQ(std::string(last.at("batchId").as_string()), last_batch_id(receiver)) << last;
+  EXPECT_EQ(last.at("upserts"), 2) << last;
+  EXPECT_EQ(last.at("deletes"), 3) << last;
+  EXPECT_EQ(last.at("rejected"), 1) << last;
+  EXPECT_GE(std::string(last.at("at").as_string()), first_at) << last;
 }
 
 TEST(MlServiceApiTest, BadMlServiceConfigIsRefusedAtStart) {

@@ -97,7 +97,13 @@ TEST(MlSinkTest, AcknowledgedBatchIsHeldByTheService) {
   EXPECT_EQ(docs[0].at("version").as_string(), "v1-0");
   EXPECT_EQ(docs[0].at("userId").as_string(), "user-1");
   const auto status = sink.status();
-  EXPECT_TRUE(status.last_acknowledged_at.has_value());
+  ASSERT_TRUE(status.last_acknowledged.has_value());
+  EXPECT_EQ(status.last_acknowledged->batch_id, "batch-1");
+  EXPECT_EQ(status.last_acknowledged->job_id, "job-1");
+  EXPECT_EQ(status.last_acknowledged->upserts, 3u);
+  EXPECT_EQ(status.last_acknowledged->deletes, 1u);
+  EXPECT_EQ(status.last_acknowledged->rejected, 0u);
+  EXPECT_GT(status.last_acknowledged->at, 0);
   EXPECT_EQ(status.in_flight, 0u);
   EXPECT_TRUE(status.ack_latency_p50_ms.has_value());
   EXPECT_FALSE(status.last_error.has_value());
@@ -132,6 +138,9 @@ TEST(MlSinkTest, RejectedItemsComeBackWithTheServicesReason) {
   EXPECT_EQ(o.rejected[0].source_type, domain::SourceType::journal_entries);
   EXPECT_EQ(o.rejected[0].reason, "nothing to index: title and text are empty");
   EXPECT_EQ(receiver.documents().size(), 2u);
+  ASSERT_TRUE(sink.status().last_acknowledged.has_value());
+  EXPECT_EQ(sink.status().last_acknowledged->upserts, 3u);
+  EXPECT_EQ(sink.status().last_acknowledged->rejected, 1u);
 }
 
 TEST(MlSinkTest, ThreeServiceUnavailableAnswersThenAcknowledged) {

@@ -60,10 +60,16 @@ test('the Sync page shows the ML service: its URL, then the batches a sync deliv
     const done = await world.waitJob(job.id, 'completed', (j) => j.status === 'completed', 60_000);
     assert.ok(done.syncedItems > 50, `synced ${done.syncedItems}, more than one batch`);
 
-    // The job's end refreshes the panel: a batch acknowledged, at a time the page shows.
+    // The job's end refreshes the panel: a batch acknowledged, at a time the page shows, with its
+    // size, its job (a link to the job's detail) and its id.
     await panel.getByText('Acknowledging').waitFor();
     const acknowledged = await fact(page, 'Last acknowledged batch');
-    assert.match(acknowledged, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    assert.match(
+      acknowledged,
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d+ upserts?, \d+ deletes?( \(\d+ rejected\))? · job [0-9a-f]{8} · batch [0-9a-f]{8}$/,
+    );
+    const jobLink = panel.getByRole('link', { name: /^job [0-9a-f]{8}$/ });
+    assert.equal(await jobLink.getAttribute('href'), `/sync/jobs/${encodeURIComponent(job.id)}`);
     assert.equal(await fact(page, 'Last error'), 'none');
     assert.match(await fact(page, 'Acknowledgement latency (5 min)'), /^p50 \d+(\.\d)? (ms|s) · p99 \d+(\.\d)? (ms|s)$/);
 

@@ -11,18 +11,25 @@ import { AuthProvider } from '../../auth/session';
 import { KEYS_CHANGED_BY_A_JOB, LiveJobsProvider } from '../../live/LiveJobs';
 import { fakeFetch, makeJob } from '../../live/testing';
 import SyncPage from '../../pages/SyncPage';
-import { ACTIVE_REFRESH_MS, formatLatency, MlServicePanel, ML_SERVICE_PATH, serviceHealth } from './MlServicePanel';
+import { ACTIVE_REFRESH_MS, batchSize, formatLatency, MlServicePanel, ML_SERVICE_PATH, serviceHealth } from './MlServicePanel';
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 
 const errorBody = (status: number, code: string, message: string) => json({ error: { code, message, details: {} } }, status);
 
+const JOB_ID = '01938f29-f0a2-7c41-8e6b-5d3c2a1b0f98';
+const BATCH_ID = '01938f2a-6c1e-7b3a-9d4e-2f5a8c7b1e90';
+
+function acknowledged(at: string, over: Partial<NonNullable<MlServiceStatus['lastAcknowledgedBatch']>> = {}) {
+  return { batchId: BATCH_ID, jobId: JOB_ID, upserts: 480, deletes: 20, rejected: 0, at, ...over };
+}
+
 function status(over: Partial<MlServiceStatus> = {}): MlServiceStatus {
   return {
     configured: true,
     url: 'http://127.0.0.1:8000/mladmin',
-    lastAcknowledgedAt: '2026-12-03T06:40:12.345Z',
+    lastAcknowledgedBatch: acknowledged('2026-12-03T06:40:12.345Z'),
     lastError: null,
     inFlight: 2,
     ackLatencyMs: { p50: 42.5, p99: 1310.2 },
@@ -33,7 +40,7 @@ function status(over: Partial<MlServiceStatus> = {}): MlServiceStatus {
 const NOT_CONFIGURED: MlServiceStatus = {
   configured: false,
   url: null,
-  lastAcknowledgedAt: null,
+  lastAcknowledgedBatch: null,
   lastError: null,
   inFlight: 0,
   ackLatencyMs: { p50: null, p99: null },
@@ -46,7 +53,9 @@ function renderPanel(active = false) {
   client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   return render(
     <QueryClientProvider client={client}>
-      <MlServicePanel active={active} />
+      <MemoryRouter>
+        <MlServicePanel active={active} />
+      </MemoryRouter>
     </QueryClientProvider>,
   );
 }
@@ -81,7 +90,10 @@ describe('MlServicePanel', () => {
     const panel = servicePanel();
     expect(within(panel).getByText('Acknowledging')).toBeTruthy();
     const fact = (label: string) => within(panel).getByText(label).nextElementSibling?.textContent;
-    expect(fact('Last acknowledged batch')).toMatch(/^2026-12-03 \d\d:40:12$/);
+    expect(fact('Last acknowledged batch')).toMatch(/^2026-12-03 \d\d:40:12480 upserts, 20 deletes · job 2a1b0f98 · batch 8c7b1e90$/);
+    const last = within(panel).getByText('Last acknowledged batch').nextElementSibling as HTMLElement;
+    expect(within(last).getByRole('link', { name: 'job 2a1b0f98' }).getAttribute('href')).toBe(`/sync/jobs/${JOB_ID}`);
+    expect(within(last).getByText('8c7b1e90').getAttribute('title')).toBe(BATCH_ID);
     expect(fact('Last error')).toBe('none');
     expect(fact('Requests in flight')).toBe('2');
     expect(fact('Acknowledgement latency (5 min)')).toBe('p50 43 ms · p99 1.3 s');
@@ -104,7 +116,7 @@ describe('MlServicePanel', () => {
     fetchMock.mockResolvedValue(
       json(
         status({
-          lastAcknowledgedAt: null,
+          lastAcknowledgedBatch: null,
           lastError: { message: 'ML service unavailable: HTTP 503 (after 8 attempts)', at: '2026-12-03T06:41:00.000Z' },
           inFlight: 0,
           ackLatencyMs: { p50: null, p99: null },
@@ -136,8 +148,8 @@ describe('MlServicePanel', () => {
   });
 
   it('reads the state again when a job ends (the live layer invalidates its key)', async () => {
-    fetchMock.mockResolvedValueOnce(json(status({ lastAcknowledgedAt: null })));
-    fetchMock.mockResolvedValue(json(status({ lastAcknowledgedAt: '2026-12-03T07:00:00.000Z' })));
+    fetchMock.mockResolvedValueOnce(json(status({ lastAcknowledgedBatch: null })));
+    fetchMock.mockResolvedValue(json(status({ lastAcknowledgedBatch: acknowledged('2026-12-03T07:00:00.000Z') })));
     renderPanel();
     await screen.findByText('none since the server started');
     expect(KEYS_CHANGED_BY_A_JOB).toContainEqual(['ml-service']);
@@ -163,15 +175,22 @@ describe('MlServicePanel', () => {
   });
 });
 
-describe('serviceHealth and formatLatency', () => {
+describe('serviceHealth, batchSize and formatLatency', () => {
   it('calls a service failing only when its error is newer than its last acknowledgement', () => {
     const err = (at: string) => ({ message: 'ML service unavailable: timeout', at });
     expect(serviceHealth(NOT_CONFIGURED)).toBe('not_configured');
-    expect(serviceHealth(status({ lastAcknowledgedAt: null }))).toBe('waiting');
+    expect(serviceHealth(status({ lastAcknowledgedBatch: null }))).toBe('waiting');
     expect(serviceHealth(status())).toBe('ok');
     expect(serviceHealth(status({ lastError: err('2026-12-03T06:40:00.000Z') }))).toBe('ok');
     expect(serviceHealth(status({ lastError: err('2026-12-03T06:41:00.000Z') }))).toBe('failing');
-    expect(serviceHealth(status({ lastAcknowledgedAt: null, lastError: err('2026-12-03T06:41:00.000Z') }))).toBe('failing');
+    expect(serviceHealth(status({ lastAcknowledgedBatch: null, lastError: err('2026-12-03T06:41:00.000Z') }))).toBe('failing');
+  });
+
+  it("prints a batch's size, with its rejected items only when there were some", () => {
+    const at = '2026-12-03T06:40:00.000Z';
+    expect(batchSize(acknowledged(at))).toBe('480 upserts, 20 deletes');
+    expect(batchSize(acknowledged(at, { upserts: 1, deletes: 0, rejected: 1 }))).toBe('1 upsert, 0 deletes (1 rejected)');
+    expect(batchSize(acknowledged(at, { upserts: 2500, deletes: 1, rejected: 1200 }))).toBe('2,500 upserts, 1 delete (1,200 rejected)');
   });
 
   it('prints latencies in ms below a second, in seconds above', () => {

@@ -4,12 +4,14 @@
 //
 // Kept fresh without polling everything: a finished job refreshes it (LiveJobs invalidates
 // ['ml-service'] with the other lists a job changes); while a job is active it is read again every
-// ACTIVE_REFRESH_MS (batches in flight, last acknowledgement, latency move then), and every
+// ACTIVE_REFRESH_MS (batches in flight, last acknowledged batch, latency move then), and every
 // IDLE_REFRESH_MS otherwise (the latency window is the last 5 minutes, so it ages on its own).
 import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router';
 import { api, ApiError, errorMessage } from '../../api/client';
 import type { MlServiceStatus } from '../../api/types';
 import { formatDateTime, formatNumber } from '../../lib/format';
+import { shortId } from '../../lib/progress';
 import { ErrorState, Loading } from '../States';
 
 export const ML_SERVICE_PATH = '/api/ml/service';
@@ -32,7 +34,7 @@ export type ServiceHealth = 'not_configured' | 'waiting' | 'ok' | 'failing';
  */
 export function serviceHealth(s: MlServiceStatus): ServiceHealth {
   if (!s.configured) return 'not_configured';
-  const ackAt = s.lastAcknowledgedAt ? Date.parse(s.lastAcknowledgedAt) : null;
+  const ackAt = s.lastAcknowledgedBatch ? Date.parse(s.lastAcknowledgedBatch.at) : null;
   const errAt = s.lastError?.at ? Date.parse(s.lastError.at) : s.lastError ? Number.POSITIVE_INFINITY : null;
   if (errAt !== null && (ackAt === null || errAt > ackAt)) return 'failing';
   if (ackAt !== null) return 'ok';
@@ -45,6 +47,31 @@ const healthBadge: Record<ServiceHealth, { text: string; className: string }> = 
   ok: { text: 'Acknowledging', className: 'badge-completed' },
   failing: { text: 'Failing', className: 'badge-failed' },
 };
+
+type AcknowledgedBatch = NonNullable<MlServiceStatus['lastAcknowledgedBatch']>;
+
+/** "480 upserts, 20 deletes (1 rejected)": what the last acknowledged batch carried. */
+export function batchSize(b: AcknowledgedBatch): string {
+  const count = (n: number, one: string) => `${formatNumber(n)} ${n === 1 ? one : `${one}s`}`;
+  const rejected = b.rejected > 0 ? ` (${formatNumber(b.rejected)} rejected)` : '';
+  return `${count(b.upserts, 'upsert')}, ${count(b.deletes, 'delete')}${rejected}`;
+}
+
+/** The last acknowledged batch: when, what it carried, its job (a link to its detail) and its id. */
+function LastBatch({ batch }: { batch: AcknowledgedBatch }) {
+  return (
+    <>
+      {formatDateTime(batch.at)}
+      <div className="muted small-text">
+        {batchSize(batch)} ·{' '}
+        <Link to={`/sync/jobs/${encodeURIComponent(batch.jobId)}`} title={batch.jobId}>
+          job {shortId(batch.jobId)}
+        </Link>{' '}
+        · batch <code title={batch.batchId}>{shortId(batch.batchId)}</code>
+      </div>
+    </>
+  );
+}
 
 /** The panel's content for one answer of GET /api/ml/service. */
 export function MlServiceView({ status }: { status: MlServiceStatus }) {
@@ -76,7 +103,13 @@ export function MlServiceView({ status }: { status: MlServiceStatus }) {
           <code>{status.url}</code>
         </dd>
         <dt>Last acknowledged batch</dt>
-        <dd>{status.lastAcknowledgedAt ? formatDateTime(status.lastAcknowledgedAt) : 'none since the server started'}</dd>
+        <dd>
+          {status.lastAcknowledgedBatch ? (
+            <LastBatch batch={status.lastAcknowledgedBatch} />
+          ) : (
+            'none since the server started'
+          )}
+        </dd>
         <dt>Last error</dt>
         <dd>
           {status.lastError ? (
