@@ -293,6 +293,55 @@ struct Walk {
   bool complete = true;     ///< every match was read
 };
 
+/// The statement that reads a user-filtered search's matches (seq, mlfreqs) newest first, without
+/// its LIMIT. Probing the full-text index once per document of the user costs 60-90 µs at
+/// 1,000,000 documents (FTS5 looks the words up again in each of the index's segments), while
+/// reading a word's matches costs about 0.05 µs each: so unless the text matches more than 64
+/// times as many documents as the user's (within their seq range), its matches are read and kept
+/// when they are the user's, and the user's documents are probed otherwise (docs/benchmarks.md).
+Sql user_walk(Connection& c, const DocumentFilter& f) {
+  DocumentFilter plain = f;
+  plain.match.reset();
+  Sql ids;
+  ids.add("SELECT json_group_array(rowid), count(*), min(rowid), max(rowid) FROM (SELECT d.rowid AS rowid");
+  auto where = from_where(plain, Drive::documents);
+  ids.text += where.text;
+  ids.params = std::move(where.params);
+  ids.add(")");
+  auto st = c.prepare(ids.text);
+  ids.bind(st);
+  st.step();
+  const auto owned = st.int64(1);
+  Sql sql;
+  if (owned > 0) {
+    const auto lo = st.int64(2);
+    const auto hi = st.int64(3);
+    const auto enough = owned * 64;
+    auto count = c.prepare(
+        "SELECT count(*) FROM (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ? AND "
+        "rowid <= ? LIMIT ?)");
+    count.bind(1, std::string_view(*f.match)).bind(2, lo).bind(3, hi).bind(4, enough);
+    count.step();
+    if (count.int64(0) < enough) {
+      // "+rowid IN": a filter on each match read, not a probe per listed document.
+      sql.add(
+          "SELECT documents_fts.rowid, mlfreqs(documents_fts) FROM documents_fts WHERE documents_fts MATCH ?",
+          *f.match);
+      sql.add(" AND documents_fts.rowid >= ?", lo);
+      sql.add(" AND documents_fts.rowid <= ?", hi);
+      sql.add(" AND +documents_fts.rowid IN (SELECT value FROM json_each(?))", st.text(0));
+      sql.add(" ORDER BY documents_fts.rowid DESC");
+      return sql;
+    }
+  }
+  sql.add("SELECT d.rowid, mlfreqs(documents_fts)");
+  auto probe = from_where(f, Drive::user_documents);
+  sql.text += probe.text;
+  sql.params = std::move(probe.params);
+  sql.add(" ORDER BY d.rowid DESC");
+  return sql;
+}
+
 /// Reads the matches newest first (mlfreqs, one walk of the full-text index) until it has
 /// `rank_candidates` of them, or has spent `rank_budget` of CPU time with at least a page and one
 /// more read, or has read them all. The walk costs about what ranking the matches it reads costs, whatever
@@ -302,16 +351,22 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
   const auto drive = drive_of(f, false);
   const std::string seq = seq_column(drive);
   Sql sql;
-  sql.add("SELECT " + seq + ", mlfreqs(documents_fts)");
-  auto where = from_where(f, drive);
-  sql.text += where.text;
-  sql.params = std::move(where.params);
-  sql.add(" ORDER BY " + seq + " DESC LIMIT ?", static_cast<std::int64_t>(q.rank_candidates + 1));
+  if (drive == Drive::user_documents) {
+    sql = user_walk(c, f);
+  } else {
+    sql.add("SELECT " + seq + ", mlfreqs(documents_fts)");
+    auto where = from_where(f, drive);
+    sql.text += where.text;
+    sql.params = std::move(where.params);
+    sql.add(" ORDER BY " + seq + " DESC");
+  }
+  sql.add(" LIMIT ?", static_cast<std::int64_t>(q.rank_candidates + 1));
   auto st = c.prepare(sql.text);
   sql.bind(st);
   Walk w;
-  // One user's documents are probed in the full-text index and sorted by seq before the first
-  // row comes back: by then the work is done, and a budget would only throw candidates away.
+  // One user's matches are sorted by seq before the first comes back (or read through, when the
+  // user's documents are probed): by then the work is done, and a budget would only throw
+  // candidates away.
   const auto budget = drive == Drive::user_documents ? std::chrono::microseconds(0) : rank_budget();
   const auto start = thread_cpu_time();
   const std::size_t at_least = q.limit + 1;

@@ -424,6 +424,45 @@ TEST_F(DocumentSearchTest, ABoundedFirstPageEstimatesEachPhrasesCorpusCountFromI
   EXPECT_THAT(exact.stats->phrase_rows, ElementsAre(100, 30));
 }
 
+TEST_F(DocumentSearchTest,
+       AUserFilteredSearchFindsTheUsersMatchesWhetherItReadsTheWordsOrProbesTheDocuments) {
+  // With few matches among the user's documents' seqs the word's matches are read and kept when
+  // they are the user's; with more than 64 per document of the user's, the documents are probed.
+  // Either way: the user's matches only, scored as later pages (SQL) score them.
+  const auto check = [&](const std::vector<std::string>& want) {
+    DocumentQuery q;
+    q.filter.match = match("lantern");
+    q.filter.user_id = "u1";
+    q.sort = DocumentSort::relevance;
+    q.limit = 10;
+    const auto first = search(q);
+    std::vector<std::string> got;
+    for (const auto& h : first.items) {
+      got.push_back(h.doc.source_id);
+    }
+    EXPECT_EQ(got, want);
+    auto in_sql = q;
+    in_sql.stats = first.stats;
+    in_sql.filter.max_seq = first.max_seq;
+    const auto sql = search(in_sql);
+    ASSERT_EQ(sql.items.size(), first.items.size());
+    for (std::size_t i = 0; i < sql.items.size(); ++i) {
+      EXPECT_EQ(sql.items[i].doc.source_id, first.items[i].doc.source_id);
+      EXPECT_EQ(sql.items[i].score, first.items[i].score);
+    }
+  };
+  add(0, "T", "lantern one", "u1");
+  add(1, "T", "lantern other", "u2");
+  add(2, "T", "lantern lantern lantern two", "u1");
+  add(3, "T", "nothing here", "u1");
+  check({"src-2", "src-0"});  // 3 matches in u1's seq range: read
+  for (int i = 10; i < 410; ++i) {
+    add(i, "T", "lantern filler filler filler filler", "u2");
+  }
+  add(500, "T", "lantern lantern three", "u1");
+  check({"src-2", "src-500", "src-0"});  // 403 matches for 4 documents of u1's: probed
+}
+
 TEST_F(DocumentSearchTest, ASearchPastItsDeadlineStopsWithQueryTimeout) {
   for (int i = 0; i < 300; ++i) {
     add(i, "T", "lantern " + std::to_string(i));
