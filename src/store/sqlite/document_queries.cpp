@@ -291,6 +291,10 @@ struct Walk {
   std::int64_t rows = 0;    ///< the corpus: documents
   std::int64_t tokens = 0;  ///< and their total length
   bool complete = true;     ///< every match was read
+  /// When > 0: the corpus counts are estimated over this many documents even though every match
+  /// was read (a user's documents, probed because the text is common: exact counts would walk
+  /// the text's whole list of matches).
+  std::int64_t estimate_over = 0;
 };
 
 /// The statement that reads a user-filtered search's matches (seq, mlfreqs) newest first, without
@@ -299,7 +303,7 @@ struct Walk {
 /// reading a word's matches costs about 0.05 µs each: so unless the text matches more than 64
 /// times as many documents as the user's (within their seq range), its matches are read and kept
 /// when they are the user's, and the user's documents are probed otherwise (docs/benchmarks.md).
-Sql user_walk(Connection& c, const DocumentFilter& f) {
+Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed) {
   DocumentFilter plain = f;
   plain.match.reset();
   Sql ids;
@@ -334,6 +338,7 @@ Sql user_walk(Connection& c, const DocumentFilter& f) {
       return sql;
     }
   }
+  probed = owned;
   sql.add("SELECT d.rowid, mlfreqs(documents_fts)");
   auto probe = from_where(f, Drive::user_documents);
   sql.text += probe.text;
@@ -351,8 +356,9 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
   const auto drive = drive_of(f, false);
   const std::string seq = seq_column(drive);
   Sql sql;
+  std::int64_t probed = 0;
   if (drive == Drive::user_documents) {
-    sql = user_walk(c, f);
+    sql = user_walk(c, f, probed);
   } else {
     sql.add("SELECT " + seq + ", mlfreqs(documents_fts)");
     auto where = from_where(f, drive);
@@ -364,6 +370,7 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
   auto st = c.prepare(sql.text);
   sql.bind(st);
   Walk w;
+  w.estimate_over = probed;
   // One user's matches are sorted by seq before the first comes back (or read through, when the
   // user's documents are probed): by then the work is done, and a budget would only throw
   // candidates away.
@@ -412,15 +419,18 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
   return w;
 }
 
-/// The corpus figures estimated from a bounded walk: each phrase's share of the documents in the
-/// candidates' seq range, applied to the corpus. Exact figures would take a walk over each
-/// phrase's whole list of matches (all of it for a phrase of two common words).
+/// The corpus figures estimated from a walk: each phrase's share of the documents in the
+/// candidates' seq range (or of the user's documents probed), applied to the corpus. Exact figures
+/// would take a walk over each phrase's whole list of matches (all of it for a phrase of two
+/// common words).
 RankStats estimated_stats(const Walk& w, std::int64_t max_seq) {
+  const auto span =
+      w.complete && w.estimate_over > 0
+          ? w.estimate_over
+          : std::max<std::int64_t>(max_seq - w.seqs.back() + 1, static_cast<std::int64_t>(w.seqs.size()));
   RankStats out;
   out.rows = w.rows;
   out.tokens = w.tokens;
-  const auto span =
-      std::max<std::int64_t>(max_seq - w.seqs.back() + 1, static_cast<std::int64_t>(w.seqs.size()));
   for (std::size_t p = 0; p < w.phrases; ++p) {
     std::int64_t holding = 0;
     for (std::size_t i = 0; i < w.seqs.size(); ++i) {
@@ -443,8 +453,10 @@ std::vector<std::pair<std::int64_t, double>> rank_walked(Connection& c, const Do
   if (w.seqs.empty()) {
     return ranked;  // nothing matches
   }
-  if (w.complete) {
+  if (w.complete && w.estimate_over == 0) {
     page.stats = measure_cached(c, *f.match, *f.max_seq);  // every match read: the exact figures
+  } else if (w.complete) {
+    page.stats = estimated_stats(w, *f.max_seq);  // every match ranked, over estimated figures
   } else {
     page.stats = estimated_stats(w, *f.max_seq);
     page.rank_floor = w.seqs.back();

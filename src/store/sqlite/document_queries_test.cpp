@@ -429,7 +429,7 @@ TEST_F(DocumentSearchTest,
   // With few matches among the user's documents' seqs the word's matches are read and kept when
   // they are the user's; with more than 64 per document of the user's, the documents are probed.
   // Either way: the user's matches only, scored as later pages (SQL) score them.
-  const auto check = [&](const std::vector<std::string>& want) {
+  const auto check = [&](const std::vector<std::string>& want, std::int64_t lantern_rows) {
     DocumentQuery q;
     q.filter.match = match("lantern");
     q.filter.user_id = "u1";
@@ -441,6 +441,9 @@ TEST_F(DocumentSearchTest,
       got.push_back(h.doc.source_id);
     }
     EXPECT_EQ(got, want);
+    ASSERT_TRUE(first.stats);
+    EXPECT_THAT(first.stats->phrase_rows, ElementsAre(lantern_rows));
+    EXPECT_FALSE(first.ranked_over);
     auto in_sql = q;
     in_sql.stats = first.stats;
     in_sql.filter.max_seq = first.max_seq;
@@ -455,12 +458,14 @@ TEST_F(DocumentSearchTest,
   add(1, "T", "lantern other", "u2");
   add(2, "T", "lantern lantern lantern two", "u1");
   add(3, "T", "nothing here", "u1");
-  check({"src-2", "src-0"});  // 3 matches in u1's seq range: read
+  check({"src-2", "src-0"}, 3);  // 3 matches in u1's seq range: read, the exact corpus count
   for (int i = 10; i < 410; ++i) {
     add(i, "T", "lantern filler filler filler filler", "u2");
   }
   add(500, "T", "lantern lantern three", "u1");
-  check({"src-2", "src-500", "src-0"});  // 403 matches for 4 documents of u1's: probed
+  // 403 matches for 4 documents of u1's: probed, and the corpus count estimated from them, since
+  // the exact one would read every match of the word: 3 of u1's 4 documents, of 405 in all.
+  check({"src-2", "src-500", "src-0"}, 304);
 }
 
 TEST_F(DocumentSearchTest, ASearchPastItsDeadlineStopsWithQueryTimeout) {
