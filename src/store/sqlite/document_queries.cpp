@@ -348,10 +348,10 @@ Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed) {
 }
 
 /// Reads the matches newest first (mlfreqs, one walk of the full-text index) until it has
-/// `rank_candidates` of them, or has spent `rank_budget` of CPU time with at least a page and one
-/// more read, or has read them all. The walk costs about what ranking the matches it reads costs, whatever
-/// the expression: a phrase of two common words, whose matches are few but which makes FTS5 go
-/// through two long position lists, stops on the budget (docs/performance.md).
+/// `rank_candidates` of them, or has spent rank_budget() of CPU time with at least a page and one
+/// more read, or has read them all. The time limit bounds the walk whatever the expression: a
+/// phrase of two common words, whose matches are few but which makes FTS5 go through two long
+/// position lists, stops on it (docs/performance.md).
 Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q) {
   const auto drive = drive_of(f, false);
   const std::string seq = seq_column(drive);
@@ -371,9 +371,9 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
   sql.bind(st);
   Walk w;
   w.estimate_over = probed;
-  // One user's matches are sorted by seq before the first comes back (or read through, when the
-  // user's documents are probed): by then the work is done, and a budget would only throw
-  // candidates away.
+  // A user-filtered read is bounded already: probed documents are sorted by seq before the first
+  // comes back (the work is done by then), and a read of the text's matches covers at most 64 per
+  // document of the user's. A budget would only throw candidates away.
   const auto budget = drive == Drive::user_documents ? std::chrono::microseconds(0) : rank_budget();
   const auto start = thread_cpu_time();
   const std::size_t at_least = q.limit + 1;
@@ -443,9 +443,9 @@ RankStats estimated_stats(const Walk& w, std::int64_t max_seq) {
   return out;
 }
 
-/// The first page by relevance when the candidates are bounded: one walk reads them, and they are
-/// scored here with mlrank's own formula (Bm25), so that later pages, which rank in SQL with the
-/// pinned figures, give each document the same score.
+/// The first page by relevance: one walk reads the candidates, and they are scored here with
+/// mlrank's own formula (Bm25), so that later pages, which rank in SQL with the pinned figures,
+/// give each document the same score.
 std::vector<std::pair<std::int64_t, double>> rank_walked(Connection& c, const DocumentQuery& q,
                                                          const DocumentFilter& f, DocumentPage& page) {
   std::vector<std::pair<std::int64_t, double>> ranked;
