@@ -1,17 +1,23 @@
 #include "store/sqlite/document_queries.hpp"
 
 #include <sqlite3.h>
+#include <time.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <mutex>
-#include <numeric>
+#include <stdexcept>
 #include <unordered_map>
 #include <variant>
 
 #include "domain/error.hpp"
+#include "store/sqlite/fts_rank.hpp"
 
 namespace mladmin::store::sqlite::documents {
 
@@ -226,11 +232,6 @@ std::optional<RankStats> measure_cached(Connection& c, const std::string& match,
   return stats;
 }
 
-/// An upper bound of the matches: every match holds at least one of the phrases.
-std::int64_t matches_at_most(const RankStats& s) {
-  return std::accumulate(s.phrase_rows.begin(), s.phrase_rows.end(), std::int64_t{0});
-}
-
 std::string stats_text(const RankStats& s) {
   std::string out = std::to_string(s.rows);
   out += ' ';
@@ -272,20 +273,214 @@ void decorate(Connection& c, const DocumentFilter& f, DocumentHit& hit) {
   hit.doc.text.clear();
 }
 
-/// The seq of the (n+1)-th newest match of the filter, if there are more than n: the candidates
-/// ranked are the matches above it.
-std::optional<std::int64_t> seq_past_newest(Connection& c, const DocumentFilter& f, std::size_t n) {
-  const auto drive = drive_of(f, false);
+std::atomic<std::int64_t> rank_budget_us{20'000};
+
+/// The CPU time this thread has used: what a walk spends, whatever else runs on the machine.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+/// The first page of a relevance search: the matches, newest first, with what ranking reads of each.
+struct Walk {
+  std::vector<std::int64_t> seqs;
+  std::vector<int> lengths;
+  std::vector<double> freqs;  ///< seqs.size() × phrases: each phrase's weighted hits in the row
+  std::size_t phrases = 0;
+  std::int64_t rows = 0;    ///< the corpus: documents
+  std::int64_t tokens = 0;  ///< and their total length
+  bool complete = true;     ///< every match was read
+  /// When > 0: the corpus counts are estimated over this many documents even though every match
+  /// was read (a user's documents, probed because the text is common: exact counts would walk
+  /// the text's whole list of matches).
+  std::int64_t estimate_over = 0;
+};
+
+/// The statement that reads a user-filtered search's matches (seq, mlfreqs) newest first, without
+/// its LIMIT. Probing the full-text index once per document of the user costs 60-90 µs at
+/// 1,000,000 documents (FTS5 looks the words up again in each of the index's segments), while
+/// reading a word's matches costs about 0.05 µs each: so unless the text matches more than 64
+/// times as many documents as the user's (within their seq range), its matches are read and kept
+/// when they are the user's, and the user's documents are probed otherwise (docs/benchmarks.md).
+Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed) {
+  DocumentFilter plain = f;
+  plain.match.reset();
+  Sql ids;
+  ids.add("SELECT json_group_array(rowid), count(*), min(rowid), max(rowid) FROM (SELECT d.rowid AS rowid");
+  auto where = from_where(plain, Drive::documents);
+  ids.text += where.text;
+  ids.params = std::move(where.params);
+  ids.add(")");
+  auto st = c.prepare(ids.text);
+  ids.bind(st);
+  st.step();
+  const auto owned = st.int64(1);
   Sql sql;
-  sql.add(std::string("SELECT ") + seq_column(drive));
-  auto where = from_where(f, drive);
-  sql.text += where.text;
-  sql.params = std::move(where.params);
-  sql.add(std::string(" ORDER BY ") + seq_column(drive) + " DESC LIMIT 1 OFFSET ?",
-          static_cast<std::int64_t>(n));
+  if (owned > 0) {
+    const auto lo = st.int64(2);
+    const auto hi = st.int64(3);
+    const auto enough = owned * 64;
+    auto count = c.prepare(
+        "SELECT count(*) FROM (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ? AND "
+        "rowid <= ? LIMIT ?)");
+    count.bind(1, std::string_view(*f.match)).bind(2, lo).bind(3, hi).bind(4, enough);
+    count.step();
+    if (count.int64(0) < enough) {
+      // "+rowid IN": a filter on each match read, not a probe per listed document.
+      sql.add(
+          "SELECT documents_fts.rowid, mlfreqs(documents_fts) FROM documents_fts WHERE documents_fts MATCH ?",
+          *f.match);
+      sql.add(" AND documents_fts.rowid >= ?", lo);
+      sql.add(" AND documents_fts.rowid <= ?", hi);
+      sql.add(" AND +documents_fts.rowid IN (SELECT value FROM json_each(?))", st.text(0));
+      sql.add(" ORDER BY documents_fts.rowid DESC");
+      return sql;
+    }
+  }
+  probed = owned;
+  sql.add("SELECT d.rowid, mlfreqs(documents_fts)");
+  auto probe = from_where(f, Drive::user_documents);
+  sql.text += probe.text;
+  sql.params = std::move(probe.params);
+  sql.add(" ORDER BY d.rowid DESC");
+  return sql;
+}
+
+/// Reads the matches newest first (mlfreqs, one walk of the full-text index) until it has
+/// `rank_candidates` of them, or has spent rank_budget() of CPU time with at least a page and one
+/// more read, or has read them all. The time limit bounds the walk whatever the expression: a
+/// phrase of two common words, whose matches are few but which makes FTS5 go through two long
+/// position lists, stops on it (docs/performance.md).
+Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q) {
+  const auto drive = drive_of(f, false);
+  const std::string seq = seq_column(drive);
+  Sql sql;
+  std::int64_t probed = 0;
+  if (drive == Drive::user_documents) {
+    sql = user_walk(c, f, probed);
+  } else {
+    sql.add("SELECT " + seq + ", mlfreqs(documents_fts)");
+    auto where = from_where(f, drive);
+    sql.text += where.text;
+    sql.params = std::move(where.params);
+    sql.add(" ORDER BY " + seq + " DESC");
+  }
+  sql.add(" LIMIT ?", static_cast<std::int64_t>(q.rank_candidates + 1));
   auto st = c.prepare(sql.text);
   sql.bind(st);
-  return st.step() ? std::optional(st.int64(0)) : std::nullopt;
+  Walk w;
+  w.estimate_over = probed;
+  // A user-filtered read is bounded already: probed documents are sorted by seq before the first
+  // comes back (the work is done by then), and a read of the text's matches covers at most 64 per
+  // document of the user's. A budget would only throw candidates away.
+  const auto budget = drive == Drive::user_documents ? std::chrono::microseconds(0) : rank_budget();
+  const auto start = thread_cpu_time();
+  const std::size_t at_least = q.limit + 1;
+  std::vector<std::int64_t> values;
+  while (st.step()) {
+    if (w.seqs.size() == q.rank_candidates) {
+      w.complete = false;  // one match more than the bound
+      break;
+    }
+    const auto text = st.text(1);
+    values.clear();
+    for (const char *p = text.data(), *end = p + text.size(); p < end;) {
+      std::int64_t v = 0;
+      const auto [next, ec] = std::from_chars(p, end, v);
+      if (ec != std::errc()) {
+        throw std::runtime_error("mlfreqs: malformed figures");
+      }
+      p = next;
+      values.push_back(v);
+      while (p < end && *p == ' ') {
+        ++p;
+      }
+    }
+    if (values.size() < 3) {
+      throw std::runtime_error("mlfreqs: malformed figures");
+    }
+    w.rows = values[0];
+    w.tokens = values[1];
+    w.phrases = values.size() - 3;
+    w.seqs.push_back(st.int64(0));
+    w.lengths.push_back(static_cast<int>(values[2]));
+    for (std::size_t i = 3; i < values.size(); ++i) {
+      w.freqs.push_back(static_cast<double>(values[i]));
+    }
+    // The clock is read at the first full page and every 64 matches after it (a read costs
+    // about a system call).
+    if (budget.count() > 0 && w.seqs.size() >= at_least && (w.seqs.size() - at_least) % 64 == 0 &&
+        thread_cpu_time() - start >= budget) {
+      w.complete = false;  // out of time: the matches read so far are the candidates
+      break;
+    }
+  }
+  return w;
+}
+
+/// The corpus figures estimated from a walk: each phrase's share of the documents in the
+/// candidates' seq range (or of the user's documents probed), applied to the corpus. Exact figures
+/// would take a walk over each phrase's whole list of matches (all of it for a phrase of two
+/// common words).
+RankStats estimated_stats(const Walk& w, std::int64_t max_seq) {
+  const auto span =
+      w.complete && w.estimate_over > 0
+          ? w.estimate_over
+          : std::max<std::int64_t>(max_seq - w.seqs.back() + 1, static_cast<std::int64_t>(w.seqs.size()));
+  RankStats out;
+  out.rows = w.rows;
+  out.tokens = w.tokens;
+  for (std::size_t p = 0; p < w.phrases; ++p) {
+    std::int64_t holding = 0;
+    for (std::size_t i = 0; i < w.seqs.size(); ++i) {
+      holding += w.freqs[i * w.phrases + p] > 0 ? 1 : 0;
+    }
+    const double share = static_cast<double>(holding) / static_cast<double>(span);
+    out.phrase_rows.push_back(
+        std::min(w.rows, static_cast<std::int64_t>(std::llround(share * static_cast<double>(w.rows)))));
+  }
+  return out;
+}
+
+/// The first page by relevance: one walk reads the candidates, and they are scored here with
+/// mlrank's own formula (Bm25), so that later pages, which rank in SQL with the pinned figures,
+/// give each document the same score.
+std::vector<std::pair<std::int64_t, double>> rank_walked(Connection& c, const DocumentQuery& q,
+                                                         const DocumentFilter& f, DocumentPage& page) {
+  std::vector<std::pair<std::int64_t, double>> ranked;
+  const auto w = walk_newest(c, f, q);
+  if (w.seqs.empty()) {
+    return ranked;  // nothing matches
+  }
+  if (w.complete && w.estimate_over == 0) {
+    page.stats = measure_cached(c, *f.match, *f.max_seq);  // every match read: the exact figures
+  } else if (w.complete) {
+    page.stats = estimated_stats(w, *f.max_seq);  // every match ranked, over estimated figures
+  } else {
+    page.stats = estimated_stats(w, *f.max_seq);
+    page.rank_floor = w.seqs.back();
+    page.ranked_over = static_cast<std::int64_t>(w.seqs.size());
+  }
+  if (!page.stats || page.stats->phrase_rows.size() != w.phrases) {
+    throw std::runtime_error("search: the corpus figures do not fit the query");
+  }
+  const auto bm25 = Bm25::from(page.stats->rows, page.stats->tokens, page.stats->phrase_rows);
+  ranked.reserve(w.seqs.size());
+  for (std::size_t i = 0; i < w.seqs.size(); ++i) {
+    const double score = bm25.score(w.freqs.data() + i * w.phrases, w.lengths[i]);
+    if (q.after && !(score < q.after->score || (score == q.after->score && w.seqs[i] > q.after->seq))) {
+      continue;
+    }
+    ranked.emplace_back(w.seqs[i], score);
+  }
+  const auto better = [](const auto& a, const auto& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  };
+  const auto keep = std::min(ranked.size(), q.limit + 1);
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep), ranked.end(), better);
+  ranked.resize(keep);
+  return ranked;
 }
 
 DocumentPage by_relevance(Connection& c, const DocumentQuery& q) {
@@ -295,43 +490,42 @@ DocumentPage by_relevance(Connection& c, const DocumentQuery& q) {
     f.max_seq = max_seq(c);
   }
   page.max_seq = *f.max_seq;
-  page.stats = q.stats ? q.stats : measure_cached(c, *q.filter.match, *f.max_seq);
-  if (!page.stats) {
-    return page;  // nothing matches
-  }
-  // A very common word matches a large share of the corpus, and ranking costs about 0.7 µs per
-  // match: past `rank_candidates` matches, only the newest that many are ranked. The first page
-  // finds the lowest seq among them; later pages keep it, so they rank the same set.
-  std::optional<std::int64_t> floor = q.rank_floor;
-  if (!q.stats && q.rank_candidates > 0 &&
-      matches_at_most(*page.stats) > static_cast<std::int64_t>(q.rank_candidates)) {
-    if (const auto past = seq_past_newest(c, f, q.rank_candidates)) {
-      floor = *past + 1;
-      page.ranked_over = static_cast<std::int64_t>(q.rank_candidates);
-    }
-  }
-  page.rank_floor = floor;
-  const auto stats = stats_text(*page.stats);
-  Sql sql;
-  const auto drive = drive_of(f, false);
-  sql.add(std::string("SELECT seq, score FROM (SELECT ") + seq_column(drive) +
-              " AS seq, mlrank(documents_fts, ?) AS score",
-          stats);
-  auto where = from_where(f, drive);
-  sql.text += where.text;
-  sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
-  if (floor) {
-    sql.add(std::string(" AND ") + seq_column(drive) + " >= ?", *floor);
-  }
-  sql.add(")");
-  if (q.after) {
-    sql.add(" WHERE score < ?", q.after->score);
-    sql.add(" OR (score = ?", q.after->score);
-    sql.add(" AND seq > ?)", q.after->seq);
-  }
-  sql.add(" ORDER BY score DESC, seq LIMIT ?", static_cast<std::int64_t>(q.limit + 1));
   std::vector<std::pair<std::int64_t, double>> ranked;
-  {
+  if (!q.stats && q.rank_candidates > 0) {
+    // A very common word matches a large share of the corpus, and ranking costs about 0.7 µs per
+    // match: the first page ranks the newest matches only, at most `rank_candidates` of them and
+    // as many as it reads within `rank_budget`. Later pages keep the lowest seq among them (and
+    // the figures), so they rank the same set.
+    ranked = rank_walked(c, q, f, page);
+    if (!page.stats) {
+      return page;  // nothing matches
+    }
+  } else {
+    page.stats = q.stats ? q.stats : measure_cached(c, *q.filter.match, *f.max_seq);
+    if (!page.stats) {
+      return page;  // nothing matches
+    }
+    const std::optional<std::int64_t> floor = q.rank_floor;
+    page.rank_floor = floor;
+    const auto stats = stats_text(*page.stats);
+    Sql sql;
+    const auto drive = drive_of(f, false);
+    sql.add(std::string("SELECT seq, score FROM (SELECT ") + seq_column(drive) +
+                " AS seq, mlrank(documents_fts, ?) AS score",
+            stats);
+    auto where = from_where(f, drive);
+    sql.text += where.text;
+    sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
+    if (floor) {
+      sql.add(std::string(" AND ") + seq_column(drive) + " >= ?", *floor);
+    }
+    sql.add(")");
+    if (q.after) {
+      sql.add(" WHERE score < ?", q.after->score);
+      sql.add(" OR (score = ?", q.after->score);
+      sql.add(" AND seq > ?)", q.after->seq);
+    }
+    sql.add(" ORDER BY score DESC, seq LIMIT ?", static_cast<std::int64_t>(q.limit + 1));
     auto st = c.prepare(sql.text);
     sql.bind(st);
     while (st.step()) {
@@ -406,6 +600,14 @@ DocumentPage by_date(Connection& c, const DocumentQuery& q) {
 }
 
 }  // namespace
+
+void set_rank_budget(std::chrono::microseconds budget) {
+  rank_budget_us = budget.count();
+}
+
+std::chrono::microseconds rank_budget() {
+  return std::chrono::microseconds(rank_budget_us.load());
+}
 
 std::string marked_html(std::string_view text) {
   std::string out;

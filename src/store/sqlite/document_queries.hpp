@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,13 @@
 namespace mladmin::store::sqlite::documents {
 
 DocumentPage search(Connection& c, const DocumentQuery& query);
+
+/// The CPU time the first page of a relevance search may spend reading candidates, once it has
+/// read a page and one more (docs/performance.md); 0: no limit but DocumentQuery::rank_candidates,
+/// which also turns it off when 0. One value for the process, 20 ms unless changed (tests and the
+/// benchmark change it).
+void set_rank_budget(std::chrono::microseconds budget);
+std::chrono::microseconds rank_budget();
 std::int64_t count_matching(Connection& c, const DocumentFilter& filter);
 std::vector<Document> matching_after(Connection& c, const DocumentFilter& filter, std::int64_t after_seq,
                                      std::size_t limit);

@@ -64,6 +64,17 @@ class DocumentSearchTest : public TempStoreTest {
   }
 };
 
+/// Sets the process-wide CPU-time budget of a first page's candidates for one scope.
+struct RankBudget {
+  explicit RankBudget(std::chrono::microseconds budget) : before(documents::rank_budget()) {
+    documents::set_rank_budget(budget);
+  }
+  ~RankBudget() { documents::set_rank_budget(before); }
+  RankBudget(const RankBudget&) = delete;
+  RankBudget& operator=(const RankBudget&) = delete;
+  std::chrono::microseconds before;
+};
+
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 using ::testing::UnorderedElementsAreArray;
@@ -319,6 +330,142 @@ TEST_F(DocumentSearchTest, ACommonWordRanksOnlyTheNewestCandidatesAndPagesThroug
   EXPECT_TRUE(std::is_sorted(one_page.items.begin(), one_page.items.end(),
                              [](const auto& a, const auto& b) { return a.score > b.score; }));
   EXPECT_EQ(std::vector<std::string>(in_order.begin(), in_order.begin() + 4), first_ids);
+}
+
+TEST_F(DocumentSearchTest, AFirstPageOutOfTimeRanksTheMatchesItReadAndPagesThroughThemExactly) {
+  // A phrase of two common words has few matches but costs a walk over two long position lists:
+  // the first page stops reading matches when its time is up, once it has a page and one more.
+  for (int i = 0; i < 40; ++i) {
+    add(i, "T", i % 2 == 0 ? "red lantern " + std::to_string(i) : "lantern red " + std::to_string(i));
+  }
+  DocumentQuery q;
+  q.filter.match = match("\"red lantern\"");
+  q.sort = DocumentSort::relevance;
+  q.limit = 3;
+  std::optional<RankBudget> budget;
+  budget.emplace(std::chrono::microseconds(1));  // up before the fourth match is read
+
+  const auto first = search(q);
+  ASSERT_TRUE(first.ranked_over);
+  EXPECT_EQ(*first.ranked_over, 4);
+  ASSERT_TRUE(first.rank_floor);
+  int next = 9000;
+  const auto seen = page_through(*this, *store_, q, next, 1,
+                                 [&](int n) { add(n, "T", "red lantern " + std::to_string(n)); });
+  // The 4 newest matches (38, 36, 34, 32), once each, and none that arrived while paging.
+  EXPECT_THAT(seen, UnorderedElementsAre("src-38", "src-36", "src-34", "src-32"));
+
+  // Without the time limit every match is ranked.
+  budget.emplace(std::chrono::microseconds(0));
+  auto all = q;
+  all.limit = 100;
+  const auto every = search(all);
+  EXPECT_FALSE(every.ranked_over);
+  EXPECT_EQ(every.items.size(), 21u);  // the 20 phrases and the one added while paging
+}
+
+TEST_F(DocumentSearchTest, TheFirstPageScoresEachDocumentAsLaterPagesDo) {
+  // The first page scores the matches it read itself; later pages score in SQL (mlrank) with the
+  // figures pinned in the cursor. Equal scores, to the bit, are what keeps paging exact.
+  const RankBudget unlimited(std::chrono::microseconds(0));
+  for (int i = 0; i < 60; ++i) {
+    std::string text;
+    for (int k = 0; k <= i % 4; ++k) {
+      text += "lantern ";
+    }
+    add(i, i % 3 == 0 ? "Lantern harbour" : "T",
+        text + (i % 5 == 0 ? "harbour" : "filler") + std::string(static_cast<std::size_t>(i % 6), 'x'));
+  }
+  for (const std::size_t bound : {std::size_t{20}, std::size_t{20000}}) {
+    DocumentQuery q;
+    q.filter.match = match("lantern OR harbour");
+    q.sort = DocumentSort::relevance;
+    q.limit = 100;
+    q.rank_candidates = bound;
+    const auto walked = search(q);
+    ASSERT_TRUE(walked.stats);
+    EXPECT_EQ(walked.ranked_over.has_value(), bound == 20);
+    auto in_sql = q;
+    in_sql.stats = walked.stats;
+    in_sql.rank_floor = walked.rank_floor;
+    in_sql.filter.max_seq = walked.max_seq;
+    const auto sql = search(in_sql);
+    ASSERT_EQ(sql.items.size(), walked.items.size());
+    EXPECT_EQ(walked.items.size(), bound == 20 ? 20u : 60u);
+    for (std::size_t i = 0; i < sql.items.size(); ++i) {
+      EXPECT_EQ(sql.items[i].doc.source_id, walked.items[i].doc.source_id) << i;
+      EXPECT_EQ(sql.items[i].score, walked.items[i].score) << i;
+    }
+  }
+}
+
+TEST_F(DocumentSearchTest, ABoundedFirstPageEstimatesEachPhrasesCorpusCountFromItsCandidates) {
+  // 100 documents all say "lantern"; "harbour" is in every 4th of the oldest 80 and every 2nd of
+  // the newest 20, the candidates: lantern in 20 of 20, harbour in 10 of 20, so an estimated 100
+  // and 50 documents in the corpus (exactly: 100 and 30).
+  const RankBudget unlimited(std::chrono::microseconds(0));
+  for (int i = 0; i < 100; ++i) {
+    add(i, "T", (i < 80 ? i % 4 == 0 : i % 2 == 0) ? "lantern harbour" : "lantern quay");
+  }
+  DocumentQuery q;
+  q.filter.match = match("lantern OR harbour");
+  q.sort = DocumentSort::relevance;
+  q.rank_candidates = 20;
+  const auto page = search(q);
+  ASSERT_TRUE(page.stats);
+  EXPECT_EQ(page.stats->rows, 100);
+  EXPECT_THAT(page.stats->phrase_rows, ElementsAre(100, 50));
+  EXPECT_EQ(page.ranked_over, 20);
+  // Every match read (the bound not reached): the exact counts.
+  q.rank_candidates = 20000;
+  const auto exact = search(q);
+  ASSERT_TRUE(exact.stats);
+  EXPECT_FALSE(exact.ranked_over);
+  EXPECT_THAT(exact.stats->phrase_rows, ElementsAre(100, 30));
+}
+
+TEST_F(DocumentSearchTest,
+       AUserFilteredSearchFindsTheUsersMatchesWhetherItReadsTheWordsOrProbesTheDocuments) {
+  // With few matches among the user's documents' seqs the word's matches are read and kept when
+  // they are the user's; with more than 64 per document of the user's, the documents are probed.
+  // Either way: the user's matches only, scored as later pages (SQL) score them.
+  const auto check = [&](const std::vector<std::string>& want, std::int64_t lantern_rows) {
+    DocumentQuery q;
+    q.filter.match = match("lantern");
+    q.filter.user_id = "u1";
+    q.sort = DocumentSort::relevance;
+    q.limit = 10;
+    const auto first = search(q);
+    std::vector<std::string> got;
+    for (const auto& h : first.items) {
+      got.push_back(h.doc.source_id);
+    }
+    EXPECT_EQ(got, want);
+    ASSERT_TRUE(first.stats);
+    EXPECT_THAT(first.stats->phrase_rows, ElementsAre(lantern_rows));
+    EXPECT_FALSE(first.ranked_over);
+    auto in_sql = q;
+    in_sql.stats = first.stats;
+    in_sql.filter.max_seq = first.max_seq;
+    const auto sql = search(in_sql);
+    ASSERT_EQ(sql.items.size(), first.items.size());
+    for (std::size_t i = 0; i < sql.items.size(); ++i) {
+      EXPECT_EQ(sql.items[i].doc.source_id, first.items[i].doc.source_id);
+      EXPECT_EQ(sql.items[i].score, first.items[i].score);
+    }
+  };
+  add(0, "T", "lantern one", "u1");
+  add(1, "T", "lantern other", "u2");
+  add(2, "T", "lantern lantern lantern two", "u1");
+  add(3, "T", "nothing here", "u1");
+  check({"src-2", "src-0"}, 3);  // 3 matches in u1's seq range: read, the exact corpus count
+  for (int i = 10; i < 410; ++i) {
+    add(i, "T", "lantern filler filler filler filler", "u2");
+  }
+  add(500, "T", "lantern lantern three", "u1");
+  // 403 matches for 4 documents of u1's: probed, and the corpus count estimated from them, since
+  // the exact one would read every match of the word: 3 of u1's 4 documents, of 405 in all.
+  check({"src-2", "src-500", "src-0"}, 304);
 }
 
 TEST_F(DocumentSearchTest, ASearchPastItsDeadlineStopsWithQueryTimeout) {

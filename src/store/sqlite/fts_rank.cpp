@@ -81,8 +81,7 @@ bool parse_stats(std::string_view text, std::vector<sqlite3_int64>& out) {
 /// the statement's lifetime) with each phrase's IDF worked out.
 struct RankData {
   std::string text;
-  double avgdl = 1;
-  std::vector<double> idf;
+  Bm25 bm25;
   std::vector<double> freq;  ///< per-row scratch
 };
 
@@ -97,15 +96,7 @@ RankData* rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, std::string_v
   }
   auto fresh = std::make_unique<RankData>();
   fresh->text = std::string(text);
-  const double rows = static_cast<double>(std::max<sqlite3_int64>(stats[0], 1));
-  fresh->avgdl = std::max(1.0, static_cast<double>(stats[1]) / rows);
-  for (int i = 0; i < phrases; ++i) {
-    const double hits = static_cast<double>(stats[static_cast<std::size_t>(i) + 2]);
-    // Lucene's IDF, log(1 + (N - n + 0.5) / (n + 0.5)), stays positive for a word in more than
-    // half of the documents (classic BM25's goes negative, and FTS5's bm25() clamps it to 1e-6,
-    // which flattens the ranking of common words).
-    fresh->idf.push_back(std::log(1.0 + (rows - hits + 0.5) / (hits + 0.5)));
-  }
+  fresh->bm25 = Bm25::from(stats[0], stats[1], std::vector<std::int64_t>(stats.begin() + 2, stats.end()));
   fresh->freq.assign(static_cast<std::size_t>(phrases), 0.0);
   data = fresh.get();
   if (api->xSetAuxdata(fts, fresh.release(), [](void* p) { delete static_cast<RankData*>(p); }) !=
@@ -113,6 +104,50 @@ RankData* rank_data(const Fts5ExtensionApi* api, Fts5Context* fts, std::string_v
     return nullptr;  // xSetAuxdata frees the data itself when it fails
   }
   return data;
+}
+
+/// Adds each phrase's weighted hits in the current row to `freq` (zeroed first); false on error.
+bool row_freqs(const Fts5ExtensionApi* api, Fts5Context* fts, std::vector<double>& freq) {
+  std::fill(freq.begin(), freq.end(), 0.0);
+  int instances = 0;
+  if (api->xInstCount(fts, &instances) != SQLITE_OK) {
+    return false;
+  }
+  const int phrases = static_cast<int>(freq.size());
+  for (int i = 0; i < instances; ++i) {
+    int phrase = 0;
+    int column = 0;
+    int offset = 0;
+    if (api->xInst(fts, i, &phrase, &column, &offset) != SQLITE_OK) {
+      return false;
+    }
+    if (phrase >= 0 && phrase < phrases && column >= 0 && column < 2) {
+      freq[static_cast<std::size_t>(phrase)] += kColumnWeight[column];
+    }
+  }
+  return true;
+}
+
+void mlfreqs(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int, sqlite3_value**) {
+  sqlite3_int64 rows = 0;
+  sqlite3_int64 tokens = 0;
+  int length = 0;
+  std::vector<double> freq(static_cast<std::size_t>(api->xPhraseCount(fts)), 0.0);
+  if (api->xRowCount(fts, &rows) != SQLITE_OK || api->xColumnTotalSize(fts, -1, &tokens) != SQLITE_OK ||
+      api->xColumnSize(fts, -1, &length) != SQLITE_OK || !row_freqs(api, fts, freq)) {
+    sqlite3_result_error(ctx, "mlfreqs: cannot read the row", -1);
+    return;
+  }
+  std::string out = std::to_string(rows);
+  out += ' ';
+  out += std::to_string(tokens);
+  out += ' ';
+  out += std::to_string(length);
+  for (double f : freq) {
+    out += ' ';
+    out += std::to_string(static_cast<std::int64_t>(f));  // whole numbers: the weights are
+  }
+  sqlite3_result_text(ctx, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
 
 void mlrank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int argc,
@@ -129,35 +164,16 @@ void mlrank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx,
     sqlite3_result_error(ctx, "mlrank: the figures do not fit this query", -1);
     return;
   }
-  std::fill(data->freq.begin(), data->freq.end(), 0.0);
-  int instances = 0;
-  if (api->xInstCount(fts, &instances) != SQLITE_OK) {
+  if (!row_freqs(api, fts, data->freq)) {
     sqlite3_result_error(ctx, "mlrank: cannot read the matches", -1);
     return;
-  }
-  for (int i = 0; i < instances; ++i) {
-    int phrase = 0;
-    int column = 0;
-    int offset = 0;
-    if (api->xInst(fts, i, &phrase, &column, &offset) != SQLITE_OK) {
-      sqlite3_result_error(ctx, "mlrank: cannot read a match", -1);
-      return;
-    }
-    if (phrase >= 0 && phrase < phrases && column >= 0 && column < 2) {
-      data->freq[static_cast<std::size_t>(phrase)] += kColumnWeight[column];
-    }
   }
   int length = 0;
   if (api->xColumnSize(fts, -1, &length) != SQLITE_OK) {
     sqlite3_result_error(ctx, "mlrank: cannot read the row size", -1);
     return;
   }
-  double score = 0;
-  for (int i = 0; i < phrases; ++i) {
-    const double f = data->freq[static_cast<std::size_t>(i)];
-    score += data->idf[static_cast<std::size_t>(i)] * (f * (kK1 + 1)) /
-             (f + kK1 * (1 - kB + kB * length / data->avgdl));
-  }
+  const double score = data->bm25.score(data->freq.data(), length);
   sqlite3_result_double(ctx, score);
 }
 
@@ -169,9 +185,33 @@ void register_search_functions(sqlite3* db) {
     throw std::runtime_error("this SQLite has no FTS5");
   }
   if (api->xCreateFunction(api, "mlstats", nullptr, mlstats, nullptr) != SQLITE_OK ||
-      api->xCreateFunction(api, "mlrank", nullptr, mlrank, nullptr) != SQLITE_OK) {
+      api->xCreateFunction(api, "mlrank", nullptr, mlrank, nullptr) != SQLITE_OK ||
+      api->xCreateFunction(api, "mlfreqs", nullptr, mlfreqs, nullptr) != SQLITE_OK) {
     throw std::runtime_error("cannot register the search functions");
   }
+}
+
+Bm25 Bm25::from(std::int64_t rows_in, std::int64_t tokens, const std::vector<std::int64_t>& phrase_rows) {
+  Bm25 out;
+  const double rows = static_cast<double>(std::max<std::int64_t>(rows_in, 1));
+  out.avgdl = std::max(1.0, static_cast<double>(tokens) / rows);
+  for (const auto n : phrase_rows) {
+    const double hits = static_cast<double>(n);
+    // Lucene's IDF, log(1 + (N - n + 0.5) / (n + 0.5)), stays positive for a word in more than
+    // half of the documents (classic BM25's goes negative, and FTS5's bm25() clamps it to 1e-6,
+    // which flattens the ranking of common words).
+    out.idf.push_back(std::log(1.0 + (rows - hits + 0.5) / (hits + 0.5)));
+  }
+  return out;
+}
+
+double Bm25::score(const double* freq, int length) const {
+  double score = 0;
+  for (std::size_t i = 0; i < idf.size(); ++i) {
+    const double f = freq[i];
+    score += idf[i] * (f * (kK1 + 1)) / (f + kK1 * (1 - kB + kB * length / avgdl));
+  }
+  return score;
 }
 
 }  // namespace mladmin::store::sqlite

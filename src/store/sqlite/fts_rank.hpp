@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 struct sqlite3;
 
 namespace mladmin::store::sqlite {
@@ -13,8 +16,22 @@ namespace mladmin::store::sqlite {
 ///   instead of the live ones. A search pins the figures on its first page, so the same document gets the
 ///   same score on every later page even while syncs add documents: keyset paging over (score, rowid) then
 ///   has no duplicates and no gaps.
+/// - `mlfreqs(fts)`: what mlrank reads of the row, as text "rows tokens length f1 … fk" (the corpus
+///   size, the row's length in tokens and each phrase's weighted hits in it), so that a caller can
+///   score rows itself with Bm25 and get exactly mlrank's scores.
 ///
 /// Throws std::runtime_error when FTS5 is missing.
 void register_search_functions(sqlite3* db);
+
+/// mlrank's formula, shared so that a score computed in C++ equals mlrank's bit for bit.
+struct Bm25 {
+  double avgdl = 1;
+  std::vector<double> idf;  ///< per phrase
+
+  /// From the corpus figures: rows, their total length in tokens, rows containing each phrase.
+  static Bm25 from(std::int64_t rows, std::int64_t tokens, const std::vector<std::int64_t>& phrase_rows);
+  /// The score of a row of `length` tokens with `freq[i]` weighted hits of phrase i.
+  double score(const double* freq, int length) const;
+};
 
 }  // namespace mladmin::store::sqlite
