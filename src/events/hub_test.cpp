@@ -276,7 +276,7 @@ TEST_F(SubscriptionTest, ProgressOfOneJobWaitsForItsDueTimeAndOnlyTheLatestIsSen
   EXPECT_EQ(early.next_pull, due);
 
   const auto on_time = sub->pull(due);
-  frames = parse_sse(on_time.data);
+  frames = parse_sse(on_time.bytes());
   ASSERT_EQ(job_data(frames), std::vector<std::string>{"A:p3"});
   EXPECT_EQ(frames[0].id, p3);
 
