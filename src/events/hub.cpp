@@ -115,23 +115,28 @@ void Subscription::append_frame(std::string& out, const Event& event) {
   out += *event.frame;
 }
 
+void Subscription::add_frame(Chunk& chunk, const std::shared_ptr<const Event>& event) {
+  // As append_frame, but the bytes are the event's own, shared with every other client rather than
+  // copied (docs/benchmarks.md, "Event fan-out"); the id line shares the event's ownership.
+  if (event->id > last_id_sent_) {
+    chunk.shared.emplace_back(event, &event->id_line);
+    last_id_sent_ = event->id;
+  }
+  chunk.shared.push_back(event->frame);
+}
+
 http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
   std::lock_guard lock(mutex_);
   Chunk chunk;
+  chunk.data = std::move(preamble_);
+  preamble_.clear();
   if (closed_ || overflow_ || now >= expires_) {
-    chunk.data = std::move(preamble_);
     chunk.done = true;
     return chunk;
   }
-  std::string out = std::move(preamble_);
-  preamble_.clear();
-  std::size_t size = out.size();
+  chunk.shared.reserve(2 * ready_.size());
   for (const auto& event : ready_) {
-    size += event->id_line.size() + event->frame->size();
-  }
-  out.reserve(size);
-  for (const auto& event : ready_) {
-    append_frame(out, *event);
+    add_frame(chunk, event);
   }
   ready_.clear();
   auto next = expires_;
@@ -148,21 +153,20 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
     }
     std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
     for (const auto& event : due) {
-      append_frame(out, *event);
+      add_frame(chunk, event);
       last_sent_[event->job_id] = now;
     }
   }
-  if (out.empty() && now - last_write_ >= options_.heartbeat) {
-    out = http::sse::heartbeat();
+  if (chunk.empty() && now - last_write_ >= options_.heartbeat) {
+    chunk.data = http::sse::heartbeat();
   }
-  if (!out.empty()) {
+  if (!chunk.empty()) {
     last_write_ = now;
   }
   // Forget when jobs last sent once that no longer delays anything.
   if (last_sent_.size() > 64) {
     std::erase_if(last_sent_, [&](const auto& kv) { return now - kv.second >= options_.coalesce; });
   }
-  chunk.data = std::move(out);
   chunk.next_pull = std::min(next, last_write_ + options_.heartbeat);
   return chunk;
 }
@@ -174,7 +178,7 @@ Hub::~Hub() {
 }
 
 std::uint64_t Hub::publish(Event event) {
-  // The frame is formatted here once, outside the lock; clients copy its bytes into their writes.
+  // The frame is formatted here once, outside the lock; every client's write shares its bytes.
   event.frame = std::make_shared<const std::string>(http::sse::event("job", *event.data));
   const auto now = http::BodyStream::Clock::now();
   std::lock_guard lock(mutex_);

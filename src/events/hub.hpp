@@ -78,6 +78,7 @@ class Subscription final : public http::BodyStream, public std::enable_shared_fr
     Clock::time_point due;
   };
   void append_frame(std::string& out, const Event& event);
+  void add_frame(Chunk& chunk, const std::shared_ptr<const Event>& event);
 
   Hub& hub_;
   const Viewer viewer_;

@@ -152,7 +152,7 @@ class HubFixture : public ::testing::Test {
     auto sub = open(hub, viewer);
     const auto chunk = sub->pull(base_);
     EXPECT_FALSE(chunk.done);
-    EXPECT_TRUE(job_data(parse_sse(chunk.data)).empty());
+    EXPECT_TRUE(job_data(parse_sse(chunk.bytes())).empty());
     return sub;
   }
 
@@ -190,9 +190,9 @@ TEST_F(HubTest, NewStreamStartsWithRetryThenSnapshotAtTheLastId) {
   auto sub = open(hub, user("alice"));
   const auto chunk = sub->pull(base_);
   EXPECT_FALSE(chunk.done);
-  EXPECT_TRUE(chunk.data.starts_with("retry: ")) << chunk.data;
-  const auto frames = parse_sse(chunk.data);
-  ASSERT_EQ(frames.size(), 2u) << chunk.data;
+  EXPECT_TRUE(chunk.bytes().starts_with("retry: ")) << chunk.bytes();
+  const auto frames = parse_sse(chunk.bytes());
+  ASSERT_EQ(frames.size(), 2u) << chunk.bytes();
   EXPECT_FALSE(frames[0].retry.empty());
   EXPECT_TRUE(frames[0].event.empty());
   EXPECT_EQ(frames[1].event, "snapshot");
@@ -223,7 +223,7 @@ TEST_F(HubTest, PublishersDoNotWaitForASnapshotAndTheirEventsFollowIt) {
   auto sub = hub.subscribe(user("alice"), std::nullopt, slow_snapshot, far_);
   publisher.join();
   EXPECT_TRUE(published_during_snapshot) << "publish waited for the snapshot";
-  const auto frames = parse_sse(sub->pull(base_).data);
+  const auto frames = parse_sse(sub->pull(base_).bytes());
   ASSERT_EQ(frames.size(), 3u);
   EXPECT_EQ(frames[1].event, "snapshot");
   EXPECT_EQ(frames[2].event, "job");
@@ -237,14 +237,14 @@ TEST_F(HubTest, PublishersDoNotWaitForASnapshotAndTheirEventsFollowIt) {
 TEST_F(HubTest, SnapshotOfAnEmptyHubCarriesItsLastId) {
   Hub hub(long_windows());
   auto sub = open(hub, everyone());
-  const auto frames = parse_sse(sub->pull(base_).data);
+  const auto frames = parse_sse(sub->pull(base_).bytes());
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[1].event, "snapshot");
   EXPECT_EQ(frames[1].id, hub.last_id());
   // The next event gets the next id, so a reconnect with the snapshot's id misses nothing.
   const auto next = status(hub, "A", "s1");
   EXPECT_EQ(next, *frames[1].id + 1);
-  const auto live = parse_sse(sub->pull(base_ + 1ms).data);
+  const auto live = parse_sse(sub->pull(base_ + 1ms).bytes());
   ASSERT_EQ(live.size(), 1u);
   EXPECT_EQ(live[0].id, next);
 }
@@ -263,7 +263,7 @@ TEST_F(SubscriptionTest, ProgressOfOneJobWaitsForItsDueTimeAndOnlyTheLatestIsSen
 
   // The first goes out at once; the rest wait for the window that started with it.
   const auto first = sub->pull(base_ + 10ms);
-  auto frames = parse_sse(first.data);
+  auto frames = parse_sse(first.bytes());
   ASSERT_EQ(job_data(frames), std::vector<std::string>{"A:p1"});
   EXPECT_EQ(frames[0].id, p1);
   const auto due = first.next_pull;
@@ -272,15 +272,15 @@ TEST_F(SubscriptionTest, ProgressOfOneJobWaitsForItsDueTimeAndOnlyTheLatestIsSen
 
   const auto early = sub->pull(due - 1ns);
   EXPECT_FALSE(early.done);
-  EXPECT_EQ(early.data, "");
+  EXPECT_EQ(early.bytes(), "");
   EXPECT_EQ(early.next_pull, due);
 
   const auto on_time = sub->pull(due);
-  frames = parse_sse(on_time.data);
+  frames = parse_sse(on_time.bytes());
   ASSERT_EQ(job_data(frames), std::vector<std::string>{"A:p3"});
   EXPECT_EQ(frames[0].id, p3);
 
-  EXPECT_EQ(sub->pull(due + 2 * kWindow).data, "");
+  EXPECT_EQ(sub->pull(due + 2 * kWindow).bytes(), "");
 }
 
 TEST_F(SubscriptionTest, JobsAreCoalescedIndependently) {
@@ -295,23 +295,23 @@ TEST_F(SubscriptionTest, JobsAreCoalescedIndependently) {
 
   // B's first progress is not held back by A's waiting one.
   const auto c1 = sub->pull(base_);
-  EXPECT_EQ(job_data(parse_sse(c1.data)), (std::vector<std::string>{"A:p1", "B:p1"}));
+  EXPECT_EQ(job_data(parse_sse(c1.bytes())), (std::vector<std::string>{"A:p1", "B:p1"}));
   const auto a_due = c1.next_pull;
   EXPECT_GE(a_due, before + kWindow);
   EXPECT_LE(a_due, after + kWindow);
 
   const auto c2 = sub->pull(a_due);
-  EXPECT_EQ(job_data(parse_sse(c2.data)), std::vector<std::string>{"A:p2"});
+  EXPECT_EQ(job_data(parse_sse(c2.bytes())), std::vector<std::string>{"A:p2"});
 
   // A's window now restarts at a_due; B's still runs from B:p1.
   progress(hub, "B", "p2");
   progress(hub, "A", "p3");
   const auto c3 = sub->pull(after + kWindow);
-  EXPECT_EQ(job_data(parse_sse(c3.data)), std::vector<std::string>{"B:p2"});
+  EXPECT_EQ(job_data(parse_sse(c3.bytes())), std::vector<std::string>{"B:p2"});
   EXPECT_EQ(c3.next_pull, a_due + kWindow);
 
-  EXPECT_EQ(sub->pull(a_due + kWindow - 1ns).data, "");
-  EXPECT_EQ(job_data(parse_sse(sub->pull(a_due + kWindow).data)), std::vector<std::string>{"A:p3"});
+  EXPECT_EQ(sub->pull(a_due + kWindow - 1ns).bytes(), "");
+  EXPECT_EQ(job_data(parse_sse(sub->pull(a_due + kWindow).bytes())), std::vector<std::string>{"A:p3"});
 }
 
 TEST_F(SubscriptionTest, ProgressAfterTheWindowGoesOutAtOnce) {
@@ -322,7 +322,8 @@ TEST_F(SubscriptionTest, ProgressAfterTheWindowGoesOutAtOnce) {
   progress(hub, "A", "p1");
   progress(hub, "A", "p2");
   progress(hub, "A", "p3");
-  EXPECT_EQ(job_data(parse_sse(sub->pull(base_).data)), (std::vector<std::string>{"A:p1", "A:p2", "A:p3"}));
+  EXPECT_EQ(job_data(parse_sse(sub->pull(base_).bytes())),
+            (std::vector<std::string>{"A:p1", "A:p2", "A:p3"}));
 }
 
 TEST_F(SubscriptionTest, DueProgressOfSeveralJobsGoesOutInPublishOrder) {
@@ -338,9 +339,9 @@ TEST_F(SubscriptionTest, DueProgressOfSeveralJobsGoesOutInPublishOrder) {
   for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
     ids.push_back(progress(hub, *it, "p2"));
   }
-  EXPECT_EQ(job_data(parse_sse(sub->pull(base_).data)).size(), jobs.size());
+  EXPECT_EQ(job_data(parse_sse(sub->pull(base_).bytes())).size(), jobs.size());
 
-  const auto frames = parse_sse(sub->pull(after + kWindow).data);
+  const auto frames = parse_sse(sub->pull(after + kWindow).bytes());
   ASSERT_EQ(job_data(frames), (std::vector<std::string>{"F:p2", "E:p2", "D:p2", "C:p2", "B:p2", "A:p2"}));
   for (std::size_t i = 0; i < frames.size(); ++i) {
     EXPECT_EQ(frames[i].id, ids[i]);
@@ -354,13 +355,13 @@ TEST_F(SubscriptionTest, ManyJobsStayCoalesced) {
   for (int i = 0; i < kJobs; ++i) {
     progress(hub, "J" + std::to_string(i), "p1");
   }
-  EXPECT_EQ(job_data(parse_sse(sub->pull(base_ + 1ms).data)).size(), static_cast<std::size_t>(kJobs));
+  EXPECT_EQ(job_data(parse_sse(sub->pull(base_ + 1ms).bytes())).size(), static_cast<std::size_t>(kJobs));
   for (int i = 0; i < kJobs; ++i) {
     progress(hub, "J" + std::to_string(i), "p2");  // all inside their windows
   }
-  EXPECT_EQ(sub->pull(base_ + 2ms).data, "");
+  EXPECT_EQ(sub->pull(base_ + 2ms).bytes(), "");
   // The latest of each goes out when its window has passed.
-  const auto frames = parse_sse(sub->pull(base_ + 3 * kWindow).data);
+  const auto frames = parse_sse(sub->pull(base_ + 3 * kWindow).bytes());
   ASSERT_EQ(frames.size(), static_cast<std::size_t>(kJobs));
   for (const auto& f : frames) {
     EXPECT_TRUE(f.data.ends_with(":p2")) << f.data;
@@ -384,11 +385,11 @@ TEST_F(SubscriptionTest, StatusChangesAreSentAtOnceAndSupersedeWaitingProgress) 
   progress(hub, "B", "p3");
 
   const auto now = sub->pull(base_ + 1ms);
-  EXPECT_EQ(job_data(parse_sse(now.data)),
+  EXPECT_EQ(job_data(parse_sse(now.bytes())),
             (std::vector<std::string>{"A:p1", "A:s1", "B:p1", "B:s1", "A:s2"}));
   const auto later = sub->pull(base_ + 3 * kWindow);
-  EXPECT_EQ(job_data(parse_sse(later.data)), std::vector<std::string>{"B:p3"});
-  EXPECT_EQ(sub->pull(base_ + 6 * kWindow).data, "");
+  EXPECT_EQ(job_data(parse_sse(later.bytes())), std::vector<std::string>{"B:p3"});
+  EXPECT_EQ(sub->pull(base_ + 6 * kWindow).bytes(), "");
 }
 
 TEST_F(SubscriptionTest, StatusChangeStartsTheJobsProgressWindow) {
@@ -397,9 +398,9 @@ TEST_F(SubscriptionTest, StatusChangeStartsTheJobsProgressWindow) {
   status(hub, "A", "s1");
   progress(hub, "A", "p1");
   const auto c = sub->pull(base_ + 1ms);
-  EXPECT_EQ(job_data(parse_sse(c.data)), std::vector<std::string>{"A:s1"});
+  EXPECT_EQ(job_data(parse_sse(c.bytes())), std::vector<std::string>{"A:s1"});
   EXPECT_GT(c.next_pull, base_ + kWindow - 1s);
-  EXPECT_EQ(job_data(parse_sse(sub->pull(c.next_pull).data)), std::vector<std::string>{"A:p1"});
+  EXPECT_EQ(job_data(parse_sse(sub->pull(c.next_pull).bytes())), std::vector<std::string>{"A:p1"});
 }
 
 TEST_F(SubscriptionTest, BurstDeliversEveryStatusInOrderAndTheLastStateOfEveryJob) {
@@ -421,7 +422,7 @@ TEST_F(SubscriptionTest, BurstDeliversEveryStatusInOrderAndTheLastStateOfEveryJo
     last_of_job[job] = job + ":" + tag;
   }
 
-  const std::string wire = sub->pull(base_ + 1ms).data + sub->pull(base_ + 3 * kWindow).data;
+  const std::string wire = sub->pull(base_ + 1ms).bytes() + sub->pull(base_ + 3 * kWindow).bytes();
   const auto frames = parse_sse(wire);
   std::vector<std::string> got_statuses;
   std::map<std::string, std::string> got_last;
@@ -454,17 +455,17 @@ TEST_F(SubscriptionTest, EventSentAfterAHigherIdGoesWithoutId) {
   ASSERT_LT(a2, b1);
 
   const auto c1 = sub->pull(base_ + 1ms);
-  const auto f1 = parse_sse(c1.data);
+  const auto f1 = parse_sse(c1.bytes());
   ASSERT_EQ(job_data(f1), (std::vector<std::string>{"A:p1", "B:s1"}));
   EXPECT_EQ(f1[0].id, a1);
   EXPECT_EQ(f1[1].id, b1);
 
-  const auto f2 = parse_sse(sub->pull(c1.next_pull).data);
+  const auto f2 = parse_sse(sub->pull(c1.next_pull).bytes());
   ASSERT_EQ(job_data(f2), std::vector<std::string>{"A:p2"});
   EXPECT_FALSE(f2[0].id.has_value()) << "id " << *f2[0].id << " after " << b1;
 
   const auto b2 = status(hub, "B", "s2");
-  const auto f3 = parse_sse(sub->pull(c1.next_pull + 1ms).data);
+  const auto f3 = parse_sse(sub->pull(c1.next_pull + 1ms).bytes());
   ASSERT_EQ(job_data(f3), std::vector<std::string>{"B:s2"});
   EXPECT_EQ(f3[0].id, b2);
 }
@@ -502,10 +503,10 @@ TEST_F(HubTest, StreamsCarryOnlyTheJobsTheirViewerMayRead) {
   hub.publish(make_event("5", "progress-for-alice", false, "bob", "alice"));
 
   // Who started a job grants nothing: only jobs over one's own records (domain/job_access.hpp).
-  EXPECT_EQ(job_data(parse_sse(alice->pull(base_ + 1ms).data)),
+  EXPECT_EQ(job_data(parse_sse(alice->pull(base_ + 1ms).bytes())),
             (std::vector<std::string>{"for-alice", "progress-for-alice"}));
-  EXPECT_EQ(job_data(parse_sse(bob->pull(base_ + 1ms).data)), (std::vector<std::string>{"bobs"}));
-  EXPECT_EQ(job_data(parse_sse(admin->pull(base_ + 1ms).data)),
+  EXPECT_EQ(job_data(parse_sse(bob->pull(base_ + 1ms).bytes())), (std::vector<std::string>{"bobs"}));
+  EXPECT_EQ(job_data(parse_sse(admin->pull(base_ + 1ms).bytes())),
             (std::vector<std::string>{"own", "for-alice", "bobs", "global", "progress-for-alice"}));
 }
 
@@ -529,8 +530,8 @@ TEST_F(HubTest, ReconnectInsideTheWindowReplaysWhatItMissedWithoutSnapshot) {
   auto sub = open(hub, user("alice"), seen);
   const auto chunk = sub->pull(base_);
   EXPECT_FALSE(chunk.done);
-  EXPECT_TRUE(chunk.data.starts_with("retry: ")) << chunk.data;
-  const auto frames = parse_sse(chunk.data);
+  EXPECT_TRUE(chunk.bytes().starts_with("retry: ")) << chunk.bytes();
+  const auto frames = parse_sse(chunk.bytes());
   EXPECT_EQ(snapshots_, 0);
   for (const auto& f : frames) {
     EXPECT_NE(f.event, "snapshot");
@@ -544,10 +545,10 @@ TEST_F(HubTest, ReconnectInsideTheWindowReplaysWhatItMissedWithoutSnapshot) {
   // Live events follow the replay; the replay counts as sent for coalescing.
   progress(hub, "C", "p3");
   const auto next = status(hub, "A", "s2");
-  const auto live = parse_sse(sub->pull(base_ + 1ms).data);
+  const auto live = parse_sse(sub->pull(base_ + 1ms).bytes());
   ASSERT_EQ(job_data(live), std::vector<std::string>{"A:s2"});
   EXPECT_EQ(live[0].id, next);
-  EXPECT_EQ(job_data(parse_sse(sub->pull(base_ + 3 * kWindow).data)), std::vector<std::string>{"C:p3"});
+  EXPECT_EQ(job_data(parse_sse(sub->pull(base_ + 3 * kWindow).bytes())), std::vector<std::string>{"C:p3"});
 }
 
 TEST_F(HubTest, ReconnectOlderThanTheWindowGetsSnapshot) {
@@ -561,13 +562,13 @@ TEST_F(HubTest, ReconnectOlderThanTheWindowGetsSnapshot) {
 
   // The window holds s3..s5: a client that saw s2 misses nothing the hub forgot.
   auto in_window = open(hub, user("alice"), ids[1]);
-  const auto replay = parse_sse(in_window->pull(base_).data);
+  const auto replay = parse_sse(in_window->pull(base_).bytes());
   EXPECT_EQ(job_data(replay), (std::vector<std::string>{"A:s3", "A:s4", "A:s5"}));
   EXPECT_EQ(snapshots_, 0);
 
   // A client that saw only s1 missed s2, which is gone.
   auto too_old = open(hub, user("alice"), ids[0]);
-  const auto frames = parse_sse(too_old->pull(base_).data);
+  const auto frames = parse_sse(too_old->pull(base_).bytes());
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[1].event, "snapshot");
   EXPECT_EQ(frames[1].id, ids[4]);
@@ -581,7 +582,7 @@ TEST_F(HubTest, UnknownOrFutureLastEventIdGetsSnapshot) {
   const auto last = status(hub, "A", "s2");
   for (const std::uint64_t id : {last + 1, last + 1000, std::uint64_t{0}, std::uint64_t{1}}) {
     auto sub = open(hub, user("alice"), id);
-    const auto frames = parse_sse(sub->pull(base_).data);
+    const auto frames = parse_sse(sub->pull(base_).bytes());
     ASSERT_EQ(frames.size(), 2u) << "Last-Event-ID " << id;
     EXPECT_EQ(frames[1].event, "snapshot");
     EXPECT_EQ(frames[1].id, last);
@@ -594,21 +595,21 @@ TEST_F(HubTest, ReconnectWithTheLastIdGetsNeitherReplayNorSnapshot) {
   Hub hub(long_windows());
   // Before any event, too: a client that got the empty hub's snapshot id.
   auto early = open(hub, user("alice"), hub.last_id());
-  auto frames = parse_sse(early->pull(base_).data);
+  auto frames = parse_sse(early->pull(base_).bytes());
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_FALSE(frames[0].retry.empty());
 
   status(hub, "A", "s1");
   const auto last = progress(hub, "A", "p1");
   auto sub = open(hub, user("alice"), last);
-  frames = parse_sse(sub->pull(base_).data);
+  frames = parse_sse(sub->pull(base_).bytes());
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_FALSE(frames[0].retry.empty());
   EXPECT_TRUE(frames[0].event.empty());
   EXPECT_EQ(snapshots_, 0);
 
   const auto next = status(hub, "A", "s2");
-  const auto live = parse_sse(sub->pull(base_ + 1ms).data);
+  const auto live = parse_sse(sub->pull(base_ + 1ms).bytes());
   ASSERT_EQ(job_data(live), std::vector<std::string>{"A:s2"});
   EXPECT_EQ(live[0].id, next);
 }
@@ -624,13 +625,13 @@ TEST_F(SubscriptionTest, QuietStreamSendsCommentAfterHeartbeat) {
   EXPECT_EQ(c0.next_pull, base_ + 15s);
 
   const auto c1 = sub->pull(base_ + 15s - 1ns);
-  EXPECT_EQ(c1.data, "");
+  EXPECT_EQ(c1.bytes(), "");
   EXPECT_FALSE(c1.done);
   EXPECT_EQ(c1.next_pull, base_ + 15s);
 
   const auto c2 = sub->pull(base_ + 15s);
-  const auto frames = parse_sse(c2.data);
-  ASSERT_EQ(frames.size(), 1u) << c2.data;
+  const auto frames = parse_sse(c2.bytes());
+  ASSERT_EQ(frames.size(), 1u) << c2.bytes();
   EXPECT_TRUE(frames[0].comment);
   EXPECT_TRUE(frames[0].event.empty());
   EXPECT_TRUE(frames[0].data.empty());
@@ -640,10 +641,10 @@ TEST_F(SubscriptionTest, QuietStreamSendsCommentAfterHeartbeat) {
   // A data write restarts the heartbeat.
   status(hub, "A", "s1");
   const auto c3 = sub->pull(base_ + 20s);
-  EXPECT_EQ(job_data(parse_sse(c3.data)), std::vector<std::string>{"A:s1"});
+  EXPECT_EQ(job_data(parse_sse(c3.bytes())), std::vector<std::string>{"A:s1"});
   EXPECT_EQ(c3.next_pull, base_ + 35s);
-  EXPECT_EQ(sub->pull(base_ + 35s - 1ns).data, "");
-  EXPECT_TRUE(parse_sse(sub->pull(base_ + 35s).data).at(0).comment);
+  EXPECT_EQ(sub->pull(base_ + 35s - 1ns).bytes(), "");
+  EXPECT_TRUE(parse_sse(sub->pull(base_ + 35s).bytes()).at(0).comment);
 }
 
 TEST_F(SubscriptionTest, NextPullIsNeverLaterThanLastWritePlusHeartbeat) {
@@ -655,9 +656,9 @@ TEST_F(SubscriptionTest, NextPullIsNeverLaterThanLastWritePlusHeartbeat) {
   progress(hub, "A", "p1");
   progress(hub, "A", "p2");  // due in an hour
   const auto c = sub->pull(base_ + 20s);
-  EXPECT_EQ(job_data(parse_sse(c.data)), std::vector<std::string>{"A:p1"});
+  EXPECT_EQ(job_data(parse_sse(c.bytes())), std::vector<std::string>{"A:p1"});
   EXPECT_EQ(c.next_pull, base_ + 35s);
-  EXPECT_TRUE(parse_sse(sub->pull(base_ + 35s).data).at(0).comment);
+  EXPECT_TRUE(parse_sse(sub->pull(base_ + 35s).bytes()).at(0).comment);
 }
 
 // --- Overflow -----------------------------------------------------------------------------
@@ -674,8 +675,8 @@ TEST_F(SubscriptionTest, QueueUpToClientQueueIsDelivered) {
   }
   const auto c = sub->pull(base_ + 1ms);
   EXPECT_FALSE(c.done);
-  EXPECT_EQ(job_data(parse_sse(c.data)), (std::vector<std::string>{"A:s1", "B:s1", "C:p0"}));
-  EXPECT_EQ(job_data(parse_sse(sub->pull(base_ + 3 * kWindow).data)), std::vector<std::string>{"C:p19"});
+  EXPECT_EQ(job_data(parse_sse(c.bytes())), (std::vector<std::string>{"A:s1", "B:s1", "C:p0"}));
+  EXPECT_EQ(job_data(parse_sse(sub->pull(base_ + 3 * kWindow).bytes())), std::vector<std::string>{"C:p19"});
 }
 
 TEST_F(SubscriptionTest, QueueBeyondClientQueueEndsTheStream) {
@@ -689,7 +690,7 @@ TEST_F(SubscriptionTest, QueueBeyondClientQueueEndsTheStream) {
   const auto c = sub->pull(base_ + 1ms);
   EXPECT_TRUE(c.done);
   // The client reconnects with its Last-Event-ID; half a queue would leave it wrong silently.
-  EXPECT_TRUE(job_data(parse_sse(c.data)).empty());
+  EXPECT_TRUE(job_data(parse_sse(c.bytes())).empty());
 }
 
 // --- End of stream, wake-ups, registration ------------------------------------------------
@@ -786,7 +787,7 @@ TEST(HubConcurrencyTest, PublishersSubscribersAndAPullerRaceSafely) {
   std::string wire;
   std::thread puller([&] {
     while (publishing.load()) {
-      wire += sub->pull(Clock::now()).data;
+      wire += sub->pull(Clock::now()).bytes();
       std::this_thread::yield();
     }
   });
@@ -819,7 +820,7 @@ TEST(HubConcurrencyTest, PublishersSubscribersAndAPullerRaceSafely) {
   churn.join();
   publishing = false;
   puller.join();
-  wire += sub->pull(Clock::now() + 1s).data;  // past every coalescing window
+  wire += sub->pull(Clock::now() + 1s).bytes();  // past every coalescing window
 
   EXPECT_GT(wakes.load(), 0);
   EXPECT_EQ(hub.clients(), 1u);
@@ -865,16 +866,16 @@ TEST_F(HubTest, ReconnectResendsProgressThatWasStillWaitingForItsTurn) {
   Hub hub(long_windows());
   auto sub = open_drained(hub, user("alice"));
   progress(hub, "A", "p1");
-  EXPECT_EQ(job_data(parse_sse(sub->pull(base_ + 1ms).data)), std::vector<std::string>{"A:p1"});
+  EXPECT_EQ(job_data(parse_sse(sub->pull(base_ + 1ms).bytes())), std::vector<std::string>{"A:p1"});
   progress(hub, "A", "p2");  // waits for A's window
   const auto b_s1 = status(hub, "B", "s1");
-  const auto frames = parse_sse(sub->pull(base_ + 2ms).data);
+  const auto frames = parse_sse(sub->pull(base_ + 2ms).bytes());
   ASSERT_EQ(job_data(frames), std::vector<std::string>{"B:s1"});
   ASSERT_EQ(frames.back().id, b_s1);
   sub->detach();  // gone before A:p2's turn
 
   auto again = open(hub, user("alice"), b_s1);
-  const auto replay = parse_sse(again->pull(base_ + 3ms).data);
+  const auto replay = parse_sse(again->pull(base_ + 3ms).bytes());
   EXPECT_EQ(job_data(replay), std::vector<std::string>{"A:p2"});
   EXPECT_EQ(snapshots_, 1) << "only the first stream started from a snapshot";
   for (const auto& f : replay) {

@@ -45,9 +45,22 @@ class BodyStream {
  public:
   using Clock = std::chrono::steady_clock;
   struct Chunk {
-    std::string data;             ///< bytes to send now (may be empty)
-    bool done = false;            ///< end the response after sending `data`
+    std::string data;  ///< bytes to send now (may be empty)
+    /// Bytes to send after `data`, shared with other connections rather than copied into each
+    /// (an event's frame, formatted once for every client: docs/benchmarks.md, "Event fan-out").
+    std::vector<std::shared_ptr<const std::string>> shared;
+    bool done = false;            ///< end the response after sending `data` and `shared`
     Clock::time_point next_pull;  ///< pull again by then even if not woken
+
+    bool empty() const { return data.empty() && shared.empty(); }
+    /// `data` and then every `shared` part, as one string.
+    std::string bytes() const {
+      std::string out = data;
+      for (const auto& part : shared) {
+        out += *part;
+      }
+      return out;
+    }
   };
   virtual ~BodyStream() = default;
   virtual void attach(std::function<void()> wake) = 0;

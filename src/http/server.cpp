@@ -1,6 +1,9 @@
 #include "http/server.hpp"
 
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -26,11 +29,13 @@
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -81,15 +86,159 @@ struct SessionState {
   std::function<void()> end_stream;  // set while a streamed response is being sent
 };
 
-/// How a streamed response waits: a timer that the stream's wake function (any thread) and the
-/// shutdown path cancel. Touched on the session's strand, except `woken`.
-struct StreamWait {
-  explicit StreamWait(const asio::any_io_executor& ex) : timer(ex, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
-  std::atomic<bool> woken{false};
+/// How a streamed response waits for its next write, and its write deadline (docs/benchmarks.md,
+/// "Event fan-out"). The stream's wake function (any thread) resumes the waiting coroutine with one
+/// post to its strand; a timer ends the wait at the time pull() asked for, and stays armed across
+/// waits while that time is no earlier than its own (an early expiry costs one empty pull), so
+/// that a busy stream does not re-arm it for every event. A second timer drops a client that
+/// stops reading: armed when a write starts and finds it idle, it fires at most once per
+/// `write_timeout` and only then looks at the write in progress, instead of a deadline armed and
+/// cancelled around every write. Touched on the session's strand, except wake().
+class StreamWait final : public std::enable_shared_from_this<StreamWait> {
+  /// The waiting coroutine's completion handler, type-erased.
+  struct Resume {
+    virtual ~Resume() = default;
+    virtual void operator()() = 0;
+  };
+  template <typename Handler>
+  struct ResumeWith final : Resume {
+    explicit ResumeWith(Handler h) : handler(std::move(h)) {}
+    void operator()() override { std::move(handler)(); }
+    Handler handler;
+  };
+
+ public:
+  using Clock = asio::steady_timer::clock_type;
+
+  StreamWait(const asio::any_io_executor& ex, tcp::socket& socket, std::chrono::milliseconds write_timeout)
+      : executor_(ex), timer_(ex), write_timer_(ex), socket_(socket), write_timeout_(write_timeout) {}
+
+  /// Any thread: ends the current wait, or the next one at once.
+  void wake() {
+    std::unique_ptr<Resume> handler;
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+      handler = std::move(handler_);
+    }
+    if (handler) {
+      resume_later(std::move(handler));
+    }
+  }
+
+  /// Whether wake() was called since the last wait began; clears it.
+  bool take_woken() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(woken_, false);
+  }
+
+  /// Completes when woken (at once if woken since take_woken) or by `deadline`, maybe earlier.
+  template <typename Token>
+  auto async_wait(Clock::time_point deadline, Token&& token) {
+    return asio::async_initiate<Token, void()>(
+        [this, deadline](auto handler) {
+          {
+            std::unique_lock lock(mutex_);
+            if (!woken_) {
+              handler_ = std::make_unique<ResumeWith<decltype(handler)>>(std::move(handler));
+              lock.unlock();
+              arm(deadline);
+              return;
+            }
+          }
+          resume_later(std::make_unique<ResumeWith<decltype(handler)>>(std::move(handler)));
+        },
+        token);
+  }
+
+  /// A write begins (now) or ends; a write still in progress `write_timeout` after it began
+  /// shuts the socket down, which ends the write with an error.
+  void write_begins() {
+    write_started_ = Clock::now();
+    if (!write_timer_armed_) {
+      write_timer_armed_ = true;
+      arm_write_timer(write_started_ + write_timeout_);
+    }
+  }
+  void write_ends() { write_started_ = Clock::time_point::max(); }
+
+  /// The stream is over: stops both timers; a completion still queued finds nothing to do.
+  void close() {
+    closed_ = true;
+    timer_.cancel();
+    write_timer_.cancel();
+  }
+
   bool stop = false;         // the server is shutting down
   bool peer_gone = false;    // the client closed or reset the connection
   bool watch_ended = false;  // the coroutine watching the socket has returned
+
+ private:
+  /// Resumes the waiting coroutine with one post to the session's strand, its executor.
+  void resume_later(std::unique_ptr<Resume> handler) {
+    asio::post(executor_, [handler = std::move(handler)] { (*handler)(); });
+  }
+
+  void arm(Clock::time_point deadline) {
+    if (timer_armed_ && armed_at_ <= deadline) {
+      return;
+    }
+    timer_armed_ = true;
+    armed_at_ = deadline;
+    const auto generation = ++arm_generation_;
+    timer_.expires_at(deadline);  // cancels the wait of an earlier deadline, if any
+    timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted || self->closed_ || generation != self->arm_generation_) {
+        return;  // re-armed or closed meanwhile
+      }
+      self->timer_armed_ = false;
+      std::unique_ptr<Resume> handler;
+      {
+        std::lock_guard lock(self->mutex_);
+        handler = std::move(self->handler_);
+      }
+      if (handler) {
+        (*handler)();  // on the session's strand already: resumes the coroutine here
+      }
+    });
+  }
+
+  void arm_write_timer(Clock::time_point at) {
+    write_timer_.expires_at(at);
+    write_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted || self->closed_) {
+        return;
+      }
+      if (self->write_started_ == Clock::time_point::max()) {
+        self->write_timer_armed_ = false;  // no write in progress: the next one arms it again
+      } else if (Clock::now() - self->write_started_ >= self->write_timeout_) {
+        self->write_timer_armed_ = false;
+        boost::system::error_code ignored;
+        self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        self->socket_.cancel(ignored);
+      } else {
+        self->arm_write_timer(self->write_started_ + self->write_timeout_);
+      }
+    });
+  }
+
+  const asio::any_io_executor executor_;
+  std::mutex mutex_;  // guards woken_ and handler_, which wake() touches from any thread
+  bool woken_ = false;
+  std::unique_ptr<Resume> handler_;
+
+  asio::steady_timer timer_;
+  bool timer_armed_ = false;
+  Clock::time_point armed_at_;
+  std::uint64_t arm_generation_ = 0;
+
+  asio::steady_timer write_timer_;
+  bool write_timer_armed_ = false;
+  Clock::time_point write_started_ = Clock::time_point::max();
+
+  tcp::socket& socket_;
+  const std::chrono::milliseconds write_timeout_;
+  bool closed_ = false;
 };
 
 /// The temporary file of a spooled request body; removed when the request is done.
@@ -203,7 +352,8 @@ struct Server::Impl {
         control(asio::make_strand(ioc)),
         acceptor(control),
         signals(control, SIGINT, SIGTERM),
-        trigger(control, asio::steady_timer::time_point::max()) {}
+        trigger(control, asio::steady_timer::time_point::max()),
+        trim_timer(control) {}
 
   // Declared before the io_context so that they outlive it: destroying the io_context destroys
   // the frames of sessions still suspended, and their cleanup touches the registry.
@@ -229,6 +379,30 @@ struct Server::Impl {
   tcp::acceptor acceptor;
   asio::signal_set signals;
   asio::steady_timer trigger;
+
+  // Memory after event streams end (docs/benchmarks.md, "Idle event-stream connections"): glibc
+  // keeps what a burst of ended streams freed, well over a hundred MiB after 10,000. A quarter of a
+  // second after a stream ends, malloc_trim hands the free pages back to the kernel, on a handler
+  // thread so that the I/O thread does not wait for it; at most one is scheduled at a time.
+  asio::steady_timer trim_timer;
+  std::atomic<bool> trim_scheduled{false};
+
+  void stream_ended() {
+#if defined(__GLIBC__)
+    if (trim_scheduled.exchange(true)) {
+      return;
+    }
+    asio::post(control, [this] {
+      trim_timer.expires_after(std::chrono::milliseconds(250));
+      trim_timer.async_wait([this](boost::system::error_code ec) {
+        trim_scheduled = false;
+        if (!ec) {
+          asio::post(handlers, [] { ::malloc_trim(0); });
+        }
+      });
+    });
+#endif
+  }
 
   /// A connection's place under the connection caps, given back when its session ends.
   class ConnectionSlot final {
@@ -757,8 +931,8 @@ struct Server::Impl {
       co_return false;
     }
 
-    auto wait = std::make_shared<StreamWait>(stream.get_executor());
     const auto exec = stream.get_executor();
+    auto wait = std::make_shared<StreamWait>(exec, stream.socket(), options.read_timeout);
     struct Detach {
       BodyStream& body;
       SessionState& state;
@@ -767,19 +941,14 @@ struct Server::Impl {
         state.end_stream = nullptr;
       }
     } detach{*r.stream, state};
-    r.stream->attach([weak = std::weak_ptr<StreamWait>(wait), exec] {
-      auto w = weak.lock();
-      if (w && !w->woken.exchange(true)) {
-        asio::post(exec, [weak] {
-          if (auto w2 = weak.lock()) {
-            w2->timer.cancel();
-          }
-        });
+    r.stream->attach([weak = std::weak_ptr<StreamWait>(wait)] {
+      if (auto w = weak.lock()) {
+        w->wake();
       }
     });
     state.end_stream = [w = wait.get()] {
       w->stop = true;
-      w->timer.cancel();
+      w->wake();
     };
     // Watch the socket so that a client that goes away is noticed at once, not at the next
     // heartbeat.
@@ -795,11 +964,12 @@ struct Server::Impl {
           }
           w->peer_gone = true;
           w->watch_ended = true;
-          w->timer.cancel();
+          w->wake();
         },
         asio::detached);
 
-    std::string out = std::move(r.body);
+    std::string first = std::move(r.body);
+    std::vector<asio::const_buffer> buffers;
     bool ended = false;  // the stream said done, or the server is stopping: end it cleanly
     for (;;) {
       if (wait->peer_gone) {
@@ -808,22 +978,42 @@ struct Server::Impl {
       if (wait->stop) {
         ended = true;
       }
-      wait->woken = false;
+      wait->take_woken();
       auto chunk = r.stream->pull(std::chrono::steady_clock::now());
-      // Take the chunk's bytes rather than copy them, and let go of the buffer once written: a
-      // stream spends most of its life idle, and a kept buffer (or a kept chunk) would hold a
-      // copy of the largest thing it ever sent, such as a snapshot of tens of KiB.
-      if (out.empty()) {
-        out = std::move(chunk.data);
-      } else {
-        out += chunk.data;
+      if (!first.empty()) {
+        chunk.data.insert(0, first);
+        std::string().swap(first);
       }
-      std::string().swap(chunk.data);
-      if (!out.empty()) {
-        stream.expires_after(options.read_timeout);
-        auto [wec, wn] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)), kNoThrow);
-        stream.expires_never();
-        std::string().swap(out);
+      if (!chunk.empty()) {
+        // One chunk of the chunked encoding, written from the chunk's own bytes and the frames it
+        // shares with other streams, without copying them. The chunk (and its buffers) go once
+        // written: a stream spends most of its life idle, and a kept buffer would hold a copy of
+        // the largest thing it ever sent, such as a snapshot of tens of KiB.
+        std::size_t size = chunk.data.size();
+        for (const auto& part : chunk.shared) {
+          size += part->size();
+        }
+        std::array<char, 24> size_line{};
+        char* end = std::to_chars(size_line.data(), size_line.data() + size_line.size() - 2, size, 16).ptr;
+        *end++ = '\r';
+        *end++ = '\n';
+        buffers.clear();
+        buffers.reserve(chunk.shared.size() + 3);
+        buffers.emplace_back(size_line.data(), static_cast<std::size_t>(end - size_line.data()));
+        if (!chunk.data.empty()) {
+          buffers.emplace_back(chunk.data.data(), chunk.data.size());
+        }
+        for (const auto& part : chunk.shared) {
+          buffers.emplace_back(part->data(), part->size());
+        }
+        buffers.emplace_back("\r\n", 2);
+        wait->write_begins();
+        auto [wec, wn] = co_await asio::async_write(
+            stream.socket(), std::span<const asio::const_buffer>(buffers.data(), buffers.size()), kNoThrow);
+        wait->write_ends();
+        if (buffers.capacity() > 16) {
+          std::vector<asio::const_buffer>().swap(buffers);
+        }
         if (wec) {
           break;
         }
@@ -832,11 +1022,13 @@ struct Server::Impl {
         ended = true;
         break;
       }
-      if (wait->woken || wait->peer_gone || wait->stop) {
+      const auto next_pull = chunk.next_pull;
+      std::string().swap(chunk.data);  // let go of the bytes while waiting
+      std::vector<std::shared_ptr<const std::string>>().swap(chunk.shared);
+      if (wait->peer_gone || wait->stop) {
         continue;
       }
-      wait->timer.expires_at(chunk.next_pull);
-      co_await wait->timer.async_wait(kNoThrow);
+      co_await wait->async_wait(next_pull, use_awaitable);
     }
     if (ended && !wait->peer_gone) {
       stream.expires_after(std::chrono::seconds(2));
@@ -848,11 +1040,13 @@ struct Server::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.socket().cancel(ignored);
     while (!wait->watch_ended) {
-      wait->timer.expires_at(asio::steady_timer::time_point::max());
-      co_await wait->timer.async_wait(kNoThrow);
+      wait->take_woken();
+      co_await wait->async_wait(asio::steady_timer::time_point::max(), use_awaitable);
     }
+    wait->close();
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    stream_ended();
     spdlog::info("msg=\"stream ended\" method={} path=\"{}\" status={} ms={:.2f} remote={}", log_text(method),
                  log_text(path), r.status, ms, remote);
     co_return false;
