@@ -2,11 +2,13 @@
 # Throughput and latency of an authenticated read (GET /api/auth/me: token check + one SQLite
 # read) and of /healthz, against the release binary on loopback, with wrk.
 # Usage: bench/auth_me.sh [connections=32] [seconds=10]   (needs `make build` and Debian's wrk)
+#   MLADMIN_BENCH_BIN=path   another mladmin binary (a before/after comparison)
+# bench/jobs.sh measures the job reads (GET /api/ml/sync/job/:id, GET /api/ml/sync/jobs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-32}
 secs=${2:-10}
-bin=build/release/mladmin
+bin=${MLADMIN_BENCH_BIN:-build/release/mladmin}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 [ -x "$bin" ] || { echo "build the release binary first: make build"; exit 1; }
 
@@ -26,9 +28,15 @@ token=$(curl -s -X POST "$url/api/auth/login" -H 'Content-Type: application/json
   -d "{\"email\":\"bench@example.com\",\"password\":\"$password\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 [ -n "$token" ] || { echo "login failed"; cat "$dir/err"; exit 1; }
 
+cpu() { awk '{print $14 + $15}' /proc/$pid/stat; }  # user + system, in clock ticks
+ticks=$(getconf CLK_TCK)
 echo "== GET /healthz, $conns connections, ${secs}s"
+c0=$(cpu)
 wrk -t2 -c"$conns" -d"${secs}s" --latency "$url/healthz"
+echo "server CPU: $(( ($(cpu) - c0) * 1000 / ticks )) ms"
 echo "== GET /api/auth/me with token check, $conns connections, ${secs}s"
+c0=$(cpu)
 wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" "$url/api/auth/me"
+echo "server CPU: $(( ($(cpu) - c0) * 1000 / ticks )) ms"
 echo "== resident memory of the server after the runs"
 grep VmRSS /proc/$pid/status

@@ -98,6 +98,7 @@ SECTIONS = [("sync", "Full sync into the embedded store", sync),
             ("idle", "Idle event-stream connections", idle),
             ("login", "Login timing", login),
             ("auth", "Authenticated read and health check", auth),
+            ("jobs", "Job lookup and job list", auth),
             ("web", "Dashboard bundle", web)]
 
 

@@ -4,7 +4,7 @@
 # build/release/bench-results/, and prints a table in the format of docs/benchmarks.md
 # (bench/report.py). Builds nothing: `make bench` builds the release preset first.
 #
-#   MLADMIN_BENCH_ONLY="search sync"   runs only those (sync search stats events idle login auth web)
+#   MLADMIN_BENCH_ONLY="search sync"   runs only those (sync search stats events idle login auth jobs web)
 #   MLADMIN_BENCH_OUT=DIR              where the outputs go
 #   MLADMIN_BENCH_AUTOGROUP_NICE=-10   passed on to bench/events.sh (see there)
 #
@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${MLADMIN_BENCH_OUT:-build/release/bench-results}
-only=${MLADMIN_BENCH_ONLY:-"sync search stats events idle login auth web"}
+only=${MLADMIN_BENCH_ONLY:-"sync search stats events idle login auth jobs web"}
 mkdir -p "$out"
 rel=build/release
 want() { [[ " $only " == *" $1 "* ]]; }
@@ -49,6 +49,9 @@ want idle && run idle 120 bench/events.sh idle 10000 20
 want login && run login 120 bench/login_timing.sh 50
 if want auth; then
   if command -v wrk >/dev/null; then run auth 60 bench/auth_me.sh 32 10; else skip auth "wrk is not installed"; fi
+fi
+if want jobs; then
+  if command -v wrk >/dev/null; then run jobs 90 bench/jobs.sh 32 10; else skip jobs "wrk is not installed"; fi
 fi
 if want web; then
   if [ -d web/node_modules ]; then run web 180 node bench/web_bundle.mjs; else skip web "run npm ci in web/ first"; fi

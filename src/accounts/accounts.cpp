@@ -114,6 +114,7 @@ User Accounts::create(const NewUser& input, const Actor& actor) {
     boost::json::object details{{"email", u.email}, {"role", domain::to_string(u.role)}};
     audit(w, actor, "user.create", u.id, boost::json::serialize(details));
   });
+  rights_.invalidate();
   return u;
 }
 
@@ -151,6 +152,7 @@ User Accounts::update(std::string_view id, const UserChange& change, const Actor
     revoked = user->token_version != version_before;
     return *user;
   });
+  rights_.invalidate();
   if (revoked) {
     rights_changed(updated.id);
   }
@@ -221,6 +223,7 @@ void Accounts::remove(std::string_view id, const Actor& actor) {
     audit(w, actor, "user.delete", user->id,
           boost::json::serialize(boost::json::object{{"email", user->email}}));
   });
+  rights_.invalidate();
   rights_changed(std::string(id));
 }
 
@@ -279,6 +282,7 @@ std::vector<BulkOutcome> Accounts::bulk(const std::vector<std::string>& ids, Bul
     }
     audit(w, actor, "user.bulk", std::nullopt, boost::json::serialize(summary));
   });
+  rights_.invalidate();
   // Every id that succeeded had its tokens revoked or was deleted.
   for (const auto& o : out) {
     if (!o.error) {

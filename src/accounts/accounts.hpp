@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "accounts/rights_cache.hpp"
 #include "auth/hasher.hpp"
 #include "auth/password.hpp"
 #include "domain/clock.hpp"
@@ -52,7 +53,11 @@ class Accounts final {
  public:
   Accounts(store::Store& store, auth::PasswordHasher& hasher, const domain::Clock& clock,
            domain::IdGenerator& ids, auth::PasswordPolicy policy)
-      : store_(store), hasher_(hasher), clock_(clock), ids_(ids), policy_(policy) {}
+      : store_(store), hasher_(hasher), clock_(clock), ids_(ids), policy_(policy), rights_(store) {}
+
+  /// The user's role, status and token version as the database says now, from memory when
+  /// nothing changed since they were read (RightsCache); nothing for an unknown id.
+  std::optional<UserRights> rights(std::string_view id) { return rights_.find(id); }
 
   /// 400 for a bad field, 409 "email_taken", 429 when the hashing pool is full.
   domain::User create(const NewUser& user, const Actor& actor);
@@ -80,6 +85,7 @@ class Accounts final {
   domain::IdGenerator& ids_;
   auth::PasswordPolicy policy_;
   RightsListener rights_listener_;
+  RightsCache rights_;
 
   void rights_changed(const std::string& user_id) const {
     if (rights_listener_) {

@@ -53,7 +53,8 @@ auth::Caller authenticate(const http::Request& req, ApiContext& ctx) {
     throw unauthorized(expired ? "token_expired" : "invalid_token",
                        std::string(auth::describe(check.error)) + (expired ? "; sign in again" : ""));
   }
-  const auto user = ctx.store.read_value([&](store::Reader& r) { return r.find_user(check.claims->sub); });
+  // From memory unless an account changed since (accounts/rights_cache.hpp).
+  const auto user = ctx.accounts.rights(check.claims->sub);
   if (!user || user->status != domain::UserStatus::active || user->token_version != check.claims->ver) {
     throw unauthorized("token_revoked", "this token is no longer valid; sign in again");
   }

@@ -114,22 +114,38 @@ class Table {
 
   std::size_t import_max_bytes() const { return ctx_.import_max_bytes; }
 
-  /// A route anyone may call that answers the dashboard's file `name` (built by cmake/web.cmake).
-  void file(const char* method, const char* path, const std::string& name) {
-    // Appended rather than `"/" + std::move(name)`, which GCC 12 -O2 wrongly flags (-Wrestrict).
-    std::string file_path = "/";
-    file_path += name;
-    router_.add(method, path, [name = std::move(file_path), &dashboard = dashboard_](http::Request& req) {
-      http::Request file_req = req;
-      file_req.path = name;
-      return dashboard.serve(file_req);
-    });
+  /// A route anyone may call that answers the dashboard's file `name` (built by cmake/web.cmake),
+  /// from memory: on the I/O thread (RouteOptions::run_inline).
+  void file(const char* method, const char* path, std::string name) {
+    http::RouteOptions options;
+    options.run_inline = true;
+    // Not `"/" + std::move(name)`: GCC 12 at -O3 reports a false -Wrestrict there (an error).
+    name.insert(name.begin(), '/');
+    router_.add(
+        method, path,
+        [name = std::move(name), &dashboard = dashboard_](http::Request& req) {
+          http::Request file_req = req;
+          file_req.path = name;
+          return dashboard.serve(file_req);
+        },
+        std::move(options));
   }
 
   /// A route anyone may call.
   void anyone(const char* method, const char* path, PublicHandler h) {
     router_.add(method, path,
                 [h, &ctx = ctx_](http::Request& req) { return guarded(req, [&] { return h(req, ctx); }); });
+  }
+
+  /// A route anyone may call whose handler never blocks: it runs on the I/O thread
+  /// (RouteOptions::run_inline).
+  void anyone_inline(const char* method, const char* path, PublicHandler h) {
+    http::RouteOptions options;
+    options.run_inline = true;
+    router_.add(
+        method, path,
+        [h, &ctx = ctx_](http::Request& req) { return guarded(req, [&] { return h(req, ctx); }); },
+        std::move(options));
   }
 
   /// A route for an authenticated caller with at least `role`. The caller and role are checked
@@ -192,6 +208,9 @@ class Listing {
   std::size_t import_max_bytes() const { return 0; }
   void file(const char* method, const char* path, const std::string&) { add(method, path, Access::anyone); }
   void anyone(const char* method, const char* path, PublicHandler) { add(method, path, Access::anyone); }
+  void anyone_inline(const char* method, const char* path, PublicHandler) {
+    add(method, path, Access::anyone);
+  }
   void role(Role need, const char* method, const char* path, CallerHandler) {
     add(method, path, access_of(need));
   }
@@ -219,7 +238,7 @@ class Listing {
 /// bodies, errors, role) in docs/openapi.yaml; a unit test (routes_test.cpp) holds the two equal.
 template <class T>
 void declare_routes(T& t) {
-  t.anyone("GET", "/healthz", healthz);
+  t.anyone_inline("GET", "/healthz", healthz);  // answers from memory
   t.anyone("GET", "/readyz", readyz);
   t.anyone("GET", "/metrics", metrics_text);  // checks the caller itself when not public
 
@@ -311,7 +330,10 @@ http::Router build_router(ApiContext& ctx, const http::StaticFiles& dashboard) {
   // The web dashboard (anyone; it signs in through the API): GET and HEAD of any path outside
   // /api/ that no route above matches. A path that names no file loads index.html, where the
   // app routes itself (/sync, /users/123), except under /assets/.
-  router.set_fallback("/*", "api", [&dashboard](http::Request& req) { return dashboard.serve(req); });
+  http::RouteOptions from_memory;
+  from_memory.run_inline = true;
+  router.set_fallback(
+      "/*", "api", [&dashboard](http::Request& req) { return dashboard.serve(req); }, std::move(from_memory));
 
   return router;
 }

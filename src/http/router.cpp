@@ -74,8 +74,8 @@ Router::Match Router::match(Request& req) const {
   return m;
 }
 
-void Router::set_fallback(std::string label, std::string reserved, Handler handler) {
-  fallback_ = Fallback{std::move(label), std::move(reserved), std::move(handler), {}};
+void Router::set_fallback(std::string label, std::string reserved, Handler handler, RouteOptions options) {
+  fallback_ = Fallback{std::move(label), std::move(reserved), std::move(handler), std::move(options)};
 }
 
 }  // namespace mladmin::http

@@ -12,7 +12,8 @@
 namespace mladmin::http {
 
 /// A request handler: runs on the handler pool (it may block on the database), never on an I/O
-/// thread. It may throw; the layer that builds the route table decides how errors become bodies.
+/// thread, unless its route says RouteOptions::run_inline. It may throw; the layer that builds the
+/// route table decides how errors become bodies.
 using Handler = std::function<Response(Request&)>;
 
 /// What a route asks of the server beyond the defaults.
@@ -27,6 +28,10 @@ struct RouteOptions {
   /// Meant for spooled routes, so that nobody uploads 256 MiB to hear that their token expired.
   /// Without it a spooled route reads the body first. `Expect: 100-continue` is answered after it.
   std::function<std::optional<Response>(Request&)> before_body;
+  /// The handler never blocks (no database, no password hashing, no lock held for long; it
+  /// answers from memory): it runs on the I/O thread that read the request, without the two
+  /// cross-thread hops to the handler pool and back (docs/performance.md).
+  bool run_inline = false;
 };
 
 /// Maps method + path pattern ("/api/ml/admin/users/:id") to a handler. Build it once, then only
@@ -38,7 +43,7 @@ class Router final {
   /// Sends GET and HEAD of every path that no route matches to `handler`, with `label` as
   /// Request::route; other methods there get 405 with Allow: GET, HEAD. Paths whose first
   /// segment is `reserved` ("api") stay out of it, so that their unknown paths answer 404.
-  void set_fallback(std::string label, std::string reserved, Handler handler);
+  void set_fallback(std::string label, std::string reserved, Handler handler, RouteOptions options = {});
 
   struct Match {
     const Handler* handler = nullptr;       ///< null when nothing matched

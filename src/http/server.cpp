@@ -607,7 +607,18 @@ struct Server::Impl {
         // request (request smuggling past a proxy that frames it otherwise): refuse and close.
         hec = bhttp::error::bad_transfer_encoding;
       }
-      const RouteOptions* route = hec ? nullptr : route_of(parser.get());
+      // The target is parsed and the route matched once per request, here: the body limit, the
+      // before_body check and serve_one all use this head and this match.
+      Request head;
+      bool target_ok = false;
+      Router::Match match;
+      if (!hec) {
+        target_ok = read_head(parser.get(), remote, head);
+        if (target_ok) {
+          match = router.match(head);
+        }
+      }
+      const RouteOptions* route = match.options;
       const std::size_t limit =
           route != nullptr && route->max_body_bytes > 0 ? route->max_body_bytes : options.max_body_bytes;
       if (!hec) {
@@ -621,7 +632,7 @@ struct Server::Impl {
       std::shared_ptr<void> hold;  // what before_body reserved; kept until the request is done
       if (!hec && route != nullptr && route->spool_body) {
         auto [sec, refused] =
-            co_await read_spooled(stream, buffer, parser, *route, remote, spool, spooled, hold);
+            co_await read_spooled(stream, buffer, parser, *route, head, remote, spool, spooled, hold);
         if (refused) {  // read_spooled gave back what it reserved before answering
           co_await linger(stream);
           break;
@@ -636,7 +647,6 @@ struct Server::Impl {
         const bool body_coming = parser.chunked() || (length && *length > buffer.size());
         if (route != nullptr && route->before_body && body_coming) {
           const auto started = std::chrono::steady_clock::now();
-          Request head = head_of(parser.get(), remote);
           if (auto refusal = co_await check_before_body(*route, head)) {
             co_await write(stream, *refusal, parser.get().version(), false, false, head.method, head.path,
                            remote, started);
@@ -688,8 +698,8 @@ struct Server::Impl {
       } else {
         raw = parser.release();
       }
-      const bool keep =
-          co_await serve_one(stream, *state, std::move(raw), remote, spool.path, std::move(hold));
+      const bool keep = co_await serve_one(stream, *state, std::move(raw), std::move(head), target_ok, match,
+                                           remote, spool.path, std::move(hold));
       if (!keep) {
         break;
       }
@@ -700,41 +710,30 @@ struct Server::Impl {
     state->stream = nullptr;
   }
 
-  /// The request line and headers as handlers see them, without the body.
-  static Request head_of(const bhttp::request_header<>& head, const std::string& remote) {
-    Request req;
+  /// The request line and headers as handlers see them, without the body, into `req`; false when
+  /// the target is not a valid origin-form path (serve_one answers 400).
+  static bool read_head(const bhttp::request_header<>& head, const std::string& remote, Request& req) {
     req.method = std::string(head.method_string());
     req.target = std::string(head.target());
     req.remote_address = remote;
     for (const auto& field : head) {
       req.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
     }
-    if (auto url = boost::urls::parse_origin_form(req.target)) {
-      req.path = url->path();
-      for (auto param : url->params()) {
-        req.query.emplace(param.key, param.value);
-      }
-    }
-    return req;
-  }
-
-  /// The options of the route a request goes to, or null (no route: the defaults apply, and
-  /// serve_one answers 404 or 405).
-  const RouteOptions* route_of(const bhttp::request_header<>& head) const {
-    auto url = boost::urls::parse_origin_form(head.target());
+    auto url = boost::urls::parse_origin_form(req.target);
     if (!url) {
-      return nullptr;
+      return false;
     }
-    Request probe;
-    probe.method = std::string(head.method_string());
-    probe.path = url->path();
-    return router.match(probe).options;
+    req.path = url->path();
+    for (auto param : url->params()) {
+      req.query.emplace(param.key, param.value);
+    }
+    return true;
   }
 
-  /// Runs the route's before_body check on the handler pool with the request's head; the response
-  /// it refuses with, if any. What it reserved is left in `head.hold`.
+  /// Runs the route's before_body check on the handler pool with the request's head (matched: its
+  /// path parameters are filled); the response it refuses with, if any. What it reserved is left
+  /// in `head.hold`.
   awaitable<std::optional<Response>> check_before_body(const RouteOptions& route, Request& head) {
-    router.match(head);  // fills the path parameters
     co_return co_await asio::co_spawn(
         handlers,
         [&route, &head]() -> awaitable<std::optional<Response>> {
@@ -755,11 +754,11 @@ struct Server::Impl {
   /// instead (the body is unread, so the connection must close).
   awaitable<std::pair<boost::system::error_code, bool>> read_spooled(
       beast::tcp_stream& stream, beast::flat_buffer& buffer,
-      bhttp::request_parser<bhttp::string_body>& header, const RouteOptions& route, const std::string& remote,
-      SpoolFile& spool, std::optional<bhttp::request<bhttp::string_body>>& out, std::shared_ptr<void>& hold) {
+      bhttp::request_parser<bhttp::string_body>& header, const RouteOptions& route, Request& req,
+      const std::string& remote, SpoolFile& spool, std::optional<bhttp::request<bhttp::string_body>>& out,
+      std::shared_ptr<void>& hold) {
     const auto started = std::chrono::steady_clock::now();
     const unsigned version = header.get().version();
-    Request req = head_of(header.get(), remote);
     if (route.before_body) {
       if (auto refusal = co_await check_before_body(route, req)) {
         co_await write(stream, *refusal, version, false, false, req.method, req.path, remote, started);
@@ -834,38 +833,27 @@ struct Server::Impl {
     co_await write(stream, r, 11, false, false, "-", "-", remote, std::chrono::steady_clock::now());
   }
 
-  /// Handles one parsed request; returns whether the connection stays open.
+  /// Handles one parsed request, whose head (read_head) and route match the session loop made;
+  /// returns whether the connection stays open.
   awaitable<bool> serve_one(beast::tcp_stream& stream, SessionState& state,
-                            bhttp::request<bhttp::string_body> raw, const std::string& remote,
-                            std::string body_file = {}, std::shared_ptr<void> hold = {}) {
+                            bhttp::request<bhttp::string_body> raw, Request req, bool target_ok,
+                            const Router::Match& match, const std::string& remote, std::string body_file,
+                            std::shared_ptr<void> hold) {
     const auto started = std::chrono::steady_clock::now();
-    Request req;
-    req.method = std::string(raw.method_string());
-    req.target = std::string(raw.target());
-    req.remote_address = remote;
     req.body = std::move(raw.body());
     req.body_file = std::move(body_file);
     req.hold = std::move(hold);
-    for (const auto& field : raw) {
-      req.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
-    }
     const bool keep_alive = raw.keep_alive() && !draining;
     const bool head = raw.method() == bhttp::verb::head;
 
     Response res;
-    auto url = boost::urls::parse_origin_form(req.target);
-    if (!url) {
+    if (!target_ok) {
       res = error_response(400, "bad_request", "the request target is not a valid path");
     } else {
-      req.path = url->path();
-      for (auto param : url->params()) {
-        req.query.emplace(param.key, param.value);
-      }
       if (draining) {
         res = error_response(503, "shutting_down", "the server is shutting down; retry on another node");
         res.header("Retry-After", "1");
       } else {
-        auto match = router.match(req);
         if (match.handler == nullptr && match.allowed.empty()) {
           res = error_response(404, "not_found", "no route for " + req.method + " " + req.path);
         } else if (match.handler == nullptr) {
@@ -877,21 +865,14 @@ struct Server::Impl {
               405, "method_not_allowed",
               "method " + req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")");
           res.header("Allow", allow);
+        } else if (match.options != nullptr && match.options->run_inline) {
+          // A handler that never blocks answers here, on the I/O thread: the hop to the handler
+          // pool and back costs more than it does (docs/performance.md).
+          res = run_guarded(*match.handler, req);
         } else {
           const Handler* handler = match.handler;
           res = co_await asio::co_spawn(
-              handlers,
-              [handler, &req]() -> awaitable<Response> {
-                try {
-                  co_return (*handler)(req);
-                } catch (const std::exception& e) {
-                  spdlog::error("msg=\"unhandled exception\" path=\"{}\" error=\"{}\"", log_text(req.path),
-                                log_text(e.what()));
-                } catch (...) {
-                  spdlog::error("msg=\"unhandled exception\" path=\"{}\"", log_text(req.path));
-                }
-                co_return error_response(500, "internal", "an internal error occurred; it has been logged");
-              },
+              handlers, [handler, &req]() -> awaitable<Response> { co_return run_guarded(*handler, req); },
               use_awaitable);
         }
       }
@@ -906,6 +887,19 @@ struct Server::Impl {
     }
     co_return co_await write(stream, res, raw.version(), keep_alive, head, req.method, req.path, remote,
                              started);
+  }
+
+  /// Runs `handler` where it is called; an exception it lets out is logged and answers 500.
+  static Response run_guarded(const Handler& handler, Request& req) {
+    try {
+      return handler(req);
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"unhandled exception\" path=\"{}\" error=\"{}\"", log_text(req.path),
+                    log_text(e.what()));
+    } catch (...) {
+      spdlog::error("msg=\"unhandled exception\" path=\"{}\"", log_text(req.path));
+    }
+    return error_response(500, "internal", "an internal error occurred; it has been logged");
   }
 
   /// Sends a streamed response with chunked encoding until the stream ends, the client goes away

@@ -1030,7 +1030,15 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
     readers_.push_back(std::make_unique<Connection>(path_));
     register_search_functions(readers_.back()->handle());
   }
+  version_conn_ = std::make_unique<Connection>(path_);
   checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints);
+}
+
+std::uint64_t SqliteStore::data_version() {
+  std::lock_guard lock(version_mutex_);
+  auto st = version_conn_->prepare("PRAGMA data_version");
+  st.step();
+  return static_cast<std::uint64_t>(st.int64(0));
 }
 
 int SqliteStore::schema_version() {
