@@ -994,5 +994,18 @@ TEST_F(EngineSinkTest, AtMostMaxInFlightBatchesAreAcknowledgedAndNotCommitted) {
   expect_store_within_sink(ids);
 }
 
+// A document's text is its record's with blanks folded (docs/sync-engine.md, "prepare"): what
+// the search finds and what the hash covers. Text already folded is taken as it is.
+TEST(ShapeTest, NormalizeTextFoldsEveryRunOfBlanksToOneSpace) {
+  EXPECT_EQ(normalize_text("morning walk"), "morning walk");
+  EXPECT_EQ(normalize_text(""), "");
+  EXPECT_EQ(normalize_text(" \t\n "), "");
+  EXPECT_EQ(normalize_text("  morning   walk\t\n"), "morning walk");
+  EXPECT_EQ(normalize_text("morning\r\nwalk"), "morning walk");
+  EXPECT_EQ(normalize_text("morning\twalk"), "morning walk");
+  EXPECT_EQ(normalize_text("a \fb\vc"), "a b c");
+  EXPECT_EQ(normalize_text("caf\xc3\xa9  au lait"), "caf\xc3\xa9 au lait");
+}
+
 }  // namespace
 }  // namespace mladmin::sync

@@ -9,21 +9,58 @@
 
 namespace mladmin::sync {
 
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/// True when `text` needs no folding: no blank at either end, and no blank but single spaces.
+bool is_normal(std::string_view text) {
+  if (text.empty()) {
+    return true;
+  }
+  if (is_space(text.front()) || is_space(text.back())) {
+    return false;
+  }
+  bool after_space = false;
+  for (char c : text) {
+    // Every blank is at most ' ' (0x20): one comparison for the other characters.
+    if (static_cast<unsigned char>(c) > ' ' || !is_space(c)) {
+      after_space = false;
+    } else if (c != ' ' || after_space) {
+      return false;
+    } else {
+      after_space = true;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string normalize_text(std::string_view text) {
+  if (is_normal(text)) {
+    return std::string(text);  // the common case: one copy
+  }
   std::string out;
   out.reserve(text.size());
-  bool space = false;
-  for (char c : text) {
-    const bool ws = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-    if (ws) {
-      space = !out.empty();
-      continue;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) {
+      ++i;
     }
-    if (space) {
-      out.push_back(' ');
-      space = false;
+    std::size_t j = i;
+    while (j < text.size() && !is_space(text[j])) {
+      ++j;
     }
-    out.push_back(c);
+    if (j > i) {
+      if (!out.empty()) {
+        out.push_back(' ');
+      }
+      out.append(text.substr(i, j - i));
+    }
+    i = j;
   }
   return out;
 }

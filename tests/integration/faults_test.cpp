@@ -97,7 +97,7 @@ TEST(FaultsTest, DiskFullDuringASyncFailsTheJobNamingTheDiskLosesNothingAndTheSe
   ASSERT_TRUE(started.is_object());
   const auto id = str(started, "id");
   auto job = server.wait_finished(id, 120s);
-  ASSERT_TRUE(job.is_object());
+  ASSERT_TRUE(job.is_object()) << server.log();
   ASSERT_EQ(str(job, "status"), "failed") << json::serialize(job);
   EXPECT_THAT(str(job, "failureReason"), HasSubstr("the disk holding the database " + db_path + " is full"))
       << server.log();

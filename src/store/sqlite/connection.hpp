@@ -24,6 +24,9 @@ class Statement final {
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view value);
+  /// Binds text without copying it: `value` must stay alive and unchanged until the statement is
+  /// rebound or released (a released Statement clears its bindings).
+  Statement& bind_static(int index, std::string_view value);
   Statement& bind(int index, const std::optional<std::string>& value);
   Statement& bind(int index, const std::optional<std::int64_t>& value);
   Statement& bind_null(int index);

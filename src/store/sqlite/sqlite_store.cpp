@@ -1,11 +1,14 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <span>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "store/sqlite/document_queries.hpp"
 #include "store/sqlite/fts_rank.hpp"
@@ -783,11 +786,32 @@ class Ops final : public Writer {
     for (const auto& d : docs) {
       ids.emplace_back(d.source_id);
     }
-    const std::string ids_json = boost::json::serialize(ids);
-    // Old index entries of the documents about to change go first (external-content FTS5 needs
-    // the old text to remove them); then the rows; then one INSERT … SELECT indexes them all.
-    unindex(type, ids_json);
-    const auto added = new_documents_by_owner(c_, type, docs, ids_json);  // stats counters
+    // One look at which of these documents exist, and where: the stats counters count the others
+    // as new, and only these have index entries to remove first (external-content FTS5 needs the
+    // old text to remove them). A full sync into an empty store finds none and skips that step.
+    std::unordered_map<std::string, std::int64_t> rowid_of;
+    {
+      auto find = c_.prepare(
+          "SELECT source_id, rowid FROM documents WHERE source_type = ?1 AND source_id IN "
+          "(SELECT value FROM json_each(?2))");
+      const std::string ids_json = boost::json::serialize(ids);
+      find.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+      while (find.step()) {
+        rowid_of.emplace(find.text(0), find.int64(1));
+      }
+    }
+    if (!rowid_of.empty()) {
+      boost::json::array old_rows;
+      for (const auto& [sid, rowid] : rowid_of) {
+        old_rows.emplace_back(rowid);
+      }
+      auto st = c_.prepare(
+          "INSERT INTO documents_fts (documents_fts, rowid, title, text) SELECT 'delete', rowid, title, text "
+          "FROM documents WHERE rowid IN (SELECT value FROM json_each(?1))");
+      st.bind(1, std::string_view(boost::json::serialize(old_rows)));
+      st.exec();
+    }
+    DocumentCountDeltas added;  // stats counters
     auto st = c_.prepare(
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
         "synced_at, version, job_id, source_created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -797,29 +821,40 @@ class Ops final : public Writer {
         "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id, "
         "source_created_at = excluded.source_created_at");
     for (const auto& d : docs) {
-      st.bind(1, std::string_view(d.id))
-          .bind(2, std::string_view(d.user_id))
+      // Bound without copies: `docs` outlives the statement's use (released at the end of this call).
+      st.bind_static(1, d.id)
+          .bind_static(2, d.user_id)
           .bind(3, domain::to_string(type))
-          .bind(4, std::string_view(d.source_id))
-          .bind(5, std::string_view(d.title))
-          .bind(6, std::string_view(d.text))
-          .bind(7, std::string_view(d.metadata_json))
-          .bind(8, std::string_view(d.content_hash))
+          .bind_static(4, d.source_id)
+          .bind_static(5, d.title)
+          .bind_static(6, d.text)
+          .bind_static(7, d.metadata_json)
+          .bind_static(8, d.content_hash)
           .bind(9, d.synced_at)
           .bind(11, d.source_created_at);
       if (d.job_id.empty()) {
         st.bind_null(10);  // written outside any job (a synchronous bulk resync)
       } else {
-        st.bind(10, std::string_view(d.job_id));
+        st.bind_static(10, d.job_id);
       }
       st.exec();
       st.reset();
+      if (auto [it, inserted] = rowid_of.try_emplace(d.source_id, 0); inserted) {
+        // Not there before this call: this statement inserted it (an update keeps its rowid). Not
+        // asked with RETURNING: that made a 200,000-item full sync ~60 % slower (docs/benchmarks.md).
+        it->second = sqlite3_last_insert_rowid(c_.handle());
+        ++added[d.user_id];
+      }
     }
     apply_document_counts(c_, type, added);
+    boost::json::array rows;  // every document of this call, once, by rowid
+    for (const auto& [sid, rowid] : rowid_of) {
+      rows.emplace_back(rowid);
+    }
     auto index = c_.prepare(
         "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM documents "
-        "WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
-    index.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+        "WHERE rowid IN (SELECT value FROM json_each(?1))");
+    index.bind(1, std::string_view(boost::json::serialize(rows)));
     index.exec();
   }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
 #include "domain/stats.hpp"
@@ -169,26 +168,6 @@ DocumentCountDeltas existing_documents_by_owner(Connection& c, domain::SourceTyp
   DocumentCountDeltas out;
   while (st.step()) {
     out[st.text(0)] = sign * st.int64(1);
-  }
-  return out;
-}
-
-DocumentCountDeltas new_documents_by_owner(Connection& c, domain::SourceType type,
-                                           const std::vector<DocumentWrite>& docs,
-                                           const std::string& ids_json) {
-  auto st = c.prepare(
-      "SELECT source_id FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM "
-      "json_each(?2))");
-  st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
-  std::unordered_set<std::string> seen;
-  while (st.step()) {
-    seen.insert(st.text(0));
-  }
-  DocumentCountDeltas out;
-  for (const auto& d : docs) {
-    if (seen.insert(d.source_id).second) {
-      ++out[d.user_id];
-    }
   }
   return out;
 }

@@ -23,14 +23,6 @@ using DocumentCountDeltas = std::map<std::string, std::int64_t>;
 DocumentCountDeltas existing_documents_by_owner(Connection& c, domain::SourceType type,
                                                 const std::string& ids_json, std::int64_t sign);
 
-/// Per owner, how many of `docs` (source ids `ids_json`) are new documents: those that do not exist
-/// yet, each source id once. Call it before upserting them. (Asked with one SELECT rather than a
-/// RETURNING clause on the upsert: RETURNING made a 200,000-item full sync take ~60 % longer in
-/// sync_bench, likely through the statement journal it implies.)
-DocumentCountDeltas new_documents_by_owner(Connection& c, domain::SourceType type,
-                                           const std::vector<DocumentWrite>& docs,
-                                           const std::string& ids_json);
-
 /// Applies the deltas to document_counts, one statement per owner; rows that reach 0 go.
 void apply_document_counts(Connection& c, domain::SourceType type, const DocumentCountDeltas& deltas);
 
