@@ -214,6 +214,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
       [&metrics](std::string_view method, std::string_view route, int status, double seconds) {
         metrics.observe_request(method, route, status, seconds);
       });
+  server.set_accept_error_observer([&metrics] { metrics.observe_accept_error(); });
   const unsigned short port = server.listen();
   const std::string host =
       config.server.host.find(':') != std::string::npos ? "[" + config.server.host + "]" : config.server.host;

@@ -362,6 +362,7 @@ struct Server::Impl {
   std::atomic<bool> draining{false};
   std::function<void()> on_stopping;
   Server::Observer observer;
+  std::function<void()> on_accept_error;
   std::mutex sessions_mutex;
   std::uint64_t next_session = 0;
   std::unordered_map<std::uint64_t, std::pair<asio::any_io_executor, std::weak_ptr<SessionState>>> sessions;
@@ -476,6 +477,9 @@ struct Server::Impl {
         // accepting again at once fails again at once: retrying in a loop spun a core and filled
         // the log. Wait instead, 10 ms doubling to 1 s, until a closing connection frees a
         // descriptor; warn once per episode. See docs/security.md.
+        if (on_accept_error) {
+          on_accept_error();
+        }
         if (backoff.count() == 0) {
           spdlog::warn("msg=\"accept failed; retrying with backoff\" error=\"{}\"", ec.message());
         }
@@ -1131,6 +1135,10 @@ void Server::run(const std::function<void()>& on_stopping) {
 
 void Server::set_observer(Observer observer) {
   impl_->observer = std::move(observer);
+}
+
+void Server::set_accept_error_observer(std::function<void()> observer) {
+  impl_->on_accept_error = std::move(observer);
 }
 
 void Server::stop() {

@@ -35,6 +35,10 @@ class Server final {
       std::function<void(std::string_view method, std::string_view route, int status, double seconds)>;
   void set_observer(Observer observer);
 
+  /// Told of every failed accept (out of descriptors or kernel memory: the accept loop then waits
+  /// before trying again, docs/security.md). Set before run(); called on an I/O thread.
+  void set_accept_error_observer(std::function<void()> observer);
+
   /// Begins a graceful shutdown; callable from any thread.
   void stop();
 

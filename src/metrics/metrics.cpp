@@ -51,6 +51,11 @@ struct Metrics::Impl {
           .Name("mladmin_http_request_duration_seconds")
           .Help("Time from a request's arrival to its response head, by route")
           .Register(registry);
+  prometheus::Family<prometheus::Counter>& accept_errors =
+      prometheus::BuildCounter()
+          .Name("mladmin_http_accept_errors_total")
+          .Help("Failed accepts (out of descriptors or memory), each followed by a wait of 10 ms to 1 s")
+          .Register(registry);
   prometheus::Family<prometheus::Counter>& items =
       prometheus::BuildCounter()
           .Name("mladmin_sync_items_total")
@@ -93,6 +98,7 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
     impl_->jobs.Add({{"status", std::string(domain::to_string(status))}});
   }
   impl_->clients.Add({});
+  impl_->accept_errors.Add({});
   for (const char* outcome :
        {"acknowledged", "retryable_status", "refused", "network_error", "malformed_answer"}) {
     impl_->ml_requests.Add({{"outcome", outcome}});
@@ -120,6 +126,10 @@ void Metrics::observe_request(std::string_view method, std::string_view route, i
   impl_->requests.Add({{"route", r}, {"method", method_label(method)}, {"status", status_label(status)}})
       .Increment();
   impl_->request_seconds.Add({{"route", r}}, kRequestBuckets).Observe(seconds);
+}
+
+void Metrics::observe_accept_error() {
+  impl_->accept_errors.Add({}).Increment();
 }
 
 void Metrics::observe_job(const domain::Job& job, bool status_changed) {

@@ -30,6 +30,10 @@ class Metrics final {
   /// outside GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS count as method="other".
   void observe_request(std::string_view method, std::string_view route, int status, double seconds);
 
+  /// The accept loop failed to take a connection (out of descriptors or kernel memory); it waits
+  /// before the next try (docs/security.md).
+  void observe_accept_error();
+
   /// A committed job change (the engine's listener): counts the items it processed since the
   /// last change this process saw, and its duration when it finished.
   void observe_job(const domain::Job& job, bool status_changed);

@@ -4,13 +4,18 @@
 //   fails with a reason naming the disk, the documents written are exactly those the job counted,
 //   the server goes on answering, and after space is freed a retry finishes with every record's
 //   document exactly once;
+// - the disk holding the database is full when a request writes (filled to the last byte by the
+//   test while the server runs): the write answers 507 insufficient_storage, never 500, reads go
+//   on, what was written before is intact, and writes succeed again once space is freed;
 // - another process holds the database's write lock when `mladmin serve` starts: it says so,
 //   naming the file, and exits non-zero.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cerrno>
@@ -19,6 +24,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "support/fixture.hpp"
 #include "support/seed.hpp"
@@ -121,6 +127,90 @@ TEST(FaultsTest, DiskFullDuringASyncFailsTheJobNamingTheDiskLosesNothingAndTheSe
             static_cast<std::int64_t>(kRecords));
   EXPECT_EQ(query_int(server.database_url(), "SELECT count(DISTINCT source_id) FROM documents"),
             static_cast<std::int64_t>(kRecords));
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+}
+
+/// Fills the file system holding `path` to its last byte with that file: writes until there is
+/// no room (ENOSPC), in ever smaller pieces. Answers the errno of the last failed write.
+int fill_up(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return errno;
+  }
+  const std::vector<char> block(1024 * 1024, 'f');
+  int last_error = 0;
+  for (std::size_t size = block.size(); size > 0; size /= 2) {
+    while (::write(fd, block.data(), size) > 0) {
+    }
+    last_error = errno;
+  }
+  ::close(fd);
+  return last_error;
+}
+
+TEST(FaultsTest, AWriteThatFindsTheDiskFullAnswers507KeepsWhatWasWrittenAndWritesAgainOnceThereIsRoom) {
+  TempDir dir;
+  const auto disk_dir = dir.path() / "disk";
+  SmallDisk disk(disk_dir, "16m");
+  if (!disk.ok()) {
+    GTEST_SKIP() << "mounting a small tmpfs needs root (CAP_SYS_ADMIN): " << disk.error();
+  }
+  const std::string db_path = (disk_dir / "mladmin.db").string();
+  IntegrationServer server({.database_url = "sqlite://" + db_path});
+  auto& alice = server.as_user();  // the account is written while there is room
+  const auto entry = [](int i) {
+    return json::serialize(json::object{{"title", "Day " + std::to_string(i)},
+                                        {"body", std::string(4000, static_cast<char>('a' + i % 26))},
+                                        {"mood", 3}});
+  };
+  std::vector<std::string> written;
+  for (int i = 0; i < 10; ++i) {
+    const auto res = alice.post("/api/journal-entries", entry(i));
+    ASSERT_EQ(res.status, 201) << res.body;
+    written.emplace_back(res.json().at("id").as_string());
+  }
+
+  // Empty the write-ahead log into the database file, so that the next writes need new room,
+  // then fill the disk.
+  exec_sql(server.database_url(), "PRAGMA wal_checkpoint(TRUNCATE)");
+  const auto filler = (disk_dir / "filler").string();
+  ASSERT_EQ(fill_up(filler), ENOSPC);
+
+  // Writes until one finds no room (bounded: 1000 writes of 4 KB are far more than a page).
+  HttpResponse refused;
+  for (int i = 10; i < 1010 && refused.status == 0; ++i) {
+    auto res = alice.post("/api/journal-entries", entry(i));
+    if (res.status == 201) {
+      written.emplace_back(res.json().at("id").as_string());
+    } else {
+      refused = std::move(res);
+    }
+  }
+  ASSERT_EQ(refused.status, 507) << refused.body << server.log().substr(0, 4000);
+  EXPECT_EQ(refused.error_code(), "insufficient_storage") << refused.body;
+  EXPECT_THAT(refused.error_message(), HasSubstr("disk is full")) << refused.body;
+  EXPECT_THAT(server.log(), HasSubstr("storage full"));
+
+  // Reads go on, and what was written before is all there, the refused write not at all.
+  EXPECT_EQ(server.http().get("/healthz").status, 200);
+  EXPECT_EQ(alice.get("/api/auth/me").status, 200);
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    const auto res = alice.get("/api/journal-entries/" + written[i]);
+    ASSERT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(res.json().at("title").as_string(), "Day " + std::to_string(i));
+  }
+  EXPECT_EQ(query_int(server.database_url(), "SELECT count(*) FROM journal_entries"),
+            static_cast<std::int64_t>(written.size()));
+
+  // Room again: the same write succeeds and reads back.
+  ASSERT_EQ(::unlink(filler.c_str()), 0) << std::strerror(errno);
+  const auto again = alice.post("/api/journal-entries", entry(static_cast<int>(written.size())));
+  ASSERT_EQ(again.status, 201) << again.body << server.log().substr(0, 4000);
+  const auto read = alice.get("/api/journal-entries/" + std::string(again.json().at("id").as_string()));
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.json().at("title").as_string(), "Day " + std::to_string(written.size()));
+  EXPECT_EQ(query_int(server.database_url(), "SELECT count(*) FROM journal_entries"),
+            static_cast<std::int64_t>(written.size() + 1));
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 

@@ -11,12 +11,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include "support/fixture.hpp"
+#include "support/probes.hpp"
 #include "support/seed.hpp"
 
 namespace mladmin::test {
@@ -28,36 +27,15 @@ namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
-/// The peak resident set of a process in bytes (VmHWM of /proc/PID/status).
-std::size_t peak_rss(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmHWM:") {
-      std::size_t kib = 0;
-      status >> kib;
-      return kib * 1024;
-    }
-    status.ignore(1 << 20, '\n');
-  }
-  ADD_FAILURE() << "no VmHWM for pid " << pid;
-  return 0;
-}
-
 TEST(ImportMemoryTest, SixtyFourMebibyteImportDoesNotRaiseThePeakMemoryByAnythingNearItsSize) {
-  // Under AddressSanitizer freed memory sits in a quarantine of up to 256 MiB before it is reused,
-  // so that every allocation made while importing would count as resident; a small quarantine
-  // keeps the measure about what the server holds, as it would be without the sanitizer.
-  std::string asan = std::getenv("ASAN_OPTIONS") != nullptr ? std::getenv("ASAN_OPTIONS") : "";
-  asan += std::string(asan.empty() ? "" : ":") + "quarantine_size_mb=8";
   TempDir spool;
   ServerProcess::Options options;
-  options.env["ASAN_OPTIONS"] = asan;
+  options.env["ASAN_OPTIONS"] = asan_options_with_small_quarantine();
   options.env["TMPDIR"] = spool.path().string();
   IntegrationServer server(options);
   const auto user_id = server.user().id;
   const auto token = server.admin().token;
-  const std::size_t before = peak_rss(server.pid());
+  const std::size_t before = peak_resident_bytes(server.pid());
 
   constexpr std::size_t kTarget = 64 * 1024 * 1024;
   asio::io_context ioc;
@@ -98,7 +76,7 @@ TEST(ImportMemoryTest, SixtyFourMebibyteImportDoesNotRaiseThePeakMemoryByAnythin
   EXPECT_EQ(report.at("imported").as_int64(), static_cast<std::int64_t>(lines));
   EXPECT_EQ(query_int(server.database_url(), "SELECT count(*) FROM journal_entries"),
             static_cast<std::int64_t>(lines));
-  const std::size_t after = peak_rss(server.pid());
+  const std::size_t after = peak_resident_bytes(server.pid());
   EXPECT_LT(after - before, sent / 2) << "peak RSS went from " << before / 1024 << " KiB to " << after / 1024
                                       << " KiB for a body of " << sent / 1024 << " KiB";
   RecordProperty("peak_rss_growth_kib", std::to_string((after - before) / 1024));

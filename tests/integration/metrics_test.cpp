@@ -10,6 +10,7 @@
 
 #include "domain/testing/eventually.hpp"
 #include "support/fixture.hpp"
+#include "support/probes.hpp"
 #include "support/seed.hpp"
 #include "support/sse_client.hpp"
 
@@ -17,19 +18,6 @@ namespace mladmin::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// The value of the sample `series` (name and labels exactly as exposed), if present.
-std::optional<double> sample(const std::string& text, const std::string& series) {
-  std::size_t pos = 0;
-  while ((pos = text.find(series + " ", pos)) != std::string::npos) {
-    if (pos == 0 || text[pos - 1] == '\n') {
-      const auto start = pos + series.size() + 1;
-      return std::stod(text.substr(start, text.find('\n', start) - start));
-    }
-    pos += series.size();
-  }
-  return std::nullopt;
-}
 
 class MetricsTest : public IntegrationTest {
  protected:
@@ -51,9 +39,11 @@ TEST_F(MetricsTest, AFreshServerExposesEveryFamilyWithZeros) {
   const auto text = scrape();
   for (const char* status :
        {"queued", "running", "paused", "interrupted", "completed", "failed", "cancelled"}) {
-    EXPECT_EQ(sample(text, std::string("mladmin_sync_jobs{status=\"") + status + "\"}"), 0.0) << status;
+    EXPECT_EQ(metric_sample(text, std::string("mladmin_sync_jobs{status=\"") + status + "\"}"), 0.0)
+        << status;
   }
-  EXPECT_EQ(sample(text, "mladmin_event_clients"), 0.0);
+  EXPECT_EQ(metric_sample(text, "mladmin_event_clients"), 0.0);
+  EXPECT_EQ(metric_sample(text, "mladmin_http_accept_errors_total"), 0.0);
   EXPECT_NE(text.find("# TYPE mladmin_sync_items_total counter"), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE mladmin_sync_job_duration_seconds histogram"), std::string::npos);
   EXPECT_NE(text.find("# TYPE mladmin_http_requests_total counter"), std::string::npos);
@@ -75,15 +65,19 @@ TEST_F(MetricsTest, ASyncCountsItsItemsByOutcomeAndItsDuration) {
   ASSERT_EQ(again.at("status").as_string(), "completed");
 
   const auto text = scrape();
-  EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="synced",type="journal_entries"})"), 300.0)
+  EXPECT_EQ(metric_sample(text, R"(mladmin_sync_items_total{outcome="synced",type="journal_entries"})"),
+            300.0)
       << text;
-  EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="skipped",type="journal_entries"})"), 300.0);
-  EXPECT_EQ(sample(text, R"(mladmin_sync_items_total{outcome="failed",type="journal_entries"})"), 14.0);
+  EXPECT_EQ(metric_sample(text, R"(mladmin_sync_items_total{outcome="skipped",type="journal_entries"})"),
+            300.0);
+  EXPECT_EQ(metric_sample(text, R"(mladmin_sync_items_total{outcome="failed",type="journal_entries"})"),
+            14.0);
   EXPECT_EQ(
-      sample(text, R"(mladmin_sync_job_duration_seconds_count{status="completed",type="journal_entries"})"),
+      metric_sample(text,
+                    R"(mladmin_sync_job_duration_seconds_count{status="completed",type="journal_entries"})"),
       2.0);
-  EXPECT_EQ(sample(text, R"(mladmin_sync_jobs{status="completed"})"), 2.0);
-  EXPECT_EQ(sample(text, R"(mladmin_sync_jobs{status="running"})"), 0.0);
+  EXPECT_EQ(metric_sample(text, R"(mladmin_sync_jobs{status="completed"})"), 2.0);
+  EXPECT_EQ(metric_sample(text, R"(mladmin_sync_jobs{status="running"})"), 0.0);
 }
 
 TEST_F(MetricsTest, RequestsAreCountedByRoutePatternAndStatus) {
@@ -92,19 +86,22 @@ TEST_F(MetricsTest, RequestsAreCountedByRoutePatternAndStatus) {
   ASSERT_EQ(http.get("/api/ml/sync/job/no-such-job", server().ml_admin().token).status, 404);
   ASSERT_EQ(http.get("/api/no/such/path").status, 404);
   const auto text = scrape();
-  EXPECT_GE(
-      sample(text, R"(mladmin_http_requests_total{method="GET",route="/healthz",status="200"})").value_or(0),
-      1.0)
+  EXPECT_GE(metric_sample(text, R"(mladmin_http_requests_total{method="GET",route="/healthz",status="200"})")
+                .value_or(0),
+            1.0)
       << text;
   // Ids never become labels: the route's pattern does.
   EXPECT_EQ(
-      sample(text,
-             R"(mladmin_http_requests_total{method="GET",route="/api/ml/sync/job/:jobId",status="404"})"),
+      metric_sample(
+          text, R"(mladmin_http_requests_total{method="GET",route="/api/ml/sync/job/:jobId",status="404"})"),
       1.0);
-  EXPECT_EQ(sample(text, R"(mladmin_http_requests_total{method="GET",route="unmatched",status="404"})"), 1.0);
+  EXPECT_EQ(
+      metric_sample(text, R"(mladmin_http_requests_total{method="GET",route="unmatched",status="404"})"),
+      1.0);
   EXPECT_EQ(text.find("no-such-job"), std::string::npos);
-  EXPECT_GE(sample(text, R"(mladmin_http_request_duration_seconds_count{route="/healthz"})").value_or(0),
-            1.0);
+  EXPECT_GE(
+      metric_sample(text, R"(mladmin_http_request_duration_seconds_count{route="/healthz"})").value_or(0),
+      1.0);
 }
 
 TEST_F(MetricsTest, ConnectedEventClientsComeAndGo) {
@@ -115,11 +112,12 @@ TEST_F(MetricsTest, ConnectedEventClientsComeAndGo) {
     ASSERT_EQ(b.status(), 200);
     ASSERT_TRUE(a.wait_for([](const auto& ev) { return !ev.empty(); }));
     ASSERT_TRUE(b.wait_for([](const auto& ev) { return !ev.empty(); }));
-    EXPECT_EQ(sample(scrape(), "mladmin_event_clients"), 2.0);
+    EXPECT_EQ(metric_sample(scrape(), "mladmin_event_clients"), 2.0);
   }
   // The server notices the closed connections at once (it watches the socket).
   std::optional<double> clients;
-  domain::eventually([&] { return (clients = sample(scrape(), "mladmin_event_clients")) == 0.0; }, 10s);
+  domain::eventually([&] { return (clients = metric_sample(scrape(), "mladmin_event_clients")) == 0.0; },
+                     10s);
   EXPECT_EQ(clients, 0.0);
 }
 
