@@ -7,9 +7,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +39,11 @@ struct Probe {
   bool armed = false;
   sqlite3* other = nullptr;          ///< the other writer's connection (busy timeout 0: never waits)
   std::vector<std::string> refused;  ///< the other writer's errors, with the search that was running
-  int searches = 0;
+  int searches = 0;                  ///< searches outside a write transaction
+  /// Searches inside a write transaction: only the re-check that found documents still match,
+  /// restricted to their seqs (a JSON array of them), may run there.
+  int rechecks = 0;
+  std::size_t largest_recheck = 0;  ///< the most seqs one re-check named
 };
 
 Probe& probe() {
@@ -50,6 +58,24 @@ int on_statement(unsigned, void*, void* stmt, void* sql) {
   auto& p = probe();
   std::lock_guard lock(p.m);
   if (!p.armed || in_hook || text.find("documents_fts MATCH") == std::string::npos) {
+    return 0;
+  }
+  auto* searching = sqlite3_db_handle(static_cast<sqlite3_stmt*>(stmt));
+  if (sqlite3_txn_state(searching, "main") == SQLITE_TXN_WRITE) {
+    // The other writer would be refused: look at what runs under the lock instead.
+    char* expanded = sqlite3_expanded_sql(static_cast<sqlite3_stmt*>(stmt));
+    const std::string full = expanded != nullptr ? expanded : text;
+    sqlite3_free(expanded);
+    const auto list = full.find("json_each('[");
+    if (list == std::string::npos) {
+      p.refused.push_back("a search not bounded to found documents ran under the write lock: " + text);
+      return 0;
+    }
+    const auto end = full.find(']', list);
+    ++p.rechecks;
+    p.largest_recheck = std::max<std::size_t>(
+        p.largest_recheck, 1 + std::count(full.begin() + static_cast<std::ptrdiff_t>(list),
+                                          full.begin() + static_cast<std::ptrdiff_t>(end), ','));
     return 0;
   }
   in_hook = true;
@@ -82,6 +108,8 @@ class BulkSearchLockTest : public store::sqlite::TempStoreTest {
     {
       std::lock_guard lock(probe().m);
       probe().searches = 0;
+      probe().rechecks = 0;
+      probe().largest_recheck = 0;
       probe().refused.clear();
     }
     store_.reset();
@@ -139,14 +167,15 @@ class BulkSearchLockTest : public store::sqlite::TempStoreTest {
     req.headers = {{"content-type", "application/json"}};
     req.body = R"({"action":"delete","filter":{"q":"heron"}})";
     auth::Caller caller{"ml-1", "ml@bulk.test", domain::Role::ml_admin, 0, 0};
-    {
-      std::lock_guard lock(probe().m);
-      probe().armed = true;
-    }
+    arm(true);
     auto res = bulk_documents(req, caller, *ctx_);
-    std::lock_guard lock(probe().m);
-    probe().armed = false;
+    arm(false);
     return res;
+  }
+
+  static void arm(bool on) {
+    std::lock_guard lock(probe().m);
+    probe().armed = on;
   }
 
   /// The single number `sql` answers, read through the other connection.
@@ -189,6 +218,17 @@ TEST_F(BulkSearchLockTest, AnotherWriterIsNotLockedOutWhileASmallFilteredBulkAct
   EXPECT_EQ(number("SELECT count(*) FROM documents"), 1);  // the kingfisher
 }
 
+// The write transaction checks the documents the search found against the filter again, but
+// only those: its search is restricted to their seqs.
+TEST_F(BulkSearchLockTest, TheWriteRechecksOnlyTheDocumentsTheSearchFound) {
+  add_documents(40);
+  const auto res = bulk_delete_herons();
+  ASSERT_EQ(res.status, 200) << res.body;
+  std::lock_guard lock(probe().m);
+  EXPECT_EQ(probe().rechecks, 1);
+  EXPECT_EQ(probe().largest_recheck, 40u);
+}
+
 // More than 1,000 matches start a tracked job: the search that finds out, and the count that
 // sets the job's total, both run before the write transaction that creates the job.
 TEST_F(BulkSearchLockTest, AnotherWriterIsNotLockedOutWhileALargeFilteredBulkJobCounts) {
@@ -202,6 +242,49 @@ TEST_F(BulkSearchLockTest, AnotherWriterIsNotLockedOutWhileALargeFilteredBulkJob
     ADD_FAILURE() << "another writer was refused: " << r;
   }
   EXPECT_EQ(number("SELECT count(*) FROM settings WHERE key LIKE 'probe-%'"), probe().searches);
+}
+
+// The job then searches each batch's documents before it takes the write lock: the other
+// program's writes go through during every search, and under the lock the job only checks a
+// slice (at most 256 documents) of what it found against the filter again.
+TEST_F(BulkSearchLockTest, ARunningFilteredBulkJobSearchesOutsideTheWriteLock) {
+  add_documents(1500);
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<domain::Job> finished;
+  engine_->set_listener([&](const domain::Job& job, bool) {
+    if (domain::is_finished(job.status)) {
+      std::lock_guard lock(m);
+      finished = job;
+      cv.notify_all();
+    }
+  });
+  engine_->start();
+  struct Stop {  // before the listener's state goes, whatever the test's outcome
+    sync::Engine& engine;
+    ~Stop() { engine.stop(); }
+  } stop{*engine_};
+  arm(true);
+  const auto res = bulk_delete_herons();
+  ASSERT_EQ(res.status, 202) << res.body;
+  arm(true);  // bulk_delete_herons disarms when the request ends; the job goes on
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return finished.has_value(); }))
+        << "the job did not finish";
+  }
+  arm(false);
+  EXPECT_EQ(finished->status, domain::JobStatus::completed) << finished->failure_reason;
+  EXPECT_EQ(finished->counters.synced, 1500);
+  std::lock_guard lock(probe().m);
+  ASSERT_GE(probe().searches, 3) << "the hook did not see the job's searches";
+  ASSERT_GE(probe().rechecks, 6) << "1,500 documents in slices of at most 256";
+  EXPECT_LE(probe().largest_recheck, 256u);
+  for (const auto& r : probe().refused) {
+    ADD_FAILURE() << "another writer was refused: " << r;
+  }
+  EXPECT_EQ(number("SELECT count(*) FROM settings WHERE key LIKE 'probe-%'"), probe().searches);
+  EXPECT_EQ(number("SELECT count(*) FROM documents"), 1);  // the kingfisher
 }
 
 }  // namespace
