@@ -44,6 +44,7 @@ struct Probe {
   /// restricted to their seqs (a JSON array of them), may run there.
   int rechecks = 0;
   std::size_t largest_recheck = 0;  ///< the most seqs one re-check named
+  std::string edit;                 ///< SQL the other writer runs at the next search (once)
 };
 
 Probe& probe() {
@@ -79,6 +80,14 @@ int on_statement(unsigned, void*, void* stmt, void* sql) {
     return 0;
   }
   in_hook = true;
+  if (!p.edit.empty()) {
+    char* error = nullptr;
+    if (sqlite3_exec(p.other, p.edit.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      p.refused.push_back(std::string("the edit: ") + (error != nullptr ? error : "?"));
+    }
+    sqlite3_free(error);
+    p.edit.clear();
+  }
   ++p.searches;
   const std::string key = "probe-" + std::to_string(p.searches);
   const std::string insert =
@@ -111,6 +120,7 @@ class BulkSearchLockTest : public store::sqlite::TempStoreTest {
       probe().rechecks = 0;
       probe().largest_recheck = 0;
       probe().refused.clear();
+      probe().edit.clear();
     }
     store_.reset();
     // The other writer opens before the hook is installed, so that its own statements are not
@@ -227,6 +237,37 @@ TEST_F(BulkSearchLockTest, TheWriteRechecksOnlyTheDocumentsTheSearchFound) {
   std::lock_guard lock(probe().m);
   EXPECT_EQ(probe().rechecks, 1);
   EXPECT_EQ(probe().largest_recheck, 40u);
+}
+
+// A sync that changes a found document between the search and the write, so that it no longer
+// matches, keeps it: the other writer rewrites its text (and its full-text entry) as the search
+// starts, after the search's snapshot was taken.
+TEST_F(BulkSearchLockTest, ADocumentThatStopsMatchingBeforeTheWriteIsNotDeleted) {
+  add_documents(40);
+  {
+    std::lock_guard lock(probe().m);
+    probe().edit =
+        "INSERT INTO documents_fts (documents_fts, rowid, title, text) "
+        "SELECT 'delete', rowid, title, text FROM documents WHERE id = 'doc-100000';"
+        "UPDATE documents SET text = 'a kingfisher on the bank', version = version + 1 "
+        "WHERE id = 'doc-100000';"
+        "INSERT INTO documents_fts (rowid, title, text) "
+        "SELECT rowid, title, text FROM documents WHERE id = 'doc-100000';";
+  }
+  const auto res = bulk_delete_herons();
+  ASSERT_EQ(res.status, 200) << res.body;
+  const auto body = boost::json::parse(res.body);
+  EXPECT_EQ(body.at("deleted").as_int64(), 39) << res.body;
+  for (const auto& item : body.at("results").as_array()) {
+    EXPECT_NE(item.at("id").as_string(), "doc-100000") << res.body;
+  }
+  std::lock_guard lock(probe().m);
+  EXPECT_TRUE(probe().edit.empty()) << "the search did not start: the test proves nothing";
+  for (const auto& r : probe().refused) {
+    ADD_FAILURE() << r;
+  }
+  EXPECT_EQ(number("SELECT count(*) FROM documents WHERE id = 'doc-100000'"), 1);
+  EXPECT_EQ(number("SELECT count(*) FROM documents"), 2);  // it and the kingfisher
 }
 
 // More than 1,000 matches start a tracked job: the search that finds out, and the count that
