@@ -121,10 +121,13 @@ class BulkStep final : public JobStep {
   }
 
   void prepare(store::Reader& r, const domain::Job& job, const BatchLimits& limits) override {
-    candidates_.reset();
     if (!filter_) {
       return;  // a job given by ids reads its stored targets by number: no search
     }
+    if (candidates_ && !candidates_->empty() && prepared_at_ == job.checkpoint_seq) {
+      return;  // the last batch ended before it reached them all: they are taken first
+    }
+    candidates_.reset();
     // The filter's search, the part whose cost grows with the data, runs here, outside the write
     // lock and within [search] bulk_deadline_ms (docs/security.md); batch() then checks each
     // candidate again under the lock.
@@ -167,13 +170,14 @@ class BulkStep final : public JobStep {
     if (!candidates_ || prepared_at_ != job.checkpoint_seq) {
       throw std::logic_error("a filtered bulk batch ran without its search");
     }
-    const auto candidates = std::move(*candidates_);
-    candidates_.reset();  // taken once: what this batch does not reach is searched again
+    auto candidates = std::move(*candidates_);
+    candidates_.reset();
     if (candidates.empty()) {
       return true;
     }
     std::size_t n = 0;
-    for (std::size_t next = 0; next < candidates.size() && !limits.reached(n);) {
+    std::size_t next = 0;
+    while (next < candidates.size() && !limits.reached(n)) {
       const std::size_t end = std::min(candidates.size(), next + kSlice);
       std::vector<std::int64_t> seqs;
       seqs.reserve(end - next);
@@ -190,6 +194,12 @@ class BulkStep final : public JobStep {
       if (limits.interrupted()) {
         break;
       }
+    }
+    if (next < candidates.size()) {
+      // Kept for the next batch (checked again under its lock), rather than searched again.
+      candidates.erase(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(next));
+      candidates_ = std::move(candidates);
+      prepared_at_ = job.checkpoint_seq;
     }
     return false;
   }
@@ -255,8 +265,9 @@ class BulkStep final : public JobStep {
   std::chrono::microseconds search_deadline_;
   BulkAction action_ = BulkAction::remove;
   std::optional<domain::DocumentFilter> filter_;
-  std::optional<std::vector<store::Document>> candidates_;  ///< found by prepare() for the next batch
-  std::int64_t prepared_at_ = 0;                            ///< the checkpoint they were found after
+  /// Found by prepare() for the next batch, or left over by the last one.
+  std::optional<std::vector<store::Document>> candidates_;
+  std::int64_t prepared_at_ = 0;  ///< the checkpoint they come after
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -543,15 +544,23 @@ std::vector<Document> matching_among(Connection& c, const DocumentFilter& f,
   for (const auto seq : seqs) {
     list.emplace_back(seq);
   }
-  // Driven by the documents of these seqs (rowid seeks), each probed in the full-text index by
-  // rowid when the filter has a text match: the work is bounded by the seqs given.
+  // Without a text match: driven by the documents of these seqs (rowid seeks). With one: one walk
+  // of the full-text index between the lowest and the highest of them (its rowid bounds), rather
+  // than a full-text query per document; the seqs are a search's consecutive matches, so the walk
+  // meets few others. Either way the work is bounded by the seqs given.
+  const auto [low, high] = std::minmax_element(seqs.begin(), seqs.end());
+  const auto drive = f.match ? Drive::fts_joined : Drive::documents;
   Sql sql;
   sql.add(std::string("SELECT ") + kColumns, std::int64_t{0});
-  auto where = from_where(f, f.match ? Drive::user_documents : Drive::documents);
+  auto where = from_where(f, drive);
   sql.text += where.text;
   sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
+  if (f.match) {
+    sql.add(" AND documents_fts.rowid >= ?", *low);
+    sql.add(" AND documents_fts.rowid <= ?", *high);
+  }
   sql.add(" AND d.rowid IN (SELECT value FROM json_each(?))", boost::json::serialize(list));
-  sql.add(" ORDER BY d.rowid");
+  sql.add(std::string(" ORDER BY ") + seq_column(drive));
   auto st = c.prepare(sql.text);
   sql.bind(st);
   std::vector<Document> out;
