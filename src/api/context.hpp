@@ -67,6 +67,9 @@ struct ApiContext {
   const sink::HttpSink* ml_sink = nullptr;     ///< the external ML service, when [ml_service] url is set
   std::size_t search_rank_candidates = 20000;  ///< relevance ranks at most the newest this many matches
   std::chrono::microseconds search_deadline{2000000};  ///< a document search stops after this long (503)
+  /// A bulk action's search and count (and its dry run's) stop after this long (503); the same
+  /// value bounds a running bulk job's searches (sync::EngineOptions).
+  std::chrono::microseconds bulk_search_deadline{10000000};
 };
 
 }  // namespace mladmin::api

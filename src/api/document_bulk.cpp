@@ -119,12 +119,14 @@ void audit(store::Writer& w, ApiContext& ctx, const auth::Caller& caller, const 
 }
 
 /// The documents the action takes at this moment, or nullopt when there are more than
-/// kSyncLimit (then a job takes them).
-std::optional<std::vector<store::Document>> small_targets(store::Reader& r, const BulkBody& b) {
+/// kSyncLimit (then a job takes them). A filter's search stops after [search] bulk_deadline_ms
+/// (503 query_timeout).
+std::optional<std::vector<store::Document>> small_targets(store::Reader& r, const BulkBody& b,
+                                                          std::chrono::microseconds deadline) {
   if (b.target.filter) {
     auto f = b.filter;
     f.max_seq = r.max_document_seq();
-    auto docs = r.matching_documents_after(f, 0, kSyncLimit + 1);
+    auto docs = r.matching_documents_after(f, 0, kSyncLimit + 1, deadline);
     return docs.size() > kSyncLimit ? std::nullopt : std::optional(std::move(docs));
   }
   auto found = r.find_documents(b.target.ids);
@@ -134,30 +136,22 @@ std::optional<std::vector<store::Document>> small_targets(store::Reader& r, cons
   return found;
 }
 
-/// The documents of `found` that still exist, in its order (nullopt stays nullopt: too many).
-std::optional<std::vector<store::Document>> still_there(
-    store::Reader& r, const std::optional<std::vector<store::Document>>& found) {
+/// Those of the documents a filter's search found (before the write lock) that still match it
+/// now, in seq order; nullopt stays nullopt (too many). The check is the filter restricted to
+/// the found documents, so its cost under the write lock is bounded by kSyncLimit rowid seeks: a
+/// document deleted, or changed by a sync so that it no longer matches, since the search is left
+/// out.
+std::optional<std::vector<store::Document>> still_matching(
+    store::Reader& r, const BulkBody& b, const std::optional<std::vector<store::Document>>& found) {
   if (!found) {
     return std::nullopt;
   }
-  std::vector<std::string> ids;
-  ids.reserve(found->size());
+  std::vector<std::int64_t> seqs;
+  seqs.reserve(found->size());
   for (const auto& d : *found) {
-    ids.push_back(d.id);
+    seqs.push_back(d.seq);
   }
-  std::unordered_map<std::string, store::Document> now;
-  for (auto& d : r.find_documents(ids)) {
-    auto id = d.id;
-    now.emplace(std::move(id), std::move(d));
-  }
-  std::vector<store::Document> out;
-  out.reserve(now.size());
-  for (const auto& id : ids) {
-    if (auto it = now.find(id); it != now.end()) {
-      out.push_back(std::move(it->second));
-    }
-  }
-  return out;
+  return r.matching_documents_among(b.filter, seqs);
 }
 
 http::Response dry_run(const BulkBody& b, ApiContext& ctx) {
@@ -165,7 +159,7 @@ http::Response dry_run(const BulkBody& b, ApiContext& ctx) {
     if (b.target.filter) {
       auto f = b.filter;
       f.max_seq = r.max_document_seq();
-      return r.count_matching_documents(f);
+      return r.count_matching_documents(f, ctx.bulk_search_deadline);
     }
     return static_cast<std::int64_t>(r.find_documents(b.target.ids).size());
   });
@@ -184,15 +178,16 @@ http::Response bulk_documents(http::Request& req, const auth::Caller& caller, Ap
     return dry_run(b, ctx);
   }
   // A filter's search runs before the write lock (docs/security.md): inside BEGIN IMMEDIATE a long
-  // full-text search would block every writer. The documents it found are re-read by id in the
-  // write transaction; one that went meanwhile is left out.
+  // full-text search would block every writer. The write transaction checks the documents it
+  // found against the filter again; one that went, or stopped matching, meanwhile is left out.
   std::optional<std::vector<store::Document>> found;
   if (b.target.filter) {
-    found = ctx.store.read_value([&](store::Reader& r) { return small_targets(r, b); });
+    found =
+        ctx.store.read_value([&](store::Reader& r) { return small_targets(r, b, ctx.bulk_search_deadline); });
   }
   // Small: act now, in one write transaction.
   auto answer = ctx.store.write_value([&](store::Writer& w) -> std::optional<boost::json::object> {
-    auto docs = b.target.filter ? still_there(w, found) : small_targets(w, b);
+    auto docs = b.target.filter ? still_matching(w, b, found) : small_targets(w, b, ctx.bulk_search_deadline);
     if (!docs) {
       return std::nullopt;
     }

@@ -7,9 +7,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +39,12 @@ struct Probe {
   bool armed = false;
   sqlite3* other = nullptr;          ///< the other writer's connection (busy timeout 0: never waits)
   std::vector<std::string> refused;  ///< the other writer's errors, with the search that was running
-  int searches = 0;
+  int searches = 0;                  ///< searches outside a write transaction
+  /// Searches inside a write transaction: only the re-check that found documents still match,
+  /// restricted to their seqs (a JSON array of them), may run there.
+  int rechecks = 0;
+  std::size_t largest_recheck = 0;  ///< the most seqs one re-check named
+  std::string edit;                 ///< SQL the other writer runs at the next search (once)
 };
 
 Probe& probe() {
@@ -52,7 +61,33 @@ int on_statement(unsigned, void*, void* stmt, void* sql) {
   if (!p.armed || in_hook || text.find("documents_fts MATCH") == std::string::npos) {
     return 0;
   }
+  auto* searching = sqlite3_db_handle(static_cast<sqlite3_stmt*>(stmt));
+  if (sqlite3_txn_state(searching, "main") == SQLITE_TXN_WRITE) {
+    // The other writer would be refused: look at what runs under the lock instead.
+    char* expanded = sqlite3_expanded_sql(static_cast<sqlite3_stmt*>(stmt));
+    const std::string full = expanded != nullptr ? expanded : text;
+    sqlite3_free(expanded);
+    const auto list = full.find("json_each('[");
+    if (list == std::string::npos) {
+      p.refused.push_back("a search not bounded to found documents ran under the write lock: " + text);
+      return 0;
+    }
+    const auto end = full.find(']', list);
+    ++p.rechecks;
+    p.largest_recheck = std::max<std::size_t>(
+        p.largest_recheck, 1 + std::count(full.begin() + static_cast<std::ptrdiff_t>(list),
+                                          full.begin() + static_cast<std::ptrdiff_t>(end), ','));
+    return 0;
+  }
   in_hook = true;
+  if (!p.edit.empty()) {
+    char* error = nullptr;
+    if (sqlite3_exec(p.other, p.edit.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      p.refused.push_back(std::string("the edit: ") + (error != nullptr ? error : "?"));
+    }
+    sqlite3_free(error);
+    p.edit.clear();
+  }
   ++p.searches;
   const std::string key = "probe-" + std::to_string(p.searches);
   const std::string insert =
@@ -82,7 +117,10 @@ class BulkSearchLockTest : public store::sqlite::TempStoreTest {
     {
       std::lock_guard lock(probe().m);
       probe().searches = 0;
+      probe().rechecks = 0;
+      probe().largest_recheck = 0;
       probe().refused.clear();
+      probe().edit.clear();
     }
     store_.reset();
     // The other writer opens before the hook is installed, so that its own statements are not
@@ -139,14 +177,15 @@ class BulkSearchLockTest : public store::sqlite::TempStoreTest {
     req.headers = {{"content-type", "application/json"}};
     req.body = R"({"action":"delete","filter":{"q":"heron"}})";
     auth::Caller caller{"ml-1", "ml@bulk.test", domain::Role::ml_admin, 0, 0};
-    {
-      std::lock_guard lock(probe().m);
-      probe().armed = true;
-    }
+    arm(true);
     auto res = bulk_documents(req, caller, *ctx_);
-    std::lock_guard lock(probe().m);
-    probe().armed = false;
+    arm(false);
     return res;
+  }
+
+  static void arm(bool on) {
+    std::lock_guard lock(probe().m);
+    probe().armed = on;
   }
 
   /// The single number `sql` answers, read through the other connection.
@@ -189,6 +228,48 @@ TEST_F(BulkSearchLockTest, AnotherWriterIsNotLockedOutWhileASmallFilteredBulkAct
   EXPECT_EQ(number("SELECT count(*) FROM documents"), 1);  // the kingfisher
 }
 
+// The write transaction checks the documents the search found against the filter again, but
+// only those: its search is restricted to their seqs.
+TEST_F(BulkSearchLockTest, TheWriteRechecksOnlyTheDocumentsTheSearchFound) {
+  add_documents(40);
+  const auto res = bulk_delete_herons();
+  ASSERT_EQ(res.status, 200) << res.body;
+  std::lock_guard lock(probe().m);
+  EXPECT_EQ(probe().rechecks, 1);
+  EXPECT_EQ(probe().largest_recheck, 40u);
+}
+
+// A sync that changes a found document between the search and the write, so that it no longer
+// matches, keeps it: the other writer rewrites its text (and its full-text entry) as the search
+// starts, after the search's snapshot was taken.
+TEST_F(BulkSearchLockTest, ADocumentThatStopsMatchingBeforeTheWriteIsNotDeleted) {
+  add_documents(40);
+  {
+    std::lock_guard lock(probe().m);
+    probe().edit =
+        "INSERT INTO documents_fts (documents_fts, rowid, title, text) "
+        "SELECT 'delete', rowid, title, text FROM documents WHERE id = 'doc-100000';"
+        "UPDATE documents SET text = 'a kingfisher on the bank', version = version + 1 "
+        "WHERE id = 'doc-100000';"
+        "INSERT INTO documents_fts (rowid, title, text) "
+        "SELECT rowid, title, text FROM documents WHERE id = 'doc-100000';";
+  }
+  const auto res = bulk_delete_herons();
+  ASSERT_EQ(res.status, 200) << res.body;
+  const auto body = boost::json::parse(res.body);
+  EXPECT_EQ(body.at("deleted").as_int64(), 39) << res.body;
+  for (const auto& item : body.at("results").as_array()) {
+    EXPECT_NE(item.at("id").as_string(), "doc-100000") << res.body;
+  }
+  std::lock_guard lock(probe().m);
+  EXPECT_TRUE(probe().edit.empty()) << "the search did not start: the test proves nothing";
+  for (const auto& r : probe().refused) {
+    ADD_FAILURE() << r;
+  }
+  EXPECT_EQ(number("SELECT count(*) FROM documents WHERE id = 'doc-100000'"), 1);
+  EXPECT_EQ(number("SELECT count(*) FROM documents"), 2);  // it and the kingfisher
+}
+
 // More than 1,000 matches start a tracked job: the search that finds out, and the count that
 // sets the job's total, both run before the write transaction that creates the job.
 TEST_F(BulkSearchLockTest, AnotherWriterIsNotLockedOutWhileALargeFilteredBulkJobCounts) {
@@ -202,6 +283,49 @@ TEST_F(BulkSearchLockTest, AnotherWriterIsNotLockedOutWhileALargeFilteredBulkJob
     ADD_FAILURE() << "another writer was refused: " << r;
   }
   EXPECT_EQ(number("SELECT count(*) FROM settings WHERE key LIKE 'probe-%'"), probe().searches);
+}
+
+// The job then searches each batch's documents before it takes the write lock: the other
+// program's writes go through during every search, and under the lock the job only checks a
+// slice (at most 256 documents) of what it found against the filter again.
+TEST_F(BulkSearchLockTest, ARunningFilteredBulkJobSearchesOutsideTheWriteLock) {
+  add_documents(1500);
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<domain::Job> finished;
+  engine_->set_listener([&](const domain::Job& job, bool) {
+    if (domain::is_finished(job.status)) {
+      std::lock_guard lock(m);
+      finished = job;
+      cv.notify_all();
+    }
+  });
+  engine_->start();
+  struct Stop {  // before the listener's state goes, whatever the test's outcome
+    sync::Engine& engine;
+    ~Stop() { engine.stop(); }
+  } stop{*engine_};
+  arm(true);
+  const auto res = bulk_delete_herons();
+  ASSERT_EQ(res.status, 202) << res.body;
+  arm(true);  // bulk_delete_herons disarms when the request ends; the job goes on
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return finished.has_value(); }))
+        << "the job did not finish";
+  }
+  arm(false);
+  EXPECT_EQ(finished->status, domain::JobStatus::completed) << finished->failure_reason;
+  EXPECT_EQ(finished->counters.synced, 1500);
+  std::lock_guard lock(probe().m);
+  ASSERT_GE(probe().searches, 3) << "the hook did not see the job's searches";
+  ASSERT_GE(probe().rechecks, 6) << "1,500 documents in slices of at most 256";
+  EXPECT_LE(probe().largest_recheck, 256u);
+  for (const auto& r : probe().refused) {
+    ADD_FAILURE() << "another writer was refused: " << r;
+  }
+  EXPECT_EQ(number("SELECT count(*) FROM settings WHERE key LIKE 'probe-%'"), probe().searches);
+  EXPECT_EQ(number("SELECT count(*) FROM documents"), 1);  // the kingfisher
 }
 
 }  // namespace

@@ -176,6 +176,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   }
   sync::EngineOptions engine_options;
   engine_options.workers = config.sync_workers;
+  engine_options.bulk_search_deadline = config.search_bulk_deadline;
   sync::Engine engine(*store, clock, ids, engine_options, ml_sink.get());
   events::Hub hub(config.events);
   engine.set_listener([&hub, &metrics, &clock](const domain::Job& job, bool status_changed) {
@@ -193,6 +194,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   ctx.ml_sink = ml_sink.get();
   ctx.search_rank_candidates = config.search_rank_candidates;
   ctx.search_deadline = config.search_deadline;
+  ctx.bulk_search_deadline = config.search_bulk_deadline;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
 
   // Rights that change while an event stream is open end it: at once for changes made here,

@@ -163,14 +163,15 @@ void load_config_file(const std::string& path, Config& c) {
         c.ml_service.ca_file = string(v, path, key);
       } else if (key == "search.rank_candidates") {
         c.search_rank_candidates = static_cast<std::size_t>(integer(v, path, key, 0, 100000000));
-      } else if (key == "search.deadline_ms") {
+      } else if (key == "search.deadline_ms" || key == "search.bulk_deadline_ms") {
         // A fraction of a millisecond is allowed (tests use 0.001 to make every search time out).
         const double ms = v.is_floating_point() ? v.value<double>().value_or(-1)
                                                 : static_cast<double>(integer(v, path, key, 0, 600000));
         if (!(ms >= 0 && ms <= 600000)) {
           bad(path, key, "must be a number of milliseconds between 0 and 600000");
         }
-        c.search_deadline = std::chrono::microseconds(std::llround(ms * 1000));
+        (key == "search.deadline_ms" ? c.search_deadline : c.search_bulk_deadline) =
+            std::chrono::microseconds(std::llround(ms * 1000));
       } else {
         bad(path, key, "unknown key (config.example.toml lists every key)");
       }

@@ -35,7 +35,8 @@ struct Config {
   int sync_starts_per_minute = 60;             ///< [sync] starts_per_minute: sync starts one user may make
   sink::MlServiceConfig ml_service;            ///< [ml_service]; its token also from MLADMIN_ML_SERVICE_TOKEN
   std::size_t search_rank_candidates = 20000;  ///< [search] rank_candidates (docs/performance.md)
-  std::chrono::microseconds search_deadline{2000000};  ///< [search] deadline_ms
+  std::chrono::microseconds search_deadline{2000000};        ///< [search] deadline_ms
+  std::chrono::microseconds search_bulk_deadline{10000000};  ///< [search] bulk_deadline_ms
 };
 
 /// Reads a TOML file into `config`, refusing unknown keys and values of the wrong type or range.

@@ -305,11 +305,29 @@ class Reader {
   virtual std::int64_t count_documents(std::optional<domain::SourceType> type) = 0;
   /// One page of documents matching the query's filter, in its order.
   virtual DocumentPage search_documents(const DocumentQuery& query) = 0;
-  /// How many documents match.
-  virtual std::int64_t count_matching_documents(const DocumentFilter& filter) = 0;
+  /// How many documents match. The count stops after `deadline` with a domain error
+  /// `query_timeout` (503); 0: no deadline. Its cost grows with the filter's matches, so every
+  /// count a client asks for is given one (docs/performance.md).
+  virtual std::int64_t count_matching_documents(const DocumentFilter& filter,
+                                                std::chrono::microseconds deadline) = 0;
+  /// The same without a deadline (internal callers and tests).
+  std::int64_t count_matching_documents(const DocumentFilter& filter) {
+    return count_matching_documents(filter, std::chrono::microseconds{0});
+  }
   /// The next `limit` matching documents with seq > after_seq, in seq order (text left empty).
+  /// Stops after `deadline` as count_matching_documents does; 0: no deadline.
   virtual std::vector<Document> matching_documents_after(const DocumentFilter& filter, std::int64_t after_seq,
-                                                         std::size_t limit) = 0;
+                                                         std::size_t limit,
+                                                         std::chrono::microseconds deadline) = 0;
+  std::vector<Document> matching_documents_after(const DocumentFilter& filter, std::int64_t after_seq,
+                                                 std::size_t limit) {
+    return matching_documents_after(filter, after_seq, limit, std::chrono::microseconds{0});
+  }
+  /// Those of the documents numbered `seqs` that match the filter now, in seq order (text left
+  /// empty). Its cost grows with the number of seqs, not with the filter's matches: a write
+  /// transaction checks with it that documents found by an earlier search still match.
+  virtual std::vector<Document> matching_documents_among(const DocumentFilter& filter,
+                                                         const std::vector<std::int64_t>& seqs) = 0;
   virtual std::optional<Document> find_document(std::string_view id) = 0;
   /// The documents of these ids that exist (any order, text left empty).
   virtual std::vector<Document> find_documents(const std::vector<std::string>& ids) = 0;

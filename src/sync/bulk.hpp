@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,10 +55,12 @@ domain::BulkParams bulk_params(const BulkTarget& target, std::size_t id_count);
 
 /// The step of a bulk job (the Engine runs it). A job given by a filter takes, batch by batch,
 /// the documents matching it with seq after its checkpoint and up to its target_seq (the snapshot
-/// fixed at creation); one given by ids takes its stored targets after its checkpoint. Documents
-/// gone by the time a batch reaches them are skipped. Throws std::runtime_error when the job has
-/// no stored target (the job then fails).
+/// fixed at creation): each batch's search runs before the write lock (JobStep::prepare) and stops
+/// after `search_deadline` (0: none), failing the job with `query_timeout`; the write transaction
+/// acts only on those of the candidates that still match then. One given by ids takes its stored
+/// targets after its checkpoint. Documents gone by the time a batch reaches them are skipped.
+/// Throws std::runtime_error when the job has no stored target (the job then fails).
 std::unique_ptr<JobStep> make_bulk_step(const domain::Job& job, const domain::Clock& clock,
-                                        domain::IdGenerator& ids);
+                                        domain::IdGenerator& ids, std::chrono::microseconds search_deadline);
 
 }  // namespace mladmin::sync

@@ -390,8 +390,9 @@ std::vector<sink::Batch> sink_batches(const Slice& s, const Job& job, std::size_
   return out;
 }
 
-std::unique_ptr<JobStep> make_bulk(const Job& job, const domain::Clock& clock, domain::IdGenerator& ids) {
-  return make_bulk_step(job, clock, ids);
+std::unique_ptr<JobStep> make_bulk(const Job& job, const domain::Clock& clock, domain::IdGenerator& ids,
+                                   std::chrono::microseconds search_deadline) {
+  return make_bulk_step(job, clock, ids, search_deadline);
 }
 
 }  // namespace
@@ -797,11 +798,12 @@ Job Engine::start_bulk(const BulkStartRequest& req) {
   job.created_at = job.updated_at = clock_.now_ms();
   if (req.target.filter) {
     // Counted before the write lock: inside BEGIN IMMEDIATE the search would block every writer.
+    // A count past its deadline answers 503 query_timeout, and no job is created.
     store_.read([&](store::Reader& r) {
       auto filter = domain::compile_filter(*req.target.filter, "filter.");
       job.target_seq = r.max_document_seq();
       filter.max_seq = job.target_seq;
-      job.counters.total = r.count_matching_documents(filter);
+      job.counters.total = r.count_matching_documents(filter, options_.bulk_search_deadline);
     });
   }
   store_.write([&](store::Writer& w) {
@@ -956,7 +958,7 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
     }
     if (domain::is_bulk(job->type)) {
       try {
-        step = make_bulk(*job, clock_, ids_);
+        step = make_bulk(*job, clock_, ids_, options_.bulk_search_deadline);
       } catch (const std::exception& e) {
         // Only a job row changed outside this program gets here: it fails rather than stays queued.
         spdlog::error("msg=\"job cannot run\" job={} error=\"{}\"", id, e.what());
@@ -1020,6 +1022,7 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
     }
     bool done = false;
     Job next = job;
+    store_.read([&](store::Reader& r) { step.prepare(r, job, limits); });
     store_.write([&](store::Writer& w) {
       std::vector<domain::ItemError> new_errors;
       limits.deadline = std::chrono::steady_clock::now() + options_.batch_time;

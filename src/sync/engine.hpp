@@ -32,6 +32,9 @@ struct EngineOptions {
   std::chrono::milliseconds batch_time{50};      ///< …or this often (docs/jobs.md: 250 ms at most); short
                                                  ///< batches keep live progress within ~50 ms
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
+  /// A filtered bulk job's searches (its count at creation, each batch's search) stop after this
+  /// long: the creation answers 503 query_timeout, a running job fails ([search] bulk_deadline_ms).
+  std::chrono::microseconds bulk_search_deadline{10'000'000};
 };
 
 /// Told of every committed change of a job: its creation, each checkpoint and each status

@@ -33,6 +33,14 @@ class JobStep {
   /// In the transaction that claims the job on its first start (nothing processed yet, no range
   /// fixed): fixes what the job takes (its range and total).
   virtual void first_start(store::Writer& w, domain::Job& job) = 0;
+  /// Before each batch's write transaction, in a read transaction of its own: a search whose cost
+  /// grows with the data (a bulk job's filter) runs here, so that it never holds the write lock
+  /// (docs/security.md). Throws to fail the job. Default: nothing.
+  virtual void prepare(store::Reader& r, const domain::Job& job, const BatchLimits& limits) {
+    (void)r;
+    (void)job;
+    (void)limits;
+  }
   /// Processes the job's next items within `limits` in `w`'s transaction: writes the documents,
   /// advances the job's counters and checkpoint, and counts each failed item with record_failure.
   /// Returns true when the job has nothing left to do.

@@ -101,6 +101,37 @@ TEST(DocumentBulkTest, DryRunCountsTheTargetsAndChangesNothing) {
       << json::serialize(audit);
 }
 
+// A filter's search and count stop at [search] bulk_deadline_ms (docs/security.md, "Query
+// deadlines"): 1 µs here, over before SQLite first asks (every 1,000 virtual machine steps). The
+// dry run and the delete answer 503 query_timeout, nothing is deleted, no job is created, and the
+// server goes on answering.
+TEST(DocumentBulkTest, AFilterPastTheBulkDeadlineAnswers503QueryTimeoutAndChangesNothing) {
+  IntegrationServer server({.config = "[search]\nbulk_deadline_ms = 0.001\n"});
+  const auto ml = server.ml_admin();
+  seed_documents(server.database_url(), ml.id, 1500, "m-", "heron");
+  auto& c = server.http();
+  for (const std::string body : {R"({"action":"delete","filter":{"q":"heron"},"dryRun":true})",
+                                 R"({"action":"delete","filter":{"q":"heron"}})",
+                                 R"({"action":"resync","filter":{"q":"heron","type":"journal_entries"}})"}) {
+    const auto res = c.post(kBulk, body, ml.token);
+    ASSERT_EQ(res.status, 503) << body << ": " << res.body;
+    const auto error = res.json().at("error");
+    EXPECT_EQ(str(error, "code"), "query_timeout") << res.body;
+    EXPECT_NE(str(error, "message").find("narrow the filter"), std::string::npos) << res.body;
+    EXPECT_EQ(str(error.at("details"), "deadlineMs"), "1") << res.body;
+  }
+  EXPECT_EQ(documents(server), 1500);
+  const auto jobs = c.get("/api/ml/sync/jobs", ml.token);
+  ASSERT_EQ(jobs.status, 200) << jobs.body;
+  EXPECT_TRUE(jobs.json().at("items").as_array().empty()) << jobs.body;
+  // Actions by ids search nothing: they still work, and so do other requests.
+  const auto by_ids = c.post(kBulk, R"({"action":"delete","ids":["m-0","m-1"]})", ml.token);
+  ASSERT_EQ(by_ids.status, 200) << by_ids.body;
+  EXPECT_EQ(num(by_ids.json(), "deleted"), 2);
+  EXPECT_EQ(c.get("/api/ml/documents?limit=1", ml.token).status, 200);
+  EXPECT_EQ(documents(server), 1498);
+}
+
 TEST(DocumentBulkTest, SmallDeleteByIdsAnswersPerIdAndAnMlAdminMayActOnAnotherUsersDocuments) {
   IntegrationServer server;
   const auto ml = server.ml_admin();

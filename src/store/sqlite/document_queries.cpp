@@ -646,12 +646,19 @@ std::string marked_html(std::string_view text) {
   return out;
 }
 
-DocumentPage search(Connection& c, const DocumentQuery& q) {
-  if (q.deadline.count() <= 0) {
-    return q.sort == DocumentSort::relevance && q.filter.match ? by_relevance(c, q) : by_date(c, q);
+namespace {
+
+/// Runs `fn` with every statement of `c` stopped once `deadline` has passed (0: no deadline): no
+/// query a client asks for holds a connection, or the write lock a job waits for, past it. SQLite
+/// calls the progress handler every 1,000 virtual machine steps, and a non-zero answer stops the
+/// statement with SQLITE_INTERRUPT, which becomes a domain error `query_timeout` (503) whose
+/// message begins with `what` and ends with `advice`.
+template <class F>
+auto within(Connection& c, std::chrono::microseconds deadline, std::string_view what, std::string_view advice,
+            F&& fn) -> decltype(fn()) {
+  if (deadline.count() <= 0) {
+    return fn();
   }
-  // No search holds a reader connection past its deadline: SQLite calls the handler every 1,000
-  // virtual machine steps, and a non-zero answer stops the statement with SQLITE_INTERRUPT.
   struct Deadline {
     Connection& c;
     std::chrono::steady_clock::time_point at;
@@ -667,34 +674,48 @@ DocumentPage search(Connection& c, const DocumentQuery& q) {
     Deadline& operator=(const Deadline&) = delete;
   };
   try {
-    Deadline deadline(c, q.deadline);
-    return q.sort == DocumentSort::relevance && q.filter.match ? by_relevance(c, q) : by_date(c, q);
+    Deadline bound(c, deadline);
+    return fn();
   } catch (const std::exception& e) {
     if (!is_interrupted(e)) {
       throw;
     }
-    const auto ms = std::to_string(std::chrono::ceil<std::chrono::milliseconds>(q.deadline).count());
-    throw domain::Error(domain::ErrorKind::unavailable, "query_timeout",
-                        "the search took longer than " + ms +
-                            " ms and was stopped; add words or filters to narrow it, or try again")
+    const auto ms = std::to_string(std::chrono::ceil<std::chrono::milliseconds>(deadline).count());
+    throw domain::Error(
+        domain::ErrorKind::unavailable, "query_timeout",
+        std::string(what) + " took longer than " + ms + " ms and was stopped; " + std::string(advice))
         .with("deadlineMs", ms);
   }
 }
 
-std::int64_t count_matching(Connection& c, const DocumentFilter& f) {
+constexpr std::string_view kFilterWhat = "finding the documents the filter matches";
+constexpr std::string_view kFilterAdvice =
+    "narrow the filter (more words, a type, a user or a date range), or try again";
+
+}  // namespace
+
+DocumentPage search(Connection& c, const DocumentQuery& q) {
+  return within(c, q.deadline, "the search", "add words or filters to narrow it, or try again", [&] {
+    return q.sort == DocumentSort::relevance && q.filter.match ? by_relevance(c, q) : by_date(c, q);
+  });
+}
+
+std::int64_t count_matching(Connection& c, const DocumentFilter& f, std::chrono::microseconds deadline) {
   Sql sql;
   sql.add("SELECT count(*)");
   auto where = from_where(f, drive_of(f, false));
   sql.text += where.text;
   sql.params = std::move(where.params);
-  auto st = c.prepare(sql.text);
-  sql.bind(st);
-  st.step();
-  return st.int64(0);
+  return within(c, deadline, kFilterWhat, kFilterAdvice, [&] {
+    auto st = c.prepare(sql.text);
+    sql.bind(st);
+    st.step();
+    return st.int64(0);
+  });
 }
 
 std::vector<Document> matching_after(Connection& c, const DocumentFilter& f, std::int64_t after_seq,
-                                     std::size_t limit) {
+                                     std::size_t limit, std::chrono::microseconds deadline) {
   Sql sql;
   const auto drive = drive_of(f, true);
   sql.add(std::string("SELECT ") + kColumns, std::int64_t{0});
@@ -704,6 +725,43 @@ std::vector<Document> matching_after(Connection& c, const DocumentFilter& f, std
   const std::string seq = seq_column(drive);
   sql.add(" AND " + seq + " > ?", after_seq);
   sql.add(" ORDER BY " + seq + " LIMIT ?", static_cast<std::int64_t>(limit));
+  return within(c, deadline, kFilterWhat, kFilterAdvice, [&] {
+    auto st = c.prepare(sql.text);
+    sql.bind(st);
+    std::vector<Document> out;
+    while (st.step()) {
+      out.push_back(read_document(st));
+    }
+    return out;
+  });
+}
+
+std::vector<Document> matching_among(Connection& c, const DocumentFilter& f,
+                                     const std::vector<std::int64_t>& seqs) {
+  if (seqs.empty()) {
+    return {};
+  }
+  boost::json::array list;
+  for (const auto seq : seqs) {
+    list.emplace_back(seq);
+  }
+  // Without a text match: driven by the documents of these seqs (rowid seeks). With one: one walk
+  // of the full-text index between the lowest and the highest of them (its rowid bounds), rather
+  // than a full-text query per document; the seqs are a search's consecutive matches, so the walk
+  // meets few others. Either way the work is bounded by the seqs given.
+  const auto [low, high] = std::minmax_element(seqs.begin(), seqs.end());
+  const auto drive = f.match ? Drive::fts_joined : Drive::documents;
+  Sql sql;
+  sql.add(std::string("SELECT ") + kColumns, std::int64_t{0});
+  auto where = from_where(f, drive);
+  sql.text += where.text;
+  sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
+  if (f.match) {
+    sql.add(" AND documents_fts.rowid >= ?", *low);
+    sql.add(" AND documents_fts.rowid <= ?", *high);
+  }
+  sql.add(" AND d.rowid IN (SELECT value FROM json_each(?))", boost::json::serialize(list));
+  sql.add(std::string(" ORDER BY ") + seq_column(drive));
   auto st = c.prepare(sql.text);
   sql.bind(st);
   std::vector<Document> out;

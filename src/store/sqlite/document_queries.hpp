@@ -22,9 +22,13 @@ DocumentPage search(Connection& c, const DocumentQuery& query);
 /// benchmark change it).
 void set_rank_budget(std::chrono::microseconds budget);
 std::chrono::microseconds rank_budget();
-std::int64_t count_matching(Connection& c, const DocumentFilter& filter);
+/// Stopped after `deadline` (0: none) with a domain error `query_timeout`.
+std::int64_t count_matching(Connection& c, const DocumentFilter& filter, std::chrono::microseconds deadline);
 std::vector<Document> matching_after(Connection& c, const DocumentFilter& filter, std::int64_t after_seq,
-                                     std::size_t limit);
+                                     std::size_t limit, std::chrono::microseconds deadline);
+/// Those of the documents numbered `seqs` that match `filter`, in seq order.
+std::vector<Document> matching_among(Connection& c, const DocumentFilter& filter,
+                                     const std::vector<std::int64_t>& seqs);
 std::optional<Document> find(Connection& c, std::string_view id);
 std::vector<Document> find_many(Connection& c, const std::vector<std::string>& ids);
 std::int64_t max_seq(Connection& c);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -466,6 +467,72 @@ TEST_F(DocumentSearchTest,
   // 403 matches for 4 documents of u1's: probed, and the corpus count estimated from them, since
   // the exact one would read every match of the word: 3 of u1's 4 documents, of 405 in all.
   check({"src-2", "src-500", "src-0"}, 304);
+
+// The re-check a bulk write makes under the lock: the filter, restricted to the seqs given.
+TEST_F(DocumentSearchTest, MatchingAmongGivenSeqsAppliesTheFilterToThoseOnly) {
+  add(1, "A", "a grey heron", "u1");
+  add(2, "B", "a heron too", "u2");
+  add(3, "C", "a kingfisher", "u1");
+  add(4, "D", "another heron", "u1");
+  auto among = [&](const DocumentFilter& f, const std::vector<std::int64_t>& seqs) {
+    std::vector<std::string> out;
+    for (const auto& d : store_->read_value([&](Reader& r) { return r.matching_documents_among(f, seqs); })) {
+      out.push_back(d.source_id);
+    }
+    return out;
+  };
+  DocumentFilter herons;
+  herons.match = match("heron");
+  EXPECT_THAT(among(herons, {3, 2, 1}), ElementsAre("src-1", "src-2"));  // seq order; not 4
+  herons.user_id = "u1";
+  EXPECT_THAT(among(herons, {1, 2, 3, 4}), ElementsAre("src-1", "src-4"));
+  herons.max_seq = 3;
+  EXPECT_THAT(among(herons, {1, 2, 3, 4}), ElementsAre("src-1"));
+  DocumentFilter of_u2;
+  of_u2.user_id = "u2";
+  EXPECT_THAT(among(of_u2, {1, 2, 99}), ElementsAre("src-2"));
+  EXPECT_TRUE(among(of_u2, {}).empty());
+}
+
+// The bulk action's count and search (docs/security.md, "Query deadlines") stop like a search.
+TEST_F(DocumentSearchTest, ACountOrBulkSearchPastItsDeadlineStopsWithQueryTimeout) {
+  std::vector<DocumentWrite> docs;
+  for (int i = 0; i < 3000; ++i) {
+    DocumentWrite d;
+    d.id = "doc-" + std::to_string(i);
+    d.user_id = "u1";
+    d.source_id = "src-" + std::to_string(i);
+    d.title = "T";
+    d.text = "lantern " + std::to_string(i);
+    d.metadata_json = "{}";
+    d.content_hash = "h" + std::to_string(i);
+    d.job_id = "job";
+    docs.push_back(std::move(d));
+  }
+  store_->write([&](Writer& w) { w.upsert_documents(domain::SourceType::journal_entries, docs); });
+  DocumentFilter f;
+  f.match = match("lantern");
+  const std::vector<std::function<void(Reader&)>> queries = {
+      [&](Reader& r) { r.count_matching_documents(f, std::chrono::microseconds(1)); },
+      [&](Reader& r) { r.matching_documents_after(f, 0, 1000, std::chrono::microseconds(1)); },
+  };
+  for (const auto& query : queries) {
+    try {
+      store_->read(query);
+      ADD_FAILURE() << "the query ran past its deadline";
+    } catch (const domain::Error& e) {
+      EXPECT_EQ(e.code(), "query_timeout");
+      EXPECT_EQ(e.kind(), domain::ErrorKind::unavailable);
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("narrow the filter"));
+    }
+  }
+  // The connections are usable again, without a deadline left behind.
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(store_->read_value([&](Reader& r) { return r.count_matching_documents(f); }), 3000);
+    const auto all = store_->read_value(
+        [&](Reader& r) { return r.matching_documents_after(f, 0, 5000, std::chrono::seconds(60)); });
+    EXPECT_EQ(all.size(), 3000u);
+  }
 }
 
 TEST_F(DocumentSearchTest, ASearchPastItsDeadlineStopsWithQueryTimeout) {

@@ -295,6 +295,8 @@ const char* source_table(domain::SourceType type) {
 class Ops final : public Writer {
  public:
   explicit Ops(Connection& conn) : c_(conn) {}
+  using Writer::count_matching_documents;
+  using Writer::matching_documents_after;
 
   std::optional<domain::User> find_user(std::string_view id) override {
     auto st = c_.prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
@@ -634,12 +636,18 @@ class Ops final : public Writer {
   }
 
   DocumentPage search_documents(const DocumentQuery& query) override { return documents::search(c_, query); }
-  std::int64_t count_matching_documents(const DocumentFilter& filter) override {
-    return documents::count_matching(c_, filter);
+  std::int64_t count_matching_documents(const DocumentFilter& filter,
+                                        std::chrono::microseconds deadline) override {
+    return documents::count_matching(c_, filter, deadline);
   }
   std::vector<Document> matching_documents_after(const DocumentFilter& filter, std::int64_t after_seq,
-                                                 std::size_t limit) override {
-    return documents::matching_after(c_, filter, after_seq, limit);
+                                                 std::size_t limit,
+                                                 std::chrono::microseconds deadline) override {
+    return documents::matching_after(c_, filter, after_seq, limit, deadline);
+  }
+  std::vector<Document> matching_documents_among(const DocumentFilter& filter,
+                                                 const std::vector<std::int64_t>& seqs) override {
+    return documents::matching_among(c_, filter, seqs);
   }
   std::optional<Document> find_document(std::string_view id) override { return documents::find(c_, id); }
   std::vector<Document> find_documents(const std::vector<std::string>& ids) override {
