@@ -467,6 +467,7 @@ TEST_F(DocumentSearchTest,
   // 403 matches for 4 documents of u1's: probed, and the corpus count estimated from them, since
   // the exact one would read every match of the word: 3 of u1's 4 documents, of 405 in all.
   check({"src-2", "src-500", "src-0"}, 304);
+}
 
 // The re-check a bulk write makes under the lock: the filter, restricted to the seqs given.
 TEST_F(DocumentSearchTest, MatchingAmongGivenSeqsAppliesTheFilterToThoseOnly) {
