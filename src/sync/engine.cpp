@@ -857,25 +857,7 @@ void Engine::worker() {
       run(id, control);
     } catch (const std::exception& e) {
       spdlog::error("msg=\"job failed\" job={} error=\"{}\"", id, e.what());
-      try {
-        const auto reason = failure_reason_of(e);
-        auto failed = store_.write_value([&](store::Writer& w) {
-          auto job = w.find_job(id);
-          if (job && job->status == JobStatus::running) {
-            job->status = next_status(job->status, JobEvent::fail);
-            job->failure_reason = reason;
-            job->end_time = job->updated_at = clock_.now_ms();
-            w.save_job(*job);
-            return job;
-          }
-          return std::optional<Job>();
-        });
-        if (failed) {
-          notify(*failed, true);
-        }
-      } catch (const std::exception& e2) {
-        spdlog::error("msg=\"cannot mark job failed\" job={} error=\"{}\"", id, e2.what());
-      }
+      mark_failed(id, failure_reason_of(e));
     }
     {
       std::lock_guard lock(mutex_);
@@ -1047,6 +1029,54 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
                    job.counters.failed, job.running_ms);
       return Ending::none;
     }
+  }
+}
+
+void Engine::mark_failed(const std::string& id, const std::string& reason) {
+  // A job that stopped because the disk is full (or the file is locked by another program) may
+  // find its own failure unwritable too. It is not left `running` with no worker: the write is
+  // tried again, waiting longer each time (at most 5 s), until it succeeds or the engine stops
+  // (then the job is still `running` in the database and recovery resumes it at the next start).
+  auto wait = std::chrono::milliseconds(100);
+  for (bool logged = false;;) {
+    try {
+      auto failed = store_.write_value([&](store::Writer& w) {
+        auto job = w.find_job(id);
+        if (job && job->status == JobStatus::running) {
+          job->status = next_status(job->status, JobEvent::fail);
+          job->failure_reason = reason;
+          job->end_time = job->updated_at = clock_.now_ms();
+          w.save_job(*job);
+          return job;
+        }
+        return std::optional<Job>();
+      });
+      if (failed) {
+        notify(*failed, true);
+      }
+      if (logged) {
+        spdlog::info("msg=\"job marked failed\" job={}", id);
+      }
+      return;
+    } catch (const store::StorageFull& e) {
+      if (!logged) {
+        spdlog::error("msg=\"cannot mark job failed yet; trying again\" job={} error=\"{}\"", id, e.what());
+        logged = true;
+      }
+    } catch (const store::StorageLocked& e) {
+      if (!logged) {
+        spdlog::error("msg=\"cannot mark job failed yet; trying again\" job={} error=\"{}\"", id, e.what());
+        logged = true;
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"cannot mark job failed\" job={} error=\"{}\"", id, e.what());
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    if (cv_.wait_for(lock, wait, [this] { return stopping_; })) {
+      return;
+    }
+    wait = std::min(wait * 2, std::chrono::milliseconds(5000));
   }
 }
 

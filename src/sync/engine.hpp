@@ -141,6 +141,9 @@ class Engine final {
   /// Under the engine's lock, as a worker lets a job go: cancels it in the database when it is
   /// not finished; true when it did.
   bool cancel_released(const std::string& job_id);
+  /// Records that a running job failed with `reason`; a full disk or a lock held elsewhere is
+  /// waited out (tried again until it works or the engine stops).
+  void mark_failed(const std::string& id, const std::string& reason);
   void run(const std::string& job_id, const std::shared_ptr<Control>& control);
   /// The job's batches in the write transaction (bulk jobs): returns how the run ended.
   Ending run_in_transaction(domain::Job& job, JobStep& step, Control& control, std::int64_t running_before,
