@@ -424,6 +424,10 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  /// Gives back the room kept aside for the write that records a failure when the disk is full
+  /// (SQLite: the `<database>-reserve` file, docs/fuzzing.md "Faults"); true when it freed any.
+  virtual bool release_reserve() { return false; }
+
   /// Applies every pending migration; returns the schema version reached.
   virtual int migrate() = 0;
   /// The applied schema version, 0 for an empty database.

@@ -1034,11 +1034,12 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
 
 void Engine::mark_failed(const std::string& id, const std::string& reason) {
   // A job that stopped because the disk is full (or the file is locked by another program) may
-  // find its own failure unwritable too. It is not left `running` with no worker: the write is
+  // find its own failure unwritable too. On a full disk the store's reserved room is given back
+  // once for it (Store::release_reserve). It is not left `running` with no worker: the write is
   // tried again, waiting longer each time (at most 5 s), until it succeeds or the engine stops
   // (then the job is still `running` in the database and recovery resumes it at the next start).
   auto wait = std::chrono::milliseconds(100);
-  for (bool logged = false;;) {
+  for (bool logged = false, released = false;;) {
     try {
       auto failed = store_.write_value([&](store::Writer& w) {
         auto job = w.find_job(id);
@@ -1059,6 +1060,14 @@ void Engine::mark_failed(const std::string& id, const std::string& reason) {
       }
       return;
     } catch (const store::StorageFull& e) {
+      if (!released) {
+        // The room kept aside for this: a checkpoint may not take it (store.hpp).
+        released = true;
+        if (store_.release_reserve()) {
+          spdlog::warn("msg=\"disk full; the reserved room is used to record the job's failure\" job={}", id);
+          continue;
+        }
+      }
       if (!logged) {
         spdlog::error("msg=\"cannot mark job failed yet; trying again\" job={} error=\"{}\"", id, e.what());
         logged = true;

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -330,10 +331,19 @@ TEST_F(EventsTest, ThousandsOfClientsConnectingAndVanishingLeaveTheServerAsItWas
     }
     sockets.clear();
   }
-  // Meanwhile and afterwards the server answers, and new streams work.
+  // Meanwhile and afterwards the server answers, and new streams work: once the server has seen
+  // the last round's streams go (they hold the user's stream slots until it does; the watcher
+  // notices each close as the I/O thread gets to it), a new stream is taken.
   EXPECT_EQ(http.get("/healthz").status, 200);
-  SseClient client(process().port(), admin_.token);
-  ASSERT_EQ(client.status(), 200);
+  std::unique_ptr<SseClient> opened;
+  domain::eventually(
+      [&] {
+        opened = std::make_unique<SseClient>(process().port(), admin_.token);
+        return opened->status() == 200;
+      },
+      10s);
+  auto& client = *opened;
+  ASSERT_EQ(client.status(), 200) << "the user's stream slots were not given back";
   const auto id = start(kGoalSync, "{}", admin_.token);
   EXPECT_TRUE(client.wait_for([&](const auto& ev) { return has_status(ev, id, "completed"); }));
   // Every vanished connection is let go: the descriptors return to where they were (give or take

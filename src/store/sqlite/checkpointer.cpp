@@ -3,8 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "store/sqlite/connection.hpp"
 
@@ -12,7 +17,52 @@ namespace mladmin::store::sqlite {
 
 Checkpointer::Checkpointer(std::string path, CheckpointOptions options)
     : path_(std::move(path)), options_(options) {
+  make_reserve();
   thread_ = std::thread([this] { run(); });
+}
+
+bool Checkpointer::make_reserve() {
+  if (options_.reserve_bytes <= 0) {
+    return false;
+  }
+  const std::string reserve = path_ + "-reserve";
+  std::error_code ec;
+  if (static_cast<std::int64_t>(std::filesystem::file_size(reserve, ec)) == options_.reserve_bytes && !ec) {
+    return true;
+  }
+  // Written, not merely sized: a sparse file would hold no room. (No fsync: the file system
+  // allocates the blocks at the write; the reserve need not survive a crash, it is made again.)
+  const int fd = ::open(reserve.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return false;
+  }
+  const std::vector<char> zeros(64 * 1024, 0);
+  std::int64_t left = options_.reserve_bytes;
+  while (left > 0) {
+    const auto n =
+        ::write(fd, zeros.data(), static_cast<std::size_t>(std::min<std::int64_t>(left, 64 * 1024)));
+    if (n <= 0) {
+      break;
+    }
+    left -= n;
+  }
+  const bool ok = left == 0;
+  ::close(fd);
+  if (!ok) {
+    std::filesystem::remove(reserve, ec);
+  }
+  return ok;
+}
+
+bool Checkpointer::release_reserve() {
+  if (options_.reserve_bytes <= 0) {
+    return false;
+  }
+  std::error_code ec;
+  const bool removed = std::filesystem::remove(path_ + "-reserve", ec);
+  std::lock_guard lock(mutex_);
+  held_ = true;
+  return removed;
 }
 
 Checkpointer::~Checkpointer() {
@@ -41,6 +91,20 @@ void Checkpointer::run() {
   for (;;) {
     if (cv_.wait_for(lock, options_.interval, [this] { return stop_; })) {
       return;
+    }
+    if (held_) {
+      // The reserve was given back to record a failure on a full disk: no checkpoint may grow
+      // the database file into its room until the disk has room for four reserves again.
+      struct statvfs fs {};
+      const auto dir = std::filesystem::path(path_).parent_path();
+      if (::statvfs(dir.empty() ? "." : dir.c_str(), &fs) != 0 ||
+          static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize) <
+              4 * options_.reserve_bytes ||
+          !make_reserve()) {
+        continue;
+      }
+      held_ = false;
+      spdlog::info("msg=\"the disk has room again; reserve made, WAL checkpoints go on\"");
     }
     lock.unlock();
     int log = 0;

@@ -1077,6 +1077,10 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
   checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints);
 }
 
+bool SqliteStore::release_reserve() {
+  return checkpointer_->release_reserve();
+}
+
 std::uint64_t SqliteStore::data_version() {
   std::lock_guard lock(version_mutex_);
   auto st = version_conn_->prepare("PRAGMA data_version");

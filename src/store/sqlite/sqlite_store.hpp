@@ -51,6 +51,7 @@ class SqliteStore final : public Store {
   /// SQLite's `PRAGMA data_version` on a connection of its own, which no transaction of this
   /// process runs on: it changes after any commit, the writer's here included.
   std::uint64_t data_version() override;
+  bool release_reserve() override;
   void read(const std::function<void(Reader&)>& fn) override;
   void write(const std::function<void(Writer&)>& fn) override;
 
