@@ -714,6 +714,21 @@ std::int64_t count_matching(Connection& c, const DocumentFilter& f, std::chrono:
   });
 }
 
+namespace {
+
+/// The documents a query of kColumns answers, in its order.
+std::vector<Document> documents_of(Connection& c, const Sql& sql) {
+  auto st = c.prepare(sql.text);
+  sql.bind(st);
+  std::vector<Document> out;
+  while (st.step()) {
+    out.push_back(read_document(st));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<Document> matching_after(Connection& c, const DocumentFilter& f, std::int64_t after_seq,
                                      std::size_t limit, std::chrono::microseconds deadline) {
   Sql sql;
@@ -725,15 +740,7 @@ std::vector<Document> matching_after(Connection& c, const DocumentFilter& f, std
   const std::string seq = seq_column(drive);
   sql.add(" AND " + seq + " > ?", after_seq);
   sql.add(" ORDER BY " + seq + " LIMIT ?", static_cast<std::int64_t>(limit));
-  return within(c, deadline, kFilterWhat, kFilterAdvice, [&] {
-    auto st = c.prepare(sql.text);
-    sql.bind(st);
-    std::vector<Document> out;
-    while (st.step()) {
-      out.push_back(read_document(st));
-    }
-    return out;
-  });
+  return within(c, deadline, kFilterWhat, kFilterAdvice, [&] { return documents_of(c, sql); });
 }
 
 std::vector<Document> matching_among(Connection& c, const DocumentFilter& f,
@@ -762,13 +769,7 @@ std::vector<Document> matching_among(Connection& c, const DocumentFilter& f,
   }
   sql.add(" AND d.rowid IN (SELECT value FROM json_each(?))", boost::json::serialize(list));
   sql.add(std::string(" ORDER BY ") + seq_column(drive));
-  auto st = c.prepare(sql.text);
-  sql.bind(st);
-  std::vector<Document> out;
-  while (st.step()) {
-    out.push_back(read_document(st));
-  }
-  return out;
+  return documents_of(c, sql);
 }
 
 std::optional<Document> find(Connection& c, std::string_view id) {
