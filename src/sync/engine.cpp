@@ -5,6 +5,7 @@
 
 #include <set>
 #include <unordered_map>
+#include <utility>
 
 #include "domain/error.hpp"
 #include "domain/source.hpp"
@@ -1039,7 +1040,13 @@ void Engine::mark_failed(const std::string& id, const std::string& reason) {
   // tried again, waiting longer each time (at most 5 s), until it succeeds or the engine stops
   // (then the job is still `running` in the database and recovery resumes it at the next start).
   auto wait = std::chrono::milliseconds(100);
-  for (bool logged = false, released = false;;) {
+  bool logged = false;
+  const auto say_waiting = [&](const std::exception& e) {
+    if (!std::exchange(logged, true)) {
+      spdlog::error("msg=\"cannot mark job failed yet; trying again\" job={} error=\"{}\"", id, e.what());
+    }
+  };
+  for (bool released = false;;) {
     try {
       auto failed = store_.write_value([&](store::Writer& w) {
         auto job = w.find_job(id);
@@ -1068,15 +1075,9 @@ void Engine::mark_failed(const std::string& id, const std::string& reason) {
           continue;
         }
       }
-      if (!logged) {
-        spdlog::error("msg=\"cannot mark job failed yet; trying again\" job={} error=\"{}\"", id, e.what());
-        logged = true;
-      }
+      say_waiting(e);
     } catch (const store::StorageLocked& e) {
-      if (!logged) {
-        spdlog::error("msg=\"cannot mark job failed yet; trying again\" job={} error=\"{}\"", id, e.what());
-        logged = true;
-      }
+      say_waiting(e);
     } catch (const std::exception& e) {
       spdlog::error("msg=\"cannot mark job failed\" job={} error=\"{}\"", id, e.what());
       return;
