@@ -6,15 +6,18 @@
 // that stops reading is dropped.
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -362,6 +365,92 @@ TEST_F(EventsHeartbeatTest, AnIdleStreamGetsACommentLineEveryHeartbeat) {
   ASSERT_EQ(client.status(), 200);
   EXPECT_TRUE(client.wait_comments(3, 10s)) << "comments seen: " << client.comments();
   EXPECT_FALSE(client.ended());
+}
+
+/// Reads from `socket` into `got` until `done(got)` holds, the peer ends the connection, or
+/// `deadline` passes (poll with a timeout: never blocks past it); answers whether `done` held.
+/// `ended` tells whether the connection ended (EOF or an error such as a reset).
+bool read_until(boost::asio::ip::tcp::socket& socket, std::string& got,
+                const std::function<bool(const std::string&)>& done,
+                std::chrono::steady_clock::time_point deadline, bool& ended) {
+  ended = false;
+  std::array<char, 4096> scratch{};
+  while (!done(got)) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return false;
+    }
+    pollfd p{socket.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      continue;
+    }
+    const auto n = ::recv(socket.native_handle(), scratch.data(), scratch.size(), 0);
+    if (n <= 0) {
+      ended = true;
+      return done(got);
+    }
+    got.append(scratch.data(), static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// docs/security.md: a client that stops taking a response for read_timeout_ms is dropped. An event
+// stream whose client stops reading fills the socket's buffers; the server's write then waits, and
+// the stream's write deadline ends it, which gives its user's stream slot back. Deterministic: the
+// stalled client reads its stream's head and snapshot first (the server registers a stream before
+// it writes its snapshot, so from then on the stream holds the slot for sure), and its receive
+// buffer is made small before it connects, so that a bounded number of jobs' events fill it.
+TEST(EventsStalledReaderTest, AClientThatStopsReadingIsDroppedAndItsStreamSlotFreed) {
+  IntegrationServer server({.config = "[server]\nread_timeout_ms = 500\n"
+                                      "[events]\nmax_streams_per_user = 1\n"
+                                      "[sync]\nstarts_per_minute = 1000000\n"});
+  const auto ann = server.add_account("ann@events.test", "ml_admin");
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket stalled(io);
+  stalled.open(boost::asio::ip::tcp::v4());
+  stalled.set_option(boost::asio::socket_base::receive_buffer_size(4096));
+  stalled.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+  const std::string request =
+      "GET /api/ml/sync/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + ann.token + "\r\n\r\n";
+  boost::asio::write(stalled, boost::asio::buffer(request));
+  std::string got;
+  bool ended = false;
+  ASSERT_TRUE(read_until(
+      stalled, got,
+      [](const std::string& g) {
+        const auto at = g.find("event: snapshot\n");
+        return at != std::string::npos && g.find("\n\n", at) != std::string::npos;
+      },
+      std::chrono::steady_clock::now() + 30s, ended))
+      << "no snapshot on the stream that is to stall: " << got;
+  ASSERT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+
+  // The stalled stream holds ann's only slot.
+  EXPECT_EQ(SseClient(server.port(), ann.token).status(), 429);
+
+  // From here on the client reads nothing. Jobs' events fill the buffers; bounded in count and
+  // time. Every 25 jobs, a new stream tells whether the slot is free again.
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  bool freed = false;
+  int jobs = 0;
+  for (int posts = 0; !freed && posts < 20000 && std::chrono::steady_clock::now() < deadline; ++posts) {
+    const auto res =
+        server.http().post("/api/ml/sync/journal-entries", R"({"scope":"all","mode":"full"})", ann.token);
+    // 409 while the previous job of this scope is still running: no job, and no events.
+    ASSERT_TRUE(res.status == 202 || res.status == 409) << res.status << " " << res.body;
+    if (res.status == 202 && ++jobs % 25 == 0) {
+      freed = SseClient(server.port(), ann.token).status() == 200;
+    }
+  }
+  EXPECT_TRUE(freed) << "the stream of a client that stopped reading was not dropped (" << jobs << " jobs)";
+
+  // And the server closed the stalled connection: what it had sent, then the end.
+  got.clear();
+  read_until(
+      stalled, got, [](const std::string& g) { return g.size() > (64u << 20); },
+      std::chrono::steady_clock::now() + 30s, ended);
+  EXPECT_TRUE(ended) << "the stalled connection is still open";
 }
 
 }  // namespace
