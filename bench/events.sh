@@ -19,6 +19,9 @@
 # of its own whose autogroup has that nice value, so that the figures measure the server rather
 # than the neighbours; `nice` alone does not help against other sessions. The latency bench prints
 # how long the server's threads still waited for a CPU either way.
+# The floor under the CPU per event (docs/benchmarks.md, "Event fan-out"): build/release/bench/sendmsg_probe
+# (bare sendmsg to 1,000 loopback sockets) and bench/perf_split.py over a profile taken with
+# MLADMIN_BENCH_PERF_ARGS=-g.
 # Needs: cmake --preset release && cmake --build --preset release --target mladmin events_bench
 # The bench raises its own descriptor limit to the hard limit; the server raises its own at start.
 set -euo pipefail

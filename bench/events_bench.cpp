@@ -13,7 +13,9 @@
 //                 commits; 50 ms coalescing included);
 //       fan-out: per status change, the first client's receipt → the last client's;
 //     and, with --pid, the CPU the server and the bench used and how long the server's threads
-//     waited for a CPU. --dump writes every job event of the first client as TSV.
+//     waited for a CPU, and the server's I/O thread CPU per job event (user and system) and job
+//     events per write (each write is one chunk of the chunked encoding). --dump writes every
+//     job event of the first client as TSV.
 //   events_bench idle --url URL --token T --pid SERVER_PID [--connections 10000]
 //                     [--concurrency 200] [--history 0] [--healthz 200]
 //     Runs `history` empty incremental syncs (so that each stream starts with a snapshot of that
