@@ -63,7 +63,8 @@ def search(text):
         m = SEARCH_ROW.match(line)
         if m and not line.startswith(("query", "documents:", "built", "rank_")):
             matches = "–" if m[2] == "-1" else f"{int(m[2]):,}"
-            rows.append([m[1].strip(), matches, m[3], Fig(m[4], "{:.2f} ms"), Fig(m[5], "{:.2f} ms"),
+            ranked = Fig(m[3], "{:,.0f}") if m[3].isdigit() else m[3]
+            rows.append([m[1].strip(), matches, ranked, Fig(m[4], "{:.2f} ms"), Fig(m[5], "{:.2f} ms"),
                          Fig(m[7], "{:.2f} ms"), Fig(m[9], "{:.2f} ms"), m[11].strip()])
     if not rows:
         raise ValueError("no query timed")
@@ -232,8 +233,8 @@ def merge(runs):
                     v = match[ci] if match and ci < len(match) else None
                     values.append(v.value if isinstance(v, Fig) else None)
                 present = [v for v in values if v is not None]
-                if len(runs) == 1:
-                    merged.append(cell.show())
+                if len(runs) == 1 or (len(present) == len(values) and len(set(present)) == 1):
+                    merged.append(cell.show())  # one run, or the same in every run (a count)
                 else:
                     single = ", ".join(cell.show(v).split(" ")[0] if v is not None else "—" for v in values)
                     merged.append(f"{cell.show(statistics.median(present))} ({single})")
@@ -292,7 +293,8 @@ def targets(merged):
             continue
         v = median_of(tables, header0, row, col)
         if v is not None:
-            rows.append([what, target, f"{v:,.2f} {unit}".replace(".00 ", " "), "met" if met(v) else "**missed**"])
+            shown = {"ms": "{:.2f}", "µs": "{:.1f}", "MiB": "{:.1f}"}.get(unit, "{:,.0f}").format(v)
+            rows.append([what, target, f"{shown} {unit}", "met" if met(v) else "**missed**"])
     return rows
 
 
