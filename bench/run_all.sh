@@ -10,7 +10,7 @@
 #                                      machine's load touches all of them alike
 #   MLADMIN_BENCH_ONLY="search sync"   runs only those, of: sync jobs auth events idle search
 #                                      stats mlsink login web
-#   MLADMIN_BENCH_OUT=DIR              where the outputs go (emptied of earlier results first)
+#   MLADMIN_BENCH_OUT=DIR              where the outputs go (earlier results there are removed first)
 #   MLADMIN_BENCH_AUTOGROUP_NICE=-10   passed on to bench/events.sh and bench/ml_sink.sh (see there)
 #   bench/run_all.sh --dry-run         prints the commands and their time limits, runs nothing
 #
@@ -34,9 +34,11 @@ rel=build/release
 want() { [[ " $only " == *" $1 "* ]]; }
 tmp=$(mktemp -d)  # the search store, shared by the search runs
 trap 'rm -rf "$tmp"' EXIT
+names="sync jobs auth events idle search stats mlsink login web"
 if [ -z "$dry" ]; then
   mkdir -p "$out"
-  rm -f "$out"/*.txt
+  for name in $names; do rm -f "$out/$name".*.txt "$out/$name.txt"; done  # earlier results
+  rm -f "$out/skipped.txt" "$out/run_all.txt"
 fi
 planned=0
 failed=0
@@ -125,7 +127,8 @@ fi
   echo "# make bench, $date0-$(date -u '+%H:%M') UTC: $runs run(s) of each benchmark in $((SECONDS - start)) s"
   echo
   echo "Release build of commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)');" \
-    "$(nproc) CPUs; load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+    "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))," \
+    "$(free -g | awk '/^Mem:/ {print $2}') GiB, kernel $(uname -r); load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
     "outputs in $out/."
 } >"$out/run_all.txt"
 echo ">> all runs done in $((SECONDS - start)) s; $failed run(s) failed" >&2
