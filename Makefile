@@ -48,8 +48,9 @@ test-tsan: deps
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -L unit -LE web
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -R '$(TSAN_TESTS)'
 
-## make bench: build the release preset, run every benchmark in bench/ (under 15 minutes on 2
-## cores) and print a table in the format of docs/benchmarks.md (bench/run_all.sh).
+## make bench: build the release preset, run every benchmark in bench/ 3 times in rounds (under 15
+## minutes on 2 cores) and print the tables of docs/benchmarks.md, each figure the median of the
+## runs and the single runs (bench/run_all.sh; MLADMIN_BENCH_RUNS=N, MLADMIN_BENCH_ONLY="sync jobs").
 bench: deps
 	cmake --preset release
 	cmake --build --preset release --target mladmin sync_bench search_bench stats_bench events_bench

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Full sync throughput with the ML service sink (issue 14): the embedded store alone, then through
 # the reference receiver answering at once, then with 5 ms added per request.
 # Usage: bench/ml_sink.sh [BUILD_DIR=build/release] [N=100000] [RUNS=1]
@@ -10,17 +10,16 @@
 # engine (it is single-threaded Python).
 # On a machine shared with other work, MLADMIN_BENCH_AUTOGROUP_NICE=-10 (root, Linux scheduler
 # autogroups) runs it all in a session of its own with that autogroup nice value, as
-# bench/events.sh does; only for runs of minutes, since it starves the neighbours.
-set -eu
-if [ -n "${MLADMIN_BENCH_AUTOGROUP_NICE:-}" ] && [ -z "${MLADMIN_BENCH_IN_AUTOGROUP:-}" ]; then
-  export MLADMIN_BENCH_IN_AUTOGROUP=1
-  exec setsid -w sh -c 'echo "$MLADMIN_BENCH_AUTOGROUP_NICE" >/proc/self/autogroup && exec sh "$0" "$@"' "$0" "$@"
-fi
+# bench/events.sh does; only for runs of minutes, since it starves the neighbours (bench/lib.sh).
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_autogroup "$@"
 echo "machine: $(nproc) CPUs, $(cat /proc/self/autogroup 2>/dev/null || echo 'no autogroup'), $(python3 --version)"
 build=${1:-build/release}
 n=${2:-100000}
 runs=${3:-1}
-dir=$(mktemp -d)
+dir=$bench_dir
 receiver=
 tck=$(getconf CLK_TCK)
 stop_receiver() {
@@ -30,20 +29,15 @@ stop_receiver() {
     receiver=
   fi
 }
-trap 'stop_receiver; rm -rf "$dir"' EXIT
-
-# utime + stime of process $1 in clock ticks (fields 14 and 15 of /proc/PID/stat; the fields
-# are counted after the command name, which may hold blanks).
-cpu_ticks() {
-  sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'
-}
+trap 'stop_receiver; bench_cleanup' EXIT
+cpu_ticks() { bench_cpu_ticks "$1"; }
 
 start_receiver() {
   rm -f "$dir/ml.db" "$dir/ml.db-wal" "$dir/ml.db-shm" "$dir/out"
   python3 examples/ml-service/receiver.py --port 0 --token bench --db "$dir/ml.db" --test-switches \
     >"$dir/out" 2>"$dir/err" &
   receiver=$!
-  for _ in $(seq 1 100); do grep -q listening "$dir/out" && break; sleep 0.1; done
+  for _ in $(seq 1 100); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
   url=$(sed -n 's/^listening on //p' "$dir/out")
   [ -n "$url" ] || { echo "the receiver did not start:" >&2; cat "$dir/err" >&2; exit 1; }
 }
@@ -63,7 +57,7 @@ run() {
   while kill -0 "$pid" 2>/dev/null; do
     t=$(cpu_ticks "$pid")
     [ -z "$t" ] || last=$t
-    if [ -z "$start" ] && grep -q '^seeded' "$dir/run"; then start=$last; fi
+    if [ -z "$start" ] && grep -q '^seeded' "$dir/run" 2>/dev/null; then start=$last; fi
     sleep 0.1
   done
   wait "$pid"

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Checks what `make bench` prints, without running a benchmark (CTest: bench.report, label unit):
+bench/report.py turns the outputs kept in bench/testdata/report/ (real outputs of 3 runs of
+sync_bench and bench/jobs.sh and one of bench/events.sh, from `make bench` on this project's
+machine) into the tables of docs/benchmarks.md, each figure the median of the runs followed by
+the single runs; an output without figures is named, not hidden; and bench/run_all.sh --dry-run
+plans every benchmark of issue 13 MLADMIN_BENCH_RUNS times."""
+import os
+import pathlib
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BENCH = pathlib.Path(__file__).resolve().parent
+FIXTURE = BENCH / "testdata" / "report"
+
+
+def report(directory):
+    return subprocess.run([sys.executable, str(BENCH / "report.py"), str(directory)], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def runs(name, pattern):
+    """The figure `pattern` captures in each run of `name` in the fixture, in run order."""
+    files = sorted(FIXTURE.glob(f"{name}.*.txt"), key=lambda p: int(p.name.split(".")[1]))
+    return [float(re.search(pattern, f.read_text())[1]) for f in files]
+
+
+class ReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.out = report(FIXTURE)
+
+    def test_sync_rate_is_the_median_then_each_run(self):
+        rates = runs("sync", r"full sync of \d+ items.*?s wall \((\d+) items/s\)")
+        self.assertEqual(len(rates), 3)
+        single = ", ".join(f"{r:,.0f}" for r in rates)
+        self.assertIn(f"| {statistics.median(rates):,.0f} items/s ({single}) |", self.out)
+
+    def test_job_lookup_requests_per_second_and_its_target(self):
+        rps = runs("jobs", r"Requests/sec:\s+([\d.]+)")  # the first section of each run: the lookup
+        median = statistics.median(rps)
+        row = next(l for l in self.out.splitlines() if l.startswith("| `GET /api/ml/sync/job/:id"))
+        self.assertIn(f"| {median:,.0f} (" + ", ".join(f"{r:,.0f}" for r in rps) + ") |", row)
+        target = next(l for l in self.out.splitlines() if l.startswith("| `GET /api/ml/sync/job/:id`, 32"))
+        self.assertIn(f"| {median:,.0f} requests/s | " + ("met" if median >= 50000 else "**missed**"), target)
+
+    def test_each_run_says_its_date_and_load(self):
+        for f in FIXTURE.glob("*.*.txt"):
+            text = f.read_text()
+            date = re.search(r"^## date: (.*)$", text, re.M)[1]
+            load = re.search(r"^## load before: (.*)$", text, re.M)[1]
+            self.assertRegex(self.out, rf"\| {date} \| {re.escape(load)} \||Load average {re.escape(load)} before",
+                             f.name)
+
+    def test_event_latency_of_1000_clients(self):
+        text = (FIXTURE / "events.1.txt").read_text().split("== latency with 1000 client(s)")[1]
+        p99 = re.search(r"^  progress events\s+\d+\s+[\d.]+\s+([\d.]+)", text, re.M)[1]
+        self.assertRegex(self.out, rf"\| progress → event, 1,000 clients, p99 \| ≤ 75 ms \| {p99} ms \|")
+
+    def test_nothing_is_unreadable(self):
+        self.assertNotIn("could not read", self.out)
+
+    def test_an_output_without_figures_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            shutil.copy(FIXTURE / "sync.1.txt", d)
+            # search_bench when every query was filtered out: a header and no figures
+            pathlib.Path(d, "search.1.txt").write_text(
+                "## command: search_bench 1000000 20\n## date: 2026-12-03 15:46 UTC\n"
+                "documents: 1000000; runs per query: 20; page size 50\nquery matches ranked p50 ms\n## exit: 0\n")
+            out = report(d)
+        self.assertIn("could not read the figures of search.1.txt", out)
+        self.assertIn("items/s", out)  # the others are still printed
+
+
+class DryRunTest(unittest.TestCase):
+    def test_every_benchmark_runs_the_asked_number_of_times(self):
+        env = dict(os.environ, MLADMIN_BENCH_RUNS="3")
+        env.pop("MLADMIN_BENCH_ONLY", None)
+        out = subprocess.run([str(BENCH / "run_all.sh"), "--dry-run"], check=True, capture_output=True,
+                             text=True, env=env).stdout
+        planned = re.findall(r"^(\w+) run (\d+) ", out, re.M)
+        names = ["sync", "events", "idle", "search", "stats", "mlsink", "login"]
+        names += ["jobs", "auth"] if shutil.which("wrk") else []  # skipped without wrk, and said so
+        for name in names:
+            self.assertEqual([k for n, k in planned if n == name], ["1", "2", "3"], name)
+        self.assertIn('bench/events.sh latency 100000 "1 1000"', out)  # 1 and 1,000 clients
+
+
+if __name__ == "__main__":
+    unittest.main()
