@@ -7,12 +7,21 @@
 // With MLADMIN_BENCH_ML_URL set (and MLADMIN_BENCH_ML_TOKEN when the service wants one), every
 // batch also goes to that ML service through the HttpSink (docs/ml-service-api.md); bench/ml_sink.sh
 // runs it against the reference receiver, at once and with 5 ms added per request.
+// Tuning for measurements (docs/benchmarks.md): MLADMIN_BENCH_CACHE_MIB (the writer's page cache,
+// [database] cache_mib), MLADMIN_BENCH_BATCH_ITEMS, MLADMIN_BENCH_BATCH_MS (a slice's bounds; a
+// large value makes slices of exactly BATCH_ITEMS, also under callgrind), MLADMIN_BENCH_COMMIT_GROUP
+// (slices per commit at most), MLADMIN_BENCH_SQL (SQL run on the seeded file before the sync, such
+// as FTS5's automerge setting).
+#include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -23,10 +32,40 @@
 #include "domain/ids.hpp"
 #include "sink/http_sink.hpp"
 #include "store/store.hpp"
+#include "store/store_options.hpp"
 #include "sync/engine.hpp"
 
 using namespace mladmin;
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// User and system CPU seconds of this process (every thread) so far: a measure that depends
+/// less on the machine's load than the wall time (docs/benchmarks.md).
+std::pair<double, double> process_cpu() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return {static_cast<double>(u.ru_utime.tv_sec) + static_cast<double>(u.ru_utime.tv_usec) / 1e6,
+          static_cast<double>(u.ru_stime.tv_sec) + static_cast<double>(u.ru_stime.tv_usec) / 1e6};
+}
+
+/// Read and write system calls of this process so far (/proc/self/io: syscr, syscw).
+std::pair<long long, long long> process_io_calls() {
+  std::ifstream in("/proc/self/io");
+  std::string key;
+  long long value = 0;
+  std::pair<long long, long long> out{0, 0};
+  while (in >> key >> value) {
+    if (key == "syscr:") {
+      out.first = value;
+    } else if (key == "syscw:") {
+      out.second = value;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const long n = argc > 1 ? std::atol(argv[1]) : 1000000;
@@ -38,7 +77,11 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   const std::string url = "sqlite://" + (dir / "bench.db").string();
   {
-    auto store = store::open_store(url, 2);
+    store::StoreOptions store_options;
+    if (const char* v = std::getenv("MLADMIN_BENCH_CACHE_MIB"); v != nullptr) {
+      store_options.writer_cache_mib = static_cast<std::size_t>(std::atol(v));
+    }
+    auto store = store::open_store(url, 2, store_options);
     store->migrate();
     domain::SystemClock clock;
     domain::UuidV7Generator ids(clock);
@@ -79,6 +122,25 @@ int main(int argc, char** argv) {
 
     sync::EngineOptions options;
     options.workers = static_cast<std::size_t>(workers);
+    if (const char* v = std::getenv("MLADMIN_BENCH_BATCH_ITEMS"); v != nullptr) {
+      options.batch_items = static_cast<std::size_t>(std::atol(v));
+    }
+    if (const char* v = std::getenv("MLADMIN_BENCH_BATCH_MS"); v != nullptr) {
+      options.batch_time = std::chrono::milliseconds(std::atol(v));
+    }
+    if (const char* v = std::getenv("MLADMIN_BENCH_COMMIT_GROUP"); v != nullptr) {
+      options.commit_group = static_cast<std::size_t>(std::atol(v));
+    }
+    if (const char* v = std::getenv("MLADMIN_BENCH_SQL"); v != nullptr) {
+      sqlite3* db = nullptr;
+      sqlite3_open((dir / "bench.db").c_str(), &db);
+      sqlite3_busy_timeout(db, 5000);
+      char* err = nullptr;
+      if (sqlite3_exec(db, v, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::printf("MLADMIN_BENCH_SQL: %s\n", err);
+      }
+      sqlite3_close(db);
+    }
     std::unique_ptr<sink::HttpSink> ml_sink;
     if (const char* ml_url = std::getenv("MLADMIN_BENCH_ML_URL"); ml_url != nullptr && *ml_url != '\0') {
       sink::MlServiceConfig ml;
@@ -90,8 +152,13 @@ int main(int argc, char** argv) {
                   ml.batch_items, ml.max_in_flight);
     }
     sync::Engine engine(*store, clock, ids, options, ml_sink.get());
+    std::atomic<long long> commits{0};  // one event per committed transaction of a job
+    engine.set_listener(
+        [&commits](const domain::Job&, bool) { commits.fetch_add(1, std::memory_order_relaxed); });
     engine.start();
     const auto sync_start = Clock::now();
+    const auto cpu_start = process_cpu();
+    const auto io_start = process_io_calls();
     std::vector<domain::Job> started;
     for (long j = 0; j < jobs; ++j) {
       sync::StartRequest req;
@@ -115,6 +182,8 @@ int main(int argc, char** argv) {
       }
     }
     const double sync_s = std::chrono::duration<double>(Clock::now() - sync_start).count();
+    const auto cpu_end = process_cpu();
+    const auto io_end = process_io_calls();
     engine.stop();
     const auto docs = store->read_value([](store::Reader& r) { return r.count_documents(std::nullopt); });
     long long items = 0;
@@ -135,8 +204,18 @@ int main(int argc, char** argv) {
         "%.2f s (%.0f items/s)\n",
         items, jobs, jobs == 1 ? "" : "s", workers, workers == 1 ? "" : "s", sync_s, items / sync_s,
         running_ms / 1000.0, items * 1000.0 / std::max<std::int64_t>(1, running_ms));
+    std::printf("CPU of this process during the sync: %.2f s user, %.2f s system (%.1f us per item)\n",
+                cpu_end.first - cpu_start.first, cpu_end.second - cpu_start.second,
+                (cpu_end.first - cpu_start.first + cpu_end.second - cpu_start.second) * 1e6 /
+                    static_cast<double>(std::max<long long>(1, items)));
+    std::printf("%lld commits of the jobs (%.0f items per commit)\n", commits.load(),
+                static_cast<double>(items) / static_cast<double>(std::max(1LL, commits.load())));
     std::printf(
-        "documents are searchable when the job completes: each batch feeds the FTS5 index in the same "
+        "read and write system calls during the sync: %.2f and %.2f per item\n",
+        static_cast<double>(io_end.first - io_start.first) / static_cast<double>(std::max(1LL, items)),
+        static_cast<double>(io_end.second - io_start.second) / static_cast<double>(std::max(1LL, items)));
+    std::printf(
+        "documents are searchable when the job completes: each commit feeds the FTS5 index in the same "
         "transaction as its documents\n");
   }
   std::filesystem::remove_all(dir);

@@ -25,6 +25,7 @@
 #include "metrics/metrics.hpp"
 #include "sink/http_sink.hpp"
 #include "store/store.hpp"
+#include "store/store_options.hpp"
 #include "sync/engine.hpp"
 #include "sync/retention.hpp"
 #include "util/embedded.hpp"
@@ -64,7 +65,8 @@ void warn_if_database_readable(const std::string& database_url) {
 
 std::unique_ptr<store::Store> open_and_migrate(const Config& config) {
   warn_if_database_readable(config.database_url);
-  auto store = store::open_store(config.database_url, config.server.handler_threads + 2);
+  auto store = store::open_store(config.database_url, config.server.handler_threads + 2,
+                                 store::StoreOptions{config.database_cache_mib});
   const int version = store->migrate();
   spdlog::info("msg=\"database ready\" url={} schema_version={}", config.database_url, version);
   return store;

@@ -117,6 +117,8 @@ void load_config_file(const std::string& path, Config& c) {
         c.events.client_queue = static_cast<std::size_t>(integer(v, path, key, 16, 1000000));
       } else if (key == "database.url") {
         c.database_url = string(v, path, key);
+      } else if (key == "database.cache_mib") {
+        c.database_cache_mib = static_cast<std::size_t>(integer(v, path, key, 1, 65536));
       } else if (key == "auth.jwt_secret") {
         c.jwt_secret = string(v, path, key);
       } else if (key == "auth.token_ttl_seconds") {

@@ -18,7 +18,8 @@ namespace mladmin::app {
 /// config.example.toml documents each key.
 struct Config {
   std::string database_url = "sqlite://./mladmin.db";
-  http::ServerOptions server;                        ///< host and port come from `listen`
+  std::size_t database_cache_mib = 64;  ///< [database] cache_mib: the writer connection's page cache
+  http::ServerOptions server;           ///< host and port come from `listen`
   std::size_t import_max_bytes = 256 * 1024 * 1024;  ///< [server] import_max_bytes: POST /api/import bodies
   std::optional<std::string> jwt_secret;             ///< from MLADMIN_JWT_SECRET or [auth] jwt_secret
   std::int64_t token_ttl_seconds = 12 * 3600;

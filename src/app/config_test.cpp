@@ -43,6 +43,7 @@ max_body_bytes = 2048
 import_max_bytes = 65536
 [database]
 url = "sqlite:///tmp/x.db"
+cache_mib = 256
 [auth]
 token_ttl_seconds = 3600
 login_failures_per_email = 3
@@ -59,6 +60,7 @@ retention_days = 30
   EXPECT_EQ(c.server.max_body_bytes, 2048u);
   EXPECT_EQ(c.import_max_bytes, 65536u);
   EXPECT_EQ(c.database_url, "sqlite:///tmp/x.db");
+  EXPECT_EQ(c.database_cache_mib, 256u);
   EXPECT_EQ(c.token_ttl_seconds, 3600);
   EXPECT_EQ(c.login_limits.per_email, 3);
   EXPECT_EQ(c.log_level, "debug");
@@ -81,6 +83,17 @@ TEST_F(ConfigFileTest, NegativeOrAbsurdRetentionIsRefusedByName) {
     text += '\n';
     const auto error = load_error(write(text));
     EXPECT_NE(error.find("sync.retention_days"), std::string::npos) << bad << ": " << error;
+  }
+}
+
+TEST_F(ConfigFileTest, WriterCacheDefaultsTo64MibAndAbsurdSizesAreRefusedByName) {
+  EXPECT_EQ(Config{}.database_cache_mib, 64u);
+  for (const char* bad : {"cache_mib = 0", "cache_mib = 65537", "cache_mib = \"64\"", "cache_mib = -1"}) {
+    std::string text = "[database]\n";
+    text += bad;
+    text += '\n';
+    const auto error = load_error(write(text));
+    EXPECT_NE(error.find("database.cache_mib"), std::string::npos) << bad << ": " << error;
   }
 }
 

@@ -1,4 +1,5 @@
 #include "store/store.hpp"
+#include "store/store_options.hpp"
 
 #include <stdexcept>
 
@@ -7,6 +8,11 @@
 namespace mladmin::store {
 
 std::unique_ptr<Store> open_store(const std::string& url, std::size_t pool_size) {
+  return open_store(url, pool_size, StoreOptions{});
+}
+
+std::unique_ptr<Store> open_store(const std::string& url, std::size_t pool_size,
+                                  const StoreOptions& options) {
   constexpr std::string_view kSqlite = "sqlite://";
   std::string path;
   if (url.rfind(kSqlite, 0) == 0) {
@@ -21,7 +27,7 @@ std::unique_ptr<Store> open_store(const std::string& url, std::size_t pool_size)
   if (path.empty()) {
     throw std::runtime_error("database URL '" + url + "' names no file");
   }
-  return std::make_unique<sqlite::SqliteStore>(path, pool_size);
+  return std::make_unique<sqlite::SqliteStore>(path, pool_size, sqlite::CheckpointOptions{}, options);
 }
 
 }  // namespace mladmin::store

@@ -312,16 +312,17 @@ void requeue_records(store::Writer& w, domain::SourceType type, const std::vecto
   }
 }
 
-/// Applies a slice to the job in `w`'s transaction: its documents (less those the sink rejected,
-/// which fail with the service's reason and go back into the change feed), its counters, item
-/// errors and checkpoint.
+/// Applies a slice to the job in `w`'s transaction: its counters, item errors and checkpoint, and
+/// gathers its documents into `writes` (less those the sink rejected, which fail with the
+/// service's reason and go back into the change feed); the caller applies `writes` in the same
+/// transaction, once for all the slices it commits together.
 void commit_slice(store::Writer& w, Job& job, Slice& s,
-                  const std::unordered_map<std::string, std::string>& rejected, const domain::Clock& clock) {
+                  const std::unordered_map<std::string, std::string>& rejected, const domain::Clock& clock,
+                  store::DocumentWrites& writes) {
   const auto type = source_of(job.type);
   // A record changed since the slice was read (by an edit, seen by another job's scan) has left
   // this job's range: the next sync takes its new version, so this one neither writes nor counts it.
   const bool recheck = !s.items.empty() && w.max_change_seq(type) > s.snapshot;
-  store::DocumentWrites writes;
   std::vector<domain::ItemError> new_errors;
   std::vector<std::string> requeue;  // rejected by the service: the next sync offers them again
   const auto now = clock.now_ms();
@@ -360,7 +361,6 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
   for (auto& e : s.failed) {
     record_failure(job, std::move(e), new_errors);
   }
-  writes.apply(w);
   requeue_records(w, type, requeue);
   job.checkpoint_seq = std::max(job.checkpoint_seq, s.checkpoint);
   w.delete_job_errors(job.id, s.retried);
@@ -445,7 +445,9 @@ class Engine::Pipeline {
     // With a sink, a slice is one sink batch, and at most max_in_flight batches are sent and not
     // yet committed (the preparer shapes one more meanwhile): a crash re-sends at most
     // max_in_flight × batch_items items (docs/sync-engine.md, "deliver").
-    const std::size_t ahead = e_.sink_ != nullptr ? window() + 1 : 2;
+    // Without a sink, the committer takes up to commit_group prepared slices in one transaction
+    // when it has fallen behind the preparer (docs/sync-engine.md, "commit").
+    const std::size_t ahead = e_.sink_ != nullptr ? window() + 1 : group_limit() + 1;
     std::jthread preparer([this, ahead] { prepare_all(ahead); });
     struct Join {
       Pipeline* p;
@@ -457,7 +459,7 @@ class Engine::Pipeline {
       }
     } join{this, preparer};
     for (;;) {
-      std::shared_ptr<Slice> slice;
+      std::vector<std::shared_ptr<Slice>> group;
       {
         std::unique_lock lock(control_->m);
         control_->cv.wait(lock, [&] {
@@ -474,12 +476,20 @@ class Engine::Pipeline {
         if (shared_->queue.empty()) {
           throw std::runtime_error("the preparer of job " + job_.id + " ended without a last slice");
         }
-        slice = std::move(shared_->queue.front());
-        shared_->queue.pop_front();
+        // A group grows while the last commit's time per slice says it stays within
+        // kCommitBudget, so that a pause or cancel still waits at most that long for it.
+        do {
+          group.push_back(std::move(shared_->queue.front()));
+          shared_->queue.pop_front();
+        } while (e_.sink_ == nullptr && group.size() < group_limit() && !group.back()->last &&
+                 !shared_->queue.empty() &&
+                 per_slice_ * static_cast<std::int64_t>(group.size() + 1) <= kCommitBudget);
       }
+      const auto commit_start = std::chrono::steady_clock::now();
+      const Slice& slice = *group.back();
       std::unordered_map<std::string, std::string> rejected;
       std::optional<std::string> failure;
-      for (const auto& o : slice->outcomes) {
+      for (const auto& o : group.front()->outcomes) {  // with a sink, a group is one slice
         switch (o.kind) {
           case sink::OutcomeKind::acknowledged:
             for (const auto& r : o.rejected) {
@@ -509,10 +519,14 @@ class Engine::Pipeline {
       }
       Job next = job_;
       e_.store_.write([&](store::Writer& w) {
-        commit_slice(w, next, *slice, rejected, e_.clock_);
+        store::DocumentWrites writes;
+        for (const auto& s : group) {
+          commit_slice(w, next, *s, rejected, e_.clock_, writes);
+        }
+        writes.apply(w);  // once for the group: one full-text index update, one stats update
         next.running_ms = running_before_ + elapsed_ms(segment_);
         next.updated_at = e_.clock_.now_ms();
-        if (slice->last) {
+        if (slice.last) {
           // Records that left the job's range (changed again since it started) are the next
           // sync's: this job is done with them.
           next.counters.skipped += std::max<std::int64_t>(0, next.counters.total - next.counters.processed());
@@ -526,17 +540,21 @@ class Engine::Pipeline {
         }
         w.save_job(next);
       });
+      per_slice_ =
+          (std::chrono::steady_clock::now() - commit_start) / static_cast<std::int64_t>(group.size());
       const bool status_changed = next.status != job_.status;
       job_ = std::move(next);
       {
         std::lock_guard lock(control_->m);
-        --shared_->pending;
-        shared_->unsettled -= slice->sent;
+        shared_->pending -= group.size();
+        for (const auto& s : group) {
+          shared_->unsettled -= s->sent;
+        }
       }
       control_->cv.notify_all();
       e_.notify(job_, status_changed);
       e_.saved(job_.id);
-      if (slice->last) {
+      if (slice.last) {
         spdlog::info("msg=\"job completed\" job={} type={} synced={} skipped={} failed={} ms={}", job_.id,
                      domain::to_string(job_.type), job_.counters.synced, job_.counters.skipped,
                      job_.counters.failed, job_.running_ms);
@@ -556,6 +574,12 @@ class Engine::Pipeline {
     bool done = false;                         ///< the preparer ended
     std::exception_ptr error;
   };
+
+  /// The longest a group's commit should take, judged by the last commit's time per slice.
+  static constexpr std::chrono::steady_clock::duration kCommitBudget = std::chrono::milliseconds(200);
+
+  /// Prepared slices committed in one transaction at most, without a sink.
+  std::size_t group_limit() const { return std::max<std::size_t>(1, e_.options_.commit_group); }
 
   /// Sink batches of the job sent and not yet committed, at most (the sink's max_in_flight).
   std::size_t window() const { return std::max<std::size_t>(1, e_.sink_->max_in_flight()); }
@@ -641,6 +665,7 @@ class Engine::Pipeline {
   std::int64_t running_before_;
   std::chrono::steady_clock::time_point segment_;
   std::shared_ptr<Shared> shared_;
+  std::chrono::steady_clock::duration per_slice_{};  ///< the last commit's time per slice (committer)
 };
 
 // ---- Engine ----

@@ -27,10 +27,14 @@ namespace mladmin::sync {
 
 struct EngineOptions {
   std::size_t workers = 4;
-  std::size_t batch_items = 1000;                ///< checkpoint at least every this many items (with
-                                                 ///< a sink: every sink batch)…
-  std::chrono::milliseconds batch_time{50};      ///< …or this often (docs/jobs.md: 250 ms at most); short
-                                                 ///< batches keep live progress within ~50 ms
+  std::size_t batch_items = 1000;            ///< checkpoint at least every this many items (with
+                                             ///< a sink: every sink batch)…
+  std::chrono::milliseconds batch_time{50};  ///< …or this often (docs/jobs.md: 250 ms at most); short
+                                             ///< batches keep live progress within ~50 ms
+  /// Without a sink, a committer that has fallen behind its preparer commits up to this many
+  /// prepared slices in one transaction: one full-text index flush, one document count update and
+  /// one WAL write of the pages they all touch (docs/sync-engine.md, "commit"). 1: each alone.
+  std::size_t commit_group = 4;
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
   /// A filtered bulk job's searches (its count at creation, each batch's search) stop after this
   /// long: the creation answers 503 query_timeout, a running job fails ([search] bulk_deadline_ms).

@@ -108,6 +108,7 @@ class EngineTest : public store::sqlite::TempStoreTest {
     options_.workers = 2;
     options_.batch_items = 100;
     options_.batch_time = 10s;      // batches end by count: the checkpoints are predictable
+    options_.commit_group = 1;      // one commit per batch, also when the committer falls behind
     options_.control_wait = 100ms;  // a control call returns soon even while the test holds a worker
   }
   void TearDown() override {
@@ -328,6 +329,27 @@ TEST_F(EngineTest, ClaimsTheJobAndCommitsItsRecordsInBatches) {
     before = c;
   }
   EXPECT_EQ(stored(job.id).status, JobStatus::completed);
+}
+
+TEST_F(EngineTest, ACommitOfSeveralBatchesAtOnceKeepsEveryEventExactAndTakesAtMostFourBatches) {
+  // A committer behind its preparer joins up to commit_group batches in one transaction
+  // (docs/sync-engine.md, "commit"); on_event checks at every event that the counters add up and
+  // that the store holds exactly the documents counted synced.
+  options_.commit_group = 4;
+  const auto ids = seed(1200);
+  auto& engine = start_engine();
+  const auto job = engine.start_sync(all_users());
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 1200);
+  EXPECT_EQ(documents(), 1200);
+  EXPECT_TRUE(all_present(ids));
+  std::int64_t before = 0;
+  for (const auto& e : events_of(job.id)) {
+    const auto processed = e.job.counters.processed();
+    EXPECT_LE(processed - before, 400) << "a commit took more than 4 batches of 100";
+    before = processed;
+  }
+  EXPECT_EQ(before, 1200);
 }
 
 TEST_F(EngineTest, ASecondSyncOfTheSameScopeIsRefusedWhileOneIsActive) {

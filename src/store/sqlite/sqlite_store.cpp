@@ -1062,12 +1062,19 @@ int parse_version(std::string_view name) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints)
+SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints,
+                         const StoreOptions& options)
     : path_(std::move(path)) {
   writer_ = std::make_unique<Connection>(path_);
   // SQLite's automatic checkpoint would run inside the COMMIT that crosses 1,000 WAL pages (tens
   // of milliseconds in a sync's batch commit); the checkpointer thread does it instead.
   writer_->exec("PRAGMA wal_autocheckpoint=0");
+  // A sync's commits touch the right edges of the document indexes, one leaf of
+  // documents_by_user per owner and the full-text index's newest segments: with SQLite's 2 MiB
+  // default they fall out of the cache and are read again with pread at every commit once the
+  // store is large (docs/performance.md, "The writer's page cache"). Negative: KiB.
+  writer_->exec("PRAGMA cache_size=-" +
+                std::to_string(std::max<std::size_t>(1, options.writer_cache_mib) * 1024));
   register_search_functions(writer_->handle());
   for (std::size_t i = 0; i < std::max<std::size_t>(readers, 1); ++i) {
     readers_.push_back(std::make_unique<Connection>(path_));

@@ -10,6 +10,7 @@
 #include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/store.hpp"
+#include "store/store_options.hpp"
 
 namespace mladmin::store::sqlite {
 
@@ -43,7 +44,8 @@ class FairMutex final {
 /// checkpoint the WAL in its commits: a Checkpointer thread does.
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints = {});
+  SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints = {},
+              const StoreOptions& options = {});
 
   int migrate() override;
   int schema_version() override;

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace mladmin::store {
+
+/// Tuning of the store's connections ([database] in the config file).
+struct StoreOptions {
+  /// The page cache of the connection every write goes through, in MiB ([database] cache_mib;
+  /// docs/performance.md, "The writer's page cache"). SQLite's default is 2 MiB.
+  std::size_t writer_cache_mib = 64;
+};
+
+/// open_store (store/store.hpp) with these options.
+std::unique_ptr<Store> open_store(const std::string& url, std::size_t pool_size, const StoreOptions& options);
+
+}  // namespace mladmin::store
