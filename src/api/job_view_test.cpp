@@ -95,9 +95,10 @@ TEST(ApiJobViewTest, AChangeReplacesTheJobAndAnUnknownIdIsAbsentWhileEveryJobIsH
 TEST(ApiJobViewTest, ListsFilterAndPageNewestFirstAsTheDatabaseDoes) {
   JobView view(100, 0);
   for (int i = 0; i < 10; ++i) {
-    view.update(job("j" + std::to_string(i), kT0 + i / 2, i % 3 == 0 ? JobStatus::completed : JobStatus::running,
-                    i % 2 == 0 ? std::optional<std::string>("alice") : std::nullopt),
-                kT0);
+    view.update(
+        job("j" + std::to_string(i), kT0 + i / 2, i % 3 == 0 ? JobStatus::completed : JobStatus::running,
+            i % 2 == 0 ? std::optional<std::string>("alice") : std::nullopt),
+        kT0);
   }
   store::JobQuery q;
   q.limit = 4;
@@ -132,7 +133,7 @@ TEST(ApiJobViewTest, ListsFilterAndPageNewestFirstAsTheDatabaseDoes) {
 }
 
 TEST(ApiJobViewTest, WhatWasLeftOutIsUnknownAndAListReachingItIsNotAnswered) {
-  JobView view(3, 0);  // three finished jobs besides the active ones
+  JobView view(3, 0);                                    // three finished jobs besides the active ones
   view.update(job("a0", kT0, JobStatus::running), kT0);  // active: stays held below the bound
   for (int i = 1; i <= 6; ++i) {
     view.update(job("c" + std::to_string(i), kT0 + i, JobStatus::completed), kT0);

@@ -898,8 +898,8 @@ struct Server::Impl {
       co_return co_await write_stream(stream, state, res, raw.version(), req.method, req.path, remote,
                                       started);
     }
-    co_return co_await write(stream, res, raw.version(), keep_alive, head, req.method, req.path, remote,
-                             started);
+    co_return co_await write(stream, std::move(res), raw.version(), keep_alive, head, req.method, req.path,
+                             remote, started);
   }
 
   /// Runs `handler` where it is called; an exception it lets out is logged and answers 500.
@@ -1074,8 +1074,9 @@ struct Server::Impl {
     co_return false;
   }
 
-  awaitable<bool> write(beast::tcp_stream& stream, const Response& r, unsigned version, bool keep_alive,
-                        bool head, std::string_view method, std::string_view path, const std::string& remote,
+  /// Sends `r` (taken by value: its body moves into the message, not copied).
+  awaitable<bool> write(beast::tcp_stream& stream, Response r, unsigned version, bool keep_alive, bool head,
+                        std::string_view method, std::string_view path, const std::string& remote,
                         std::chrono::steady_clock::time_point started) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), version};
     out.set(bhttp::field::content_type, r.content_type);
@@ -1089,7 +1090,7 @@ struct Server::Impl {
     }
     out.set("X-Content-Type-Options", "nosniff");
     out.keep_alive(keep_alive);
-    out.body() = r.body;
+    out.body() = std::move(r.body);
     if (r.status != 304) {  // a 304 has no body, and its Content-Length would be the 200's
       out.prepare_payload();
     }
@@ -1101,9 +1102,11 @@ struct Server::Impl {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     // The method and path are the client's: escaped and quoted, so that they cannot forge a line
-    // or a field of the log.
-    spdlog::info("msg=request method={} path=\"{}\" status={} ms={:.2f} remote={}", log_text(method),
-                 log_text(path), r.status, ms, remote);
+    // or a field of the log. Escaped only when the line is written (at log level info).
+    if (spdlog::should_log(spdlog::level::info)) {
+      spdlog::info("msg=request method={} path=\"{}\" status={} ms={:.2f} remote={}", log_text(method),
+                   log_text(path), r.status, ms, remote);
+    }
     co_return !ec && keep_alive;
   }
 };
