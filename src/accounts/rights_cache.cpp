@@ -34,6 +34,21 @@ std::optional<UserRights> RightsCache::find(std::string_view id) {
   return rights;
 }
 
+std::optional<UserRights> RightsCache::find_cached(std::string_view id) {
+  const std::uint64_t version = store_.data_version();
+  std::lock_guard lock(mutex_);
+  if (seen_version_ != version) {
+    users_.clear();
+    ++generation_;
+    seen_version_ = version;
+    return std::nullopt;
+  }
+  if (auto it = users_.find(std::string(id)); it != users_.end()) {
+    return it->second;
+  }
+  return std::nullopt;
+}
+
 void RightsCache::invalidate() {
   std::lock_guard lock(mutex_);
   users_.clear();

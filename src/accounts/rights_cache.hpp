@@ -39,6 +39,11 @@ class RightsCache final {
   /// The user's rights as the database says now; nothing for an unknown id (never cached).
   std::optional<UserRights> find(std::string_view id);
 
+  /// The user's rights when they are held and the database has not changed since they were
+  /// read; nothing otherwise (it reads no table: a request on an I/O thread asks this first and
+  /// goes to the handler pool, where find() reads the user, when it answers nothing).
+  std::optional<UserRights> find_cached(std::string_view id);
+
   /// Forgets everything; call after committing any change to an account.
   void invalidate();
 

@@ -32,7 +32,10 @@ Error unauthorized(std::string code, std::string message) {
 
 }  // namespace
 
-auth::Caller authenticate(const http::Request& req, ApiContext& ctx) {
+namespace {
+
+/// The bearer token's claims, checked (signature, expiry); throws 401 domain::Error.
+auth::TokenClaims verified_claims(const http::Request& req, ApiContext& ctx) {
   const auto header = req.header("authorization");
   if (!header) {
     throw unauthorized("missing_token", "sign in first: send 'Authorization: Bearer <token>'");
@@ -47,18 +50,38 @@ auth::Caller authenticate(const http::Request& req, ApiContext& ctx) {
     throw unauthorized("invalid_token", "the Authorization header must be 'Bearer <token>'");
   }
   value.remove_prefix(kBearer.size());
-  const auto check = ctx.tokens.verify(value, ctx.clock.now_ms() / 1000);
+  auto check = ctx.tokens.verify(value, ctx.clock.now_ms() / 1000);
   if (!check.claims) {
     const bool expired = check.error == auth::TokenError::expired;
     throw unauthorized(expired ? "token_expired" : "invalid_token",
                        std::string(auth::describe(check.error)) + (expired ? "; sign in again" : ""));
   }
-  // From memory unless an account changed since (accounts/rights_cache.hpp).
-  const auto user = ctx.accounts.rights(check.claims->sub);
-  if (!user || user->status != domain::UserStatus::active || user->token_version != check.claims->ver) {
+  return std::move(*check.claims);
+}
+
+/// The caller, once the user's current rights are known; throws 401 when they revoke the token.
+auth::Caller caller_of(const auth::TokenClaims& claims, const std::optional<accounts::UserRights>& user) {
+  if (!user || user->status != domain::UserStatus::active || user->token_version != claims.ver) {
     throw unauthorized("token_revoked", "this token is no longer valid; sign in again");
   }
-  return auth::Caller{user->id, user->email, user->role, check.claims->exp, check.claims->ver};
+  return auth::Caller{user->id, user->email, user->role, claims.exp, claims.ver};
+}
+
+}  // namespace
+
+auth::Caller authenticate(const http::Request& req, ApiContext& ctx) {
+  const auto claims = verified_claims(req, ctx);
+  // From memory unless an account changed since (accounts/rights_cache.hpp).
+  return caller_of(claims, ctx.accounts.rights(claims.sub));
+}
+
+std::optional<auth::Caller> authenticate_from_memory(const http::Request& req, ApiContext& ctx) {
+  const auto claims = verified_claims(req, ctx);
+  auto user = ctx.accounts.cached_rights(claims.sub);
+  if (!user) {
+    return std::nullopt;
+  }
+  return caller_of(claims, user);
 }
 
 http::Response login(http::Request& req, ApiContext& ctx) {

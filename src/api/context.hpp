@@ -44,6 +44,8 @@ class Engine;
 
 namespace mladmin::api {
 
+class JobView;
+
 /// Everything handlers need, built once by the composition root (app/) and shared read-only.
 struct ApiContext {
   store::Store& store;
@@ -70,6 +72,8 @@ struct ApiContext {
   /// A bulk action's search and count (and its dry run's) stop after this long (503); the same
   /// value bounds a running bulk job's searches (sync::EngineOptions).
   std::chrono::microseconds bulk_search_deadline{10000000};
+  /// Job lookups and lists from memory (api/job_view.hpp); null: every read goes to the database.
+  const JobView* job_view = nullptr;
 };
 
 }  // namespace mladmin::api

@@ -69,6 +69,8 @@ namespace {
 
 using PublicHandler = http::Response (*)(http::Request&, ApiContext&);
 using CallerHandler = http::Response (*)(http::Request&, const auth::Caller&, ApiContext&);
+/// A handler that answers from memory when it can (nothing when it cannot without blocking).
+using QuickHandler = std::optional<http::Response> (*)(http::Request&, const auth::Caller&, ApiContext&);
 /// Checks of an upload that need only the head (the query, the content type), and what it reserves
 /// (Request::hold), run before the body is read.
 using BodylessCheck = void (*)(http::Request&, ApiContext&);
@@ -156,6 +158,29 @@ class Table {
     router_.add(method, path, authenticated(need, h), std::move(options));
   }
 
+  /// A route like role() that is first tried on the I/O thread (RouteOptions::try_inline): when
+  /// the caller's rights are in memory and `quick` answers, that is the response; otherwise `h`
+  /// runs on the handler pool. Both must answer alike (docs/performance.md, "The job view").
+  void role_quick(Role need, const char* method, const char* path, CallerHandler h, QuickHandler quick) {
+    http::RouteOptions options;
+    options.before_body = checked_first(need, nullptr);
+    options.try_inline = [need, quick, &ctx = ctx_](http::Request& req) -> std::optional<http::Response> {
+      bool passed = false;  // no exception: `answer` says whether it answered
+      std::optional<http::Response> answer;
+      auto refusal = guarded(req, [&] {
+        if (const auto caller = authenticate_from_memory(req, ctx)) {
+          auth::require_role(*caller, need);
+          answer = quick(req, *caller, ctx);
+        }
+        passed = true;
+        return http::Response{};
+      });
+      // An error thrown (401, 403, 400, 404...) is an answer too: guarded made its response.
+      return passed ? std::move(answer) : std::optional(std::move(refusal));
+    };
+    router_.add(method, path, authenticated(need, h), std::move(options));
+  }
+
   /// A route like role(), whose body is spooled to a file of at most `max_bytes`. The caller, the
   /// role and `check` are verified before the body is read, and again with it.
   void upload(Role need, const char* method, const char* path, CallerHandler h, BodylessCheck check,
@@ -212,6 +237,9 @@ class Listing {
     add(method, path, Access::anyone);
   }
   void role(Role need, const char* method, const char* path, CallerHandler) {
+    add(method, path, access_of(need));
+  }
+  void role_quick(Role need, const char* method, const char* path, CallerHandler, QuickHandler) {
     add(method, path, access_of(need));
   }
   void upload(Role need, const char* method, const char* path, CallerHandler, BodylessCheck, std::size_t) {
@@ -271,9 +299,10 @@ void declare_routes(T& t) {
   // scope user: domain/job_access.hpp) is checked per job; other jobs answer 404.
   t.role(Role::user, "POST", "/api/ml/sync/journal-entries", start_journal_sync);
   t.role(Role::user, "POST", "/api/ml/sync/goals", start_goal_sync);
-  t.role(Role::user, "GET", "/api/ml/sync/jobs", list_jobs);
+  // Job reads: from the job view on the I/O thread when they can (docs/performance.md).
+  t.role_quick(Role::user, "GET", "/api/ml/sync/jobs", list_jobs, list_jobs_from_view);
   t.role(Role::user, "GET", "/api/ml/sync/jobs/export", export_jobs);
-  t.role(Role::user, "GET", "/api/ml/sync/job/:jobId", get_job);
+  t.role_quick(Role::user, "GET", "/api/ml/sync/job/:jobId", get_job, get_job_from_view);
   t.role(Role::user, "GET", "/api/ml/sync/job/:jobId/errors", list_job_errors);
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/cancel", cancel_job);
   t.role(Role::user, "POST", "/api/ml/sync/job/:jobId/pause", pause_job);

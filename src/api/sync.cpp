@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/job_json.hpp"
+#include "api/job_view.hpp"
 #include "api/json.hpp"
 #include "domain/clock.hpp"
 #include "domain/error.hpp"
@@ -169,11 +170,75 @@ std::string csv_value(const boost::json::value& v) {
 
 }  // namespace
 
-http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+namespace {
+
+/// The list's query from the request (docs/openapi.yaml: filters, limit, cursor).
+store::JobQuery list_query(const http::Request& req, const auth::Caller& caller) {
   allow_params(req, {"status", "type", "userId", "from", "to", "limit", "cursor"});
   store::JobQuery q = job_filters(req, caller);
   q.limit = limit_param(req);
   q.before = time_id_cursor(req);
+  return q;
+}
+
+/// The page from the job view, written as list_jobs writes one read from the database.
+http::Response page_response(const JobView::Page& page, domain::TimestampMs now) {
+  http::Response res;
+  auto& body = res.body;
+  body.reserve(64 + page.items.size() * 768);
+  body += "{\"items\":[";
+  for (std::size_t i = 0; i < page.items.size(); ++i) {
+    if (i > 0) {
+      body += ',';
+    }
+    page.items[i]->append_json(body, now);
+  }
+  body += "],\"nextCursor\":";
+  if (page.has_more && !page.items.empty()) {
+    const auto& last = *page.items.back();
+    body += boost::json::serialize(boost::json::value(encode_time_id_cursor(last.created_at, last.id)));
+  } else {
+    body += "null";
+  }
+  body += '}';
+  return res;
+}
+
+/// The job from the view: the response (a 404 for a job the caller may not read, as from the
+/// database), or nothing when the view does not know the job.
+std::optional<http::Response> job_from_view(const std::string& id, const auth::Caller& caller,
+                                            ApiContext& ctx) {
+  if (ctx.job_view == nullptr) {
+    return std::nullopt;
+  }
+  const auto now = ctx.clock.now_ms();
+  const auto found = ctx.job_view->find(id, now);
+  switch (found.presence) {
+    case JobView::Presence::unknown:
+      return std::nullopt;
+    case JobView::Presence::absent:
+      throw domain::not_found("job");
+    case JobView::Presence::held:
+      break;
+  }
+  if (!domain::may_access_job(reads_all_jobs(caller), caller.id, found.entry->scope_user_id)) {
+    throw domain::not_found("job");
+  }
+  http::Response res;
+  found.entry->append_json(res.body, now);
+  return res;
+}
+
+}  // namespace
+
+http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
+  const store::JobQuery q = list_query(req, caller);
+  if (ctx.job_view != nullptr) {
+    const auto now = ctx.clock.now_ms();
+    if (auto page = ctx.job_view->list(q, now)) {
+      return page_response(*page, now);
+    }
+  }
   const auto page = ctx.store.read_value([&](store::Reader& r) { return r.list_jobs(q); });
   const auto now = ctx.clock.now_ms();
   boost::json::array items;
@@ -185,6 +250,20 @@ http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiCont
     out["nextCursor"] = encode_time_id_cursor(page.items.back().created_at, page.items.back().id);
   }
   return json_response(200, out);
+}
+
+std::optional<http::Response> list_jobs_from_view(http::Request& req, const auth::Caller& caller,
+                                                  ApiContext& ctx) {
+  if (ctx.job_view == nullptr) {
+    return std::nullopt;
+  }
+  const store::JobQuery q = list_query(req, caller);
+  const auto now = ctx.clock.now_ms();
+  auto page = ctx.job_view->list(q, now);
+  if (!page) {
+    return std::nullopt;
+  }
+  return page_response(*page, now);
 }
 
 namespace {
@@ -284,7 +363,16 @@ http::Response export_jobs(http::Request& req, const auth::Caller& caller, ApiCo
 }
 
 http::Response get_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {
-  return json_response(200, job_json(readable_job(ctx, caller, req.param("jobId")), ctx.clock.now_ms()));
+  const std::string& id = req.param("jobId");
+  if (auto res = job_from_view(id, caller, ctx)) {
+    return std::move(*res);
+  }
+  return json_response(200, job_json(readable_job(ctx, caller, id), ctx.clock.now_ms()));
+}
+
+std::optional<http::Response> get_job_from_view(http::Request& req, const auth::Caller& caller,
+                                                ApiContext& ctx) {
+  return job_from_view(req.param("jobId"), caller, ctx);
 }
 
 http::Response list_job_errors(http::Request& req, const auth::Caller& caller, ApiContext& ctx) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include "api/context.hpp"
 #include "auth/caller.hpp"
 #include "domain/job.hpp"
@@ -18,6 +20,12 @@ http::Response start_goal_sync(http::Request& req, const auth::Caller& caller, A
 http::Response list_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response export_jobs(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response get_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
+/// The list and the job answered from the job view without reading the database (for the I/O
+/// thread): nothing when the view cannot decide them, and list_jobs / get_job read it then.
+std::optional<http::Response> list_jobs_from_view(http::Request& req, const auth::Caller& caller,
+                                                  ApiContext& ctx);
+std::optional<http::Response> get_job_from_view(http::Request& req, const auth::Caller& caller,
+                                                ApiContext& ctx);
 http::Response list_job_errors(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response cancel_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);
 http::Response pause_job(http::Request& req, const auth::Caller& caller, ApiContext& ctx);

@@ -13,6 +13,7 @@
 #include "accounts/accounts.hpp"
 #include "api/context.hpp"
 #include "api/events.hpp"
+#include "api/job_view.hpp"
 #include "api/routes.hpp"
 #include "auth/hasher.hpp"
 #include "auth/password.hpp"
@@ -181,7 +182,13 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   engine_options.bulk_search_deadline = config.search_bulk_deadline;
   sync::Engine engine(*store, clock, ids, engine_options, ml_sink.get());
   events::Hub hub(config.events);
-  engine.set_listener([&hub, &metrics, &clock](const domain::Job& job, bool status_changed) {
+  // Job reads from memory (docs/performance.md, "The job view"): loaded before the server
+  // listens and the engine starts, then told of every change before the event hub is, so that
+  // a client that saw an event reads at least that state.
+  api::JobView job_view(config.job_view_jobs, config.job_retention_days);
+  job_view.load(*store, clock.now_ms());
+  engine.set_listener([&hub, &metrics, &clock, &job_view](const domain::Job& job, bool status_changed) {
+    job_view.update(job, clock.now_ms());
     metrics.observe_job(job, status_changed);
     api::publish_job_event(hub, job, status_changed, clock.now_ms());
   });
@@ -197,6 +204,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   ctx.search_rank_candidates = config.search_rank_candidates;
   ctx.search_deadline = config.search_deadline;
   ctx.bulk_search_deadline = config.search_bulk_deadline;
+  ctx.job_view = &job_view;
   ctx.draining = [&server_ptr] { return server_ptr != nullptr && server_ptr->draining(); };
 
   // Rights that change while an event stream is open end it: at once for changes made here,

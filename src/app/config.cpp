@@ -141,6 +141,8 @@ void load_config_file(const std::string& path, Config& c) {
         }
       } else if (key == "sync.workers") {
         c.sync_workers = static_cast<std::size_t>(integer(v, path, key, 1, 256));
+      } else if (key == "sync.view_jobs") {
+        c.job_view_jobs = static_cast<std::size_t>(integer(v, path, key, 0, 1000000));
       } else if (key == "sync.retention_days") {
         c.job_retention_days = static_cast<int>(integer(v, path, key, 0, 36500));
       } else if (key == "ml_service.url") {

@@ -33,6 +33,9 @@ struct Config {
   int job_retention_days = 90;  ///< finished jobs older than this are deleted; 0 keeps them forever
   /// [server] trusted_proxies: addresses and CIDRs whose X-Forwarded-For / Forwarded is believed
   std::vector<std::string> trusted_proxies;
+  /// [sync] view_jobs: jobs of the history the job view holds besides the active ones
+  /// (docs/performance.md, "The job view")
+  std::size_t job_view_jobs = 2000;
   int sync_starts_per_minute = 60;             ///< [sync] starts_per_minute: sync starts one user may make
   sink::MlServiceConfig ml_service;            ///< [ml_service]; its token also from MLADMIN_ML_SERVICE_TOKEN
   std::size_t search_rank_candidates = 20000;  ///< [search] rank_candidates (docs/performance.md)

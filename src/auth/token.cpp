@@ -117,6 +117,12 @@ TokenCheck TokenCodec::verify(std::string_view token, std::int64_t now_seconds) 
   if (token.size() > kMaxTokenBytes) {
     return fail(TokenError::malformed);
   }
+  {
+    std::lock_guard lock(verified_mutex_);
+    if (const auto it = verified_.find(token); it != verified_.end()) {
+      return check_time(it->second, now_seconds);
+    }
+  }
   const auto first_dot = token.find('.');
   const auto second_dot = first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
   if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos) {
@@ -176,21 +182,34 @@ TokenCheck TokenCodec::verify(std::string_view token, std::int64_t now_seconds) 
     }
   }
 
-  if (now_seconds >= *exp) {
+  Verified verified;
+  verified.claims.sub = std::string(sub->get_string());
+  verified.claims.role = *role;
+  verified.claims.iat = *iat;
+  verified.claims.exp = *exp;
+  verified.claims.ver = *ver;
+  verified.nbf = nbf;
+  auto check = check_time(verified, now_seconds);
+  if (check.claims) {
+    // What the bytes say is settled: the next verification of the same token checks only the time.
+    std::lock_guard lock(verified_mutex_);
+    if (verified_.size() >= kMaxVerified) {
+      verified_.clear();
+    }
+    verified_.emplace(std::string(token), std::move(verified));
+  }
+  return check;
+}
+
+TokenCheck TokenCodec::check_time(const Verified& v, std::int64_t now_seconds) const {
+  if (now_seconds >= v.claims.exp) {
     return fail(TokenError::expired);
   }
   const std::int64_t latest = saturating_add(now_seconds, future_leeway_);
-  if (*iat > latest || (nbf && *nbf > latest)) {
+  if (v.claims.iat > latest || (v.nbf && *v.nbf > latest)) {
     return fail(TokenError::not_yet_valid);
   }
-
-  TokenClaims claims;
-  claims.sub = std::string(sub->get_string());
-  claims.role = *role;
-  claims.iat = *iat;
-  claims.exp = *exp;
-  claims.ver = *ver;
-  return TokenCheck{std::move(claims), TokenError::malformed};
+  return TokenCheck{v.claims, TokenError::malformed};
 }
 
 std::string TokenCodec::mac(std::string_view signing_input) const {

@@ -1,9 +1,13 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "domain/role.hpp"
 
@@ -43,17 +47,35 @@ class TokenCodec final {
   std::string sign(const TokenClaims& claims) const;
 
   /// Verifies signature, alg, expiry (no leeway: a token is refused from its exp second on) and
-  /// iat/nbf (not later than now + leeway), and the claims' types.
+  /// iat/nbf (not later than now + leeway), and the claims' types. A token that passed is kept
+  /// (at most kMaxVerified of them; one more empties the set), so that the next verification of
+  /// the same bytes checks only the times: the rest depends on nothing but the bytes and the
+  /// secret (docs/performance.md, "The request path").
   TokenCheck verify(std::string_view token, std::int64_t now_seconds) const;
+
+  static constexpr std::size_t kMaxVerified = 10000;
 
   /// Signs arbitrary header and payload JSON texts; for tests that need odd tokens.
   std::string sign_raw(std::string_view header_json, std::string_view payload_json) const;
 
  private:
+  /// A token whose bytes passed: its claims, and nbf when it had one.
+  struct Verified {
+    TokenClaims claims;
+    std::optional<std::int64_t> nbf;
+  };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   std::string mac(std::string_view signing_input) const;
+  TokenCheck check_time(const Verified& v, std::int64_t now_seconds) const;
 
   std::string secret_;
   std::int64_t future_leeway_;
+  mutable std::mutex verified_mutex_;
+  mutable std::unordered_map<std::string, Verified, Hash, std::equal_to<>> verified_;
 };
 
 /// base64url without padding (RFC 4648 §5), as JWT uses it.

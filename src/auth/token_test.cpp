@@ -248,5 +248,30 @@ TEST(Base64UrlTest, InvalidInputIsRefused) {
   }
 }
 
+// A token that passed is kept with its claims (docs/performance.md, "The request path"): a later
+// verification of the same bytes still checks its times, and any other bytes are checked in full.
+TEST_F(TokenCodecTest, AKeptTokenIsStillCheckedForItsTimesAndOtherBytesInFull) {
+  const TokenCodec codec(kSecret);
+  const auto token = codec.sign(sample_claims());
+  ASSERT_TRUE(codec.verify(token, kNow + 1).claims);
+  const auto again = codec.verify(token, kNow + 2);
+  ASSERT_TRUE(again.claims);
+  EXPECT_EQ(again.claims->sub, "u_42");
+  EXPECT_EQ(again.claims->ver, 3);
+
+  const auto late = codec.verify(token, kNow + 12 * 3600);
+  EXPECT_FALSE(late.claims);
+  EXPECT_EQ(late.error, TokenError::expired);
+  const auto early = codec.verify(token, kNow - 31);
+  EXPECT_FALSE(early.claims);
+  EXPECT_EQ(early.error, TokenError::not_yet_valid);
+
+  auto tampered = token;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(codec.verify(tampered, kNow + 1).error, TokenError::bad_signature);
+  const TokenCodec other("another-secret-of-at-least-32-bytes-long!!");
+  EXPECT_EQ(other.verify(token, kNow + 1).error, TokenError::bad_signature);
+}
+
 }  // namespace
 }  // namespace mladmin::auth

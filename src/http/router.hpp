@@ -32,6 +32,10 @@ struct RouteOptions {
   /// answers from memory): it runs on the I/O thread that read the request, without the two
   /// cross-thread hops to the handler pool and back (docs/performance.md).
   bool run_inline = false;
+  /// Tried first on the I/O thread that read the request: it answers from memory when it can
+  /// (the response), or says it cannot without blocking (nothing), and the request then goes to
+  /// the handler pool as usual. Must never block (docs/performance.md, "The job view").
+  std::function<std::optional<Response>(Request&)> try_inline;
 };
 
 /// Maps method + path pattern ("/api/ml/admin/users/:id") to a handler. Build it once, then only

@@ -7,6 +7,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <array>
 #include <mutex>
 #include <unordered_map>
 
@@ -23,7 +25,7 @@ const prometheus::Histogram::BucketBoundaries kJobBuckets = {0.1, 0.5, 1,   5,  
 
 /// The method label: one of a fixed set, so that a client sending made-up method tokens cannot
 /// create a series per token (each one lives, and is scraped, until the process exits).
-std::string method_label(std::string_view method) {
+std::string_view method_label(std::string_view method) {
   for (const char* known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
     if (method == known) {
       return known;
@@ -88,6 +90,20 @@ struct Metrics::Impl {
 
   std::mutex mutex;  // the last counters seen of each unfinished job
   std::unordered_map<std::string, domain::JobCounters> seen;
+
+  // The request series met so far, by route, method label and status label ("\n"-joined): a
+  // request finds its counter and histogram with one lookup instead of building the label sets
+  // and hashing them in each family (every label takes values from a bounded set, see below).
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct RequestSeries {
+    prometheus::Counter* count;
+    prometheus::Histogram* seconds;
+  };
+  std::mutex series_mutex;
+  std::unordered_map<std::string, RequestSeries, KeyHash, std::equal_to<>> series;
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
@@ -122,10 +138,38 @@ void Metrics::observe_request(std::string_view method, std::string_view route, i
   // Every label takes values from a bounded set (docs/security.md#limits-against-exhaustion):
   // `route` is a pattern of the route table (never the path as sent), the method and the status
   // are folded above.
-  const std::string r = route.empty() ? "unmatched" : std::string(route);
-  impl_->requests.Add({{"route", r}, {"method", method_label(method)}, {"status", status_label(status)}})
-      .Increment();
-  impl_->request_seconds.Add({{"route", r}}, kRequestBuckets).Observe(seconds);
+  const std::string_view r = route.empty() ? std::string_view("unmatched") : route;
+  const std::string_view m = method_label(method);
+  const std::string s = status_label(status);  // three digits: no allocation
+  // The key on the stack (route patterns are short); a longer one is built on the heap.
+  std::array<char, 192> buffer{};
+  std::string heap;
+  std::string_view key;
+  if (r.size() + m.size() + s.size() + 2 <= buffer.size()) {
+    char* out = std::copy(r.begin(), r.end(), buffer.data());
+    *out++ = '\n';
+    out = std::copy(m.begin(), m.end(), out);
+    *out++ = '\n';
+    out = std::copy(s.begin(), s.end(), out);
+    key = std::string_view(buffer.data(), static_cast<std::size_t>(out - buffer.data()));
+  } else {
+    heap.append(r).append(1, '\n').append(m).append(1, '\n').append(s);
+    key = heap;
+  }
+  Impl::RequestSeries found{};
+  {
+    std::lock_guard lock(impl_->series_mutex);
+    if (const auto it = impl_->series.find(key); it != impl_->series.end()) {
+      found = it->second;
+    } else {
+      const std::string rs(r);
+      found.count = &impl_->requests.Add({{"route", rs}, {"method", std::string(m)}, {"status", s}});
+      found.seconds = &impl_->request_seconds.Add({{"route", rs}}, kRequestBuckets);
+      impl_->series.emplace(std::string(key), found);
+    }
+  }
+  found.count->Increment();
+  found.seconds->Observe(seconds);
 }
 
 void Metrics::observe_accept_error() {
