@@ -990,9 +990,9 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
   if (!claimed) {
     return;
   }
-  if (status_changed) {
-    notify(*claimed, true);
-  }
+  // Told also when only `updatedAt` moved (a resumed job taken by a worker), so that the job view
+  // and the event stream do not keep the resume's time until the first commit.
+  notify(*claimed, status_changed);
   if (claimed->status != JobStatus::running) {
     return;  // failed at the claim
   }
