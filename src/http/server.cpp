@@ -937,7 +937,7 @@ struct Server::Impl {
           // A route that can often answer from memory tries that here first (the job view).
           std::optional<Response> quick;
           if (match.options != nullptr && match.options->try_inline) {
-            quick = try_guarded(match.options->try_inline, req);
+            quick = run_guarded(match.options->try_inline, req);
           }
           if (quick) {
             res = std::move(*quick);
@@ -962,25 +962,12 @@ struct Server::Impl {
                              remote, started);
   }
 
-  /// Runs `handler` where it is called; an exception it lets out is logged and answers 500.
-  static Response run_guarded(const Handler& handler, Request& req) {
+  /// Runs `handler` (a route's handler, or its try_inline) where it is called; an exception it
+  /// lets out is logged and answers 500.
+  template <typename Callable>
+  static auto run_guarded(const Callable& handler, Request& req) -> decltype(handler(req)) {
     try {
       return handler(req);
-    } catch (const std::exception& e) {
-      spdlog::error("msg=\"unhandled exception\" path=\"{}\" error=\"{}\"", log_text(req.path),
-                    log_text(e.what()));
-    } catch (...) {
-      spdlog::error("msg=\"unhandled exception\" path=\"{}\"", log_text(req.path));
-    }
-    return error_response(500, "internal", "an internal error occurred; it has been logged");
-  }
-
-  /// Runs a route's try_inline where it is called; an exception it lets out is logged and
-  /// answers 500, as run_guarded.
-  static std::optional<Response> try_guarded(const std::function<std::optional<Response>(Request&)>& attempt,
-                                             Request& req) {
-    try {
-      return attempt(req);
     } catch (const std::exception& e) {
       spdlog::error("msg=\"unhandled exception\" path=\"{}\" error=\"{}\"", log_text(req.path),
                     log_text(e.what()));
