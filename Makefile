@@ -41,7 +41,7 @@ fuzz: fuzz-build
 ## make test-tsan: the ThreadSanitizer build (tsan preset) of the unit tests and of the integration
 ## tests of the sync engine, event hub and server, run with every race fatal; not part of
 ## `make test`, whose time it does not fit (docs/fuzzing.md).
-TSAN_TESTS = ^(EventsTest|EventsHeartbeatTest|EventsStalledReaderTest|JobRetentionTest|RetryFailedItemsTest|ServerConfigTest|ServerTest|CliUserTest|FaultsTest|RightsCacheTest|BulkSearchLockTest|AuthzStreamTest)\.
+TSAN_TESTS = ^(EventsTest|EventsHeartbeatTest|EventsStalledReaderTest|JobRetentionTest|RetryFailedItemsTest|ServerConfigTest|ServerTest|CliUserTest|FaultsTest|RightsCacheTest|JobViewTest|BulkSearchLockTest|AuthzStreamTest)\.
 test-tsan: deps
 	cmake --preset tsan
 	cmake --build --preset tsan --target unit_tests integration_tests mladmin
