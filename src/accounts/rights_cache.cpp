@@ -9,13 +9,8 @@ std::optional<UserRights> RightsCache::find(std::string_view id) {
   std::uint64_t generation = 0;
   {
     std::lock_guard lock(mutex_);
-    if (seen_version_ != version) {
-      users_.clear();
-      ++generation_;
-      seen_version_ = version;
-    }
-    if (auto it = users_.find(std::string(id)); it != users_.end()) {
-      return it->second;
+    if (auto hit = cached_locked(id, version)) {
+      return hit;
     }
     generation = generation_;
   }
@@ -37,6 +32,10 @@ std::optional<UserRights> RightsCache::find(std::string_view id) {
 std::optional<UserRights> RightsCache::find_cached(std::string_view id) {
   const std::uint64_t version = store_.data_version();
   std::lock_guard lock(mutex_);
+  return cached_locked(id, version);
+}
+
+std::optional<UserRights> RightsCache::cached_locked(std::string_view id, std::uint64_t version) {
   if (seen_version_ != version) {
     users_.clear();
     ++generation_;

@@ -48,6 +48,10 @@ class RightsCache final {
   void invalidate();
 
  private:
+  /// Under mutex_: empties the cache when the database's data version is no longer the one its
+  /// entries were read under (`version` is the current one), then looks `id` up in it.
+  std::optional<UserRights> cached_locked(std::string_view id, std::uint64_t version);
+
   store::Store& store_;
   std::mutex mutex_;
   std::unordered_map<std::string, UserRights> users_;
