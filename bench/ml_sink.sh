@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Full sync throughput with the ML service sink (issue 14): the embedded store alone, then through
-# the reference receiver answering at once, then with 5 ms added per request.
+# the reference receiver answering at once, then with 5 ms added per request, then to
+# bench/ack_receiver.py, which acknowledges every batch at once and keeps nothing (what mladmin's
+# side of the sink costs when the service costs almost nothing).
 # Usage: bench/ml_sink.sh [BUILD_DIR=build/release] [N=100000] [RUNS=1]
-# RUNS rounds of the three cases, alternated (store, receiver, receiver + 5 ms) so that the three
+# RUNS rounds of the four cases, alternated (store, receiver, receiver + 5 ms, ack-only) so that they
 # share the machine's conditions. Each ML case gets a fresh receiver with an empty SQLite file.
 # After each run it prints the load average and the CPU time, from /proc/PID/stat (utime + stime),
 # of sync_bench during its sync (sampled every 0.1 s from the "seeded" line to its exit) and of
@@ -32,10 +34,16 @@ stop_receiver() {
 trap 'stop_receiver; bench_cleanup' EXIT
 cpu_ticks() { bench_cpu_ticks "$1"; }
 
+# start_receiver [ack]: the reference receiver with a fresh SQLite file, or with "ack"
+# bench/ack_receiver.py.
 start_receiver() {
   rm -f "$dir/ml.db" "$dir/ml.db-wal" "$dir/ml.db-shm" "$dir/out"
-  python3 examples/ml-service/receiver.py --port 0 --token bench --db "$dir/ml.db" --test-switches \
-    >"$dir/out" 2>"$dir/err" &
+  if [ "${1:-}" = ack ]; then
+    python3 bench/ack_receiver.py --port 0 --token bench >"$dir/out" 2>"$dir/err" &
+  else
+    python3 examples/ml-service/receiver.py --port 0 --token bench --db "$dir/ml.db" --test-switches \
+      >"$dir/out" 2>"$dir/err" &
+  fi
   receiver=$!
   for _ in $(seq 1 100); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
   url=$(sed -n 's/^listening on //p' "$dir/out")
@@ -81,5 +89,9 @@ for round in $(seq 1 "$runs"); do
   start_receiver
   curl -s -X POST "$url/_test/faults" -d '{"delayMs": 5, "delayNext": 1000000000}' >/dev/null
   run "reference receiver, 5 ms added per request" MLADMIN_BENCH_ML_URL="$url" MLADMIN_BENCH_ML_TOKEN=bench
+  stop_receiver
+  start_receiver ack
+  run "a receiver that acknowledges at once and keeps nothing (bench/ack_receiver.py)" \
+    MLADMIN_BENCH_ML_URL="$url" MLADMIN_BENCH_ML_TOKEN=bench
   stop_receiver
 done

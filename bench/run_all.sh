@@ -113,7 +113,7 @@ for k in $(seq "$runs"); do
   # The first run builds the store (1,000,000 documents), the others reuse it.
   want search && run search "$k" "$([ "$k" = 1 ] && echo 360 || echo 150)" "$rel/bench/search_bench" 1000000 20 "$tmp/search.db"
   want stats && run stats "$k" 120 "$rel/bench/stats_bench" 300000 30000 30
-  want mlsink && run mlsink "$k" 150 bench/ml_sink.sh "$rel" 100000 1
+  want mlsink && run mlsink "$k" 200 bench/ml_sink.sh "$rel" 100000 1
   want login && run login "$k" 60 bench/login_timing.sh 50
   if want web && [ "$k" = 1 ]; then
     if [ -d web/node_modules ]; then run web 1 180 node bench/web_bundle.mjs; else skip web "run npm ci in web/ first"; fi
