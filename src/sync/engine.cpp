@@ -506,11 +506,14 @@ bool Engine::commit_shared(CommitRequest& mine) {
 void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& mine) {
   const auto start = std::chrono::steady_clock::now();
   std::size_t slices = mine.slices;
+  bool keep = false;  // copy the slices' documents: more than one job may share the transaction
   const auto take_waiting = [&] {
     // Taken once the writer is this transaction's, so that the commits that came while it waited
-    // for the writer (behind another job's claim, an API write) go in too; in arrival order, up
-    // to commit_share slices and the time budget by the last transaction's time per slice.
+    // for the writer (behind another job's claim, an API write) go in too, and again after the
+    // parts taken are written (the jobs just woken by the last commit come meanwhile); in arrival
+    // order, up to commit_share slices and the time budget by the last transaction's time per slice.
     std::lock_guard lock(commit_m_);
+    keep = keep || sharing_jobs_ > 1;
     for (auto it = commit_queue_.begin(); it != commit_queue_.end();) {
       auto* r = *it;
       if (r->control->requested()) {
@@ -531,10 +534,14 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
   try {
     store_.write([&](store::Writer& w) {
       take_waiting();
-      const bool keep = taken.size() > 1;
       store::DocumentWrites writes;
-      for (auto* r : taken) {
-        r->part(w, writes, keep);
+      for (std::size_t written = 0; written < taken.size();) {
+        for (; written < taken.size(); ++written) {
+          taken[written]->part(w, writes, keep);
+        }
+        if (keep) {
+          take_waiting();  // alone (no other job shares), nobody can come
+        }
       }
       writes.apply(w);  // once for every job: one full-text index update, one stats update
     });
@@ -613,6 +620,23 @@ class Engine::Pipeline {
     // Without a sink, the committer takes up to commit_group prepared slices in one transaction
     // when it has fallen behind the preparer (docs/sync-engine.md, "commit").
     const std::size_t ahead = e_.sink_ != nullptr ? window() + 1 : group_limit() + 1;
+    struct Sharing {
+      Engine* e;  // null: this job does not share its commits
+      explicit Sharing(Engine* engine) : e(engine) {
+        if (e != nullptr) {
+          std::lock_guard lock(e->commit_m_);
+          ++e->sharing_jobs_;
+        }
+      }
+      ~Sharing() {
+        if (e != nullptr) {
+          std::lock_guard lock(e->commit_m_);
+          --e->sharing_jobs_;
+        }
+      }
+      Sharing(const Sharing&) = delete;
+      Sharing& operator=(const Sharing&) = delete;
+    } sharing(shares() ? &e_ : nullptr);
     std::jthread preparer([this, ahead] { prepare_all(ahead); });
     struct Join {
       Pipeline* p;
