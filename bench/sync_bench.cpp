@@ -222,6 +222,10 @@ int main(int argc, char** argv) {
         static_cast<double>(items) / static_cast<double>(std::max<std::uint64_t>(1, stats.transactions)),
         static_cast<unsigned long long>(stats.shared), static_cast<unsigned long long>(stats.slices),
         static_cast<unsigned long long>(stats.fallbacks));
+    std::printf("CPU of the threads in those transactions: %.2f s (%.1f us per item)\n",
+                std::chrono::duration<double>(stats.cpu).count(),
+                std::chrono::duration<double, std::micro>(stats.cpu).count() /
+                    static_cast<double>(std::max<long long>(1, items)));
     std::printf(
         "read and write system calls during the sync: %.2f and %.2f per item\n",
         static_cast<double>(io_end.first - io_start.first) / static_cast<double>(std::max(1LL, items)),

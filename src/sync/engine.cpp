@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include <algorithm>
 #include <set>
@@ -87,6 +88,13 @@ std::string failure_reason_of(const std::exception& e) {
 /// The longest a commit should take, judged by the last commit's time per slice, so that a pause
 /// or cancel, which waits for the commit under way, still takes effect well within 1 s.
 constexpr std::chrono::steady_clock::duration kCommitBudget = std::chrono::milliseconds(200);
+
+/// The CPU time of the calling thread so far.
+std::chrono::nanoseconds thread_cpu() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
 
 // ---- The sync pipeline's parts (docs/sync-engine.md) ----
 
@@ -531,6 +539,7 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
     }
   };
   bool shared_failed = false;
+  auto cpu_start = thread_cpu();  // a wait for the writer costs none
   try {
     store_.write([&](store::Writer& w) {
       take_waiting();
@@ -559,18 +568,19 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
     // only the part that fails again fails (its job fails at its last checkpoint).
     for (auto* r : taken) {
       try {
+        cpu_start = thread_cpu();
         store_.write([&](store::Writer& w) {
           store::DocumentWrites writes;
           r->part(w, writes, false);
           writes.apply(w);
         });
-        count_commit(1, r->slices);
+        count_commit(1, r->slices, cpu_start);
       } catch (...) {
         r->error = std::current_exception();
       }
     }
   } else if (!mine.error) {
-    count_commit(taken.size(), slices);
+    count_commit(taken.size(), slices, cpu_start);
   }
   const auto per_slice = (std::chrono::steady_clock::now() - start) / static_cast<std::int64_t>(slices);
   std::lock_guard lock(commit_m_);
@@ -581,8 +591,10 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
   }
 }
 
-void Engine::count_commit(std::size_t parts, std::size_t slices) {
+void Engine::count_commit(std::size_t parts, std::size_t slices, std::chrono::nanoseconds cpu_start) {
+  const auto cpu = thread_cpu() - cpu_start;
   std::lock_guard lock(commit_m_);
+  commit_stats_.cpu += cpu;
   ++commit_stats_.transactions;
   commit_stats_.shared += parts > 1 ? 1 : 0;
   commit_stats_.parts += parts;
@@ -738,12 +750,13 @@ class Engine::Pipeline {
       } else {
         // With a sink (or commit_share 0), each job commits alone: with a sink, a slice commits
         // once the sink acknowledged it.
+        const auto cpu_start = thread_cpu();
         e_.store_.write([&](store::Writer& w) {
           store::DocumentWrites writes;
           part(w, writes, false);
           writes.apply(w);  // once for the group: one full-text index update, one stats update
         });
-        e_.count_commit(1, group.size());
+        e_.count_commit(1, group.size(), cpu_start);
         per_slice_ =
             (std::chrono::steady_clock::now() - commit_start) / static_cast<std::int64_t>(group.size());
       }

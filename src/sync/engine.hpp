@@ -53,7 +53,10 @@ struct CommitStats {
   std::uint64_t parts = 0;         ///< jobs' commits (a shared transaction holds several)
   std::uint64_t slices = 0;        ///< slices committed
   std::uint64_t fallbacks = 0;     ///< shared transactions that failed and were committed job by job
-  std::size_t waiting = 0;         ///< jobs' commits waiting now for the one under way
+  /// CPU time of the threads that ran these transactions, spent in them (waits for the writer
+  /// excluded): the one writer's share of a sync, which bounds the rate of all jobs together.
+  std::chrono::nanoseconds cpu{};
+  std::size_t waiting = 0;  ///< jobs' commits waiting now for the one under way
 };
 
 /// Told of every committed change of a job: its creation, each checkpoint and each status
@@ -168,8 +171,9 @@ class Engine final {
   bool commit_shared(CommitRequest& request);
   /// The leader's work: the requests it took, in one transaction, or each alone when it fails.
   void commit_together(std::vector<CommitRequest*>& taken, CommitRequest& mine);
-  /// Counts a transaction that committed `parts` jobs' commits of `slices` slices in all.
-  void count_commit(std::size_t parts, std::size_t slices);
+  /// Counts a transaction that committed `parts` jobs' commits of `slices` slices in all, and
+  /// the CPU time its thread spent since `cpu_start` (thread_cpu()).
+  void count_commit(std::size_t parts, std::size_t slices, std::chrono::nanoseconds cpu_start);
 
   void worker();
   /// Under the engine's lock, as a worker lets a job go: cancels it in the database when it is
