@@ -89,6 +89,8 @@ struct BulkStartRequest {
 /// read transaction and shapes it; with a sink, the slice goes to the sink (up to its
 /// max_in_flight batches per job); the worker commits the slices in order, each once the sink
 /// acknowledged it, in one write transaction with the counters and checkpoint, then notifies.
+/// Without a sink, the commits of the jobs running at once share their transactions: the worker
+/// of one job writes the waiting commits of all (commit_shared).
 /// A paused job holds no worker. Thread-safe; every method blocks on the database, so call it off
 /// the I/O threads.
 class Engine final {
