@@ -548,8 +548,8 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
         for (; written < taken.size(); ++written) {
           taken[written]->part(w, writes, keep);
         }
-        if (keep) {
-          take_waiting();  // alone (no other job shares), nobody can come
+        if (keep) {  // else no other job shares its commits: nobody can come
+          take_waiting();
         }
       }
       writes.apply(w);  // once for every job: one full-text index update, one stats update
