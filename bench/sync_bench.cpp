@@ -10,7 +10,8 @@
 // Tuning for measurements (docs/benchmarks.md): MLADMIN_BENCH_CACHE_MIB (the writer's page cache,
 // [database] cache_mib), MLADMIN_BENCH_BATCH_ITEMS, MLADMIN_BENCH_BATCH_MS (a slice's bounds; a
 // large value makes slices of exactly BATCH_ITEMS, also under callgrind), MLADMIN_BENCH_COMMIT_GROUP
-// (slices per commit at most), MLADMIN_BENCH_SQL (SQL run on the seeded file before the sync, such
+// (slices per commit at most), MLADMIN_BENCH_COMMIT_SHARE (slices of all jobs per shared transaction at
+// most; 0: each job commits alone), MLADMIN_BENCH_SQL (SQL run on the seeded file before the sync, such
 // as FTS5's automerge setting).
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -131,6 +132,9 @@ int main(int argc, char** argv) {
     if (const char* v = std::getenv("MLADMIN_BENCH_COMMIT_GROUP"); v != nullptr) {
       options.commit_group = static_cast<std::size_t>(std::atol(v));
     }
+    if (const char* v = std::getenv("MLADMIN_BENCH_COMMIT_SHARE"); v != nullptr) {
+      options.commit_share = static_cast<std::size_t>(std::atol(v));
+    }
     if (const char* v = std::getenv("MLADMIN_BENCH_SQL"); v != nullptr) {
       sqlite3* db = nullptr;
       sqlite3_open((dir / "bench.db").c_str(), &db);
@@ -210,6 +214,18 @@ int main(int argc, char** argv) {
                     static_cast<double>(std::max<long long>(1, items)));
     std::printf("%lld commits of the jobs (%.0f items per commit)\n", commits.load(),
                 static_cast<double>(items) / static_cast<double>(std::max(1LL, commits.load())));
+    const auto stats = engine.commit_stats();
+    std::printf(
+        "%llu write transactions committed the jobs' slices (%.0f items per transaction; %llu shared by "
+        "several jobs, %llu slices, %llu failed shared)\n",
+        static_cast<unsigned long long>(stats.transactions),
+        static_cast<double>(items) / static_cast<double>(std::max<std::uint64_t>(1, stats.transactions)),
+        static_cast<unsigned long long>(stats.shared), static_cast<unsigned long long>(stats.slices),
+        static_cast<unsigned long long>(stats.fallbacks));
+    std::printf("CPU of the threads in those transactions: %.2f s (%.1f us per item)\n",
+                std::chrono::duration<double>(stats.cpu).count(),
+                std::chrono::duration<double, std::micro>(stats.cpu).count() /
+                    static_cast<double>(std::max<long long>(1, items)));
     std::printf(
         "read and write system calls during the sync: %.2f and %.2f per item\n",
         static_cast<double>(io_end.first - io_start.first) / static_cast<double>(std::max(1LL, items)),

@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
+#include <algorithm>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -81,6 +83,17 @@ std::string failure_reason_of(const std::exception& e) {
     return std::string("the job stopped: ") + e.what();
   }
   return "the job stopped on an internal error; it has been logged";
+}
+
+/// The longest a commit should take, judged by the last commit's time per slice, so that a pause
+/// or cancel, which waits for the commit under way, still takes effect well within 1 s.
+constexpr std::chrono::steady_clock::duration kCommitBudget = std::chrono::milliseconds(200);
+
+/// The CPU time of the calling thread so far.
+std::chrono::nanoseconds thread_cpu() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
 }
 
 // ---- The sync pipeline's parts (docs/sync-engine.md) ----
@@ -315,10 +328,12 @@ void requeue_records(store::Writer& w, domain::SourceType type, const std::vecto
 /// Applies a slice to the job in `w`'s transaction: its counters, item errors and checkpoint, and
 /// gathers its documents into `writes` (less those the sink rejected, which fail with the
 /// service's reason and go back into the change feed); the caller applies `writes` in the same
-/// transaction, once for all the slices it commits together.
+/// transaction, once for all the slices it commits together. `keep`: copy the documents rather
+/// than take them, so that the slice can be committed again when this transaction fails (a
+/// transaction shared by several jobs, docs/sync-engine.md, "commit").
 void commit_slice(store::Writer& w, Job& job, Slice& s,
                   const std::unordered_map<std::string, std::string>& rejected, const domain::Clock& clock,
-                  store::DocumentWrites& writes) {
+                  store::DocumentWrites& writes, bool keep) {
   const auto type = source_of(job.type);
   // A record changed since the slice was read (by an edit, seen by another job's scan) has left
   // this job's range: the next sync takes its new version, so this one neither writes nor counts it.
@@ -344,7 +359,7 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
     }
     switch (item.kind) {
       case Item::Kind::write:
-        writes.upsert(std::move(item.doc));
+        writes.upsert(keep ? item.doc : std::move(item.doc));
         ++job.counters.synced;
         break;
       case Item::Kind::remove:
@@ -410,6 +425,14 @@ void Engine::Control::request(bool Control::*what) {
   cv.notify_all();
 }
 
+void Engine::request(Control& control, bool Control::*what) {
+  control.request(what);
+  // A worker waiting for a commit waits on commit_cv_: told under commit_m_, so that it cannot
+  // miss the request between its look and its wait.
+  { std::lock_guard lock(commit_m_); }
+  commit_cv_.notify_all();
+}
+
 Engine::Ending Engine::ending(Control& control) const {
   std::lock_guard lock(control.m);
   if (control.stop) {
@@ -422,6 +445,167 @@ Engine::Ending Engine::ending(Control& control) const {
     return Ending::paused;
   }
   return Ending::none;
+}
+
+// ---- The shared commit ----
+
+/// A job's commit of its prepared slices, handed to whichever job's worker leads the next
+/// transaction (docs/sync-engine.md, "commit").
+struct Engine::CommitRequest {
+  /// Writes the job's part in `w`'s transaction (its counters, checkpoint, item errors and job
+  /// row) and gathers its documents into `writes`; `keep`: copy them out of the slices, since the
+  /// part may run again alone. Runs on the leader's thread while the job's worker waits.
+  std::function<void(store::Writer&, store::DocumentWrites&, bool keep)> part;
+  std::size_t slices = 0;
+  Control* control = nullptr;  ///< the job's: a request withdraws a commit not yet taken
+  // Guarded by commit_m_.
+  bool taken = false;  ///< by a leader: it is committed (or fails) whatever comes
+  bool done = false;
+  std::exception_ptr error;                         ///< what the part threw when it was committed alone
+  std::chrono::steady_clock::duration per_slice{};  ///< the transaction's time per slice
+};
+
+bool Engine::commit_shared(CommitRequest& mine) {
+  std::unique_lock lock(commit_m_);
+  commit_queue_.push_back(&mine);
+  for (;;) {
+    if (mine.done) {
+      if (mine.error) {
+        std::rethrow_exception(mine.error);
+      }
+      return true;
+    }
+    if (!mine.taken && mine.control->requested()) {
+      commit_queue_.erase(std::find(commit_queue_.begin(), commit_queue_.end(), &mine));
+      return false;
+    }
+    if (!mine.taken && !committing_) {
+      break;  // no commit under way: this worker leads the next one
+    }
+    commit_cv_.wait(lock);
+  }
+  committing_ = true;
+  mine.taken = true;
+  commit_queue_.erase(std::find(commit_queue_.begin(), commit_queue_.end(), &mine));
+  lock.unlock();
+  std::vector<CommitRequest*> taken{&mine};
+  try {
+    commit_together(taken, mine);
+  } catch (...) {
+    // commit_together keeps each part's error in its request; only a failure of its own (no
+    // memory) gets here: each request taken fails with it rather than waiting forever.
+    for (auto* r : taken) {
+      r->error = std::current_exception();
+    }
+  }
+  lock.lock();
+  for (auto* r : taken) {
+    r->done = true;
+  }
+  committing_ = false;
+  lock.unlock();
+  commit_cv_.notify_all();  // the followers, and the next leader
+  if (mine.error) {
+    std::rethrow_exception(mine.error);
+  }
+  return true;
+}
+
+void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& mine) {
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t slices = mine.slices;
+  bool keep = false;  // copy the slices' documents: more than one job may share the transaction
+  const auto take_waiting = [&] {
+    // Taken once the writer is this transaction's, so that the commits that came while it waited
+    // for the writer (behind another job's claim, an API write) go in too, and again after the
+    // parts taken are written (the jobs just woken by the last commit come meanwhile); in arrival
+    // order, up to commit_share slices and the time budget by the last transaction's time per slice.
+    std::lock_guard lock(commit_m_);
+    keep = keep || sharing_jobs_ > 1;
+    for (auto it = commit_queue_.begin(); it != commit_queue_.end();) {
+      auto* r = *it;
+      if (r->control->requested()) {
+        ++it;  // its worker withdraws it
+        continue;
+      }
+      if (slices + r->slices > options_.commit_share ||
+          commit_per_slice_ * static_cast<std::int64_t>(slices + r->slices) > kCommitBudget) {
+        break;
+      }
+      r->taken = true;
+      slices += r->slices;
+      taken.push_back(r);
+      it = commit_queue_.erase(it);
+    }
+  };
+  bool shared_failed = false;
+  auto cpu_start = thread_cpu();  // a wait for the writer costs none
+  try {
+    store_.write([&](store::Writer& w) {
+      take_waiting();
+      store::DocumentWrites writes;
+      for (std::size_t written = 0; written < taken.size();) {
+        for (; written < taken.size(); ++written) {
+          taken[written]->part(w, writes, keep);
+        }
+        if (keep) {  // else no other job shares its commits: nobody can come
+          take_waiting();
+        }
+      }
+      writes.apply(w);  // once for every job: one full-text index update, one stats update
+    });
+  } catch (const std::exception& e) {
+    if (taken.size() == 1) {
+      mine.error = std::current_exception();
+    } else {
+      shared_failed = true;
+      spdlog::warn("msg=\"a commit shared by {} jobs failed; each commits alone\" error=\"{}\"", taken.size(),
+                   e.what());
+    }
+  }
+  if (shared_failed) {
+    // One job's failure must not fail the others: each part is committed alone, in order, and
+    // only the part that fails again fails (its job fails at its last checkpoint).
+    for (auto* r : taken) {
+      try {
+        cpu_start = thread_cpu();
+        store_.write([&](store::Writer& w) {
+          store::DocumentWrites writes;
+          r->part(w, writes, false);
+          writes.apply(w);
+        });
+        count_commit(1, r->slices, cpu_start);
+      } catch (...) {
+        r->error = std::current_exception();
+      }
+    }
+  } else if (!mine.error) {
+    count_commit(taken.size(), slices, cpu_start);
+  }
+  const auto per_slice = (std::chrono::steady_clock::now() - start) / static_cast<std::int64_t>(slices);
+  std::lock_guard lock(commit_m_);
+  commit_per_slice_ = per_slice;
+  commit_stats_.fallbacks += shared_failed ? 1 : 0;
+  for (auto* r : taken) {
+    r->per_slice = per_slice;
+  }
+}
+
+void Engine::count_commit(std::size_t parts, std::size_t slices, std::chrono::nanoseconds cpu_start) {
+  const auto cpu = thread_cpu() - cpu_start;
+  std::lock_guard lock(commit_m_);
+  commit_stats_.cpu += cpu;
+  ++commit_stats_.transactions;
+  commit_stats_.shared += parts > 1 ? 1 : 0;
+  commit_stats_.parts += parts;
+  commit_stats_.slices += slices;
+}
+
+CommitStats Engine::commit_stats() const {
+  std::lock_guard lock(commit_m_);
+  auto out = commit_stats_;
+  out.waiting = commit_queue_.size();
+  return out;
 }
 
 // ---- The sync pipeline ----
@@ -448,6 +632,23 @@ class Engine::Pipeline {
     // Without a sink, the committer takes up to commit_group prepared slices in one transaction
     // when it has fallen behind the preparer (docs/sync-engine.md, "commit").
     const std::size_t ahead = e_.sink_ != nullptr ? window() + 1 : group_limit() + 1;
+    struct Sharing {
+      Engine* e;  // null: this job does not share its commits
+      explicit Sharing(Engine* engine) : e(engine) {
+        if (e != nullptr) {
+          std::lock_guard lock(e->commit_m_);
+          ++e->sharing_jobs_;
+        }
+      }
+      ~Sharing() {
+        if (e != nullptr) {
+          std::lock_guard lock(e->commit_m_);
+          --e->sharing_jobs_;
+        }
+      }
+      Sharing(const Sharing&) = delete;
+      Sharing& operator=(const Sharing&) = delete;
+    } sharing(shares() ? &e_ : nullptr);
     std::jthread preparer([this, ahead] { prepare_all(ahead); });
     struct Join {
       Pipeline* p;
@@ -517,13 +718,13 @@ class Engine::Pipeline {
         e_.finish(job_, JobEvent::fail, running_before_ + elapsed_ms(segment_));
         return Ending::none;
       }
-      Job next = job_;
-      e_.store_.write([&](store::Writer& w) {
-        store::DocumentWrites writes;
+      // The job's part of a commit: run once, or again alone when a shared transaction failed.
+      Job next;
+      const auto part = [&](store::Writer& w, store::DocumentWrites& writes, bool keep) {
+        next = job_;
         for (const auto& s : group) {
-          commit_slice(w, next, *s, rejected, e_.clock_, writes);
+          commit_slice(w, next, *s, rejected, e_.clock_, writes, keep);
         }
-        writes.apply(w);  // once for the group: one full-text index update, one stats update
         next.running_ms = running_before_ + elapsed_ms(segment_);
         next.updated_at = e_.clock_.now_ms();
         if (slice.last) {
@@ -539,9 +740,26 @@ class Engine::Pipeline {
           }
         }
         w.save_job(next);
-      });
-      per_slice_ =
-          (std::chrono::steady_clock::now() - commit_start) / static_cast<std::int64_t>(group.size());
+      };
+      if (shares()) {
+        CommitRequest request{part, group.size(), control_.get()};
+        if (!e_.commit_shared(request)) {
+          break;  // a request came before the commit took these slices: it decides the ending
+        }
+        per_slice_ = request.per_slice;
+      } else {
+        // With a sink (or commit_share 0), each job commits alone: with a sink, a slice commits
+        // once the sink acknowledged it.
+        const auto cpu_start = thread_cpu();
+        e_.store_.write([&](store::Writer& w) {
+          store::DocumentWrites writes;
+          part(w, writes, false);
+          writes.apply(w);  // once for the group: one full-text index update, one stats update
+        });
+        e_.count_commit(1, group.size(), cpu_start);
+        per_slice_ =
+            (std::chrono::steady_clock::now() - commit_start) / static_cast<std::int64_t>(group.size());
+      }
       const bool status_changed = next.status != job_.status;
       job_ = std::move(next);
       {
@@ -575,11 +793,11 @@ class Engine::Pipeline {
     std::exception_ptr error;
   };
 
-  /// The longest a group's commit should take, judged by the last commit's time per slice.
-  static constexpr std::chrono::steady_clock::duration kCommitBudget = std::chrono::milliseconds(200);
-
   /// Prepared slices committed in one transaction at most, without a sink.
   std::size_t group_limit() const { return std::max<std::size_t>(1, e_.options_.commit_group); }
+
+  /// Whether this job's commits share transactions with the other jobs' (no sink).
+  bool shares() const { return e_.sink_ == nullptr && e_.options_.commit_share > 0; }
 
   /// Sink batches of the job sent and not yet committed, at most (the sink's max_in_flight).
   std::size_t window() const { return std::max<std::size_t>(1, e_.sink_->max_in_flight()); }
@@ -725,7 +943,7 @@ void Engine::stop() {
     stopping_ = true;
     threads.swap(threads_);
     for (auto& [id, held] : running_) {
-      held.control->request(&Control::stop);
+      request(*held.control, &Control::stop);
     }
   }
   cv_.notify_all();
@@ -1150,7 +1368,7 @@ Job Engine::cancel(const std::string& job_id) {
     // Under the engine's lock, so that no worker takes the job between the look and the write.
     std::lock_guard lock(mutex_);
     if (auto it = running_.find(job_id); it != running_.end()) {
-      it->second.control->request(&Control::cancel);  // the worker ends it at once
+      request(*it->second.control, &Control::cancel);  // the worker ends it at once
     } else {
       // Not held by a worker (queued, paused, interrupted, or resumed and waiting for a worker).
       cancelled = store_.write_value([&](store::Writer& w) {
@@ -1179,7 +1397,7 @@ Job Engine::pause(const std::string& job_id) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = running_.find(job_id); it != running_.end()) {
-      it->second.control->request(&Control::pause);  // the worker saves it paused and lets it go
+      request(*it->second.control, &Control::pause);  // the worker saves it paused and lets it go
     } else {
       // Resumed and waiting for a worker: paused where it is.
       paused = store_.write_value([&](store::Writer& w) {

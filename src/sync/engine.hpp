@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -35,10 +36,27 @@ struct EngineOptions {
   /// prepared slices in one transaction: one full-text index flush, one document count update and
   /// one WAL write of the pages they all touch (docs/sync-engine.md, "commit"). 1: each alone.
   std::size_t commit_group = 4;
+  /// Without a sink, the commits that several running jobs are waiting to make go into one
+  /// transaction, up to this many slices in all (docs/sync-engine.md, "commit"). 0: each job
+  /// commits its own transactions.
+  std::size_t commit_share = 16;
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
   /// A filtered bulk job's searches (its count at creation, each batch's search) stop after this
   /// long: the creation answers 503 query_timeout, a running job fails ([search] bulk_deadline_ms).
   std::chrono::microseconds bulk_search_deadline{10'000'000};
+};
+
+/// What the engine's commits of sync slices did since it started (docs/sync-engine.md, "commit").
+struct CommitStats {
+  std::uint64_t transactions = 0;  ///< write transactions that committed slices
+  std::uint64_t shared = 0;        ///< of these, those that held the commits of several jobs
+  std::uint64_t parts = 0;         ///< jobs' commits (a shared transaction holds several)
+  std::uint64_t slices = 0;        ///< slices committed
+  std::uint64_t fallbacks = 0;     ///< shared transactions that failed and were committed job by job
+  /// CPU time of the threads that ran these transactions, spent in them (waits for the writer
+  /// excluded): the one writer's share of a sync, which bounds the rate of all jobs together.
+  std::chrono::nanoseconds cpu{};
+  std::size_t waiting = 0;  ///< jobs' commits waiting now for the one under way
 };
 
 /// Told of every committed change of a job: its creation, each checkpoint and each status
@@ -71,6 +89,8 @@ struct BulkStartRequest {
 /// read transaction and shapes it; with a sink, the slice goes to the sink (up to its
 /// max_in_flight batches per job); the worker commits the slices in order, each once the sink
 /// acknowledged it, in one write transaction with the counters and checkpoint, then notifies.
+/// Without a sink, the commits of the jobs running at once share their transactions: the worker
+/// of one job writes the waiting commits of all (commit_shared).
 /// A paused job holds no worker. Thread-safe; every method blocks on the database, so call it off
 /// the I/O threads.
 class Engine final {
@@ -118,6 +138,9 @@ class Engine final {
   /// "sync_already_active" (details: activeJobId) when another job holds its scope and type.
   domain::Job retry(const std::string& job_id);
 
+  /// What the commits of sync slices did so far, and how many wait now.
+  CommitStats commit_stats() const;
+
  private:
   /// What API calls and stop() ask of a job a worker holds. The worker waits on `cv` (for its
   /// pipeline too), so a request wakes it at once; `stop` cancels the job's sink deliveries.
@@ -140,6 +163,19 @@ class Engine final {
   };
   enum class Ending { none, paused, cancelled, interrupted };
   class Pipeline;
+  struct CommitRequest;
+
+  /// Asks `what` of a job a worker holds and wakes its worker, also when it waits for a commit.
+  void request(Control& control, bool Control::*what);
+  /// Commits `request` in one write transaction with the commits the other jobs are waiting to
+  /// make (docs/sync-engine.md, "commit"): false when its job's control asked for something before
+  /// the commit took it (nothing written), true once committed; throws what its part threw.
+  bool commit_shared(CommitRequest& request);
+  /// The leader's work: the requests it took, in one transaction, or each alone when it fails.
+  void commit_together(std::vector<CommitRequest*>& taken, CommitRequest& mine);
+  /// Counts a transaction that committed `parts` jobs' commits of `slices` slices in all, and
+  /// the CPU time its thread spent since `cpu_start` (thread_cpu()).
+  void count_commit(std::size_t parts, std::size_t slices, std::chrono::nanoseconds cpu_start);
 
   void worker();
   /// Under the engine's lock, as a worker lets a job go: cancels it in the database when it is
@@ -175,6 +211,17 @@ class Engine final {
   std::map<std::string, Held> running_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
+
+  // The shared commit (docs/sync-engine.md, "commit"). Never locked around mutex_ or a store call
+  // other than the leader's taking of requests inside its transaction.
+  mutable std::mutex commit_m_;
+  std::condition_variable commit_cv_;
+  std::deque<CommitRequest*> commit_queue_;  ///< waiting, in arrival order
+  bool committing_ = false;                  ///< a leader is committing
+  std::size_t sharing_jobs_ = 0;             ///< running jobs whose commits may be shared
+  /// The last shared transaction's time per slice: what bounds the next one's size.
+  std::chrono::steady_clock::duration commit_per_slice_{};
+  CommitStats commit_stats_;
 };
 
 }  // namespace mladmin::sync

@@ -4,6 +4,7 @@
 #include "sync/engine.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "domain/error.hpp"
+#include "domain/testing/eventually.hpp"
 #include "domain/testing/fixed_clock.hpp"
 #include "sink/sink.hpp"
 #include "store/sqlite/temp_store_test_fixture.hpp"
@@ -67,6 +69,11 @@ class Gate {
   bool wait_held() {
     std::unique_lock lock(m_);
     return cv_.wait_for(lock, kWait, [&] { return arrivals_ > 0; });
+  }
+  /// Waits until `n` workers have been held (true), up to kWait.
+  bool wait_arrivals(int n) {
+    std::unique_lock lock(m_);
+    return cv_.wait_for(lock, kWait, [&] { return arrivals_ >= n; });
   }
   /// Lets the held worker go one step, then waits until it is held again (true) or end() was
   /// called (false).
@@ -616,6 +623,198 @@ TEST_F(EngineTest, ASliceDoesNotWriteARecordThatChangedAfterItWasRead) {
   ASSERT_EQ(stored_hash.size(), 1U);
   EXPECT_EQ(stored_hash[0].second, expected) << "an old version of e150 overwrote the new one";
   EXPECT_EQ(documents(), 400);
+}
+
+// ---- Several jobs at once: the shared commit (docs/sync-engine.md, "commit") ----
+
+class SharedCommitTest : public EngineTest {
+ protected:
+  static constexpr int kJobs = 4;
+  static constexpr int kPerUser = 300;  // 3 slices of 100 (and the empty last one) per job
+
+  void SetUp() override {
+    EngineTest::SetUp();
+    options_.workers = kJobs;
+    check_documents_ = false;  // several jobs write
+    for (int u = 0; u < kJobs; ++u) {
+      users_.push_back("u" + std::to_string(u));
+    }
+    std::vector<domain::JournalEntry> records;
+    for (int i = 0; i < kPerUser; ++i) {
+      for (const auto& user : users_) {
+        domain::JournalEntry e;
+        e.id = user + "-e" + std::to_string(i);
+        e.user_id = user;
+        e.title = "title " + e.id;
+        e.body = "body of entry " + e.id;
+        e.mood = 3;
+        e.created_at = e.updated_at = 1'700'000'000'000 + i;
+        ids_of_[user].push_back(e.id);
+        records.push_back(std::move(e));
+      }
+    }
+    store_->write([&](store::Writer& w) { w.save_journal_entries(records); });
+  }
+
+  StartRequest own(const std::string& user) {
+    StartRequest req;
+    req.scope = domain::JobScope::user;
+    req.scope_user_id = user;
+    req.started_by = user;
+    return req;
+  }
+
+  /// Starts a sync of each user's own records; each is held after its first commit. Then, while
+  /// the test holds the writer, the jobs go on and wait for it with their next commits: the
+  /// first job's worker leads the next commit, the others wait for it. Once the three others
+  /// wait, the writer is let go: the leader takes every waiting commit into its transaction.
+  /// `once_held` runs while the jobs are held, `once_met` while they wait for the writer.
+  std::vector<Job> start_jobs_that_meet_at_the_writer(const std::function<void()>& once_held = {},
+                                                      const std::function<void()>& once_met = {}) {
+    auto& engine = start_engine();
+    gate_.arm();
+    std::vector<Job> jobs;
+    for (const auto& user : users_) {
+      jobs.push_back(engine.start_sync(own(user)));
+    }
+    EXPECT_TRUE(gate_.wait_arrivals(kJobs)) << "every job committed its first slice";
+    if (once_held) {
+      once_held();
+    }
+    std::promise<void> holding;
+    bool met = false;
+    std::thread holder([&] {
+      store_->write([&](store::Writer&) {
+        holding.set_value();
+        met = domain::eventually([&] { return engine.commit_stats().waiting >= kJobs - 1; }, kWait,
+                                 std::chrono::milliseconds(1));
+        if (met && once_met) {
+          once_met();
+        }
+      });
+    });
+    holding.get_future().wait();
+    gate_.open();
+    holder.join();
+    EXPECT_TRUE(met) << "the jobs' commits did not wait together for the writer";
+    return jobs;
+  }
+
+  /// Every event of the job adds up and moves by one slice at most; returns the last one.
+  Job check_events(const std::string& job_id) {
+    std::int64_t before = 0;
+    Job last;
+    for (const auto& e : events_of(job_id)) {
+      const auto processed = e.job.counters.processed();
+      EXPECT_GE(processed, before) << "job " << job_id;
+      EXPECT_LE(processed - before, 100) << "job " << job_id << ": a commit took more than its one slice";
+      EXPECT_EQ(processed, e.job.counters.synced + e.job.counters.skipped + e.job.counters.failed);
+      before = processed;
+      last = e.job;
+    }
+    return last;
+  }
+
+  std::vector<std::string> users_;
+  std::map<std::string, std::vector<std::string>> ids_of_;
+};
+
+TEST_F(SharedCommitTest, JobsRunningAtOnceCommitTogetherAndEachKeepsExactCounters) {
+  const auto jobs = start_jobs_that_meet_at_the_writer();
+  for (const auto& job : jobs) {
+    const auto done = wait_status(job.id, JobStatus::completed);
+    EXPECT_EQ(done.counters.total, kPerUser);
+    EXPECT_EQ(done.counters.synced, kPerUser);
+    EXPECT_EQ(done.counters.skipped, 0);
+    EXPECT_EQ(done.counters.failed, 0);
+    EXPECT_EQ(stored(job.id).counters.synced, kPerUser);
+    EXPECT_EQ(check_events(job.id).status, JobStatus::completed);
+    EXPECT_TRUE(all_present(ids_of_[*job.scope_user_id])) << *job.scope_user_id;
+  }
+  EXPECT_EQ(documents(), kJobs * kPerUser);
+  const auto stats = engine_->commit_stats();
+  EXPECT_GE(stats.shared, 1U) << "no transaction held the commits of several jobs";
+  EXPECT_LT(stats.transactions, stats.slices) << "each slice had a transaction of its own";
+  EXPECT_EQ(stats.parts, stats.slices);  // commit_group 1: a job's part is one slice
+  EXPECT_EQ(stats.fallbacks, 0U);
+  EXPECT_EQ(stats.waiting, 0U);
+}
+
+TEST_F(SharedCommitTest, AFailureOfOneJobsPartFailsThatJobAloneAtItsLastCheckpoint) {
+  // The second commit of the third job cannot save its job row (a trigger refuses it), inside
+  // the transaction shared with the three others: each job's part is then committed alone.
+  std::string victim;
+  const auto refuse_victim = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "t.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 20000);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  };
+  const auto jobs = start_jobs_that_meet_at_the_writer([&] {
+    victim = store_->read_value([](store::Reader& r) { return r.jobs_in({JobStatus::running}); }).at(2).id;
+    refuse_victim(("CREATE TRIGGER refuse_victim BEFORE UPDATE ON jobs WHEN NEW.id = '" + victim +
+                   "' AND NEW.synced_items > 100 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+                      .c_str());
+  });
+  for (const auto& job : jobs) {
+    if (job.id == victim) {
+      const auto failed = wait_status(job.id, JobStatus::failed);
+      EXPECT_EQ(failed.counters.processed(), 100) << "the victim's checkpoint moved past its last commit";
+      EXPECT_FALSE(failed.failure_reason.empty());
+      check_events(job.id);
+    } else {
+      const auto done = wait_status(job.id, JobStatus::completed);
+      EXPECT_EQ(done.counters.synced, kPerUser);
+      EXPECT_EQ(check_events(job.id).status, JobStatus::completed);
+      EXPECT_TRUE(all_present(ids_of_[*job.scope_user_id]));
+    }
+  }
+  EXPECT_EQ(documents(), (kJobs - 1) * kPerUser + 100);
+  EXPECT_GE(engine_->commit_stats().fallbacks, 1U);
+
+  // Without the trigger, a retry of the victim goes on from its checkpoint to the end.
+  refuse_victim("DROP TRIGGER refuse_victim");
+  engine_->retry(victim);
+  const auto done = wait_status(victim, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, kPerUser);
+  EXPECT_EQ(documents(), kJobs * kPerUser);
+}
+
+TEST_F(SharedCommitTest, APauseWithdrawsACommitThatWaitsForTheWriter) {
+  // Every job is paused while its next commit waits: the three that wait behind the leader leave
+  // without it, the leader's own commit (under way: it waits for the writer) goes through.
+  std::vector<Job> jobs;
+  jobs = start_jobs_that_meet_at_the_writer({}, [&] {
+    for (const auto& job :
+         store_->read_value([](store::Reader& r) { return r.jobs_in({JobStatus::running}); })) {
+      engine_->pause(job.id);
+    }
+    EXPECT_TRUE(domain::eventually([&] { return engine_->commit_stats().waiting == 0; }, kWait,
+                                   std::chrono::milliseconds(1)))
+        << "a paused job's commit still waits";
+  });
+  std::int64_t processed = 0;
+  for (const auto& job : jobs) {
+    const auto paused = wait_status(job.id, JobStatus::paused);
+    EXPECT_EQ(stored(job.id).counters.processed(), paused.counters.processed());
+    processed += paused.counters.processed();
+  }
+  EXPECT_EQ(processed, kJobs * 100 + 100) << "each job's first slice, and the leader's second";
+  EXPECT_EQ(documents(), processed);
+
+  for (const auto& job : jobs) {
+    engine_->resume(job.id);
+  }
+  for (const auto& job : jobs) {
+    const auto done = wait_status(job.id, JobStatus::completed);
+    EXPECT_EQ(done.counters.synced, kPerUser);
+    check_events(job.id);
+  }
+  EXPECT_EQ(documents(), kJobs * kPerUser);
 }
 
 // ---- The sink stage ----
