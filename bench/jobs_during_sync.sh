@@ -19,7 +19,7 @@ bench_require_bin
 bench_add_user bench@example.com admin
 "$bench_bin" --log-level warn seed-demo --database "sqlite://$bench_dir/bench.db" --users "$users" \
   --entries-per-user "$entries" --goals-per-user 0 --invalid-ratio 0 >/dev/null
-bench_start_server
+bench_start_server ""
 bench_login bench@example.com
 url=$bench_url
 auth="Authorization: Bearer $bench_token"
