@@ -61,6 +61,8 @@ class Accounts final {
   /// The same when it is held in memory, without reading the database; nothing otherwise
   /// (RightsCache::find_cached).
   std::optional<UserRights> cached_rights(std::string_view id) { return rights_.find_cached(id); }
+  /// What the rights cache did so far (/metrics, tests).
+  RightsCache::Stats rights_cache_stats() const { return rights_.stats(); }
 
   /// 400 for a bad field, 409 "email_taken", 429 when the hashing pool is full.
   domain::User create(const NewUser& user, const Actor& actor);

@@ -1,5 +1,6 @@
 #include "api/health.hpp"
 
+#include "accounts/accounts.hpp"
 #include "api/auth.hpp"
 #include "api/json.hpp"
 #include "domain/clock.hpp"
@@ -31,6 +32,9 @@ http::Response metrics_text(http::Request& req, ApiContext& ctx) {
   metrics::Gauges gauges;
   gauges.jobs_by_status = ctx.store.read_value([](store::Reader& r) { return r.count_jobs_by_status(); });
   gauges.event_clients = ctx.hub.clients();
+  const auto rights = ctx.accounts.rights_cache_stats();
+  gauges.rights_cache_emptied = rights.emptied;
+  gauges.rights_cache_user_reads = rights.user_reads;
   http::Response res;
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";
   res.body = ctx.metrics.render(gauges);

@@ -76,6 +76,17 @@ struct Metrics::Impl {
                                                        .Name("mladmin_event_clients")
                                                        .Help("Connected live event stream clients")
                                                        .Register(registry);
+  prometheus::Family<prometheus::Counter>& rights_emptied =
+      prometheus::BuildCounter()
+          .Name("mladmin_rights_cache_emptied_total")
+          .Help("Times the users' rights cache was emptied: an account changed, here or in another process")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& rights_reads =
+      prometheus::BuildCounter()
+          .Name("mladmin_rights_cache_user_reads_total")
+          .Help("Users read from the database by a token check because their rights were not in memory")
+          .Register(registry);
+  std::mutex render_mutex;  // a scrape brings the two counters above up to the cache's counts
 
   prometheus::Family<prometheus::Counter>& ml_requests =
       prometheus::BuildCounter()
@@ -115,6 +126,8 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
   }
   impl_->clients.Add({});
   impl_->accept_errors.Add({});
+  impl_->rights_emptied.Add({});
+  impl_->rights_reads.Add({});
   for (const char* outcome :
        {"acknowledged", "retryable_status", "refused", "network_error", "malformed_answer"}) {
     impl_->ml_requests.Add({{"outcome", outcome}});
@@ -229,6 +242,17 @@ std::string Metrics::render(const Gauges& gauges) {
     impl_->jobs.Add({{"status", std::string(domain::to_string(status))}}).Set(static_cast<double>(n));
   }
   impl_->clients.Add({}).Set(static_cast<double>(gauges.event_clients));
+  {
+    std::lock_guard lock(impl_->render_mutex);
+    for (auto [family, count] : {std::pair{&impl_->rights_emptied, gauges.rights_cache_emptied},
+                                 std::pair{&impl_->rights_reads, gauges.rights_cache_user_reads}}) {
+      auto& counter = family->Add({});
+      const double now = static_cast<double>(count);
+      if (now > counter.Value()) {
+        counter.Increment(now - counter.Value());
+      }
+    }
+  }
   return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
 }
 

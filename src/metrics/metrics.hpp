@@ -15,6 +15,9 @@ namespace mladmin::metrics {
 struct Gauges {
   std::vector<std::pair<domain::JobStatus, std::int64_t>> jobs_by_status;
   std::size_t event_clients = 0;
+  /// The rights cache's counts so far (accounts::RightsCache::Stats), exposed as counters.
+  std::uint64_t rights_cache_emptied = 0;
+  std::uint64_t rights_cache_user_reads = 0;
 };
 
 /// The process's Prometheus metrics (prometheus-cpp's registry behind a narrow interface, so

@@ -434,10 +434,11 @@ class Store {
   virtual int schema_version() = 0;
   /// True when the database answers a trivial query.
   virtual bool ping() = 0;
-  /// A value that changes whenever a transaction has been committed to the database since the
-  /// last call, by this process or by another one on the same file (the CLI). Cheap (no table is
-  /// read): in-memory caches check it before trusting what they hold (docs/performance.md).
-  virtual std::uint64_t data_version() = 0;
+  /// A value that changes whenever a committed transaction inserted or deleted a user or changed
+  /// a user's id, email, role, status or token version, whoever made it: this process or another
+  /// one on the same database (the CLI). The rights cache checks it before trusting what it holds
+  /// (accounts/rights_cache.hpp, docs/performance.md). One small read.
+  virtual std::uint64_t rights_version() = 0;
 
   /// Runs `fn` in a read transaction (a consistent snapshot).
   virtual void read(const std::function<void(Reader&)>& fn) = 0;

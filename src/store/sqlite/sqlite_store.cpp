@@ -1088,10 +1088,13 @@ bool SqliteStore::release_reserve() {
   return checkpointer_->release_reserve();
 }
 
-std::uint64_t SqliteStore::data_version() {
+std::uint64_t SqliteStore::rights_version() {
   std::lock_guard lock(version_mutex_);
-  auto st = version_conn_->prepare("PRAGMA data_version");
-  st.step();
+  // One statement, so its own read transaction: the value of the latest commit.
+  auto st = version_conn_->prepare("SELECT version FROM rights_version WHERE id = 1");
+  if (!st.step()) {
+    throw std::runtime_error("the database has no rights_version row (migration 0012)");
+  }
   return static_cast<std::uint64_t>(st.int64(0));
 }
 

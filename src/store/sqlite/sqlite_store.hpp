@@ -50,9 +50,9 @@ class SqliteStore final : public Store {
   int migrate() override;
   int schema_version() override;
   bool ping() override;
-  /// SQLite's `PRAGMA data_version` on a connection of its own, which no transaction of this
-  /// process runs on: it changes after any commit, the writer's here included.
-  std::uint64_t data_version() override;
+  /// The row of `rights_version`, which triggers on `users` bump (migration 0012), read on a
+  /// connection of its own so that it never waits for a reader of the pool.
+  std::uint64_t rights_version() override;
   bool release_reserve() override;
   void read(const std::function<void(Reader&)>& fn) override;
   void write(const std::function<void(Writer&)>& fn) override;
@@ -71,7 +71,7 @@ class SqliteStore final : public Store {
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<Connection>> readers_;
   std::mutex version_mutex_;
-  std::unique_ptr<Connection> version_conn_;    ///< only ever runs PRAGMA data_version
+  std::unique_ptr<Connection> version_conn_;    ///< only ever reads rights_version
   std::unique_ptr<Checkpointer> checkpointer_;  ///< last: stops before the connections close
 };
 
