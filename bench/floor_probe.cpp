@@ -10,7 +10,8 @@
 //   d  FTS5 indexing alone of the same rows (INSERT INTO documents_fts … SELECT, CHUNK rows a
 //      transaction) into the same file;
 //   D  the same into a second file (a contentless FTS5 table, the documents read through ATTACH);
-//   e  c and d in one transaction per 4,000 documents, into a fresh file, as the engine commits.
+//   e  c and d in one transaction per 4,000 documents, into a fresh file, as the engine commits;
+//   m  the rows alone in a table with no index (the least any design that stores them writes).
 // Each stage's CPU is this thread's (getrusage RUSAGE_THREAD); each file's WAL is checkpointed
 // as the stage goes (PASSIVE, as the store's checkpointer) and once at its end (TRUNCATE),
 // and those checkpoints are timed apart. Prints µs per item over the whole
@@ -20,6 +21,8 @@
 //      MLADMIN_PROBE_CACHE_MIB (page cache of the writing connections, default 64 as the store),
 //      MLADMIN_PROBE_CHECKPOINT_EVERY (a PASSIVE checkpoint after every this many commits of c and e,
 //      default 2, and after every chunk of d and D; 0: only one at the end of each stage),
+//      MLADMIN_PROBE_SEED_FILE (a copy of the seeded file: made there when missing, used instead of
+//      seeding when present; for repeated runs with the same N and users),
 //      MLADMIN_PROBE_SQL (SQL run on each writing connection once its tables exist, for knobs such
 //      as PRAGMA mmap_size or FTS5's pgsz/automerge/crisismerge).
 #include <sodium.h>
@@ -324,14 +327,22 @@ int main(int argc, char** argv) {
   const auto a = dir / "a.db";
   domain::SystemClock clock;
   domain::UuidV7Generator ids(clock);
-  {
-    auto s = store::open_store("sqlite://" + a.string(), 1, store::StoreOptions{});
-    s->migrate();
-    bench::seed_journal_entries(*s, clock, ids, n, users);
-  }
-  {
-    Connection seeded(a.string());
-    seeded.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const char* seed_file = std::getenv("MLADMIN_PROBE_SEED_FILE");
+  if (seed_file != nullptr && std::filesystem::exists(seed_file)) {
+    std::filesystem::copy_file(seed_file, a);  // seeded by an earlier run with the same N and users
+  } else {
+    {
+      auto s = store::open_store("sqlite://" + a.string(), 1, store::StoreOptions{});
+      s->migrate();
+      bench::seed_journal_entries(*s, clock, ids, n, users);
+    }
+    {
+      Connection seeded(a.string());
+      seeded.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    if (seed_file != nullptr) {
+      std::filesystem::copy_file(a, seed_file);
+    }
   }
   std::printf("seeded %ld journal entries (%.1f MiB); stages %s; FTS5 chunk %ld rows\n", n,
               bytes_of(a) / 1048576.0, stages.c_str(), chunk);
@@ -464,6 +475,64 @@ int main(int argc, char** argv) {
     se.print();
     cp.print();
     checkpoint(writer, c, "final checkpoint of e's WAL", n);
+  }
+  if (stages.find('m') != std::string::npos) {
+    // The least a store of these documents can write: the same rows in a table with no index and
+    // no counts (only the rowid b-tree), 4,000 per transaction, in a fresh file.
+    const auto m = dir / "m.db";
+    Connection reader(a.string());
+    Connection writer(m.string());
+    setup_writer(writer);
+    writer.exec(
+        "CREATE TABLE documents (id TEXT NOT NULL, user_id TEXT NOT NULL, source_type TEXT NOT NULL, "
+        "source_id "
+        "TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT NOT NULL, content_hash TEXT "
+        "NOT "
+        "NULL, synced_at INTEGER NOT NULL, version INTEGER NOT NULL, job_id TEXT, source_created_at INTEGER "
+        "NOT "
+        "NULL) STRICT");
+    run_knobs(writer);
+    Checkpoints cp{writer, Stage{"m: its PASSIVE checkpoints"}, checkpoint_every(2)};
+    Stage sm{"m: the rows alone (no index, no counts, no FTS5)"};
+    std::int64_t position = 0;
+    long done = 0;
+    while (done < n) {
+      auto records = scan(reader, position, n, kCommit);
+      if (records.empty()) {
+        break;
+      }
+      position = records.back().change_seq;
+      auto docs = prepare(reader, records, false, clock, ids);
+      {
+        auto t = sm.time(static_cast<long>(docs.size()));
+        writer.exec("BEGIN IMMEDIATE");
+        auto st = writer.prepare(
+            "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, "
+            "content_hash, "
+            "synced_at, version, job_id, source_created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)");
+        for (const auto& d : docs) {
+          st.bind_static(1, d.id)
+              .bind_static(2, d.user_id)
+              .bind(3, std::string_view("journal_entries"))
+              .bind_static(4, d.source_id)
+              .bind_static(5, d.title)
+              .bind_static(6, d.text)
+              .bind_static(7, d.metadata)
+              .bind_static(8, d.hash)
+              .bind(9, d.synced_at)
+              .bind_static(10, d.job_id)
+              .bind(11, d.source_created_at);
+          st.exec();
+          st.reset();
+        }
+        writer.exec("COMMIT");
+      }
+      cp.committed(static_cast<long>(docs.size()));
+      done += static_cast<long>(records.size());
+    }
+    sm.print();
+    cp.print();
+    checkpoint(writer, m, "final checkpoint of m's WAL", n);
   }
   std::filesystem::remove_all(dir);
   return 0;
