@@ -24,13 +24,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
+#include "seed_journal.hpp"
 #include "sink/http_sink.hpp"
 #include "store/store.hpp"
 #include "store/store_options.hpp"
@@ -87,37 +87,8 @@ int main(int argc, char** argv) {
     domain::SystemClock clock;
     domain::UuidV7Generator ids(clock);
 
-    static const char* kWords[] = {"morning", "walk",  "coffee", "meeting", "tired", "grateful", "family",
-                                   "project", "rain",  "sunny",  "gym",     "read",  "dinner",   "friend",
-                                   "sleep",   "write", "plan",   "music",   "calm",  "busy"};
-    std::mt19937 rng(42);
-    auto sentence = [&](int words) {
-      std::string s;
-      for (int i = 0; i < words; ++i) {
-        if (i > 0) {
-          s.push_back(' ');
-        }
-        s += kWords[rng() % 20];
-      }
-      return s;
-    };
     const auto seed_start = Clock::now();
-    long made = 0;
-    while (made < n) {
-      store->write([&](store::Writer& w) {
-        for (int i = 0; i < 10000 && made < n; ++i, ++made) {
-          domain::JournalEntry e;
-          e.id = ids.next();
-          e.user_id = "user-" + std::to_string(made % users);
-          e.title = sentence(4);
-          e.body = sentence(60);  // ~450 bytes
-          e.mood = 1 + static_cast<int>(rng() % 5);
-          e.tags = {kWords[rng() % 20]};
-          e.created_at = e.updated_at = clock.now_ms();
-          w.save_journal_entry(e);
-        }
-      });
-    }
+    bench::seed_journal_entries(*store, clock, ids, n, users);
     const double seed_s = std::chrono::duration<double>(Clock::now() - seed_start).count();
     std::printf("seeded %ld journal entries in %.2f s (%.0f rows/s)\n", n, seed_s, n / seed_s);
 
