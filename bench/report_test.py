@@ -84,7 +84,7 @@ class DryRunTest(unittest.TestCase):
         out = subprocess.run([str(BENCH / "run_all.sh"), "--dry-run"], check=True, capture_output=True,
                              text=True, env=env).stdout
         planned = re.findall(r"^(\w+) run (\d+) ", out, re.M)
-        names = ["sync", "events", "idle", "search", "stats", "mlsink", "login"]
+        names = ["sync", "syncjobs", "events", "idle", "search", "stats", "mlsink", "login"]
         names += ["jobs", "auth"] if shutil.which("wrk") else []  # skipped without wrk, and said so
         for name in names:
             self.assertEqual([k for n, k in planned if n == name], ["1", "2", "3"], name)

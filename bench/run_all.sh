@@ -8,24 +8,25 @@
 #   MLADMIN_BENCH_RUNS=3               runs of each benchmark (default 3); the runs go in rounds
 #                                      (every benchmark once, then again), so that a change in the
 #                                      machine's load touches all of them alike
-#   MLADMIN_BENCH_ONLY="search sync"   runs only those, of: sync jobs auth events idle search
-#                                      stats mlsink login web
+#   MLADMIN_BENCH_ONLY="search sync"   runs only those, of: sync syncjobs jobs auth events idle
+#                                      search stats mlsink login web
 #   MLADMIN_BENCH_OUT=DIR              where the outputs go (earlier results there are removed first)
 #   MLADMIN_BENCH_AUTOGROUP_NICE=-10   passed on to bench/events.sh and bench/ml_sink.sh (see there)
 #   bench/run_all.sh --dry-run         prints the commands and their time limits, runs nothing
 #
 # The sizes (docs/benchmarks.md, "Running every benchmark"): a full sync of 200,000 journal
-# entries; the job reads and /api/auth/me with wrk, 32 connections, 10 s each; event latency with
+# entries; one job against four at once over 100,000 entries of 4 owners (bench/sync_jobs.sh);
+# the job reads and /api/auth/me with wrk, 32 connections, 10 s each; event latency with
 # 1 and 1,000 clients over a sync of 100,000 entries (5 pauses, 100 short syncs); 10,000 idle
 # event streams; search at 1,000,000 documents, 20 runs per query (the store is built by the first
-# run and reused by the others); stats at 300,000 documents and 30,000 jobs; the ML sink's three
+# run and reused by the others); stats at 300,000 documents and 30,000 jobs; the ML sink's four
 # cases at 100,000 records; 50 logins of each kind; the dashboard bundle (one run: its sizes do not
 # vary). The load average is kept before and after each run: figures taken on a machine shared
 # with other work are slower and noisier, and the report says what the load was.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 out=${MLADMIN_BENCH_OUT:-build/release/bench-results}
-only=${MLADMIN_BENCH_ONLY:-"sync jobs auth events idle search stats mlsink login web"}
+only=${MLADMIN_BENCH_ONLY:-"sync syncjobs jobs auth events idle search stats mlsink login web"}
 runs=${MLADMIN_BENCH_RUNS:-3}
 dry=""
 [ "${1:-}" = "--dry-run" ] && dry=1
@@ -34,7 +35,7 @@ rel=build/release
 want() { [[ " $only " == *" $1 "* ]]; }
 tmp=$(mktemp -d)  # the search store, shared by the search runs
 trap 'rm -rf "$tmp"' EXIT
-names="sync jobs auth events idle search stats mlsink login web"
+names="sync syncjobs jobs auth events idle search stats mlsink login web"
 if [ -z "$dry" ]; then
   mkdir -p "$out"
   for name in $names; do rm -f "$out/$name".*.txt "$out/$name.txt"; done  # earlier results
@@ -102,6 +103,7 @@ date0=$(date -u '+%Y-%m-%d %H:%M')
 have_wrk=$(command -v wrk >/dev/null && echo 1)
 for k in $(seq "$runs"); do
   want sync && run sync "$k" 180 "$rel/bench/sync_bench" 200000 1
+  want syncjobs && run syncjobs "$k" 90 bench/sync_jobs.sh "$rel" 100000
   if want jobs; then
     if [ -n "$have_wrk" ]; then run jobs "$k" 75 bench/jobs.sh 32 10; elif [ "$k" = 1 ]; then skip jobs "wrk is not installed"; fi
   fi
