@@ -678,24 +678,28 @@ class Engine::Pipeline {
           throw std::runtime_error("the preparer of job " + job_.id + " ended without a last slice");
         }
         // A group grows while the last commit's time per slice says it stays within
-        // kCommitBudget, so that a pause or cancel still waits at most that long for it.
+        // kCommitBudget, so that a pause or cancel still waits at most that long for it. With a
+        // sink it takes only slices the service has acknowledged whole after the first (whose
+        // outcome decides below whether the job goes on).
         do {
           group.push_back(std::move(shared_->queue.front()));
           shared_->queue.pop_front();
-        } while (e_.sink_ == nullptr && group.size() < group_limit() && !group.back()->last &&
-                 !shared_->queue.empty() &&
+        } while (group.size() < group_limit() && !group.back()->last && !shared_->queue.empty() &&
+                 (e_.sink_ == nullptr || acknowledged(*shared_->queue.front())) &&
                  per_slice_ * static_cast<std::int64_t>(group.size() + 1) <= kCommitBudget);
       }
       const auto commit_start = std::chrono::steady_clock::now();
       const Slice& slice = *group.back();
       std::unordered_map<std::string, std::string> rejected;
       std::optional<std::string> failure;
-      for (const auto& o : group.front()->outcomes) {  // with a sink, a group is one slice
+      for (const auto& s : group) {  // the slices after the first were all acknowledged
+        for (const auto& r : rejections(*s)) {
+          rejected.emplace(r.source_id, r.reason.empty() ? "rejected by the ML service" : r.reason);
+        }
+      }
+      for (const auto& o : group.front()->outcomes) {
         switch (o.kind) {
           case sink::OutcomeKind::acknowledged:
-            for (const auto& r : o.rejected) {
-              rejected.emplace(r.source_id, r.reason.empty() ? "rejected by the ML service" : r.reason);
-            }
             break;
           case sink::OutcomeKind::unavailable:
           case sink::OutcomeKind::refused:
@@ -749,7 +753,7 @@ class Engine::Pipeline {
         per_slice_ = request.per_slice;
       } else {
         // With a sink (or commit_share 0), each job commits alone: with a sink, a slice commits
-        // once the sink acknowledged it.
+        // once the sink acknowledged it, with the acknowledged slices waiting behind it.
         const auto cpu_start = thread_cpu();
         e_.store_.write([&](store::Writer& w) {
           store::DocumentWrites writes;
@@ -793,8 +797,26 @@ class Engine::Pipeline {
     std::exception_ptr error;
   };
 
-  /// Prepared slices committed in one transaction at most, without a sink.
+  /// Prepared slices committed in one transaction at most.
   std::size_t group_limit() const { return std::max<std::size_t>(1, e_.options_.commit_group); }
+
+  /// Under control_->m: every batch of the slice answered, and every answer an acknowledgement.
+  static bool acknowledged(const Slice& slice) {
+    return slice.unanswered == 0 &&
+           std::all_of(slice.outcomes.begin(), slice.outcomes.end(),
+                       [](const sink::Outcome& o) { return o.kind == sink::OutcomeKind::acknowledged; });
+  }
+
+  /// The items the service rejected in the slice's acknowledged batches.
+  static std::vector<sink::Rejection> rejections(const Slice& slice) {
+    std::vector<sink::Rejection> out;
+    for (const auto& o : slice.outcomes) {
+      if (o.kind == sink::OutcomeKind::acknowledged) {
+        out.insert(out.end(), o.rejected.begin(), o.rejected.end());
+      }
+    }
+    return out;
+  }
 
   /// Whether this job's commits share transactions with the other jobs' (no sink).
   bool shares() const { return e_.sink_ == nullptr && e_.options_.commit_share > 0; }

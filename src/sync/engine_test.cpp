@@ -917,6 +917,11 @@ class TestSink final : public sink::Sink {
         --in_flight_now_;
       }
       done(std::move(*outcome));
+      {
+        std::lock_guard l(m_);
+        ++answered_;
+      }
+      cv_.notify_all();
     });
   }
 
@@ -955,6 +960,7 @@ class TestSink final : public sink::Sink {
   int upserts_ = 0;
   int abandoned_ = 0;
   int written_before_ack_ = 0;
+  int answered_ = 0;  ///< batches whose outcome the engine was given
 };
 
 class EngineSinkTest : public EngineTest {
@@ -1003,6 +1009,42 @@ TEST_F(EngineSinkTest, EveryDocumentGoesToTheSinkBeforeTheStoreCommitsIt) {
   EXPECT_EQ(sink_->get(sink_->written_before_ack_), 0);
   EXPECT_LE(sink_->get(sink_->largest_), 64U);  // cut to the sink's batch size
   EXPECT_LE(sink_->get(sink_->max_seen_), 3U);  // at most max_in_flight at once
+}
+
+TEST_F(EngineSinkTest, AcknowledgedSlicesWaitingTogetherCommitInOneTransaction) {
+  const auto ids = seed(450);
+  // The first batch is answered only after the next two were: its slice, the committer's next,
+  // finds two acknowledged slices behind it. One item of the second is rejected.
+  sink_->set_answer([this](const sink::Batch& b) -> std::optional<sink::Outcome> {
+    const auto has = [&b](const std::string& id) {
+      return std::any_of(b.upserts.begin(), b.upserts.end(),
+                         [&](const sink::Upsert& u) { return u.source_id == id; });
+    };
+    if (has("e0") && !sink_->wait_until([this] { return sink_->answered_ >= 2; })) {
+      return sink::Outcome{sink::OutcomeKind::unavailable, {}, "the next batches were not answered"};
+    }
+    sink::Outcome o;
+    if (has("e70")) {
+      o.rejected.push_back({domain::SourceType::journal_entries, "e70", "no embedding for this text"});
+    }
+    return o;
+  });
+  options_.commit_group = 3;
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.counters.synced, 449);
+  EXPECT_EQ(done.counters.failed, 1);
+  ASSERT_EQ(done.errors.size(), 1U);
+  EXPECT_EQ(done.errors[0].item_id, "e70");
+  EXPECT_EQ(done.errors[0].reason, "no embedding for this text");
+  EXPECT_EQ(documents(), 449);
+  EXPECT_FALSE(all_present({"e70"}));
+  expect_store_within_sink(ids);
+  EXPECT_EQ(sink_->get(sink_->written_before_ack_), 0);
+  const auto stats = engine.commit_stats();
+  EXPECT_EQ(stats.slices, 8U);  // 450 items in batches of 64
+  EXPECT_LT(stats.transactions, stats.slices);
 }
 
 TEST_F(EngineSinkTest, ItemsTheServiceRejectsFailWithItsReasonAndAreNotStored) {
