@@ -452,10 +452,12 @@ Engine::Ending Engine::ending(Control& control) const {
 /// A job's commit of its prepared slices, handed to whichever job's worker leads the next
 /// transaction (docs/sync-engine.md, "commit").
 struct Engine::CommitRequest {
-  /// Writes the job's part in `w`'s transaction (its counters, checkpoint, item errors and job
-  /// row) and gathers its documents into `writes`; `keep`: copy them out of the slices, since the
+  /// Writes the job's part in `w`'s transaction (its counters, checkpoint and item errors) and
+  /// gathers its documents into `writes`; `keep`: copy them out of the slices, since the
   /// part may run again alone. Runs on the leader's thread while the job's worker waits.
   std::function<void(store::Writer&, store::DocumentWrites&, bool keep)> part;
+  /// Saves the job's row in the same transaction once the documents of every part are written.
+  std::function<void(store::Writer&)> finish;
   std::size_t slices = 0;
   Control* control = nullptr;  ///< the job's: a request withdraws a commit not yet taken
   // Guarded by commit_m_.
@@ -553,6 +555,9 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
         }
       }
       writes.apply(w);  // once for every job: one full-text index update, one stats update
+      for (auto* r : taken) {
+        r->finish(w);
+      }
     });
   } catch (const std::exception& e) {
     if (taken.size() == 1) {
@@ -573,6 +578,7 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
           store::DocumentWrites writes;
           r->part(w, writes, false);
           writes.apply(w);
+          r->finish(w);
         });
         count_commit(1, r->slices, cpu_start);
       } catch (...) {
@@ -729,6 +735,10 @@ class Engine::Pipeline {
         for (const auto& s : group) {
           commit_slice(w, next, *s, rejected, e_.clock_, writes, keep);
         }
+      };
+      // Its end, after the transaction's documents are written: the job row, whose updatedAt is
+      // then the commit's time (what a progress event's latency is measured from).
+      const auto finish = [&](store::Writer& w) {
         next.running_ms = running_before_ + elapsed_ms(segment_);
         next.updated_at = e_.clock_.now_ms();
         if (slice.last) {
@@ -746,7 +756,7 @@ class Engine::Pipeline {
         w.save_job(next);
       };
       if (shares()) {
-        CommitRequest request{part, group.size(), control_.get()};
+        CommitRequest request{part, finish, group.size(), control_.get()};
         if (!e_.commit_shared(request)) {
           break;  // a request came before the commit took these slices: it decides the ending
         }
@@ -759,6 +769,7 @@ class Engine::Pipeline {
           store::DocumentWrites writes;
           part(w, writes, false);
           writes.apply(w);  // once for the group: one full-text index update, one stats update
+          finish(w);
         });
         e_.count_commit(1, group.size(), cpu_start);
         per_slice_ =
