@@ -573,14 +573,7 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
     // only the part that fails again fails (its job fails at its last checkpoint).
     for (auto* r : taken) {
       try {
-        cpu_start = thread_cpu();
-        store_.write([&](store::Writer& w) {
-          store::DocumentWrites writes;
-          r->part(w, writes, false);
-          writes.apply(w);
-          r->finish(w);
-        });
-        count_commit(1, r->slices, cpu_start);
+        commit_alone(*r);
       } catch (...) {
         r->error = std::current_exception();
       }
@@ -595,6 +588,17 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
   for (auto* r : taken) {
     r->per_slice = per_slice;
   }
+}
+
+void Engine::commit_alone(CommitRequest& request) {
+  const auto cpu_start = thread_cpu();
+  store_.write([&](store::Writer& w) {
+    store::DocumentWrites writes;
+    request.part(w, writes, false);
+    writes.apply(w);  // once for the request's slices: one full-text index update, one stats update
+    request.finish(w);
+  });
+  count_commit(1, request.slices, cpu_start);
 }
 
 void Engine::count_commit(std::size_t parts, std::size_t slices, std::chrono::nanoseconds cpu_start) {
@@ -699,8 +703,10 @@ class Engine::Pipeline {
       std::unordered_map<std::string, std::string> rejected;
       std::optional<std::string> failure;
       for (const auto& s : group) {  // the slices after the first were all acknowledged
-        for (const auto& r : rejections(*s)) {
-          rejected.emplace(r.source_id, r.reason.empty() ? "rejected by the ML service" : r.reason);
+        for (const auto& o : s->outcomes) {
+          for (const auto& r : o.rejected) {  // only an acknowledgement holds rejections
+            rejected.emplace(r.source_id, r.reason.empty() ? "rejected by the ML service" : r.reason);
+          }
         }
       }
       for (const auto& o : group.front()->outcomes) {
@@ -755,8 +761,8 @@ class Engine::Pipeline {
         }
         w.save_job(next);
       };
+      CommitRequest request{part, finish, group.size(), control_.get()};
       if (shares()) {
-        CommitRequest request{part, finish, group.size(), control_.get()};
         if (!e_.commit_shared(request)) {
           break;  // a request came before the commit took these slices: it decides the ending
         }
@@ -764,14 +770,7 @@ class Engine::Pipeline {
       } else {
         // With a sink (or commit_share 0), each job commits alone: with a sink, a slice commits
         // once the sink acknowledged it, with the acknowledged slices waiting behind it.
-        const auto cpu_start = thread_cpu();
-        e_.store_.write([&](store::Writer& w) {
-          store::DocumentWrites writes;
-          part(w, writes, false);
-          writes.apply(w);  // once for the group: one full-text index update, one stats update
-          finish(w);
-        });
-        e_.count_commit(1, group.size(), cpu_start);
+        e_.commit_alone(request);
         per_slice_ =
             (std::chrono::steady_clock::now() - commit_start) / static_cast<std::int64_t>(group.size());
       }
@@ -816,17 +815,6 @@ class Engine::Pipeline {
     return slice.unanswered == 0 &&
            std::all_of(slice.outcomes.begin(), slice.outcomes.end(),
                        [](const sink::Outcome& o) { return o.kind == sink::OutcomeKind::acknowledged; });
-  }
-
-  /// The items the service rejected in the slice's acknowledged batches.
-  static std::vector<sink::Rejection> rejections(const Slice& slice) {
-    std::vector<sink::Rejection> out;
-    for (const auto& o : slice.outcomes) {
-      if (o.kind == sink::OutcomeKind::acknowledged) {
-        out.insert(out.end(), o.rejected.begin(), o.rejected.end());
-      }
-    }
-    return out;
   }
 
   /// Whether this job's commits share transactions with the other jobs' (no sink).

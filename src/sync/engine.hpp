@@ -173,6 +173,9 @@ class Engine final {
   bool commit_shared(CommitRequest& request);
   /// The leader's work: the requests it took, in one transaction, or each alone when it fails.
   void commit_together(std::vector<CommitRequest*>& taken, CommitRequest& mine);
+  /// Commits `request` alone in one write transaction (a job that shares no commits, or a part
+  /// of a shared transaction that failed); throws what its part threw.
+  void commit_alone(CommitRequest& request);
   /// Counts a transaction that committed `parts` jobs' commits of `slices` slices in all, and
   /// the CPU time its thread spent since `cpu_start` (thread_cpu()).
   void count_commit(std::size_t parts, std::size_t slices, std::chrono::nanoseconds cpu_start);
