@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,7 @@
 #include "domain/ids.hpp"
 #include "seed_journal.hpp"
 #include "sink/http_sink.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 #include "store/store_options.hpp"
 #include "sync/engine.hpp"
@@ -82,7 +85,17 @@ int main(int argc, char** argv) {
     if (const char* v = std::getenv("MLADMIN_BENCH_CACHE_MIB"); v != nullptr) {
       store_options.writer_cache_mib = static_cast<std::size_t>(std::atol(v));
     }
-    auto store = store::open_store(url, 2, store_options);
+    // MLADMIN_BENCH_WAL_RESTART_MIB: the writer's own WAL checkpoints this many MiB apart (0: off;
+    // docs/performance.md), for a before/after comparison; unset: the store's default.
+    std::unique_ptr<store::Store> store;
+    if (const char* v = std::getenv("MLADMIN_BENCH_WAL_RESTART_MIB"); v != nullptr) {
+      store::sqlite::CheckpointOptions checkpoints;
+      checkpoints.restart_bytes = std::atoll(v) << 20;
+      store = std::make_unique<store::sqlite::SqliteStore>((dir / "bench.db").string(), 2, checkpoints,
+                                                           store_options);
+    } else {
+      store = store::open_store(url, 2, store_options);
+    }
     store->migrate();
     domain::SystemClock clock;
     domain::UuidV7Generator ids(clock);
@@ -146,8 +159,14 @@ int main(int argc, char** argv) {
       started.push_back(engine.start_sync(req));
     }
     std::vector<domain::Job> finished;
+    const auto wal_path = dir / "bench.db-wal";
+    std::uintmax_t largest_wal = 0;
     for (const auto& job : started) {
       for (;;) {
+        std::error_code ec;
+        if (const auto size = std::filesystem::file_size(wal_path, ec); !ec) {
+          largest_wal = std::max(largest_wal, size);
+        }
         auto current = *store->read_value([&](store::Reader& r) { return r.find_job(job.id); });
         if (domain::is_finished(current.status)) {
           finished.push_back(current);
@@ -201,6 +220,17 @@ int main(int argc, char** argv) {
         "read and write system calls during the sync: %.2f and %.2f per item\n",
         static_cast<double>(io_end.first - io_start.first) / static_cast<double>(std::max(1LL, items)),
         static_cast<double>(io_end.second - io_start.second) / static_cast<double>(std::max(1LL, items)));
+    if (auto* sqlite = dynamic_cast<store::sqlite::SqliteStore*>(store.get()); sqlite != nullptr) {
+      const auto wal = sqlite->wal_stats();
+      std::printf(
+          "WAL: largest %.1f MiB during the sync (sampled every 20 ms); since the start %llu checkpoints by "
+          "the writer (%.2f s in all, longest %.1f ms), %llu restarts from its first frame\n",
+          static_cast<double>(largest_wal) / (1 << 20),
+          static_cast<unsigned long long>(wal.writer_checkpoints),
+          std::chrono::duration<double>(wal.writer_checkpoint_time).count(),
+          std::chrono::duration<double, std::milli>(wal.longest_writer_checkpoint).count(),
+          static_cast<unsigned long long>(wal.restarts));
+    }
     std::printf(
         "documents are searchable when the job completes: each commit feeds the FTS5 index in the same "
         "transaction as its documents\n");

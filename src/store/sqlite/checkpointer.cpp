@@ -62,7 +62,16 @@ bool Checkpointer::release_reserve() {
   const bool removed = std::filesystem::remove(path_ + "-reserve", ec);
   std::lock_guard lock(mutex_);
   held_ = true;
+  held_flag_ = true;
   return removed;
+}
+
+void Checkpointer::nudge() {
+  {
+    std::lock_guard lock(mutex_);
+    nudged_ = true;
+  }
+  cv_.notify_all();
 }
 
 Checkpointer::~Checkpointer() {
@@ -89,9 +98,10 @@ void Checkpointer::run() {
   const std::string wal = path_ + "-wal";
   std::unique_lock lock(mutex_);
   for (;;) {
-    if (cv_.wait_for(lock, options_.interval, [this] { return stop_; })) {
+    if (cv_.wait_for(lock, options_.interval, [this] { return stop_ || nudged_; }) && stop_) {
       return;
     }
+    nudged_ = false;
     if (held_) {
       // The reserve was given back to record a failure on a full disk: no checkpoint may grow
       // the database file into its room until the disk has room for four reserves again.
@@ -104,26 +114,30 @@ void Checkpointer::run() {
         continue;
       }
       held_ = false;
+      held_flag_ = false;
       spdlog::info("msg=\"the disk has room again; reserve made, WAL checkpoints go on\"");
     }
     lock.unlock();
-    int log = 0;
-    int copied = 0;
-    const int rc =
-        sqlite3_wal_checkpoint_v2(conn->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-    if (rc == SQLITE_OK && log > 0 && copied == log) {
-      std::error_code ec;
-      const auto size = std::filesystem::file_size(wal, ec);
-      if (!ec && static_cast<std::int64_t>(size) > options_.truncate_bytes) {
-        // TRUNCATE takes the write lock for a moment; with no busy wait it returns SQLITE_BUSY at
-        // once when a writer or a reader of the WAL is in the way.
-        if (sqlite3_wal_checkpoint_v2(conn->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
-                                      nullptr) == SQLITE_OK) {
-          truncations_.fetch_add(1);
+    {
+      std::lock_guard pass(pass_mutex_);
+      int log = 0;
+      int copied = 0;
+      const int rc =
+          sqlite3_wal_checkpoint_v2(conn->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+      if (rc == SQLITE_OK && log > 0 && copied == log) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(wal, ec);
+        if (!ec && static_cast<std::int64_t>(size) > options_.truncate_bytes) {
+          // TRUNCATE takes the write lock for a moment; with no busy wait it returns SQLITE_BUSY at
+          // once when a writer or a reader of the WAL is in the way.
+          if (sqlite3_wal_checkpoint_v2(conn->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                        nullptr) == SQLITE_OK) {
+            truncations_.fetch_add(1);
+          }
         }
+      } else if (rc != SQLITE_OK && rc != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) {
+        spdlog::warn("msg=\"WAL checkpoint failed\" error=\"{}\"", sqlite3_errmsg(conn->handle()));
       }
-    } else if (rc != SQLITE_OK && rc != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) {
-      spdlog::warn("msg=\"WAL checkpoint failed\" error=\"{}\"", sqlite3_errmsg(conn->handle()));
     }
     passes_.fetch_add(1);
     lock.lock();

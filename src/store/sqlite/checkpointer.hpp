@@ -18,6 +18,17 @@ struct CheckpointOptions {
   /// Room kept aside in the file `<database>-reserve` for the write that records a failure when
   /// the disk fills up (release_reserve()); 0: none.
   std::int64_t reserve_bytes = 1LL << 20;
+  /// A pass is also started as soon as the writer's commits have added this many WAL frames
+  /// (4 KiB pages) since the last nudge (SqliteStore, after its commits), so that the checkpointer
+  /// follows a busy writer closely; 0: every `interval` only.
+  std::int64_t nudge_frames = 1024;
+  /// When the writer's WAL holds more than this, the writer itself runs a RESTART checkpoint
+  /// before its next transaction (copying what the checkpointer has not copied yet, about one
+  /// commit's frames), so that its commit writes from the start of the file again instead of
+  /// growing it; 0: never (docs/performance.md).
+  std::int64_t restart_bytes = 128LL << 20;
+  /// How long that checkpoint waits for the readers of older snapshots to finish.
+  std::chrono::milliseconds restart_wait{20};
 };
 
 /// Copies the WAL back into the database on a thread of its own, so that no writer's COMMIT does
@@ -48,6 +59,18 @@ class Checkpointer final {
   /// reserve is made again and checkpoints go on. True when a reserve was given back.
   bool release_reserve();
 
+  /// Starts a pass now (if none is running, else right after it): the writer calls it after its
+  /// commits have added `nudge_frames` frames, so the copy trails the writer by about one commit.
+  void nudge();
+  /// True while the reserve is given back (no checkpoint may grow the database file).
+  bool held() const { return held_flag_.load(); }
+  /// Keeps the checkpointer out of its passes while the caller checkpoints on a connection of
+  /// its own (SQLite lets one checkpoint run at a time and fails the other at once); waits at
+  /// most `wait` for a pass under way. Not owning the lock: a pass did not end in time.
+  std::unique_lock<std::timed_mutex> hold_passes(std::chrono::milliseconds wait) {
+    return std::unique_lock<std::timed_mutex>(pass_mutex_, wait);
+  }
+
  private:
   void run();
   /// Writes the reserve file when it is missing and there is room; true when it is there.
@@ -58,7 +81,10 @@ class Checkpointer final {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;
-  bool held_ = false;  ///< reserve given back: no checkpoint until it is made again (guarded by mutex_)
+  bool held_ = false;    ///< reserve given back: no checkpoint until it is made again (guarded by mutex_)
+  bool nudged_ = false;  ///< a pass is wanted before the interval ends (guarded by mutex_)
+  std::atomic<bool> held_flag_{false};  ///< held_, readable without the mutex
+  std::timed_mutex pass_mutex_;         ///< held through each pass's checkpoints
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> truncations_{0};
   std::thread thread_;

@@ -158,7 +158,7 @@ Connection::Connection(const std::string& path) {
   sqlite3_extended_result_codes(db_, 1);
   // The busy timeout covers other processes (the CLI beside a running server); writes take the
   // lock up front with BEGIN IMMEDIATE so that the timeout applies to them (docs/architecture.md).
-  sqlite3_busy_timeout(db_, 5000);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
 }
 

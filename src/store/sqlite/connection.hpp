@@ -49,6 +49,9 @@ class Statement final {
   sqlite3_stmt* stmt_;
 };
 
+/// Every connection's busy timeout: how long a statement waits for another process's lock.
+inline constexpr int kBusyTimeoutMs = 5000;
+
 /// One SQLite connection with a cache of prepared statements. Not thread-safe: one thread at a
 /// time (the store hands connections out from a pool).
 class Connection final {

@@ -1081,7 +1081,77 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
     register_search_functions(readers_.back()->handle());
   }
   version_conn_ = std::make_unique<Connection>(path_);
+  // A WAL frame is a page and its 24-byte header.
+  std::int64_t page = 4096;
+  {
+    auto st = writer_->prepare("PRAGMA page_size");
+    if (st.step()) {
+      page = st.int64(0);
+    }
+  }
+  restart_frames_ =
+      checkpoints.restart_bytes > 0 ? std::max<std::int64_t>(1, checkpoints.restart_bytes / (page + 24)) : 0;
+  nudge_frames_ = checkpoints.nudge_frames;
+  restart_wait_ = checkpoints.restart_wait;
   checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints);
+  sqlite3_wal_hook(writer_->handle(), &SqliteStore::on_commit, this);
+}
+
+SqliteStore::~SqliteStore() {
+  // The checkpointer stops first (it is the last member); the hook must not outlive `this`.
+  sqlite3_wal_hook(writer_->handle(), nullptr, nullptr);
+}
+
+int SqliteStore::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
+  auto& s = *static_cast<SqliteStore*>(self);
+  const std::int64_t n = frames;
+  if (n < s.wal_frames_) {
+    // The WAL started over (reset in place at this commit, or truncated by the checkpointer).
+    ++s.wal_stats_.restarts;
+    s.nudged_at_ = 0;
+    s.attempted_at_ = -1;
+  }
+  s.wal_frames_ = n;
+  s.wal_stats_.frames = n;
+  // The writer copies the rest itself before its next transaction (restart_wal_if_large): a pass
+  // of the checkpointer now would only hold the checkpoint lock it needs.
+  const bool writer_next = s.restart_frames_ > 0 && n >= s.restart_frames_;
+  if (!writer_next && s.nudge_frames_ > 0 && n >= s.nudged_at_ + s.nudge_frames_) {
+    s.nudged_at_ = n;
+    s.checkpointer_->nudge();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::restart_wal_if_large() {
+  if (restart_frames_ <= 0 || wal_frames_ < restart_frames_ || checkpointer_->held() ||
+      (attempted_at_ >= 0 && wal_frames_ < attempted_at_ + std::max<std::int64_t>(nudge_frames_, 1))) {
+    return;
+  }
+  attempted_at_ = wal_frames_;
+  const auto pass = checkpointer_->hold_passes(restart_wait_);
+  if (!pass.owns_lock()) {
+    return;
+  }
+  // RESTART copies what the checkpointer has not copied yet (it follows the commits closely:
+  // about the last commit's frames), waits at most `restart_wait` for the readers of older
+  // snapshots to finish, and leaves the WAL to be written from its start by this transaction's
+  // commit. When the wait runs out it answers SQLITE_BUSY and the commit appends as before; the
+  // next transaction past another `nudge_frames` tries again.
+  const auto start = std::chrono::steady_clock::now();
+  sqlite3_busy_timeout(writer_->handle(), static_cast<int>(restart_wait_.count()));
+  sqlite3_wal_checkpoint_v2(writer_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  sqlite3_busy_timeout(writer_->handle(), kBusyTimeoutMs);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  ++wal_stats_.writer_checkpoints;
+  wal_stats_.writer_checkpoint_time += took;
+  wal_stats_.longest_writer_checkpoint = std::max(wal_stats_.longest_writer_checkpoint, took);
+}
+
+SqliteStore::WalStats SqliteStore::wal_stats() {
+  std::lock_guard lock(write_mutex_);
+  return wal_stats_;
 }
 
 bool SqliteStore::release_reserve() {
@@ -1193,6 +1263,7 @@ void SqliteStore::read(const std::function<void(Reader&)>& fn) {
 
 void SqliteStore::write(const std::function<void(Writer&)>& fn) {
   std::lock_guard lock(write_mutex_);
+  restart_wal_if_large();
   writer_->exec("BEGIN IMMEDIATE");
   try {
     Ops ops(*writer_);

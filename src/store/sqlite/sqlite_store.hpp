@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -46,6 +47,9 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints = {},
               const StoreOptions& options = {});
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
 
   int migrate() override;
   int schema_version() override;
@@ -60,9 +64,26 @@ class SqliteStore final : public Store {
   /// The background WAL checkpointer (for tests).
   const Checkpointer& checkpointer() const { return *checkpointer_; }
 
+  /// How the writer's WAL was kept small (docs/performance.md, "WAL checkpoints"): the
+  /// checkpoints the writer ran itself before a transaction, and the commits that found the WAL
+  /// started over (written from its first frame again: reset in place, or truncated).
+  struct WalStats {
+    std::uint64_t writer_checkpoints = 0;
+    std::uint64_t restarts = 0;
+    std::int64_t frames = 0;                              ///< frames in the WAL after the last commit
+    std::chrono::microseconds writer_checkpoint_time{0};  ///< all of them, wall clock
+    std::chrono::microseconds longest_writer_checkpoint{0};
+  };
+  WalStats wal_stats();
+
  private:
   std::unique_ptr<Connection> acquire_reader();
   void release_reader(std::unique_ptr<Connection> conn);
+  /// Before a write transaction (under write_mutex_): the writer's own checkpoint when the WAL
+  /// has passed `restart_bytes` (CheckpointOptions).
+  void restart_wal_if_large();
+  /// sqlite3_wal_hook of the writer: after each commit, with the WAL's frame count.
+  static int on_commit(void* self, sqlite3* db, const char* schema, int frames);
 
   std::string path_;
   FairMutex write_mutex_;
@@ -71,7 +92,15 @@ class SqliteStore final : public Store {
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<Connection>> readers_;
   std::mutex version_mutex_;
-  std::unique_ptr<Connection> version_conn_;    ///< only ever reads rights_version
+  std::unique_ptr<Connection> version_conn_;  ///< only ever reads rights_version
+  // The writer's WAL (guarded by write_mutex_: the hook runs in the writer's commits).
+  std::int64_t restart_frames_ = 0;  ///< restart_bytes in frames; 0: off
+  std::int64_t nudge_frames_ = 0;
+  std::chrono::milliseconds restart_wait_{0};
+  std::int64_t wal_frames_ = 0;     ///< after the last commit
+  std::int64_t nudged_at_ = 0;      ///< wal_frames_ at the last nudge of the checkpointer
+  std::int64_t attempted_at_ = -1;  ///< wal_frames_ at the writer's last checkpoint
+  WalStats wal_stats_;
   std::unique_ptr<Checkpointer> checkpointer_;  ///< last: stops before the connections close
 };
 
