@@ -111,8 +111,6 @@ void load_config_file(const std::string& path, Config& c) {
         c.events.heartbeat = std::chrono::milliseconds(integer(v, path, key, 100, 3600000));
       } else if (key == "events.coalesce_ms") {
         c.events.coalesce = std::chrono::milliseconds(integer(v, path, key, 0, 10000));
-      } else if (key == "events.flush_ms") {
-        c.events.flush = std::chrono::milliseconds(integer(v, path, key, 0, 1000));
       } else if (key == "events.replay_events") {
         c.events.replay_events = static_cast<std::size_t>(integer(v, path, key, 0, 1000000));
       } else if (key == "events.client_queue") {

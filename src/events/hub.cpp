@@ -76,39 +76,31 @@ void Subscription::offer(const std::shared_ptr<const Event>& event, Clock::time_
   if (closed_ || overflow_) {
     return;
   }
-  // The connection needs a wake only when this event must go out before the time it will pull
-  // again anyway: events already ready have woken it or set that time (docs/benchmarks.md,
-  // "Event fan-out").
-  const bool was_ready = !ready_.empty();
-  Clock::time_point needed_by = Clock::time_point::max();
+  bool wake = false;
   if (event->status_change) {
     // Never coalesced, never dropped: it carries the newest state, so a waiting progress event
     // of the same job has nothing more to say.
     pending_.erase(event->job_id);
     ready_.push_back(event);
     last_sent_[event->job_id] = now;
+    wake = true;
   } else if (auto it = pending_.find(event->job_id); it != pending_.end()) {
     it->second.event = event;  // its turn is already set
   } else if (auto sent = last_sent_.find(event->job_id);
              sent == last_sent_.end() || now - sent->second >= options_.coalesce) {
     ready_.push_back(event);
     last_sent_[event->job_id] = now;
+    wake = true;
   } else {
-    const auto due = sent->second + options_.coalesce;
-    pending_.emplace(event->job_id, Pending{event, due});
-    needed_by = due;  // so that the connection sets its timer to the new due time
-  }
-  if (!was_ready && !ready_.empty()) {
-    flush_by_ = now + options_.flush;
-    needed_by = flush_by_;
+    pending_.emplace(event->job_id, Pending{event, sent->second + options_.coalesce});
+    wake = true;  // so that the connection sets its timer to the new due time
   }
   if (ready_.size() > options_.client_queue) {
     overflow_ = true;
     ready_.clear();
     pending_.clear();
-    needed_by = now;
   }
-  if (needed_by < next_pull_ && wake_) {
+  if (wake && wake_) {
     wake_();
   }
 }
@@ -142,34 +134,28 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
     chunk.done = true;
     return chunk;
   }
-  auto next = expires_;
-  std::vector<std::shared_ptr<const Event>> due;
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.due <= now) {
-      due.push_back(std::move(it->second.event));
-      it = pending_.erase(it);
-    } else {
-      next = std::min(next, it->second.due);
-      ++it;
-    }
-  }
-  // Ready events wait for the end of their window unless something is written now anyway.
-  const bool flush = options_.flush.count() == 0 || now >= flush_by_ || !due.empty() || !chunk.data.empty() ||
-                     now - last_write_ >= options_.heartbeat;
-  if (flush) {
-    chunk.shared.reserve(2 * (ready_.size() + due.size()));
-    for (const auto& event : ready_) {
-      add_frame(chunk, event);
-    }
-    ready_.clear();
-    flush_by_ = Clock::time_point::max();
-  } else if (!ready_.empty()) {
-    next = std::min(next, flush_by_);
-  }
-  std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
-  for (const auto& event : due) {
+  chunk.shared.reserve(2 * ready_.size());
+  for (const auto& event : ready_) {
     add_frame(chunk, event);
-    last_sent_[event->job_id] = now;
+  }
+  ready_.clear();
+  auto next = expires_;
+  if (!pending_.empty()) {
+    std::vector<std::shared_ptr<const Event>> due;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.due <= now) {
+        due.push_back(std::move(it->second.event));
+        it = pending_.erase(it);
+      } else {
+        next = std::min(next, it->second.due);
+        ++it;
+      }
+    }
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+    for (const auto& event : due) {
+      add_frame(chunk, event);
+      last_sent_[event->job_id] = now;
+    }
   }
   if (chunk.empty() && now - last_write_ >= options_.heartbeat) {
     chunk.data = http::sse::heartbeat();
@@ -182,7 +168,6 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
     std::erase_if(last_sent_, [&](const auto& kv) { return now - kv.second >= options_.coalesce; });
   }
   chunk.next_pull = std::min(next, last_write_ + options_.heartbeat);
-  next_pull_ = chunk.next_pull;
   return chunk;
 }
 

@@ -18,10 +18,7 @@ namespace mladmin::events {
 
 /// Tunables of the live event stream (docs/jobs.md).
 struct HubOptions {
-  std::chrono::milliseconds coalesce{50};  ///< at most one progress event per job per client this often
-  /// Events that become ready for a client within this window of the first one go out in one
-  /// write; none waits longer (docs/jobs.md, `[events] flush_ms`). 0: each goes out at once.
-  std::chrono::milliseconds flush{0};
+  std::chrono::milliseconds coalesce{50};      ///< at most one progress event per job per client this often
   std::chrono::milliseconds heartbeat{15000};  ///< a comment line after this long without a write
   std::size_t replay_events = 4096;            ///< events kept for Last-Event-ID replay
   std::size_t client_queue = 2048;             ///< events waiting for one client before it is dropped
@@ -56,10 +53,8 @@ class Hub;
 
 /// One client's stream. Status changes queue as they come; progress of a job waits until
 /// `coalesce` has passed since that job's last event to this client, and only its latest state
-/// is kept meanwhile. Events ready to go wait at most `flush` after the first of them, so that
-/// the ones that follow within that window share its write (a progress event whose coalescing
-/// turn comes takes everything ready with it at once). A client whose queue overflows (it
-/// stopped reading) is ended; it reconnects with Last-Event-ID and is replayed or sent a snapshot.
+/// is kept meanwhile. A client whose queue overflows (it stopped reading) is ended; it
+/// reconnects with Last-Event-ID and is replayed or sent a snapshot.
 class Subscription final : public http::BodyStream, public std::enable_shared_from_this<Subscription> {
  public:
   Subscription(Hub& hub, Viewer viewer, const HubOptions& options, Clock::time_point expires);
@@ -98,11 +93,6 @@ class Subscription final : public http::BodyStream, public std::enable_shared_fr
   std::unordered_map<std::string, Clock::time_point> last_sent_;
   std::uint64_t last_id_sent_ = 0;
   Clock::time_point last_write_;
-  /// While `ready_` holds events: when they must be written (the first one's arrival + `flush`).
-  Clock::time_point flush_by_ = Clock::time_point::max();
-  /// The connection pulls again by then without a wake (the `next_pull` of the last pull);
-  /// before the first pull, at once.
-  Clock::time_point next_pull_ = Clock::time_point::min();
   bool overflow_ = false;
   bool closed_ = false;
   bool registered_ = false;

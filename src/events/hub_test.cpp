@@ -733,98 +733,10 @@ TEST_F(SubscriptionTest, WakeIsCalledForEventsTheViewerMayRead) {
   EXPECT_EQ(wakes, 1);
   status(hub, "X", "s1", "bob");
   EXPECT_EQ(wakes, 1);
-  sub->pull(base_);
   progress(hub, "B", "p1");  // sent at once
   EXPECT_EQ(wakes, 2);
-  sub->pull(base_);
   progress(hub, "B", "p2");  // waits: the connection must learn the new due time
   EXPECT_EQ(wakes, 3);
-}
-
-TEST_F(SubscriptionTest, NoSecondWakeWhileEventsWaitForThePull) {
-  // The first ready event woke the connection, which has not pulled yet: the next one goes
-  // out with it, and a wake per event would only cost the I/O thread a resumption
-  // (docs/benchmarks.md, "Event fan-out").
-  Hub hub(long_windows());
-  auto sub = open_drained(hub, user("alice"));
-  int wakes = 0;
-  sub->attach([&wakes] { ++wakes; });
-  status(hub, "A", "s1");
-  status(hub, "A", "s2");
-  progress(hub, "B", "p1");
-  EXPECT_EQ(wakes, 1);
-  EXPECT_EQ(job_data(parse_sse(sub->pull(base_).bytes())),
-            (std::vector<std::string>{"A:s1", "A:s2", "B:p1"}));
-}
-
-// --- The flush window ([events] flush_ms) ---------------------------------------------------
-
-TEST_F(SubscriptionTest, EventsWithinTheFlushWindowLeaveInOneWrite) {
-  HubOptions o = long_windows();
-  o.flush = kWindow;
-  Hub hub(o);
-  auto sub = open_drained(hub, user("alice"));
-  int wakes = 0;
-  sub->attach([&wakes] { ++wakes; });
-
-  const auto before = Clock::now();
-  status(hub, "A", "s1");
-  const auto after = Clock::now();
-  EXPECT_EQ(wakes, 1);  // the connection must learn when to write
-  const auto held = sub->pull(after);
-  EXPECT_TRUE(held.empty()) << held.bytes();
-  // The status change waits no longer than the window from when it was published.
-  EXPECT_GE(held.next_pull, before + kWindow);
-  EXPECT_LE(held.next_pull, after + kWindow);
-
-  status(hub, "A", "s2");
-  progress(hub, "B", "p1");  // sent without waiting for a coalescing turn: held as well
-  status(hub, "C", "s1");
-  EXPECT_EQ(wakes, 1);  // the connection pulls by then anyway
-  EXPECT_TRUE(sub->pull(held.next_pull - 1ns).empty());
-
-  const auto write = sub->pull(held.next_pull);
-  EXPECT_EQ(job_data(parse_sse(write.bytes())), (std::vector<std::string>{"A:s1", "A:s2", "B:p1", "C:s1"}));
-  EXPECT_TRUE(sub->pull(held.next_pull + kWindow / 2).empty());  // nothing left
-
-  // The next event starts a window of its own.
-  status(hub, "A", "s3");
-  EXPECT_EQ(wakes, 2);
-  const auto second = sub->pull(held.next_pull);
-  EXPECT_TRUE(second.empty()) << second.bytes();
-  EXPECT_GT(second.next_pull, held.next_pull);
-  EXPECT_EQ(job_data(parse_sse(sub->pull(second.next_pull).bytes())), (std::vector<std::string>{"A:s3"}));
-}
-
-TEST_F(SubscriptionTest, AProgressTurnTakesTheHeldEventsAlong) {
-  // A write happens when a job's progress has its coalescing turn: events held for the flush
-  // window go with it rather than waiting longer.
-  HubOptions o = long_windows();
-  o.coalesce = kWindow;
-  o.flush = 2 * kWindow;
-  Hub hub(o);
-  auto sub = open_drained(hub, user("alice"));
-
-  const auto before = Clock::now();
-  status(hub, "A", "s1");    // held for up to 2 h
-  progress(hub, "A", "p1");  // its turn comes 1 h after s1
-  const auto after = Clock::now();
-  const auto held = sub->pull(after);
-  EXPECT_TRUE(held.empty()) << held.bytes();
-  EXPECT_GE(held.next_pull, before + kWindow);
-  EXPECT_LE(held.next_pull, after + kWindow);
-  EXPECT_EQ(job_data(parse_sse(sub->pull(held.next_pull).bytes())),
-            (std::vector<std::string>{"A:s1", "A:p1"}));
-}
-
-TEST_F(SubscriptionTest, ANewStreamsFirstWriteIsNotHeld) {
-  HubOptions o = long_windows();
-  o.flush = kWindow;
-  Hub hub(o);
-  auto sub = open(hub, user("alice"));
-  status(hub, "A", "s1");  // queued behind the snapshot, which goes at once
-  const auto frames = parse_sse(sub->pull(base_).bytes());
-  EXPECT_EQ(job_data(frames), (std::vector<std::string>{"A:s1"}));
 }
 
 TEST_F(SubscriptionTest, DetachStopsWakesAndUnregisters) {
