@@ -84,6 +84,17 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+#if MLADMIN_PROBE_URING
+  io_uring ring{};
+  if (uring != 0 && ::io_uring_queue_init(static_cast<unsigned>(sockets), &ring, 0) != 0) {
+    die("io_uring_queue_init");
+  }
+#else
+  if (uring != 0) {
+    std::fprintf(stderr, "sendmsg_probe: built without liburing (install liburing-dev and reconfigure)\n");
+    return 1;
+  }
+#endif
   rlimit lim{};
   ::getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
@@ -159,17 +170,6 @@ int main(int argc, char** argv) {
     ::close(ep);
   });
 
-#if MLADMIN_PROBE_URING
-  io_uring ring{};
-  if (uring != 0 && ::io_uring_queue_init(static_cast<unsigned>(sockets), &ring, 0) != 0) {
-    die("io_uring_queue_init");
-  }
-#else
-  if (uring != 0) {
-    std::fprintf(stderr, "sendmsg_probe: built without liburing (install liburing-dev and reconfigure)\n");
-    return 1;
-  }
-#endif
   const Cpu cpu0 = thread_cpu();
   rusage self0{};
   ::getrusage(RUSAGE_SELF, &self0);
