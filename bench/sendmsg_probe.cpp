@@ -4,7 +4,11 @@
 // iovecs, TCP_NODELAY), with a reader thread draining every client socket through epoll, as
 // events_bench does. Prints the sending thread's user and system CPU per sendmsg.
 //
-//   sendmsg_probe [--sockets 1000] [--rounds 200] [--bytes 800] [--gap-us 2000]
+//   sendmsg_probe [--sockets 1000] [--rounds 200] [--bytes 800] [--gap-us 2000] [--uring 0|1]
+//
+// --uring 1 (when built with liburing) hands each round's messages to the kernel as io_uring
+// SENDMSG requests, all submitted with one io_uring_enter, instead of one sendmsg call each
+// (docs/benchmarks.md, "A flush window per stream": what batching the submissions could save).
 //
 // Each round sends one message to every socket, then waits `gap-us` (events come a few
 // milliseconds apart in the latency bench), so the reader drains between rounds. Everything is
@@ -17,6 +21,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#if MLADMIN_PROBE_URING
+#include <liburing.h>
+#endif
 
 #include <atomic>
 #include <cerrno>
@@ -56,6 +64,7 @@ int main(int argc, char** argv) {
   long rounds = 200;
   long bytes = 800;
   long gap_us = 2000;
+  long uring = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const long value = std::atol(argv[i + 1]);
@@ -67,11 +76,25 @@ int main(int argc, char** argv) {
       bytes = value;
     } else if (flag == "--gap-us") {
       gap_us = value;
+    } else if (flag == "--uring") {
+      uring = value;
     } else {
-      std::fprintf(stderr, "usage: sendmsg_probe [--sockets N] [--rounds R] [--bytes B] [--gap-us G]\n");
+      std::fprintf(
+          stderr, "usage: sendmsg_probe [--sockets N] [--rounds R] [--bytes B] [--gap-us G] [--uring 0|1]\n");
       return 1;
     }
   }
+#if MLADMIN_PROBE_URING
+  io_uring ring{};
+  if (uring != 0 && ::io_uring_queue_init(static_cast<unsigned>(sockets), &ring, 0) != 0) {
+    die("io_uring_queue_init");
+  }
+#else
+  if (uring != 0) {
+    std::fprintf(stderr, "sendmsg_probe: built without liburing (install liburing-dev and reconfigure)\n");
+    return 1;
+  }
+#endif
   rlimit lim{};
   ::getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
@@ -148,18 +171,50 @@ int main(int argc, char** argv) {
   });
 
   const Cpu cpu0 = thread_cpu();
+  rusage self0{};
+  ::getrusage(RUSAGE_SELF, &self0);
   const auto t0 = std::chrono::steady_clock::now();
   long sent = 0;
   for (long r = 0; r < rounds; ++r) {
-    for (const int s : servers) {
-      if (::sendmsg(s, &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(message_bytes)) {
-        die("sendmsg");
+    if (uring == 0) {
+      for (const int s : servers) {
+        if (::sendmsg(s, &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(message_bytes)) {
+          die("sendmsg");
+        }
+        ++sent;
       }
-      ++sent;
     }
+#if MLADMIN_PROBE_URING
+    else {
+      for (const int s : servers) {
+        io_uring_sqe* sqe = ::io_uring_get_sqe(&ring);
+        if (sqe == nullptr) {
+          die("io_uring_get_sqe");
+        }
+        ::io_uring_prep_sendmsg(sqe, s, &msg, MSG_NOSIGNAL);
+      }
+      if (::io_uring_submit_and_wait(&ring, static_cast<unsigned>(sockets)) < 0) {
+        die("io_uring_submit_and_wait");
+      }
+      for (long i = 0; i < sockets; ++i) {
+        io_uring_cqe* cqe = nullptr;
+        if (::io_uring_wait_cqe(&ring, &cqe) != 0) {
+          die("io_uring_wait_cqe");
+        }
+        if (cqe->res != static_cast<int>(message_bytes)) {
+          errno = cqe->res < 0 ? -cqe->res : EIO;
+          die("io_uring sendmsg");
+        }
+        ::io_uring_cqe_seen(&ring, cqe);
+        ++sent;
+      }
+    }
+#endif
     std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
   }
   const Cpu cpu1 = thread_cpu();
+  rusage self1{};
+  ::getrusage(RUSAGE_SELF, &self1);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   reader.join();
   const double user_us = 1e6 * (cpu1.user - cpu0.user) / static_cast<double>(sent);
@@ -168,8 +223,23 @@ int main(int argc, char** argv) {
       "sendmsg_probe: %ld sockets x %ld rounds = %ld sendmsg of %zu bytes (4 iovecs, TCP_NODELAY), %ld us "
       "between rounds, %.2f s\n",
       sockets, rounds, sent, message_bytes, gap_us, wall);
+  std::printf("%s\n", uring != 0 ? "handed over as io_uring SENDMSG requests, one submission per round"
+                                 : "one sendmsg call each");
   std::printf("sending thread CPU per sendmsg: %.2f us (user %.2f, system %.2f); bytes received %ld of %ld\n",
               user_us + sys_us, user_us, sys_us, received.load(), expected);
+  // The whole process (the reader too, and any io_uring worker threads), same interval.
+  auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  const double self_us =
+      1e6 * (secs(self1.ru_utime) - secs(self0.ru_utime) + secs(self1.ru_stime) - secs(self0.ru_stime)) /
+      static_cast<double>(sent);
+  std::printf("process CPU per message while sending (reader included): %.2f us\n", self_us);
+#if MLADMIN_PROBE_URING
+  if (uring != 0) {
+    ::io_uring_queue_exit(&ring);
+  }
+#endif
   for (const int fd : clients) {
     ::close(fd);
   }
