@@ -356,13 +356,26 @@ struct Walk {
   std::int64_t estimate_over = 0;
 };
 
+/// The full-text index of a search's candidates (the documents of one user that the filter
+/// keeps), for the user-filtered searches of a common text: defined as documents_fts is
+/// (migrations/sqlite/0003_documents_and_jobs.sql: the same columns, tokenizer and options), so a
+/// document matches here exactly when it matches there, with the same hits of each phrase and the
+/// same length in tokens. Contentless: it keeps positions and lengths, not the texts. Each
+/// reader connection has its own (a TEMP table), emptied after each search.
+constexpr const char* kCandidatesTable =
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_candidates USING fts5(title, text, content='')";
+
 /// The statement that reads a user-filtered search's matches (seq, mlfreqs) newest first, without
-/// its LIMIT. Probing the full-text index once per document of the user costs 60-90 µs at
-/// 1,000,000 documents (FTS5 looks the words up again in each of the index's segments), while
-/// reading a word's matches costs about 0.05 µs each: so unless the text matches more than 64
-/// times as many documents as the user's (within their seq range), its matches are read and kept
-/// when they are the user's, and the user's documents are probed otherwise (docs/benchmarks.md).
-Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed) {
+/// its LIMIT. Reading a word's matches costs about 0.05 µs each, so unless the text matches more
+/// than 64 times as many documents as the user's (within their seq range), its matches are read
+/// and kept when they are the user's. Otherwise the user's documents are indexed on their own
+/// (search_candidates, about 15-25 µs a document of 450 bytes, most of it tokenizing) and the text
+/// is matched there: a probe of the full-text index per document costs 60-90 µs at 1,000,000
+/// documents, because FTS5 looks the words up again in each of the index's segments
+/// (docs/benchmarks.md). `corpus` then receives the corpus figures (documents and tokens) of
+/// documents_fts, which mlfreqs over search_candidates does not give.
+Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed,
+              std::optional<std::pair<std::int64_t, std::int64_t>>& corpus) {
   DocumentFilter plain = f;
   plain.match.reset();
   Sql ids;
@@ -396,8 +409,31 @@ Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed) {
       sql.add(" ORDER BY documents_fts.rowid DESC");
       return sql;
     }
+    // The text matches at least one document (the count above), so this reads a row.
+    auto figures =
+        c.prepare("SELECT mlfreqs(documents_fts) FROM documents_fts WHERE documents_fts MATCH ? LIMIT 1");
+    figures.bind(1, std::string_view(*f.match));
+    if (figures.step()) {
+      const auto text = figures.text(0);
+      const auto space = text.find(' ');
+      corpus.emplace(std::stoll(text.substr(0, space)), std::stoll(text.substr(space + 1)));
+    }
   }
   probed = owned;
+  if (owned > 0 && corpus) {
+    c.exec(kCandidatesTable);
+    c.exec("INSERT INTO temp.search_candidates(search_candidates) VALUES('delete-all')");
+    auto fill = c.prepare(
+        "INSERT INTO temp.search_candidates(rowid, title, text) SELECT rowid, title, text FROM documents"
+        " WHERE rowid IN (SELECT value FROM json_each(?))");
+    fill.bind(1, std::string_view(st.text(0)));
+    fill.step();
+    sql.add(
+        "SELECT rowid, mlfreqs(search_candidates) FROM temp.search_candidates WHERE search_candidates MATCH ?"
+        " ORDER BY rowid DESC",
+        *f.match);
+    return sql;
+  }
   sql.add("SELECT d.rowid, mlfreqs(documents_fts)");
   auto probe = from_where(f, Drive::user_documents);
   sql.text += probe.text;
@@ -416,8 +452,9 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
   const std::string seq = seq_column(drive);
   Sql sql;
   std::int64_t probed = 0;
+  std::optional<std::pair<std::int64_t, std::int64_t>> corpus;
   if (drive == Drive::user_documents) {
-    sql = user_walk(c, f, probed);
+    sql = user_walk(c, f, probed, corpus);
   } else {
     sql.add("SELECT " + seq + ", mlfreqs(documents_fts)");
     auto where = from_where(f, drive);
@@ -426,54 +463,62 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
     sql.add(" ORDER BY " + seq + " DESC");
   }
   sql.add(" LIMIT ?", static_cast<std::int64_t>(q.rank_candidates + 1));
-  auto st = c.prepare(sql.text);
-  sql.bind(st);
   Walk w;
   w.estimate_over = probed;
-  // A user-filtered read is bounded already: probed documents are sorted by seq before the first
-  // comes back (the work is done by then), and a read of the text's matches covers at most 64 per
-  // document of the user's. A budget would only throw candidates away.
-  const auto budget = drive == Drive::user_documents ? std::chrono::microseconds(0) : rank_budget();
-  const auto start = thread_cpu_time();
-  const std::size_t at_least = q.limit + 1;
-  std::vector<std::int64_t> values;
-  while (st.step()) {
-    if (w.seqs.size() == q.rank_candidates) {
-      w.complete = false;  // one match more than the bound
-      break;
-    }
-    const auto text = st.text(1);
-    values.clear();
-    for (const char *p = text.data(), *end = p + text.size(); p < end;) {
-      std::int64_t v = 0;
-      const auto [next, ec] = std::from_chars(p, end, v);
-      if (ec != std::errc()) {
+  {
+    auto st = c.prepare(sql.text);
+    sql.bind(st);
+    // A user-filtered read is bounded already: probed documents are sorted by seq before the first
+    // comes back (the work is done by then), and a read of the text's matches covers at most 64 per
+    // document of the user's. A budget would only throw candidates away.
+    const auto budget = drive == Drive::user_documents ? std::chrono::microseconds(0) : rank_budget();
+    const auto start = thread_cpu_time();
+    const std::size_t at_least = q.limit + 1;
+    std::vector<std::int64_t> values;
+    while (st.step()) {
+      if (w.seqs.size() == q.rank_candidates) {
+        w.complete = false;  // one match more than the bound
+        break;
+      }
+      const auto text = st.text(1);
+      values.clear();
+      for (const char *p = text.data(), *end = p + text.size(); p < end;) {
+        std::int64_t v = 0;
+        const auto [next, ec] = std::from_chars(p, end, v);
+        if (ec != std::errc()) {
+          throw std::runtime_error("mlfreqs: malformed figures");
+        }
+        p = next;
+        values.push_back(v);
+        while (p < end && *p == ' ') {
+          ++p;
+        }
+      }
+      if (values.size() < 3) {
         throw std::runtime_error("mlfreqs: malformed figures");
       }
-      p = next;
-      values.push_back(v);
-      while (p < end && *p == ' ') {
-        ++p;
+      w.rows = values[0];
+      w.tokens = values[1];
+      w.phrases = values.size() - 3;
+      w.seqs.push_back(st.int64(0));
+      w.lengths.push_back(static_cast<int>(values[2]));
+      for (std::size_t i = 3; i < values.size(); ++i) {
+        w.freqs.push_back(static_cast<double>(values[i]));
+      }
+      // The clock is read at the first full page and every 64 matches after it (a read costs
+      // about a system call).
+      if (budget.count() > 0 && w.seqs.size() >= at_least && (w.seqs.size() - at_least) % 64 == 0 &&
+          thread_cpu_time() - start >= budget) {
+        w.complete = false;  // out of time: the matches read so far are the candidates
+        break;
       }
     }
-    if (values.size() < 3) {
-      throw std::runtime_error("mlfreqs: malformed figures");
-    }
-    w.rows = values[0];
-    w.tokens = values[1];
-    w.phrases = values.size() - 3;
-    w.seqs.push_back(st.int64(0));
-    w.lengths.push_back(static_cast<int>(values[2]));
-    for (std::size_t i = 3; i < values.size(); ++i) {
-      w.freqs.push_back(static_cast<double>(values[i]));
-    }
-    // The clock is read at the first full page and every 64 matches after it (a read costs
-    // about a system call).
-    if (budget.count() > 0 && w.seqs.size() >= at_least && (w.seqs.size() - at_least) % 64 == 0 &&
-        thread_cpu_time() - start >= budget) {
-      w.complete = false;  // out of time: the matches read so far are the candidates
-      break;
-    }
+  }
+  if (corpus) {
+    // mlfreqs over search_candidates gave its own size: the corpus is documents_fts.
+    w.rows = corpus->first;
+    w.tokens = corpus->second;
+    c.exec("INSERT INTO temp.search_candidates(search_candidates) VALUES('delete-all')");
   }
   return w;
 }
