@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -273,19 +274,42 @@ void decorate(Connection& c, const DocumentFilter& f, DocumentHit& hit) {
   hit.doc.text.clear();
 }
 
-/// Fills the snippets and highlighted titles of a page's hits. With a text match, one walk of the
-/// full-text index up from the lowest hit's seq decorates every hit it meets (snippet() and
-/// highlight() evaluated for those only): one lookup of the words in each of the index's segments
-/// instead of one per hit, which is most of a probe's cost (60-100 µs each at 1,000,000
-/// documents, docs/benchmarks.md). The walk stops once it has gone kProbeCost without meeting a
-/// hit (kFirstRead for the first, which pays the lookup): a page whose hits lie far apart among
-/// the matches (one user's, the best of a common word's candidates, a phrase's) spends at most
-/// about a probe's time per hit it decorates, and one more; the hits it did not reach are probed
-/// one by one as decorate() does.
+/// True when each step of a walk over the matches of `fts5` (SearchQuery's form) reads the next
+/// entry of a word's list of documents: single words and prefixes, joined by OR. A phrase, AND
+/// and NOT step from match to match through several lists, which can take far longer than a probe
+/// of one document.
+bool one_entry_per_step(std::string_view fts5) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < fts5.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(fts5[i]);
+    if (ch == '"') {
+      quoted = !quoted;
+    } else if (quoted) {
+      if (ch < 0x80 && !std::isalnum(ch)) {
+        return false;  // the tokenizer splits the word there: a phrase
+      }
+    } else if (fts5.compare(i, 2, "OR") == 0) {
+      ++i;
+    } else if (ch != ' ' && ch != '(' && ch != ')' && ch != '*') {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Fills the snippets and highlighted titles of a page's hits. When the text is single words or
+/// prefixes joined by OR (one_entry_per_step), one walk of the full-text index up from the lowest
+/// hit's seq decorates every hit it meets (snippet() and highlight() evaluated for those only):
+/// one lookup of the words in each of the index's segments instead of one per hit, which is most
+/// of a probe's cost (60-100 µs each at 1,000,000 documents, docs/benchmarks.md). The walk stops
+/// once it has gone kProbeCost without meeting a hit (kFirstRead for the first, which pays the
+/// lookup), about what a probe costs: a page whose hits lie far apart among the matches (one
+/// user's, the best of a common word's candidates) spends about a probe's time on the walk; the
+/// hits it did not reach are probed one by one as decorate() does.
 void decorate_page(Connection& c, const DocumentFilter& f, std::vector<DocumentHit>& hits) {
-  if (f.match && hits.size() > 1) {
-    constexpr auto kProbeCost = std::chrono::microseconds(60);
-    constexpr auto kFirstRead = std::chrono::microseconds(200);
+  if (f.match && hits.size() > 1 && one_entry_per_step(*f.match)) {
+    constexpr auto kProbeCost = std::chrono::microseconds(80);
+    constexpr auto kFirstRead = std::chrono::microseconds(150);
     std::unordered_map<std::int64_t, std::size_t> pending;
     boost::json::array list;
     std::int64_t low = std::numeric_limits<std::int64_t>::max();
@@ -308,16 +332,19 @@ void decorate_page(Connection& c, const DocumentFilter& f, std::vector<DocumentH
     auto until = std::chrono::steady_clock::now() + kFirstRead;
     while (!pending.empty() && st.step()) {
       const auto now = std::chrono::steady_clock::now();
-      const auto it = pending.find(st.int64(0));
-      if (it != pending.end()) {
+      if (const auto it = pending.find(st.int64(0)); it != pending.end()) {
         auto& hit = hits[it->second];
         hit.snippet = marked_html(st.text(1));
         hit.title_html = marked_html(st.text(2));
         hit.doc.text.clear();
         pending.erase(it);
-        until = now + kProbeCost;
-      } else if (now >= until) {
-        break;
+        if (now < until) {
+          until = now + kProbeCost;
+          continue;
+        }
+      }
+      if (now >= until) {
+        break;  // the walk went a probe's time without a hit
       }
     }
     for (auto& hit : hits) {
