@@ -274,6 +274,13 @@ void decorate(Connection& c, const DocumentFilter& f, DocumentHit& hit) {
   hit.doc.text.clear();
 }
 
+/// The CPU time this thread has used: what a walk spends, whatever else runs on the machine.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
 /// True when each step of a walk over the matches of `fts5` (SearchQuery's form) reads the next
 /// entry of a word's list of documents: single words and prefixes, joined by OR. A phrase, AND
 /// and NOT step from match to match through several lists, which can take far longer than a probe
@@ -302,14 +309,14 @@ bool one_entry_per_step(std::string_view fts5) {
 /// hit's seq decorates every hit it meets (snippet() and highlight() evaluated for those only):
 /// one lookup of the words in each of the index's segments instead of one per hit, which is most
 /// of a probe's cost (60-100 µs each at 1,000,000 documents, docs/benchmarks.md). The walk stops
-/// once it has gone kProbeCost without meeting a hit (kFirstRead for the first, which pays the
-/// lookup), about what a probe costs: a page whose hits lie far apart among the matches (one
-/// user's, the best of a common word's candidates) spends about a probe's time on the walk; the
-/// hits it did not reach are probed one by one as decorate() does.
+/// once it has spent kProbeCost of the thread's CPU time since the last hit, about what a probe
+/// costs: a page whose hits lie far apart
+/// among the matches (one user's, the best of a common word's candidates) spends about a probe's
+/// time on the walk; the hits it did not reach are probed one by one as decorate() does. CPU
+/// time, so that waiting for a CPU on a busy machine does not end the walk.
 void decorate_page(Connection& c, const DocumentFilter& f, std::vector<DocumentHit>& hits) {
   if (f.match && hits.size() > 1 && one_entry_per_step(*f.match)) {
     constexpr auto kProbeCost = std::chrono::microseconds(80);
-    constexpr auto kFirstRead = std::chrono::microseconds(150);
     std::unordered_map<std::int64_t, std::size_t> pending;
     boost::json::array list;
     std::int64_t low = std::numeric_limits<std::int64_t>::max();
@@ -329,9 +336,10 @@ void decorate_page(Connection& c, const DocumentFilter& f, std::vector<DocumentH
     const auto seqs = boost::json::serialize(list);
     st.bind(1, kOpen).bind(2, kClose).bind(3, static_cast<std::int64_t>(kSnippetTokens));
     st.bind(4, std::string_view(*f.match)).bind(5, low).bind(6, std::string_view(seqs)).bind(7, high);
-    auto until = std::chrono::steady_clock::now() + kFirstRead;
+    // The first row is the lowest hit (a match): reading it is what a probe of it would do.
+    auto until = std::chrono::nanoseconds::max();
     while (!pending.empty() && st.step()) {
-      const auto now = std::chrono::steady_clock::now();
+      const auto now = thread_cpu_time();
       if (const auto it = pending.find(st.int64(0)); it != pending.end()) {
         auto& hit = hits[it->second];
         hit.snippet = marked_html(st.text(1));
@@ -360,13 +368,6 @@ void decorate_page(Connection& c, const DocumentFilter& f, std::vector<DocumentH
 }
 
 std::atomic<std::int64_t> rank_budget_us{20'000};
-
-/// The CPU time this thread has used: what a walk spends, whatever else runs on the machine.
-std::chrono::nanoseconds thread_cpu_time() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
 
 /// The first page of a relevance search: the matches, newest first, with what ranking reads of each.
 struct Walk {
