@@ -397,7 +397,7 @@ constexpr const char* kCandidatesTable =
 /// its LIMIT. Reading a word's matches costs about 0.05 µs each, so unless the text matches more
 /// than 64 times as many documents as the user's (within their seq range), its matches are read
 /// and kept when they are the user's. Otherwise the user's documents are indexed on their own
-/// (search_candidates, about 15-25 µs a document of 450 bytes, most of it tokenizing) and the text
+/// (search_candidates, 13-28 µs a document of 450 bytes, most of it tokenizing) and the text
 /// is matched there: a probe of the full-text index per document costs 60-90 µs at 1,000,000
 /// documents, because FTS5 looks the words up again in each of the index's segments
 /// (docs/benchmarks.md). `corpus` then receives the corpus figures (documents and tokens) of
