@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -273,14 +274,100 @@ void decorate(Connection& c, const DocumentFilter& f, DocumentHit& hit) {
   hit.doc.text.clear();
 }
 
-std::atomic<std::int64_t> rank_budget_us{20'000};
-
 /// The CPU time this thread has used: what a walk spends, whatever else runs on the machine.
 std::chrono::nanoseconds thread_cpu_time() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
+
+/// True when each step of a walk over the matches of `fts5` (SearchQuery's form) reads the next
+/// entry of a word's list of documents: single words and prefixes, joined by OR. A phrase, AND
+/// and NOT step from match to match through several lists, which can take far longer than a probe
+/// of one document.
+bool one_entry_per_step(std::string_view fts5) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < fts5.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(fts5[i]);
+    if (ch == '"') {
+      quoted = !quoted;
+    } else if (quoted) {
+      if (ch < 0x80 && !std::isalnum(ch)) {
+        return false;  // the tokenizer splits the word there: a phrase
+      }
+    } else if (fts5.compare(i, 2, "OR") == 0) {
+      ++i;
+    } else if (ch != ' ' && ch != '(' && ch != ')' && ch != '*') {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Fills the snippets and highlighted titles of a page's hits. When the text is single words or
+/// prefixes joined by OR (one_entry_per_step), one walk of the full-text index up from the lowest
+/// hit's seq decorates every hit it meets (snippet() and highlight() evaluated for those only):
+/// one lookup of the words in each of the index's segments instead of one per hit, which is most
+/// of a probe's cost (60-100 µs each at 1,000,000 documents, docs/benchmarks.md). The walk stops
+/// once it has spent kProbeCost of the thread's CPU time since the last hit, about what a probe
+/// costs: a page whose hits lie far apart
+/// among the matches (one user's, the best of a common word's candidates) spends about a probe's
+/// time on the walk; the hits it did not reach are probed one by one as decorate() does. CPU
+/// time, so that waiting for a CPU on a busy machine does not end the walk.
+void decorate_page(Connection& c, const DocumentFilter& f, std::vector<DocumentHit>& hits) {
+  if (f.match && hits.size() > 1 && one_entry_per_step(*f.match)) {
+    constexpr auto kProbeCost = std::chrono::microseconds(80);
+    std::unordered_map<std::int64_t, std::size_t> pending;
+    boost::json::array list;
+    std::int64_t low = std::numeric_limits<std::int64_t>::max();
+    std::int64_t high = std::numeric_limits<std::int64_t>::min();
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      const auto seq = hits[i].doc.seq;
+      pending.emplace(seq, i);
+      list.emplace_back(seq);
+      low = std::min(low, seq);
+      high = std::max(high, seq);
+    }
+    auto st = c.prepare(
+        "SELECT rowid, CASE WHEN rowid IN (SELECT value FROM json_each(?6)) THEN"
+        " snippet(documents_fts, 1, ?1, ?2, '…', ?3) END, CASE WHEN rowid IN (SELECT value FROM"
+        " json_each(?6)) THEN highlight(documents_fts, 0, ?1, ?2) END FROM documents_fts WHERE documents_fts"
+        " MATCH ?4 AND rowid >= ?5 AND rowid <= ?7");
+    const auto seqs = boost::json::serialize(list);
+    st.bind(1, kOpen).bind(2, kClose).bind(3, static_cast<std::int64_t>(kSnippetTokens));
+    st.bind(4, std::string_view(*f.match)).bind(5, low).bind(6, std::string_view(seqs)).bind(7, high);
+    // The first row is the lowest hit (a match): reading it is what a probe of it would do.
+    auto until = std::chrono::nanoseconds::max();
+    while (!pending.empty() && st.step()) {
+      const auto now = thread_cpu_time();
+      if (const auto it = pending.find(st.int64(0)); it != pending.end()) {
+        auto& hit = hits[it->second];
+        hit.snippet = marked_html(st.text(1));
+        hit.title_html = marked_html(st.text(2));
+        hit.doc.text.clear();
+        pending.erase(it);
+        if (now < until) {
+          until = now + kProbeCost;
+          continue;
+        }
+      }
+      if (now >= until) {
+        break;  // the walk went a probe's time without a hit
+      }
+    }
+    for (auto& hit : hits) {
+      if (pending.contains(hit.doc.seq)) {
+        decorate(c, f, hit);
+      }
+    }
+    return;
+  }
+  for (auto& hit : hits) {
+    decorate(c, f, hit);
+  }
+}
+
+std::atomic<std::int64_t> rank_budget_us{20'000};
 
 /// The first page of a relevance search: the matches, newest first, with what ranking reads of each.
 struct Walk {
@@ -297,13 +384,26 @@ struct Walk {
   std::int64_t estimate_over = 0;
 };
 
+/// The full-text index of a search's candidates (the documents of one user that the filter
+/// keeps), for the user-filtered searches of a common text: defined as documents_fts is
+/// (migrations/sqlite/0003_documents_and_jobs.sql: the same columns, tokenizer and options), so a
+/// document matches here exactly when it matches there, with the same hits of each phrase and the
+/// same length in tokens. Contentless: it keeps positions and lengths, not the texts. Each
+/// reader connection has its own (a TEMP table), emptied after each search.
+constexpr const char* kCandidatesTable =
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_candidates USING fts5(title, text, content='')";
+
 /// The statement that reads a user-filtered search's matches (seq, mlfreqs) newest first, without
-/// its LIMIT. Probing the full-text index once per document of the user costs 60-90 µs at
-/// 1,000,000 documents (FTS5 looks the words up again in each of the index's segments), while
-/// reading a word's matches costs about 0.05 µs each: so unless the text matches more than 64
-/// times as many documents as the user's (within their seq range), its matches are read and kept
-/// when they are the user's, and the user's documents are probed otherwise (docs/benchmarks.md).
-Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed) {
+/// its LIMIT. Reading a word's matches costs about 0.05 µs each, so unless the text matches more
+/// than 64 times as many documents as the user's (within their seq range), its matches are read
+/// and kept when they are the user's. Otherwise the user's documents are indexed on their own
+/// (search_candidates, 13-28 µs a document of 450 bytes, most of it tokenizing) and the text
+/// is matched there: a probe of the full-text index per document costs 60-90 µs at 1,000,000
+/// documents, because FTS5 looks the words up again in each of the index's segments
+/// (docs/benchmarks.md). `corpus` then receives the corpus figures (documents and tokens) of
+/// documents_fts, which mlfreqs over search_candidates does not give.
+Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed,
+              std::optional<std::pair<std::int64_t, std::int64_t>>& corpus) {
   DocumentFilter plain = f;
   plain.match.reset();
   Sql ids;
@@ -337,8 +437,31 @@ Sql user_walk(Connection& c, const DocumentFilter& f, std::int64_t& probed) {
       sql.add(" ORDER BY documents_fts.rowid DESC");
       return sql;
     }
+    // The text matches at least one document (the count above), so this reads a row.
+    auto figures =
+        c.prepare("SELECT mlfreqs(documents_fts) FROM documents_fts WHERE documents_fts MATCH ? LIMIT 1");
+    figures.bind(1, std::string_view(*f.match));
+    if (figures.step()) {
+      const auto text = figures.text(0);
+      const auto space = text.find(' ');
+      corpus.emplace(std::stoll(text.substr(0, space)), std::stoll(text.substr(space + 1)));
+    }
   }
   probed = owned;
+  if (owned > 0 && corpus) {
+    c.exec(kCandidatesTable);
+    c.exec("INSERT INTO temp.search_candidates(search_candidates) VALUES('delete-all')");
+    auto fill = c.prepare(
+        "INSERT INTO temp.search_candidates(rowid, title, text) SELECT rowid, title, text FROM documents"
+        " WHERE rowid IN (SELECT value FROM json_each(?))");
+    fill.bind(1, std::string_view(st.text(0)));
+    fill.step();
+    sql.add(
+        "SELECT rowid, mlfreqs(search_candidates) FROM temp.search_candidates WHERE search_candidates MATCH ?"
+        " ORDER BY rowid DESC",
+        *f.match);
+    return sql;
+  }
   sql.add("SELECT d.rowid, mlfreqs(documents_fts)");
   auto probe = from_where(f, Drive::user_documents);
   sql.text += probe.text;
@@ -357,8 +480,9 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
   const std::string seq = seq_column(drive);
   Sql sql;
   std::int64_t probed = 0;
+  std::optional<std::pair<std::int64_t, std::int64_t>> corpus;
   if (drive == Drive::user_documents) {
-    sql = user_walk(c, f, probed);
+    sql = user_walk(c, f, probed, corpus);
   } else {
     sql.add("SELECT " + seq + ", mlfreqs(documents_fts)");
     auto where = from_where(f, drive);
@@ -367,54 +491,62 @@ Walk walk_newest(Connection& c, const DocumentFilter& f, const DocumentQuery& q)
     sql.add(" ORDER BY " + seq + " DESC");
   }
   sql.add(" LIMIT ?", static_cast<std::int64_t>(q.rank_candidates + 1));
-  auto st = c.prepare(sql.text);
-  sql.bind(st);
   Walk w;
   w.estimate_over = probed;
-  // A user-filtered read is bounded already: probed documents are sorted by seq before the first
-  // comes back (the work is done by then), and a read of the text's matches covers at most 64 per
-  // document of the user's. A budget would only throw candidates away.
-  const auto budget = drive == Drive::user_documents ? std::chrono::microseconds(0) : rank_budget();
-  const auto start = thread_cpu_time();
-  const std::size_t at_least = q.limit + 1;
-  std::vector<std::int64_t> values;
-  while (st.step()) {
-    if (w.seqs.size() == q.rank_candidates) {
-      w.complete = false;  // one match more than the bound
-      break;
-    }
-    const auto text = st.text(1);
-    values.clear();
-    for (const char *p = text.data(), *end = p + text.size(); p < end;) {
-      std::int64_t v = 0;
-      const auto [next, ec] = std::from_chars(p, end, v);
-      if (ec != std::errc()) {
+  {
+    auto st = c.prepare(sql.text);
+    sql.bind(st);
+    // A user-filtered read is bounded already: probed documents are sorted by seq before the first
+    // comes back (the work is done by then), and a read of the text's matches covers at most 64 per
+    // document of the user's. A budget would only throw candidates away.
+    const auto budget = drive == Drive::user_documents ? std::chrono::microseconds(0) : rank_budget();
+    const auto start = thread_cpu_time();
+    const std::size_t at_least = q.limit + 1;
+    std::vector<std::int64_t> values;
+    while (st.step()) {
+      if (w.seqs.size() == q.rank_candidates) {
+        w.complete = false;  // one match more than the bound
+        break;
+      }
+      const auto text = st.text(1);
+      values.clear();
+      for (const char *p = text.data(), *end = p + text.size(); p < end;) {
+        std::int64_t v = 0;
+        const auto [next, ec] = std::from_chars(p, end, v);
+        if (ec != std::errc()) {
+          throw std::runtime_error("mlfreqs: malformed figures");
+        }
+        p = next;
+        values.push_back(v);
+        while (p < end && *p == ' ') {
+          ++p;
+        }
+      }
+      if (values.size() < 3) {
         throw std::runtime_error("mlfreqs: malformed figures");
       }
-      p = next;
-      values.push_back(v);
-      while (p < end && *p == ' ') {
-        ++p;
+      w.rows = values[0];
+      w.tokens = values[1];
+      w.phrases = values.size() - 3;
+      w.seqs.push_back(st.int64(0));
+      w.lengths.push_back(static_cast<int>(values[2]));
+      for (std::size_t i = 3; i < values.size(); ++i) {
+        w.freqs.push_back(static_cast<double>(values[i]));
+      }
+      // The clock is read at the first full page and every 64 matches after it (a read costs
+      // about a system call).
+      if (budget.count() > 0 && w.seqs.size() >= at_least && (w.seqs.size() - at_least) % 64 == 0 &&
+          thread_cpu_time() - start >= budget) {
+        w.complete = false;  // out of time: the matches read so far are the candidates
+        break;
       }
     }
-    if (values.size() < 3) {
-      throw std::runtime_error("mlfreqs: malformed figures");
-    }
-    w.rows = values[0];
-    w.tokens = values[1];
-    w.phrases = values.size() - 3;
-    w.seqs.push_back(st.int64(0));
-    w.lengths.push_back(static_cast<int>(values[2]));
-    for (std::size_t i = 3; i < values.size(); ++i) {
-      w.freqs.push_back(static_cast<double>(values[i]));
-    }
-    // The clock is read at the first full page and every 64 matches after it (a read costs
-    // about a system call).
-    if (budget.count() > 0 && w.seqs.size() >= at_least && (w.seqs.size() - at_least) % 64 == 0 &&
-        thread_cpu_time() - start >= budget) {
-      w.complete = false;  // out of time: the matches read so far are the candidates
-      break;
-    }
+  }
+  if (corpus) {
+    // mlfreqs over search_candidates gave its own size: the corpus is documents_fts.
+    w.rows = corpus->first;
+    w.tokens = corpus->second;
+    c.exec("INSERT INTO temp.search_candidates(search_candidates) VALUES('delete-all')");
   }
   return w;
 }
@@ -541,10 +673,9 @@ DocumentPage by_relevance(Connection& c, const DocumentQuery& q) {
     if (!doc) {
       continue;
     }
-    DocumentHit hit{std::move(*doc), score, {}, {}};
-    decorate(c, f, hit);
-    page.items.push_back(std::move(hit));
+    page.items.push_back(DocumentHit{std::move(*doc), score, {}, {}});
   }
+  decorate_page(c, f, page.items);
   return page;
 }
 
@@ -569,8 +700,18 @@ DocumentPage by_date(Connection& c, const DocumentQuery& q) {
   const std::string date = date_column(q.filter);
   const auto drive = drive_of(q.filter, true, walk_by_date(c, q.filter));
   const std::string seq = seq_column(drive);
+  // Driven by the documents' date index, the statement reads the page's rows only. Driven by the
+  // full-text index (or by a user's documents, each probed), every match is sorted by date before
+  // the first comes back: the sort then holds only each match's date and seq, and the page's
+  // documents are read afterwards, 51 rowid seeks instead of every match's columns in the sorter
+  // (4,021 matches of a rare word: 16 ms -> 10 ms, docs/benchmarks.md).
+  const bool narrow = drive != Drive::documents;
   Sql sql;
-  sql.add(std::string("SELECT ") + kColumns, static_cast<std::int64_t>(kPreviewChars));
+  if (narrow) {
+    sql.add("SELECT " + seq);
+  } else {
+    sql.add(std::string("SELECT ") + kColumns, static_cast<std::int64_t>(kPreviewChars));
+  }
   auto where = from_where(q.filter, drive);
   sql.text += where.text;
   sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
@@ -586,16 +727,18 @@ DocumentPage by_date(Connection& c, const DocumentQuery& q) {
     auto st = c.prepare(sql.text);
     sql.bind(st);
     while (st.step()) {
-      page.items.push_back(DocumentHit{read_document(st), 0, {}, {}});
+      if (!narrow) {
+        page.items.push_back(DocumentHit{read_document(st), 0, {}, {}});
+      } else if (auto doc = by_seq(c, st.int64(0))) {
+        page.items.push_back(DocumentHit{std::move(*doc), 0, {}, {}});
+      }
     }
   }
   page.has_more = page.items.size() > q.limit;
   if (page.has_more) {
     page.items.pop_back();
   }
-  for (auto& hit : page.items) {
-    decorate(c, q.filter, hit);
-  }
+  decorate_page(c, q.filter, page.items);
   return page;
 }
 

@@ -469,6 +469,175 @@ TEST_F(DocumentSearchTest,
   check({"src-2", "src-500", "src-0"}, 304);
 }
 
+TEST_F(DocumentSearchTest, AUserFilteredSearchOfACommonTextMatchesAsTheFullTextIndexDoes) {
+  // With more than 64 matches per document of the user's, the user's documents are indexed on
+  // their own and the text matched there: the same documents must match (phrases, prefixes, NOT,
+  // titles, case folding), with the same scores as later pages give them over the whole index,
+  // and the corpus figures must be the whole index's, not those of the user's documents.
+  const auto doc = [](int n, const std::string& title, const std::string& text, const std::string& user,
+                      domain::SourceType type = domain::SourceType::journal_entries) {
+    DocumentWrite d;
+    d.id = "doc-" + std::to_string(100000 + n);
+    d.user_id = user;
+    d.source_type = type;
+    d.source_id = "src-" + std::to_string(n);
+    d.title = title;
+    d.text = text;
+    d.metadata_json = "{}";
+    d.content_hash = "h" + std::to_string(n);
+    d.synced_at = 1'000'000 + n;
+    d.source_created_at = 5'000'000 - n;
+    d.job_id = "job";
+    return d;
+  };
+  add(1, "Morning", "a grey heron waited by the river", "u1");
+  add(2, "Evening", "the Heron was grey and tall, heron heron", "u1");
+  add(3, "Grey Heron", "journaling about the river walk", "u1");
+  add(4, "Plans", "journey to the coast, no birds", "u1");
+  add(5, "Goals", "a grey heron goal", "u1", domain::SourceType::goals);
+  std::vector<DocumentWrite> others;
+  for (int i = 10; i < 1010; ++i) {
+    others.push_back(doc(i, "T", "grey heron journey coast river " + std::to_string(i), "u2"));
+  }
+  store_->write([&](Writer& w) { w.upsert_documents(domain::SourceType::journal_entries, others); });
+  add(1100, "Heronry", "a grey heron, a grey heron again", "u1");
+  add(1101, "Late", "nothing at all", "u1");
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"heron", {"src-1100", "src-2", "src-3", "src-1"}},
+      {"\"grey heron\"", {"src-1100", "src-3", "src-1"}},
+      {"heron*", {"src-1100", "src-2", "src-3", "src-1"}},
+      {"river NOT heron", {}},
+      {"journ* OR coast", {"src-4", "src-3"}},
+  };
+  for (const auto& [text, want] : cases) {
+    DocumentQuery q;
+    q.filter.match = match(text);
+    q.filter.user_id = "u1";
+    q.filter.type = domain::SourceType::journal_entries;
+    q.sort = DocumentSort::relevance;
+    q.limit = 10;
+    const auto first = search(q);
+    std::vector<std::string> got;
+    for (const auto& h : first.items) {
+      got.push_back(h.doc.source_id);
+    }
+    EXPECT_THAT(got, ::testing::UnorderedElementsAreArray(want)) << text;
+    if (want.empty()) {
+      continue;
+    }
+    ASSERT_TRUE(first.stats) << text;
+    EXPECT_EQ(first.stats->rows, 1007) << text;  // every document, not u1's 6
+    auto in_sql = q;
+    in_sql.stats = first.stats;
+    in_sql.filter.max_seq = first.max_seq;
+    const auto sql = search(in_sql);
+    ASSERT_EQ(sql.items.size(), first.items.size()) << text;
+    for (std::size_t i = 0; i < sql.items.size(); ++i) {
+      EXPECT_EQ(sql.items[i].doc.source_id, first.items[i].doc.source_id) << text << " " << i;
+      EXPECT_EQ(sql.items[i].score, first.items[i].score) << text << " " << i;
+      EXPECT_EQ(sql.items[i].snippet, first.items[i].snippet) << text << " " << i;
+    }
+  }
+  // A second search on the same connection starts from an empty index of candidates.
+  DocumentQuery q;
+  q.filter.match = match("heron");
+  q.filter.user_id = "u1";
+  q.filter.type = domain::SourceType::goals;
+  q.sort = DocumentSort::relevance;
+  const auto goals = search(q);
+  ASSERT_EQ(goals.items.size(), 1u);
+  EXPECT_EQ(goals.items[0].doc.source_id, "src-5");
+}
+
+TEST_F(DocumentSearchTest, EachHitOfAPageGetsItsOwnSnippetAndTitle) {
+  // A page's snippets come from one walk over its hits, the hits it does not reach from a probe
+  // each: whichever way, each hit's snippet and title are its own document's.
+  for (int i = 0; i < 60; ++i) {
+    add(i, "Heron " + std::to_string(i),
+        "day " + std::to_string(i) + std::string(i % 3 == 0 ? " heron heron" : " the heron") + " waits",
+        "u1");
+    add(1000 + i, "Other", "a wren sings", "u1");
+    for (int k = 0; k < (i % 10 == 0 ? 40 : 1); ++k) {
+      add(2000 + i * 100 + k, "Far", "the heron of another user", "u2");
+    }
+  }
+  const auto check = [&](DocumentQuery q) {
+    q.filter.match = match("heron");
+    q.limit = 30;
+    const auto page = search(q);
+    ASSERT_FALSE(page.items.empty());
+    for (const auto& hit : page.items) {
+      const auto n = hit.doc.source_id.substr(4);
+      if (hit.doc.user_id == "u2") {
+        EXPECT_EQ(hit.snippet, "the <mark>heron</mark> of another user");
+        EXPECT_EQ(hit.title_html, "Far");
+        continue;
+      }
+      const auto twice = std::stoi(n) % 3 == 0;
+      EXPECT_EQ(hit.snippet,
+                "day " + n + (twice ? " <mark>heron</mark> <mark>heron</mark>" : " the <mark>heron</mark>") +
+                    " waits")
+          << hit.doc.source_id;
+      EXPECT_EQ(hit.title_html, "<mark>Heron</mark> " + n) << hit.doc.source_id;
+      EXPECT_TRUE(hit.doc.text.empty());
+    }
+  };
+  for (auto sort : {DocumentSort::relevance, DocumentSort::newest, DocumentSort::oldest}) {
+    DocumentQuery q;
+    q.sort = sort;
+    check(q);
+    q.filter.user_id = "u1";
+    check(q);
+  }
+}
+
+TEST_F(DocumentSearchTest, ATextSearchByDateReturnsWholeDocumentsInDateOrder) {
+  // Sorted by date, a text search orders its matches by date and seq, then reads the page's
+  // documents: each hit is its own document, in the order of the date asked for.
+  for (int i = 0; i < 30; ++i) {
+    add(i, "Kestrel " + std::to_string(i), "the kestrel hovers " + std::to_string(i),
+        i % 2 == 0 ? "u1" : "u2",
+        i % 3 == 0 ? domain::SourceType::goals : domain::SourceType::journal_entries);
+    add(100 + i, "Other", "a wren sings");
+  }
+  const auto ids = [&](DocumentQuery q) {
+    q.filter.match = match("kestrel");
+    q.limit = 7;
+    std::vector<int> out;
+    const auto page = search(q);
+    for (const auto& hit : page.items) {
+      const int n = std::stoi(hit.doc.source_id.substr(4));
+      out.push_back(n);
+      EXPECT_EQ(hit.doc.id, "doc-" + std::to_string(100000 + n));
+      EXPECT_EQ(hit.doc.user_id, n % 2 == 0 ? "u1" : "u2");
+      EXPECT_EQ(hit.doc.source_type,
+                n % 3 == 0 ? domain::SourceType::goals : domain::SourceType::journal_entries);
+      EXPECT_EQ(hit.doc.title, "Kestrel " + std::to_string(n));
+      EXPECT_EQ(hit.doc.synced_at, 1'000'000 + n);
+      EXPECT_EQ(hit.doc.source_created_at, 5'000'000 - n);
+      EXPECT_EQ(hit.doc.content_hash, "h" + std::to_string(n));
+      EXPECT_EQ(hit.doc.job_id, "job");
+      EXPECT_EQ(hit.title_html, "<mark>Kestrel</mark> " + std::to_string(n));
+    }
+    EXPECT_TRUE(page.has_more);
+    return out;
+  };
+  DocumentQuery q;
+  q.sort = DocumentSort::newest;
+  EXPECT_THAT(ids(q), ElementsAre(29, 28, 27, 26, 25, 24, 23));
+  q.sort = DocumentSort::oldest;
+  EXPECT_THAT(ids(q), ElementsAre(0, 1, 2, 3, 4, 5, 6));
+  q.filter.date = DocumentDate::source;  // source dates run the other way
+  EXPECT_THAT(ids(q), ElementsAre(29, 28, 27, 26, 25, 24, 23));
+  q.sort = DocumentSort::newest;
+  EXPECT_THAT(ids(q), ElementsAre(0, 1, 2, 3, 4, 5, 6));
+  q.filter.date = DocumentDate::synced;
+  q.filter.user_id = "u1";
+  EXPECT_THAT(ids(q), ElementsAre(28, 26, 24, 22, 20, 18, 16));
+  q.filter.type = domain::SourceType::journal_entries;
+  EXPECT_THAT(ids(q), ElementsAre(28, 26, 22, 20, 16, 14, 10));
+}
+
 // The re-check a bulk write makes under the lock: the filter, restricted to the seqs given.
 TEST_F(DocumentSearchTest, MatchingAmongGivenSeqsAppliesTheFilterToThoseOnly) {
   add(1, "A", "a grey heron", "u1");
