@@ -26,7 +26,7 @@ struct CheckpointOptions {
   /// before its next transaction (copying what the checkpointer has not copied yet, about one
   /// commit's frames), so that its commit writes from the start of the file again instead of
   /// growing it; 0: never (docs/performance.md).
-  std::int64_t restart_bytes = 128LL << 20;
+  std::int64_t restart_bytes = 512LL << 20;
   /// How long that checkpoint waits for the readers of older snapshots to finish.
   std::chrono::milliseconds restart_wait{20};
 };
