@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -1140,8 +1141,14 @@ void SqliteStore::restart_wal_if_large() {
   // next transaction past another `nudge_frames` tries again.
   const auto start = std::chrono::steady_clock::now();
   sqlite3_busy_timeout(writer_->handle(), static_cast<int>(restart_wait_.count()));
-  sqlite3_wal_checkpoint_v2(writer_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  const int rc =
+      sqlite3_wal_checkpoint_v2(writer_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
   sqlite3_busy_timeout(writer_->handle(), kBusyTimeoutMs);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) {
+    // The transaction goes on (it appends to the WAL); the checkpointer logs its own failures.
+    spdlog::warn("msg=\"the writer's WAL checkpoint failed\" error=\"{}\"",
+                 sqlite3_errmsg(writer_->handle()));
+  }
   const auto took =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   ++wal_stats_.writer_checkpoints;
