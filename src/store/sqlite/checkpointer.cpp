@@ -66,6 +66,23 @@ bool Checkpointer::release_reserve() {
   return removed;
 }
 
+Checkpointer::PassHold Checkpointer::hold_passes(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  if (!cv_.wait_for(lock, wait, [this] { return !in_pass_ && !passes_held_; })) {
+    return PassHold{};
+  }
+  passes_held_ = true;
+  return PassHold{this};
+}
+
+void Checkpointer::release_passes() {
+  {
+    std::lock_guard lock(mutex_);
+    passes_held_ = false;
+  }
+  cv_.notify_all();
+}
+
 void Checkpointer::nudge() {
   {
     std::lock_guard lock(mutex_);
@@ -96,12 +113,16 @@ void Checkpointer::run() {
   // Never wait for a lock: a checkpoint that cannot run now runs at the next pass.
   sqlite3_busy_timeout(conn->handle(), 0);
   const std::string wal = path_ + "-wal";
+  int previous_log = -1;  // the WAL's frames at the previous pass
   std::unique_lock lock(mutex_);
   for (;;) {
     if (cv_.wait_for(lock, options_.interval, [this] { return stop_ || nudged_; }) && stop_) {
       return;
     }
     nudged_ = false;
+    if (passes_held_) {
+      continue;  // the writer checkpoints itself right now; the next wake-up passes again
+    }
     if (held_) {
       // The reserve was given back to record a failure on a full disk: no checkpoint may grow
       // the database file into its room until the disk has room for four reserves again.
@@ -117,30 +138,36 @@ void Checkpointer::run() {
       held_flag_ = false;
       spdlog::info("msg=\"the disk has room again; reserve made, WAL checkpoints go on\"");
     }
+    in_pass_ = true;
     lock.unlock();
-    {
-      std::lock_guard pass(pass_mutex_);
-      int log = 0;
-      int copied = 0;
-      const int rc =
-          sqlite3_wal_checkpoint_v2(conn->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-      if (rc == SQLITE_OK && log > 0 && copied == log) {
-        std::error_code ec;
-        const auto size = std::filesystem::file_size(wal, ec);
-        if (!ec && static_cast<std::int64_t>(size) > options_.truncate_bytes) {
-          // TRUNCATE takes the write lock for a moment; with no busy wait it returns SQLITE_BUSY at
-          // once when a writer or a reader of the WAL is in the way.
-          if (sqlite3_wal_checkpoint_v2(conn->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
-                                        nullptr) == SQLITE_OK) {
-            truncations_.fetch_add(1);
-          }
+    int log = 0;
+    int copied = 0;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(conn->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    // Truncated only once the writes have paused (no frame added since the previous pass): a
+    // truncation drops the file's pages from the page cache, and a writer that goes on would
+    // take and zero them again (docs/performance.md); the writer's own checkpoints keep the WAL
+    // bounded while it writes.
+    const bool quiet = log == previous_log;
+    previous_log = log;
+    if (rc == SQLITE_OK && log > 0 && copied == log && quiet) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(wal, ec);
+      if (!ec && static_cast<std::int64_t>(size) > options_.truncate_bytes) {
+        // TRUNCATE takes the write lock for a moment; with no busy wait it returns SQLITE_BUSY at
+        // once when a writer or a reader of the WAL is in the way.
+        if (sqlite3_wal_checkpoint_v2(conn->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                      nullptr) == SQLITE_OK) {
+          truncations_.fetch_add(1);
         }
-      } else if (rc != SQLITE_OK && rc != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) {
-        spdlog::warn("msg=\"WAL checkpoint failed\" error=\"{}\"", sqlite3_errmsg(conn->handle()));
       }
+    } else if (rc != SQLITE_OK && rc != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) {
+      spdlog::warn("msg=\"WAL checkpoint failed\" error=\"{}\"", sqlite3_errmsg(conn->handle()));
     }
     passes_.fetch_add(1);
     lock.lock();
+    in_pass_ = false;
+    cv_.notify_all();  // a writer waiting in hold_passes()
   }
 }
 

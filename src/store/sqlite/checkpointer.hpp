@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace mladmin::store::sqlite {
 
@@ -36,8 +37,9 @@ struct CheckpointOptions {
 /// turns it off on its writer connection).
 ///
 /// Each pass runs a PASSIVE checkpoint, which never takes the write lock and never waits: it
-/// copies what no reader still needs. When the WAL file has grown past `truncate_bytes` and that
-/// pass copied every frame, it tries a TRUNCATE with no busy wait: it succeeds only when no reader
+/// copies what no reader still needs. When the WAL file has grown past `truncate_bytes`, that
+/// pass copied every frame and no frame was added since the previous pass, it tries a TRUNCATE
+/// with no busy wait: it succeeds only when no reader
 /// is reading from the WAL, and otherwise gives up at once (SQLITE_BUSY) so that neither writers
 /// nor new readers wait behind it. A reader that never ends therefore pins the WAL (SQLite cannot
 /// do otherwise), and the first pass after it ends brings the file back under the bound.
@@ -65,14 +67,32 @@ class Checkpointer final {
   /// True while the reserve is given back (no checkpoint may grow the database file).
   bool held() const { return held_flag_.load(); }
   /// Keeps the checkpointer out of its passes while the caller checkpoints on a connection of
-  /// its own (SQLite lets one checkpoint run at a time and fails the other at once); waits at
-  /// most `wait` for a pass under way. Not owning the lock: a pass did not end in time.
-  std::unique_lock<std::timed_mutex> hold_passes(std::chrono::milliseconds wait) {
-    return std::unique_lock<std::timed_mutex>(pass_mutex_, wait);
-  }
+  /// its own (SQLite lets one checkpoint run at a time and fails the other at once), until the
+  /// returned guard goes; waits at most `wait` for a pass under way. An empty guard (false): a
+  /// pass did not end in time.
+  class PassHold {
+   public:
+    PassHold() = default;
+    explicit PassHold(Checkpointer* owner) : owner_(owner) {}
+    PassHold(PassHold&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
+    PassHold& operator=(PassHold&&) = delete;
+    PassHold(const PassHold&) = delete;
+    PassHold& operator=(const PassHold&) = delete;
+    ~PassHold() {
+      if (owner_ != nullptr) {
+        owner_->release_passes();
+      }
+    }
+    explicit operator bool() const { return owner_ != nullptr; }
+
+   private:
+    Checkpointer* owner_ = nullptr;
+  };
+  PassHold hold_passes(std::chrono::milliseconds wait);
 
  private:
   void run();
+  void release_passes();
   /// Writes the reserve file when it is missing and there is room; true when it is there.
   bool make_reserve();
 
@@ -84,7 +104,8 @@ class Checkpointer final {
   bool held_ = false;    ///< reserve given back: no checkpoint until it is made again (guarded by mutex_)
   bool nudged_ = false;  ///< a pass is wanted before the interval ends (guarded by mutex_)
   std::atomic<bool> held_flag_{false};  ///< held_, readable without the mutex
-  std::timed_mutex pass_mutex_;         ///< held through each pass's checkpoints
+  bool in_pass_ = false;                ///< a pass's checkpoints are running (guarded by mutex_)
+  bool passes_held_ = false;            ///< hold_passes() holds them off (guarded by mutex_)
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> truncations_{0};
   std::thread thread_;

@@ -1131,7 +1131,7 @@ void SqliteStore::restart_wal_if_large() {
   }
   attempted_at_ = wal_frames_;
   const auto pass = checkpointer_->hold_passes(restart_wait_);
-  if (!pass.owns_lock()) {
+  if (!pass) {
     return;
   }
   // RESTART copies what the checkpointer has not copied yet (it follows the commits closely:
