@@ -62,7 +62,6 @@ bool Checkpointer::release_reserve() {
   const bool removed = std::filesystem::remove(path_ + "-reserve", ec);
   std::lock_guard lock(mutex_);
   held_ = true;
-  held_flag_ = true;
   return removed;
 }
 
@@ -135,7 +134,6 @@ void Checkpointer::run() {
         continue;
       }
       held_ = false;
-      held_flag_ = false;
       spdlog::info("msg=\"the disk has room again; reserve made, WAL checkpoints go on\"");
     }
     in_pass_ = true;

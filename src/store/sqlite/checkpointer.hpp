@@ -65,7 +65,7 @@ class Checkpointer final {
   /// commits have added `nudge_frames` frames, so the copy trails the writer by about one commit.
   void nudge();
   /// True while the reserve is given back (no checkpoint may grow the database file).
-  bool held() const { return held_flag_.load(); }
+  bool held() const { return held_.load(); }
   /// Keeps the checkpointer out of its passes while the caller checkpoints on a connection of
   /// its own (SQLite lets one checkpoint run at a time and fails the other at once), until the
   /// returned guard goes; waits at most `wait` for a pass under way. An empty guard (false): a
@@ -101,11 +101,12 @@ class Checkpointer final {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;
-  bool held_ = false;    ///< reserve given back: no checkpoint until it is made again (guarded by mutex_)
-  bool nudged_ = false;  ///< a pass is wanted before the interval ends (guarded by mutex_)
-  std::atomic<bool> held_flag_{false};  ///< held_, readable without the mutex
-  bool in_pass_ = false;                ///< a pass's checkpoints are running (guarded by mutex_)
-  bool passes_held_ = false;            ///< hold_passes() holds them off (guarded by mutex_)
+  /// Reserve given back: no checkpoint until it is made again (set under mutex_; atomic so that
+  /// held() reads it without the mutex).
+  std::atomic<bool> held_{false};
+  bool nudged_ = false;       ///< a pass is wanted before the interval ends (guarded by mutex_)
+  bool in_pass_ = false;      ///< a pass's checkpoints are running (guarded by mutex_)
+  bool passes_held_ = false;  ///< hold_passes() holds them off (guarded by mutex_)
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> truncations_{0};
   std::thread thread_;

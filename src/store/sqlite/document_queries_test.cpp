@@ -27,6 +27,14 @@ class DocumentSearchTest : public TempStoreTest {
   /// Adds a document; `n` makes its ids and times distinct and ordered.
   void add(int n, const std::string& title, const std::string& text, const std::string& user = "u1",
            domain::SourceType type = domain::SourceType::journal_entries) {
+    const auto d = document(n, title, text, user, type);
+    store_->write([&](Writer& w) { w.upsert_documents(type, {d}); });
+  }
+
+  /// The document add() writes, for tests that write many in one transaction.
+  static DocumentWrite document(int n, const std::string& title, const std::string& text,
+                                const std::string& user = "u1",
+                                domain::SourceType type = domain::SourceType::journal_entries) {
     DocumentWrite d;
     d.id = "doc-" + std::to_string(100000 + n);
     d.user_id = user;
@@ -39,7 +47,7 @@ class DocumentSearchTest : public TempStoreTest {
     d.synced_at = 1'000'000 + n;
     d.source_created_at = 5'000'000 - n;
     d.job_id = "job";
-    store_->write([&](Writer& w) { w.upsert_documents(type, {d}); });
+    return d;
   }
 
   static std::string match(std::string_view q) {
@@ -474,22 +482,6 @@ TEST_F(DocumentSearchTest, AUserFilteredSearchOfACommonTextMatchesAsTheFullTextI
   // their own and the text matched there: the same documents must match (phrases, prefixes, NOT,
   // titles, case folding), with the same scores as later pages give them over the whole index,
   // and the corpus figures must be the whole index's, not those of the user's documents.
-  const auto doc = [](int n, const std::string& title, const std::string& text, const std::string& user,
-                      domain::SourceType type = domain::SourceType::journal_entries) {
-    DocumentWrite d;
-    d.id = "doc-" + std::to_string(100000 + n);
-    d.user_id = user;
-    d.source_type = type;
-    d.source_id = "src-" + std::to_string(n);
-    d.title = title;
-    d.text = text;
-    d.metadata_json = "{}";
-    d.content_hash = "h" + std::to_string(n);
-    d.synced_at = 1'000'000 + n;
-    d.source_created_at = 5'000'000 - n;
-    d.job_id = "job";
-    return d;
-  };
   add(1, "Morning", "a grey heron waited by the river", "u1");
   add(2, "Evening", "the Heron was grey and tall, heron heron", "u1");
   add(3, "Grey Heron", "journaling about the river walk", "u1");
@@ -497,7 +489,7 @@ TEST_F(DocumentSearchTest, AUserFilteredSearchOfACommonTextMatchesAsTheFullTextI
   add(5, "Goals", "a grey heron goal", "u1", domain::SourceType::goals);
   std::vector<DocumentWrite> others;
   for (int i = 10; i < 1010; ++i) {
-    others.push_back(doc(i, "T", "grey heron journey coast river " + std::to_string(i), "u2"));
+    others.push_back(document(i, "T", "grey heron journey coast river " + std::to_string(i), "u2"));
   }
   store_->write([&](Writer& w) { w.upsert_documents(domain::SourceType::journal_entries, others); });
   add(1100, "Heronry", "a grey heron, a grey heron again", "u1");

@@ -1106,13 +1106,12 @@ SqliteStore::~SqliteStore() {
 int SqliteStore::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
   auto& s = *static_cast<SqliteStore*>(self);
   const std::int64_t n = frames;
-  if (n < s.wal_frames_) {
+  if (n < s.wal_stats_.frames) {
     // The WAL started over (reset in place at this commit, or truncated by the checkpointer).
     ++s.wal_stats_.restarts;
     s.nudged_at_ = 0;
     s.attempted_at_ = -1;
   }
-  s.wal_frames_ = n;
   s.wal_stats_.frames = n;
   // The writer copies the rest itself before its next transaction (restart_wal_if_large): a pass
   // of the checkpointer now would only hold the checkpoint lock it needs.
@@ -1125,11 +1124,12 @@ int SqliteStore::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, 
 }
 
 void SqliteStore::restart_wal_if_large() {
-  if (restart_frames_ <= 0 || wal_frames_ < restart_frames_ || checkpointer_->held() ||
-      (attempted_at_ >= 0 && wal_frames_ < attempted_at_ + std::max<std::int64_t>(nudge_frames_, 1))) {
+  const std::int64_t frames = wal_stats_.frames;
+  if (restart_frames_ <= 0 || frames < restart_frames_ || checkpointer_->held() ||
+      (attempted_at_ >= 0 && frames < attempted_at_ + std::max<std::int64_t>(nudge_frames_, 1))) {
     return;
   }
-  attempted_at_ = wal_frames_;
+  attempted_at_ = frames;
   const auto pass = checkpointer_->hold_passes(restart_wait_);
   if (!pass) {
     return;

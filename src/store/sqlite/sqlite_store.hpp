@@ -97,9 +97,8 @@ class SqliteStore final : public Store {
   std::int64_t restart_frames_ = 0;  ///< restart_bytes in frames; 0: off
   std::int64_t nudge_frames_ = 0;
   std::chrono::milliseconds restart_wait_{0};
-  std::int64_t wal_frames_ = 0;     ///< after the last commit
-  std::int64_t nudged_at_ = 0;      ///< wal_frames_ at the last nudge of the checkpointer
-  std::int64_t attempted_at_ = -1;  ///< wal_frames_ at the writer's last checkpoint
+  std::int64_t nudged_at_ = 0;      ///< the WAL's frames at the last nudge of the checkpointer
+  std::int64_t attempted_at_ = -1;  ///< the WAL's frames at the writer's last checkpoint
   WalStats wal_stats_;
   std::unique_ptr<Checkpointer> checkpointer_;  ///< last: stops before the connections close
 };
