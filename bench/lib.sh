@@ -87,7 +87,8 @@ bench_cpu_ticks() {
 }
 
 # bench_wrk TITLE CONNECTIONS SECONDS URL [wrk options...]: "== TITLE", wrk's output (2 threads,
-# --latency), then the server's CPU over the run and per request completed.
+# --latency), then the server's CPU over the run and per request completed, and what the whole
+# machine did meanwhile (bench/machine_cpu.py: steal time, other processes).
 bench_wrk() {
   local title=$1 conns=$2 secs=$3 url=$4
   shift 4
@@ -95,9 +96,11 @@ bench_wrk() {
   local ticks c0 c1 requests
   ticks=$(getconf CLK_TCK)
   c0=$(bench_cpu_ticks "$bench_pid")
+  python3 bench/machine_cpu.py snap "$bench_dir/cpu.json"
   wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" "$url" | tee "$bench_dir/wrk"
   c1=$(bench_cpu_ticks "$bench_pid")
   requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$bench_dir/wrk")
   awk -v c="$((c1 - c0))" -v t="$ticks" -v r="${requests:-0}" \
     'BEGIN { printf "server CPU: %d ms, %.1f us per request\n", 1000 * c / t, (r > 0) ? 1e6 * c / t / r : 0 }'
+  python3 bench/machine_cpu.py since "$bench_dir/cpu.json"
 }
