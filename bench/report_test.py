@@ -65,6 +65,22 @@ class ReportTest(unittest.TestCase):
     def test_nothing_is_unreadable(self):
         self.assertNotIn("could not read", self.out)
 
+    def test_two_sizes_give_a_row_each_and_their_ratio(self):
+        # bench/sync_sizes.sh (make bench's sync): real outputs of two runs, 100,000 and 1,000,000.
+        sizes = BENCH / "testdata" / "report_sizes"
+        out = report(sizes)
+        texts = [(sizes / f"sync.{k}.txt").read_text() for k in (1, 2)]
+        for n in ("100,000", "1,000,000"):
+            rates = [float(re.search(rf"full sync of {n.replace(',', '')} items.*?s wall \((\d+) items/s\)", t)[1])
+                     for t in texts]
+            self.assertIn(f"| {n} | ", out)
+            self.assertIn(f"{statistics.median(rates):,.0f} items/s ({rates[0]:,.0f}, {rates[1]:,.0f})", out)
+        ratios = [float(re.search(r"rate at 1000000 items / at 100000: ([\d.]+) %", t)[1]) for t in texts]
+        median = statistics.median(ratios)
+        self.assertIn(f"| rate at 1,000,000 / at 100,000 |  |  | {median:.1f} % ({ratios[0]:.1f}, {ratios[1]:.1f}) |", out)
+        self.assertIn(f"| the rate at 1,000,000 documents against 100,000 | ≥ 90 % | {median:.1f} % | "
+                      + ("met" if median >= 90 else "**missed**"), out)
+
     def test_an_output_without_figures_is_named(self):
         with tempfile.TemporaryDirectory() as d:
             shutil.copy(FIXTURE / "sync.1.txt", d)

@@ -14,8 +14,8 @@
 #   MLADMIN_BENCH_AUTOGROUP_NICE=-10   passed on to bench/events.sh and bench/ml_sink.sh (see there)
 #   bench/run_all.sh --dry-run         prints the commands and their time limits, runs nothing
 #
-# The sizes (docs/benchmarks.md, "Running every benchmark"): a full sync of 200,000 journal
-# entries; one job against four at once over 100,000 entries of 4 owners (bench/sync_jobs.sh);
+# The sizes (docs/benchmarks.md, "Running every benchmark"): a full sync of 100,000 and of
+# 1,000,000 journal entries (bench/sync_sizes.sh: the rate at each and their ratio); one job against four at once over 100,000 entries of 4 owners (bench/sync_jobs.sh);
 # the job reads and /api/auth/me with wrk, 32 connections, 10 s each; event latency with
 # 1 and 1,000 clients over a sync of 100,000 entries (5 pauses, 100 short syncs); 10,000 idle
 # event streams; search at 1,000,000 documents, 20 runs per query (the store is built by the first
@@ -102,7 +102,7 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 date0=$(date -u '+%Y-%m-%d %H:%M')
 have_wrk=$(command -v wrk >/dev/null && echo 1)
 for k in $(seq "$runs"); do
-  want sync && run sync "$k" 180 "$rel/bench/sync_bench" 200000 1
+  want sync && run sync "$k" 240 bench/sync_sizes.sh "$rel" 100000 1000000
   want syncjobs && run syncjobs "$k" 90 bench/sync_jobs.sh "$rel" 100000
   if want jobs; then
     if [ -n "$have_wrk" ]; then run jobs "$k" 75 bench/jobs.sh 32 10; elif [ "$k" = 1 ]; then skip jobs "wrk is not installed"; fi
