@@ -8,6 +8,7 @@
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
 #include "store/store.hpp"
+#include "sync/engine.hpp"
 
 namespace mladmin::api {
 
@@ -35,6 +36,19 @@ http::Response metrics_text(http::Request& req, ApiContext& ctx) {
   const auto rights = ctx.accounts.rights_cache_stats();
   gauges.rights_cache_emptied = rights.emptied;
   gauges.rights_cache_user_reads = rights.user_reads;
+  const auto commits = ctx.engine.commit_stats();
+  gauges.sync_write_transactions = commits.transactions;
+  gauges.sync_shared_write_transactions = commits.shared;
+  gauges.sync_writer_cpu_seconds = std::chrono::duration<double>(commits.cpu).count();
+  if (const auto wal = ctx.store.wal_activity()) {
+    gauges.has_wal = true;
+    gauges.wal_bytes = static_cast<double>(wal->wal_bytes);
+    gauges.wal_writer_checkpoints = wal->writer_checkpoints;
+    gauges.wal_writer_checkpoint_seconds = wal->writer_checkpoint_seconds;
+    gauges.wal_restarts = wal->restarts;
+    gauges.wal_checkpointer_passes = wal->checkpointer_passes;
+    gauges.wal_truncations = wal->truncations;
+  }
   http::Response res;
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";
   res.body = ctx.metrics.render(gauges);

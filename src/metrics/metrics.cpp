@@ -86,7 +86,55 @@ struct Metrics::Impl {
           .Name("mladmin_rights_cache_user_reads_total")
           .Help("Users read from the database by a token check because their rights were not in memory")
           .Register(registry);
-  std::mutex render_mutex;  // a scrape brings the two counters above up to the cache's counts
+  // The engine's commits and the store's WAL (docs/performance.md): counts kept where they
+  // happen, read by a scrape.
+  prometheus::Family<prometheus::Counter>& write_transactions =
+      prometheus::BuildCounter()
+          .Name("mladmin_sync_write_transactions_total")
+          .Help("Write transactions that committed sync slices")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& shared_transactions =
+      prometheus::BuildCounter()
+          .Name("mladmin_sync_shared_write_transactions_total")
+          .Help("Of these, those that held the commits of several jobs")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& writer_cpu =
+      prometheus::BuildCounter()
+          .Name("mladmin_sync_writer_cpu_seconds_total")
+          .Help(
+              "CPU time spent inside those transactions: the one writer's work, which bounds all jobs' rate")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& wal_bytes =
+      prometheus::BuildGauge()
+          .Name("mladmin_store_wal_bytes")
+          .Help("Bytes of write-ahead log after the last commit (SQLite)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& wal_writer_checkpoints =
+      prometheus::BuildCounter()
+          .Name("mladmin_store_writer_checkpoints_total")
+          .Help("Checkpoints the writer ran itself because the write-ahead log passed its bound (SQLite)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& wal_writer_checkpoint_seconds =
+      prometheus::BuildCounter()
+          .Name("mladmin_store_writer_checkpoint_seconds_total")
+          .Help("Time those checkpoints held the writes up (SQLite)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& wal_restarts =
+      prometheus::BuildCounter()
+          .Name("mladmin_store_wal_restarts_total")
+          .Help("Times the write-ahead log was written from its start again (SQLite)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& wal_passes =
+      prometheus::BuildCounter()
+          .Name("mladmin_store_checkpointer_passes_total")
+          .Help("Passes of the background checkpointer (SQLite)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& wal_truncations =
+      prometheus::BuildCounter()
+          .Name("mladmin_store_wal_truncations_total")
+          .Help("Times the background checkpointer truncated the write-ahead log (SQLite)")
+          .Register(registry);
+  std::mutex render_mutex;  // a scrape brings the counters above up to the counts kept elsewhere
 
   prometheus::Family<prometheus::Counter>& ml_requests =
       prometheus::BuildCounter()
@@ -128,6 +176,9 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
   impl_->accept_errors.Add({});
   impl_->rights_emptied.Add({});
   impl_->rights_reads.Add({});
+  impl_->write_transactions.Add({});
+  impl_->shared_transactions.Add({});
+  impl_->writer_cpu.Add({});
   for (const char* outcome :
        {"acknowledged", "retryable_status", "refused", "network_error", "malformed_answer"}) {
     impl_->ml_requests.Add({{"outcome", outcome}});
@@ -244,10 +295,24 @@ std::string Metrics::render(const Gauges& gauges) {
   impl_->clients.Add({}).Set(static_cast<double>(gauges.event_clients));
   {
     std::lock_guard lock(impl_->render_mutex);
-    for (auto [family, count] : {std::pair{&impl_->rights_emptied, gauges.rights_cache_emptied},
-                                 std::pair{&impl_->rights_reads, gauges.rights_cache_user_reads}}) {
+    using Count = std::pair<prometheus::Family<prometheus::Counter>*, double>;
+    std::vector<Count> counts{
+        {&impl_->rights_emptied, static_cast<double>(gauges.rights_cache_emptied)},
+        {&impl_->rights_reads, static_cast<double>(gauges.rights_cache_user_reads)},
+        {&impl_->write_transactions, static_cast<double>(gauges.sync_write_transactions)},
+        {&impl_->shared_transactions, static_cast<double>(gauges.sync_shared_write_transactions)},
+        {&impl_->writer_cpu, gauges.sync_writer_cpu_seconds}};
+    if (gauges.has_wal) {
+      impl_->wal_bytes.Add({}).Set(gauges.wal_bytes);
+      counts.insert(counts.end(),
+                    {{&impl_->wal_writer_checkpoints, static_cast<double>(gauges.wal_writer_checkpoints)},
+                     {&impl_->wal_writer_checkpoint_seconds, gauges.wal_writer_checkpoint_seconds},
+                     {&impl_->wal_restarts, static_cast<double>(gauges.wal_restarts)},
+                     {&impl_->wal_passes, static_cast<double>(gauges.wal_checkpointer_passes)},
+                     {&impl_->wal_truncations, static_cast<double>(gauges.wal_truncations)}});
+    }
+    for (auto [family, now] : counts) {
       auto& counter = family->Add({});
-      const double now = static_cast<double>(count);
       if (now > counter.Value()) {
         counter.Increment(now - counter.Value());
       }

@@ -18,6 +18,18 @@ struct Gauges {
   /// The rights cache's counts so far (accounts::RightsCache::Stats), exposed as counters.
   std::uint64_t rights_cache_emptied = 0;
   std::uint64_t rights_cache_user_reads = 0;
+  /// The engine's write transactions of sync slices (sync::CommitStats), exposed as counters.
+  std::uint64_t sync_write_transactions = 0;
+  std::uint64_t sync_shared_write_transactions = 0;
+  double sync_writer_cpu_seconds = 0;
+  /// The store's WAL upkeep (store::WalActivity); absent for a store without a WAL.
+  bool has_wal = false;
+  double wal_bytes = 0;
+  std::uint64_t wal_writer_checkpoints = 0;
+  double wal_writer_checkpoint_seconds = 0;
+  std::uint64_t wal_restarts = 0;
+  std::uint64_t wal_checkpointer_passes = 0;
+  std::uint64_t wal_truncations = 0;
 };
 
 /// The process's Prometheus metrics (prometheus-cpp's registry behind a narrow interface, so

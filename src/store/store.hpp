@@ -420,9 +420,23 @@ class Writer : public Reader {
 
 /// The storage interface. SQLite implements it now, PostgreSQL later; handlers see only this.
 /// Every method may be called from any thread; each blocks, so call them off the I/O threads.
+/// What the store's upkeep of its write-ahead log did since it opened (SQLite: docs/performance.md,
+/// "A writer that does not pause"), for GET /metrics.
+struct WalActivity {
+  std::int64_t wal_bytes = 0;            ///< frames in the WAL after the last commit, in bytes
+  std::uint64_t writer_checkpoints = 0;  ///< RESTART checkpoints the writer ran past the bound
+  double writer_checkpoint_seconds = 0;  ///< the writes they held up, wall clock
+  std::uint64_t restarts = 0;            ///< times the WAL was written from its start again
+  std::uint64_t checkpointer_passes = 0;
+  std::uint64_t truncations = 0;  ///< TRUNCATE checkpoints of the background checkpointer
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  /// The WAL's upkeep so far; nothing for a store without one. Never waits for a writer.
+  virtual std::optional<WalActivity> wal_activity() { return std::nullopt; }
 
   /// Gives back the room kept aside for the write that records a failure when the disk is full
   /// (SQLite: the `<database>-reserve` file, docs/fuzzing.md "Faults"); true when it freed any.

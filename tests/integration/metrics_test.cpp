@@ -80,6 +80,34 @@ TEST_F(MetricsTest, ASyncCountsItsItemsByOutcomeAndItsDuration) {
   EXPECT_EQ(metric_sample(text, R"(mladmin_sync_jobs{status="running"})"), 0.0);
 }
 
+// The engine's write transactions and the store's WAL upkeep (docs/performance.md, "A writer
+// that does not pause"): what an operator watches when syncs slow down.
+TEST_F(MetricsTest, TheSyncsWritesAndTheStoresWalAreCounted) {
+  const auto before = scrape();
+  EXPECT_EQ(metric_sample(before, "mladmin_sync_write_transactions_total"), 0.0) << before;
+  EXPECT_EQ(metric_sample(before, "mladmin_sync_shared_write_transactions_total"), 0.0);
+  EXPECT_EQ(metric_sample(before, "mladmin_store_writer_checkpoints_total"), 0.0);
+  EXPECT_EQ(metric_sample(before, "mladmin_store_writer_checkpoint_seconds_total"), 0.0);
+  EXPECT_EQ(metric_sample(before, "mladmin_store_wal_truncations_total").has_value(), true);
+  EXPECT_EQ(metric_sample(before, "mladmin_store_wal_restarts_total").has_value(), true);
+
+  seed_journal_entries(server().database_url(), server().ml_admin().id, 300, "ok-");
+  const auto job = server().run_job(kJournalSync, "{}", server().ml_admin().token);
+  ASSERT_EQ(job.at("status").as_string(), "completed");
+  const auto after = scrape();
+  EXPECT_GE(metric_sample(after, "mladmin_sync_write_transactions_total").value_or(0), 1.0) << after;
+  EXPECT_GT(metric_sample(after, "mladmin_sync_writer_cpu_seconds_total").value_or(0), 0.0);
+  EXPECT_GT(metric_sample(after, "mladmin_store_wal_bytes").value_or(0), 0.0);
+  // The background checkpointer follows the commits (woken by them, or every 250 ms).
+  std::optional<double> passes;
+  domain::eventually(
+      [&] {
+        return (passes = metric_sample(scrape(), "mladmin_store_checkpointer_passes_total")).value_or(0) > 0;
+      },
+      10s);
+  EXPECT_GT(passes.value_or(0), 0.0);
+}
+
 TEST_F(MetricsTest, RequestsAreCountedByRoutePatternAndStatus) {
   HttpClient http(server().port());
   ASSERT_EQ(http.get("/healthz").status, 200);

@@ -162,6 +162,14 @@ TEST_F(CheckpointerTest, TheWritersOwnCheckpointsWriteTheWalFromItsStartAgain) {
   // segments): 100 commits appended would be 20 MiB.
   EXPECT_LE(largest, 8 * kBound) << stats.restarts << " restarts";
   EXPECT_EQ(store_->checkpointer().truncations(), 0U);
+  // What GET /metrics reports (mladmin_store_*): the same counts, read without the writer.
+  const auto activity = store_->wal_activity();
+  ASSERT_TRUE(activity.has_value());
+  EXPECT_EQ(activity->writer_checkpoints, stats.writer_checkpoints);
+  EXPECT_EQ(activity->restarts, stats.restarts);
+  EXPECT_EQ(activity->wal_bytes, stats.frames * (4096 + 24));
+  EXPECT_GT(activity->writer_checkpoint_seconds, 0.0);
+  EXPECT_EQ(activity->truncations, 0U);
 
   EXPECT_EQ(store_->read_value([](Reader& r) { return r.count_matching_documents({}); }), 2000);
   store_.reset();

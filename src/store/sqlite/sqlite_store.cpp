@@ -1090,6 +1090,7 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
       page = st.int64(0);
     }
   }
+  frame_bytes_ = page + 24;
   restart_frames_ =
       checkpoints.restart_bytes > 0 ? std::max<std::int64_t>(1, checkpoints.restart_bytes / (page + 24)) : 0;
   nudge_frames_ = checkpoints.nudge_frames;
@@ -1113,6 +1114,7 @@ int SqliteStore::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, 
     s.attempted_at_ = -1;
   }
   s.wal_stats_.frames = n;
+  s.publish_wal_stats();
   // The writer copies the rest itself before its next transaction (restart_wal_if_large): a pass
   // of the checkpointer now would only hold the checkpoint lock it needs.
   const bool writer_next = s.restart_frames_ > 0 && n >= s.restart_frames_;
@@ -1154,11 +1156,33 @@ void SqliteStore::restart_wal_if_large() {
   ++wal_stats_.writer_checkpoints;
   wal_stats_.writer_checkpoint_time += took;
   wal_stats_.longest_writer_checkpoint = std::max(wal_stats_.longest_writer_checkpoint, took);
+  publish_wal_stats();
+}
+
+void SqliteStore::publish_wal_stats() {
+  std::lock_guard lock(published_mutex_);
+  published_ = wal_stats_;
 }
 
 SqliteStore::WalStats SqliteStore::wal_stats() {
   std::lock_guard lock(write_mutex_);
   return wal_stats_;
+}
+
+std::optional<WalActivity> SqliteStore::wal_activity() {
+  WalStats s;
+  {
+    std::lock_guard lock(published_mutex_);
+    s = published_;
+  }
+  WalActivity out;
+  out.wal_bytes = s.frames * frame_bytes_;
+  out.writer_checkpoints = s.writer_checkpoints;
+  out.writer_checkpoint_seconds = std::chrono::duration<double>(s.writer_checkpoint_time).count();
+  out.restarts = s.restarts;
+  out.checkpointer_passes = checkpointer_->passes();
+  out.truncations = checkpointer_->truncations();
+  return out;
 }
 
 bool SqliteStore::release_reserve() {

@@ -75,6 +75,7 @@ class SqliteStore final : public Store {
     std::chrono::microseconds longest_writer_checkpoint{0};
   };
   WalStats wal_stats();
+  std::optional<WalActivity> wal_activity() override;
 
  private:
   std::unique_ptr<Connection> acquire_reader();
@@ -100,6 +101,11 @@ class SqliteStore final : public Store {
   std::int64_t nudged_at_ = 0;      ///< the WAL's frames at the last nudge of the checkpointer
   std::int64_t attempted_at_ = -1;  ///< the WAL's frames at the writer's last checkpoint
   WalStats wal_stats_;
+  std::int64_t frame_bytes_ = 4096 + 24;
+  // A copy of wal_stats_ for wal_activity(), which must not wait for the writer's transaction.
+  std::mutex published_mutex_;
+  WalStats published_;
+  void publish_wal_stats();
   std::unique_ptr<Checkpointer> checkpointer_;  ///< last: stops before the connections close
 };
 
