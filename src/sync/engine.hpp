@@ -188,9 +188,10 @@ class Engine final {
   /// Commits `request` alone in one write transaction (a job that shares no commits, or a part
   /// of a shared transaction that failed); throws what its part threw.
   void commit_alone(CommitRequest& request);
-  /// Counts a transaction that committed `parts` jobs' commits of `slices` slices in all, and
-  /// the CPU time its thread spent since `cpu_start` (thread_cpu()).
+  /// A thread's CPU time, run-queue wait and wall clock at one moment.
   struct ThreadTimes;
+  /// Counts a transaction that committed `parts` jobs' commits of `slices` slices in all, and
+  /// the CPU time, run-queue wait and wall time of its thread since `start`.
   void count_commit(std::size_t parts, std::size_t slices, const ThreadTimes& start);
 
   void worker();
