@@ -11,7 +11,8 @@
 // [database] cache_mib), MLADMIN_BENCH_BATCH_ITEMS, MLADMIN_BENCH_BATCH_MS (a slice's bounds; a
 // large value makes slices of exactly BATCH_ITEMS, also under callgrind), MLADMIN_BENCH_COMMIT_GROUP
 // (slices per commit at most), MLADMIN_BENCH_COMMIT_SHARE (slices of all jobs per shared transaction at
-// most; 0: each job commits alone), MLADMIN_BENCH_SQL (SQL run on the seeded file before the sync, such
+// most; 0: each job commits alone), MLADMIN_BENCH_PREPARERS (preparers at work at once, at most; 0: no
+// bound; unset: the engine's default), MLADMIN_BENCH_SQL (SQL run on the seeded file before the sync, such
 // as FTS5's automerge setting).
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -119,6 +121,10 @@ int main(int argc, char** argv) {
     if (const char* v = std::getenv("MLADMIN_BENCH_COMMIT_SHARE"); v != nullptr) {
       options.commit_share = static_cast<std::size_t>(std::atol(v));
     }
+    if (const char* v = std::getenv("MLADMIN_BENCH_PREPARERS"); v != nullptr) {
+      const long preparers = std::atol(v);
+      options.preparers = preparers > 0 ? static_cast<std::size_t>(preparers) : SIZE_MAX;
+    }
     if (const char* v = std::getenv("MLADMIN_BENCH_SQL"); v != nullptr) {
       sqlite3* db = nullptr;
       sqlite3_open((dir / "bench.db").c_str(), &db);
@@ -216,6 +222,13 @@ int main(int argc, char** argv) {
                 std::chrono::duration<double>(stats.cpu).count(),
                 std::chrono::duration<double, std::micro>(stats.cpu).count() /
                     static_cast<double>(std::max<long long>(1, items)));
+    std::printf(
+        "wall time of those transactions: %.2f s of the sync's %.2f s (the writer idle %.2f s between "
+        "them); of it, %.2f s ready to run but waiting for a core\n",
+        std::chrono::duration<double>(stats.wall).count(), sync_s,
+        sync_s - std::chrono::duration<double>(stats.wall).count(),
+        std::chrono::duration<double>(stats.run_wait).count());
+    std::printf("at most %zu preparers read and shaped slices at once\n", stats.most_preparing);
     std::printf(
         "read and write system calls during the sync: %.2f and %.2f per item\n",
         static_cast<double>(io_end.first - io_start.first) / static_cast<double>(std::max(1LL, items)),

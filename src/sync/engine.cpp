@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -89,12 +90,34 @@ std::string failure_reason_of(const std::exception& e) {
 /// or cancel, which waits for the commit under way, still takes effect well within 1 s.
 constexpr std::chrono::steady_clock::duration kCommitBudget = std::chrono::milliseconds(200);
 
-/// The CPU time of the calling thread so far.
-std::chrono::nanoseconds thread_cpu() {
-  timespec t{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
-}
+}  // namespace
+
+/// The calling thread's clocks now, for Engine::commit_stats().
+struct Engine::ThreadTimes {
+  std::chrono::nanoseconds cpu{};
+  std::chrono::nanoseconds run_wait{};  ///< ready to run, waiting for a core (0 when unknown)
+  std::chrono::steady_clock::time_point wall;
+
+  static ThreadTimes now() {
+    ThreadTimes out;
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    out.cpu = std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+    // /proc/thread-self/schedstat: time on a core, time waiting on a run queue, timeslices (ns).
+    if (std::FILE* f = std::fopen("/proc/thread-self/schedstat", "r"); f != nullptr) {
+      unsigned long long on_cpu = 0;
+      unsigned long long waited = 0;
+      if (std::fscanf(f, "%llu %llu", &on_cpu, &waited) == 2) {
+        out.run_wait = std::chrono::nanoseconds(waited);
+      }
+      std::fclose(f);
+    }
+    out.wall = std::chrono::steady_clock::now();
+    return out;
+  }
+};
+
+namespace {
 
 // ---- The sync pipeline's parts (docs/sync-engine.md) ----
 
@@ -541,7 +564,7 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
     }
   };
   bool shared_failed = false;
-  auto cpu_start = thread_cpu();  // a wait for the writer costs none
+  const auto times_start = ThreadTimes::now();  // a wait for the writer costs no CPU
   try {
     store_.write([&](store::Writer& w) {
       take_waiting();
@@ -579,7 +602,7 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
       }
     }
   } else if (!mine.error) {
-    count_commit(taken.size(), slices, cpu_start);
+    count_commit(taken.size(), slices, times_start);
   }
   const auto per_slice = (std::chrono::steady_clock::now() - start) / static_cast<std::int64_t>(slices);
   std::lock_guard lock(commit_m_);
@@ -591,20 +614,22 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
 }
 
 void Engine::commit_alone(CommitRequest& request) {
-  const auto cpu_start = thread_cpu();
+  const auto times_start = ThreadTimes::now();
   store_.write([&](store::Writer& w) {
     store::DocumentWrites writes;
     request.part(w, writes, false);
     writes.apply(w);  // once for the request's slices: one full-text index update, one stats update
     request.finish(w);
   });
-  count_commit(1, request.slices, cpu_start);
+  count_commit(1, request.slices, times_start);
 }
 
-void Engine::count_commit(std::size_t parts, std::size_t slices, std::chrono::nanoseconds cpu_start) {
-  const auto cpu = thread_cpu() - cpu_start;
+void Engine::count_commit(std::size_t parts, std::size_t slices, const ThreadTimes& start) {
+  const auto end = ThreadTimes::now();
   std::lock_guard lock(commit_m_);
-  commit_stats_.cpu += cpu;
+  commit_stats_.cpu += end.cpu - start.cpu;
+  commit_stats_.wall += end.wall - start.wall;
+  commit_stats_.run_wait += end.run_wait - start.run_wait;
   ++commit_stats_.transactions;
   commit_stats_.shared += parts > 1 ? 1 : 0;
   commit_stats_.parts += parts;
@@ -615,6 +640,10 @@ CommitStats Engine::commit_stats() const {
   std::lock_guard lock(commit_m_);
   auto out = commit_stats_;
   out.waiting = commit_queue_.size();
+  {
+    std::lock_guard prepare_lock(prepare_m_);
+    out.most_preparing = most_preparing_;
+  }
   return out;
 }
 
@@ -843,9 +872,22 @@ class Engine::Pipeline {
             break;
           }
         }
-        auto slice = std::make_shared<Slice>(e_.store_.read_value([&](store::Reader& r) {
-          return source.prepare(r, slice_items, std::chrono::steady_clock::now() + e_.options_.batch_time);
-        }));
+        // One of the engine's preparer slots while the slice is read and shaped: the preparers of
+        // several jobs leave the writer a core (docs/sync-engine.md, "Several jobs at once").
+        if (!e_.acquire_prepare_slot(stop)) {
+          break;
+        }
+        struct Slot {
+          Engine& e;
+          ~Slot() { e.release_prepare_slot(); }
+        };
+        std::shared_ptr<Slice> slice;
+        {
+          Slot held{e_};
+          slice = std::make_shared<Slice>(e_.store_.read_value([&](store::Reader& r) {
+            return source.prepare(r, slice_items, std::chrono::steady_clock::now() + e_.options_.batch_time);
+          }));
+        }
         const bool last = slice->last;
         std::vector<sink::Batch> batches;
         if (e_.sink_ != nullptr) {
@@ -915,6 +957,33 @@ Engine::Engine(store::Store& store, const domain::Clock& clock, domain::IdGenera
   if (sodium_init() < 0) {
     throw std::runtime_error("libsodium failed to initialise");
   }
+  prepare_slots_ = options_.preparers > 0 ? options_.preparers
+                                          : std::max<std::size_t>(1, std::thread::hardware_concurrency()) - 1;
+  prepare_slots_ = std::max<std::size_t>(1, prepare_slots_);
+}
+
+bool Engine::acquire_prepare_slot(const std::stop_token& stop) {
+  std::unique_lock lock(prepare_m_);
+  const auto ticket = prepare_next_ticket_++;
+  prepare_queue_.push_back(ticket);
+  const bool got = prepare_cv_.wait(
+      lock, stop, [&] { return preparing_ < prepare_slots_ && prepare_queue_.front() == ticket; });
+  prepare_queue_.erase(std::find(prepare_queue_.begin(), prepare_queue_.end(), ticket));
+  if (got) {
+    ++preparing_;
+    most_preparing_ = std::max(most_preparing_, preparing_);
+  }
+  lock.unlock();
+  prepare_cv_.notify_all();  // the next in line, when a slot is still free or this one gave up
+  return got;
+}
+
+void Engine::release_prepare_slot() {
+  {
+    std::lock_guard lock(prepare_m_);
+    --preparing_;
+  }
+  prepare_cv_.notify_all();
 }
 
 Engine::~Engine() {

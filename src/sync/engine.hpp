@@ -40,6 +40,11 @@ struct EngineOptions {
   /// transaction, up to this many slices in all (docs/sync-engine.md, "commit"). 0: each job
   /// commits its own transactions.
   std::size_t commit_share = 16;
+  /// Preparers (of all jobs) reading and shaping a slice at once, at most; 0: one less than the
+  /// machine's cores (at least 1), so that the one writer, which bounds the rate of all jobs
+  /// together, keeps a core while several jobs' preparers run (docs/sync-engine.md, "Several jobs
+  /// at once"). SIZE_MAX: no bound.
+  std::size_t preparers = 0;
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
   /// A filtered bulk job's searches (its count at creation, each batch's search) stop after this
   /// long: the creation answers 503 query_timeout, a running job fails ([search] bulk_deadline_ms).
@@ -56,7 +61,14 @@ struct CommitStats {
   /// CPU time of the threads that ran these transactions, spent in them (waits for the writer
   /// excluded): the one writer's share of a sync, which bounds the rate of all jobs together.
   std::chrono::nanoseconds cpu{};
+  /// Wall time of these transactions, from the commit's start (the wait for the writer included)
+  /// to its end, and of it the time their threads were ready to run but waited for a core
+  /// (/proc/thread-self/schedstat): what other threads of the machine took from the writer.
+  std::chrono::nanoseconds wall{};
+  std::chrono::nanoseconds run_wait{};
   std::size_t waiting = 0;  ///< jobs' commits waiting now for the one under way
+  /// The most preparers that read and shaped a slice at once (EngineOptions::preparers bounds it).
+  std::size_t most_preparing = 0;
 };
 
 /// Told of every committed change of a job: its creation, each checkpoint and each status
@@ -176,9 +188,11 @@ class Engine final {
   /// Commits `request` alone in one write transaction (a job that shares no commits, or a part
   /// of a shared transaction that failed); throws what its part threw.
   void commit_alone(CommitRequest& request);
+  /// A thread's CPU time, run-queue wait and wall clock at one moment.
+  struct ThreadTimes;
   /// Counts a transaction that committed `parts` jobs' commits of `slices` slices in all, and
-  /// the CPU time its thread spent since `cpu_start` (thread_cpu()).
-  void count_commit(std::size_t parts, std::size_t slices, std::chrono::nanoseconds cpu_start);
+  /// the CPU time, run-queue wait and wall time of its thread since `start`.
+  void count_commit(std::size_t parts, std::size_t slices, const ThreadTimes& start);
 
   void worker();
   /// Under the engine's lock, as a worker lets a job go: cancels it in the database when it is
@@ -225,6 +239,18 @@ class Engine final {
   /// The last shared transaction's time per slice: what bounds the next one's size.
   std::chrono::steady_clock::duration commit_per_slice_{};
   CommitStats commit_stats_;
+
+  // The preparers' slots (EngineOptions::preparers), handed out in the order they were asked for.
+  /// Waits for a slot; false when `stop` came first (no slot taken).
+  bool acquire_prepare_slot(const std::stop_token& stop);
+  void release_prepare_slot();
+  std::size_t prepare_slots_ = 1;  ///< the bound, fixed at construction
+  mutable std::mutex prepare_m_;
+  std::condition_variable_any prepare_cv_;
+  std::size_t preparing_ = 0;                ///< slots held
+  std::size_t most_preparing_ = 0;           ///< the most slots held at once
+  std::uint64_t prepare_next_ticket_ = 0;    ///< the next waiter's number
+  std::deque<std::uint64_t> prepare_queue_;  ///< waiters' numbers, in arrival order
 };
 
 }  // namespace mladmin::sync

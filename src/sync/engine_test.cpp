@@ -817,6 +817,25 @@ TEST_F(SharedCommitTest, APauseWithdrawsACommitThatWaitsForTheWriter) {
   EXPECT_EQ(documents(), kJobs * kPerUser);
 }
 
+TEST_F(SharedCommitTest, ThePreparersOfJobsRunningAtOnceTakeTurnsWithinTheirBoundAndEveryJobCompletes) {
+  // One preparer at work at a time (on 2 cores, what leaves the writer a core): the four jobs'
+  // preparers take turns, slice by slice, and every job still ends with exact counters.
+  options_.preparers = 1;
+  auto& engine = start_engine();
+  std::vector<Job> jobs;
+  for (const auto& user : users_) {
+    jobs.push_back(engine.start_sync(own(user)));
+  }
+  for (const auto& job : jobs) {
+    const auto done = wait_status(job.id, JobStatus::completed);
+    EXPECT_EQ(done.counters.synced, kPerUser);
+    EXPECT_EQ(check_events(job.id).status, JobStatus::completed);
+    EXPECT_TRUE(all_present(ids_of_[*job.scope_user_id])) << *job.scope_user_id;
+  }
+  EXPECT_EQ(documents(), kJobs * kPerUser);
+  EXPECT_EQ(engine.commit_stats().most_preparing, 1U) << "several preparers read and shaped slices at once";
+}
+
 // ---- The sink stage ----
 
 /// An in-process sink: answers each batch on a thread of its own as `answer` says (nullopt: hangs
