@@ -45,13 +45,40 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int&
 std::string format_iso8601(TimestampMs ms) {
   const std::int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
   const auto millis = static_cast<int>(ms - secs * 1000);
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
+  const std::int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const auto day_secs = static_cast<int>(secs - days * 86400);
+  // The civil date of `days` (Howard Hinnant's civil_from_days, the inverse of days_from_civil):
+  // no gmtime_r and snprintf, which cost a sync's preparer ~4,000 instructions per call.
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9999) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(year),
+                  month, day, day_secs / 3600, day_secs / 60 % 60, day_secs % 60, millis);
+    return buf;
+  }
+  std::string out = "0000-00-00T00:00:00.000Z";
+  const auto put = [&out](std::size_t at, int width, int value) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, 4, static_cast<int>(year));
+  put(5, 2, static_cast<int>(month));
+  put(8, 2, static_cast<int>(day));
+  put(11, 2, day_secs / 3600);
+  put(14, 2, day_secs / 60 % 60);
+  put(17, 2, day_secs % 60);
+  put(20, 3, millis);
+  return out;
 }
 
 std::optional<TimestampMs> parse_iso8601(std::string_view text) {

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace mladmin::sink {
 namespace {
@@ -36,6 +39,48 @@ TEST(BatchJsonTest, HasTheDocumentedShape) {
   EXPECT_EQ(up.at("updatedAt"), "2025-11-26T02:15:53.123Z");
   EXPECT_EQ(v.at("deletes").at(0).at("sourceType"), "journal_entries");
   EXPECT_EQ(v.at("deletes").at(0).at("sourceId"), "e-9");
+}
+
+TEST(BatchJsonTest, EscapesTextAndSendsMetadataOnlyWhenItIsOneObject) {
+  // The body is written without a json::value tree: each string is escaped, and the store's
+  // metadata goes in as it is only when it is one JSON object.
+  Batch b;
+  b.batch_id = "b\"1";
+  b.job_id = "j\\1";
+  const std::string text = "a \"quote\", a \\ backslash,\na newline, a \x01 control and \xc3\xa9t\xc3\xa9";
+  const std::vector<std::pair<std::string, std::string>> metadata = {
+      {R"({"mood":3,"tags":["a"]})", R"({"mood":3,"tags":["a"]})"},
+      {" {\"a\":1}\n", R"({"a":1})"},
+      {"", "{}"},
+      {"not json", "{}"},
+      {"[1,2]", "{}"},
+      {R"({"a":1} {"b":2})", "{}"},
+      {R"({"a":)", "{}"},
+      {R"({"a":1}})", "{}"},
+  };
+  for (std::size_t i = 0; i < metadata.size(); ++i) {
+    Upsert u;
+    u.source_id = "e" + std::to_string(i);
+    u.title = text;
+    u.text = text;
+    u.metadata_json = metadata[i].first;
+    b.upserts.push_back(u);
+  }
+  b.deletes.push_back({domain::SourceType::goals, "g\"2"});
+  const auto v = boost::json::parse(batch_to_json(b));
+  EXPECT_EQ(v.at("batchId"), "b\"1");
+  EXPECT_EQ(v.at("jobId"), "j\\1");
+  ASSERT_EQ(v.at("upserts").as_array().size(), metadata.size());
+  for (std::size_t i = 0; i < metadata.size(); ++i) {
+    const auto& up = v.at("upserts").at(i);
+    EXPECT_EQ(up.at("sourceId").as_string(), "e" + std::to_string(i));
+    EXPECT_EQ(up.at("title").as_string(), text);
+    EXPECT_EQ(up.at("text").as_string(), text);
+    EXPECT_EQ(up.at("metadata"), boost::json::parse(metadata[i].second)) << metadata[i].first;
+    EXPECT_EQ(up.at("updatedAt"), "1970-01-01T00:00:00.000Z");
+  }
+  EXPECT_EQ(v.at("deletes").at(0).at("sourceType"), "goals");
+  EXPECT_EQ(v.at("deletes").at(0).at("sourceId"), "g\"2");
 }
 
 TEST(BatchJsonTest, EmptyBatchStillHasBothLists) {
