@@ -68,18 +68,27 @@ def sync(text):
 
 
 def syncjobs(text):
-    rows = []
+    """bench/sync_jobs.sh: one section per command, or per command and pair ("== pair K: …"), whose
+    figures within the run become their median; then the ratio (the median of the pairs')."""
+    found = {}  # label → [items, rates, CPU, items per transaction]
     for sec in re.split(r"^== ", text, flags=re.M)[1:]:
-        label = re.sub(r" \(sync_bench .*\)$", "", sec.splitlines()[0])
+        label = re.sub(r" \(sync_bench .*\)$", "", re.sub(r"^pair \d+: ", "", sec.splitlines()[0]))
         full = re.search(r"full sync of (\d+) items.*?: ([\d.]+) s wall \((\d+) items/s\)", sec)
         cpu = re.search(r"CPU of this process during the sync: .*\(([\d.]+) us per item\)", sec)
         tx = re.search(r"write transactions committed the jobs' slices \(([\d.]+) items per transaction", sec)
         if full:
-            rows.append([label, f"{int(full[1]):,}", Fig(full[3], "{:,.0f} items/s"),
-                         Fig(cpu[1], "{:.1f} µs") if cpu else "?", Fig(tx[1], "{:,.0f}") if tx else "?"])
-    ratio = re.search(r"four jobs / one job: ([\d.]+) %", text)
+            f = found.setdefault(label, [full[1], [], [], []])
+            f[1].append(float(full[3]))
+            f[2] += [float(cpu[1])] if cpu else []
+            f[3] += [float(tx[1])] if tx else []
+    med = lambda values, fmt: Fig(statistics.median(values), fmt) if values else "?"
+    rows = [[label, f"{int(items):,}", med(rates, "{:,.0f} items/s"), med(cpus, "{:.1f} µs"), med(txs, "{:,.0f}")]
+            for label, (items, rates, cpus, txs) in found.items()]
+    pairs = re.findall(r"^pair \d+: four jobs / one job: ([\d.]+) %", text, re.M)
+    ratio = re.search(r"^four jobs / one job: ([\d.]+) %", text, re.M)
     if ratio:
-        rows.append(["four jobs / one job", "", Fig(ratio[1], "{:.1f} %"), "", ""])
+        rows.append(["four jobs / one job" + (f" (median of {len(pairs)} pairs)" if pairs else ""), "",
+                     Fig(ratio[1], "{:.1f} %"), "", ""])
     return [Table("", ["case", "items", "rate (wall)", "CPU per item", "items per write transaction"], rows)]
 
 

@@ -81,6 +81,22 @@ class ReportTest(unittest.TestCase):
         self.assertIn(f"| the rate at 1,000,000 documents against 100,000 | ≥ 90 % | {median:.1f} % | "
                       + ("met" if median >= 90 else "**missed**"), out)
 
+    def test_pairs_of_several_jobs_give_their_medians_and_the_median_ratio(self):
+        # bench/sync_jobs.sh with 3 pairs (make bench's syncjobs): a real output.
+        pairs = BENCH / "testdata" / "report_pairs"
+        text = (pairs / "syncjobs.1.txt").read_text()
+        out = report(pairs)
+        one = [float(r) for r in re.findall(r"^full sync of 100000 items \(1 job.*?\((\d+) items/s\)", text, re.M)]
+        four = [float(r) for r in re.findall(r"^full sync of 100000 items \(4 jobs.*?\((\d+) items/s\)", text, re.M)]
+        ratios = [float(r) for r in re.findall(r"^pair \d: four jobs / one job: ([\d.]+) %", text, re.M)]
+        self.assertEqual((len(one), len(four), len(ratios)), (3, 3, 3))
+        self.assertIn(f"| one job over 4 owners' records | 100,000 | {statistics.median(one):,.0f} items/s |", out)
+        self.assertIn(f"| four per-user jobs at once, 4 workers | 100,000 | {statistics.median(four):,.0f} items/s |", out)
+        median = statistics.median(ratios)
+        self.assertIn(f"| four jobs / one job (median of 3 pairs) |  | {median:.1f} % |", out)
+        self.assertIn(f"| four jobs at once against one, in aggregate | ≥ 90 % | {median:.1f} % | "
+                      + ("met" if median >= 90 else "**missed**"), out)
+
     def test_an_output_without_figures_is_named(self):
         with tempfile.TemporaryDirectory() as d:
             shutil.copy(FIXTURE / "sync.1.txt", d)

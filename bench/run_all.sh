@@ -103,7 +103,7 @@ date0=$(date -u '+%Y-%m-%d %H:%M')
 have_wrk=$(command -v wrk >/dev/null && echo 1)
 for k in $(seq "$runs"); do
   want sync && run sync "$k" 240 bench/sync_sizes.sh "$rel" 100000 1000000
-  want syncjobs && run syncjobs "$k" 90 bench/sync_jobs.sh "$rel" 100000
+  want syncjobs && run syncjobs "$k" 150 bench/sync_jobs.sh "$rel" 100000 3
   if want jobs; then
     if [ -n "$have_wrk" ]; then run jobs "$k" 75 bench/jobs.sh 32 10; elif [ "$k" = 1 ]; then skip jobs "wrk is not installed"; fi
   fi
