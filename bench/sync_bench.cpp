@@ -12,8 +12,9 @@
 // large value makes slices of exactly BATCH_ITEMS, also under callgrind), MLADMIN_BENCH_COMMIT_GROUP
 // (slices per commit at most), MLADMIN_BENCH_COMMIT_SHARE (slices of all jobs per shared transaction at
 // most; 0: each job commits alone), MLADMIN_BENCH_PREPARERS (preparers at work at once, at most; 0: no
-// bound; unset: the engine's default), MLADMIN_BENCH_SQL (SQL run on the seeded file before the sync, such
-// as FTS5's automerge setting).
+// bound; unset: the engine's default), MLADMIN_BENCH_SINK_WINDOW (with a sink, batches sent and not
+// committed per request in flight, EngineOptions::sink_window), MLADMIN_BENCH_SQL (SQL run on the seeded
+// file before the sync, such as FTS5's automerge setting).
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -125,6 +126,9 @@ int main(int argc, char** argv) {
       const long preparers = std::atol(v);
       options.preparers = preparers > 0 ? static_cast<std::size_t>(preparers) : SIZE_MAX;
     }
+    if (const char* v = std::getenv("MLADMIN_BENCH_SINK_WINDOW"); v != nullptr) {
+      options.sink_window = static_cast<std::size_t>(std::max(1L, std::atol(v)));
+    }
     if (const char* v = std::getenv("MLADMIN_BENCH_SQL"); v != nullptr) {
       sqlite3* db = nullptr;
       sqlite3_open((dir / "bench.db").c_str(), &db);
@@ -141,6 +145,14 @@ int main(int argc, char** argv) {
       ml.url = ml_url;
       const char* token = std::getenv("MLADMIN_BENCH_ML_TOKEN");
       ml.token = token != nullptr ? token : "";
+      // MLADMIN_BENCH_ML_BATCH_ITEMS, MLADMIN_BENCH_ML_MAX_IN_FLIGHT: [ml_service] batch_items and
+      // max_in_flight; unset: their defaults.
+      if (const char* v = std::getenv("MLADMIN_BENCH_ML_BATCH_ITEMS"); v != nullptr) {
+        ml.batch_items = static_cast<std::size_t>(std::max(1L, std::atol(v)));
+      }
+      if (const char* v = std::getenv("MLADMIN_BENCH_ML_MAX_IN_FLIGHT"); v != nullptr) {
+        ml.max_in_flight = static_cast<std::size_t>(std::max(1L, std::atol(v)));
+      }
       ml_sink = std::make_unique<sink::HttpSink>(ml);
       std::printf("sending to the ML service at %s (batch_items %zu, max_in_flight %zu)\n", ml_url,
                   ml.batch_items, ml.max_in_flight);

@@ -832,6 +832,7 @@ class Engine::Pipeline {
     std::deque<std::shared_ptr<Slice>> queue;  ///< prepared, not yet taken to commit, in order
     std::size_t pending = 0;                   ///< prepared, not yet committed
     std::size_t unsettled = 0;                 ///< sink batches sent whose slice is not committed
+    std::size_t unanswered = 0;                ///< of these, those the sink has not answered yet
     bool done = false;                         ///< the preparer ended
     std::exception_ptr error;
   };
@@ -849,8 +850,11 @@ class Engine::Pipeline {
   /// Whether this job's commits share transactions with the other jobs' (no sink).
   bool shares() const { return e_.sink_ == nullptr && e_.options_.commit_share > 0; }
 
-  /// Sink batches of the job sent and not yet committed, at most (the sink's max_in_flight).
-  std::size_t window() const { return std::max<std::size_t>(1, e_.sink_->max_in_flight()); }
+  /// Sink requests of the job in flight (sent, not answered) at once, at most.
+  std::size_t requests() const { return std::max<std::size_t>(1, e_.sink_->max_in_flight()); }
+  /// Sink batches of the job sent and not yet committed, at most: answered batches wait for the
+  /// committer without holding a request's place (docs/sync-engine.md, "deliver").
+  std::size_t window() const { return std::max<std::size_t>(1, e_.options_.sink_window) * requests(); }
 
   void prepare_all(std::size_t ahead) {
     const auto stop = control_->abandon.get_token();
@@ -906,10 +910,12 @@ class Engine::Pipeline {
             // Answered is not enough: a batch leaves the window when its slice is committed. (A
             // slice is one batch; were it more, its own batches never wait for one another.)
             control_->cv.wait(lock, [&] {
-              return stop.stop_requested() || shared_->unsettled < window() ||
+              return stop.stop_requested() ||
+                     (shared_->unanswered < requests() && shared_->unsettled < window()) ||
                      shared_->unsettled == slice->sent;
             });
             ++shared_->unsettled;
+            ++shared_->unanswered;
             ++slice->sent;
           }
           // After a stop request the sink answers `abandoned` at once; the batch is prepared
@@ -920,6 +926,7 @@ class Engine::Pipeline {
                              std::lock_guard lock(control->m);
                              slice->outcomes.push_back(std::move(outcome));
                              --slice->unanswered;
+                             --shared->unanswered;
                            }
                            control->cv.notify_all();
                          });

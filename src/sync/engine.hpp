@@ -45,6 +45,11 @@ struct EngineOptions {
   /// together, keeps a core while several jobs' preparers run (docs/sync-engine.md, "Several jobs
   /// at once"). SIZE_MAX: no bound.
   std::size_t preparers = 0;
+  /// With a sink, a job's batches sent and not yet committed, at most, per request it may have in
+  /// flight ([ml_service] max_in_flight): answered batches wait for the committer without holding
+  /// a request's place, and a crash re-sends at most sink_window × max_in_flight batches that the
+  /// service had acknowledged (docs/sync-engine.md, "deliver").
+  std::size_t sink_window = 4;
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
   /// A filtered bulk job's searches (its count at creation, each batch's search) stop after this
   /// long: the creation answers 503 query_timeout, a running job fails ([search] bulk_deadline_ms).
