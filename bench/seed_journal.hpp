@@ -11,22 +11,25 @@
 
 namespace mladmin::bench {
 
+/// The words of the seeded texts, and a text of `words` of them drawn from `rng`.
+inline constexpr const char* kWords[] = {
+    "morning", "walk", "coffee", "meeting", "tired", "grateful", "family", "project", "rain", "sunny",
+    "gym",     "read", "dinner", "friend",  "sleep", "write",    "plan",   "music",   "calm", "busy"};
+inline std::string seed_sentence(std::mt19937& rng, int words) {
+  std::string s;
+  for (int i = 0; i < words; ++i) {
+    if (i > 0) {
+      s.push_back(' ');
+    }
+    s += kWords[rng() % 20];
+  }
+  return s;
+}
+
 inline void seed_journal_entries(store::Store& store, const domain::Clock& clock, domain::IdGenerator& ids,
                                  long n, long users) {
-  static const char* kWords[] = {"morning", "walk",  "coffee", "meeting", "tired", "grateful", "family",
-                                 "project", "rain",  "sunny",  "gym",     "read",  "dinner",   "friend",
-                                 "sleep",   "write", "plan",   "music",   "calm",  "busy"};
   std::mt19937 rng(42);
-  auto sentence = [&](int words) {
-    std::string s;
-    for (int i = 0; i < words; ++i) {
-      if (i > 0) {
-        s.push_back(' ');
-      }
-      s += kWords[rng() % 20];
-    }
-    return s;
-  };
+  auto sentence = [&](int words) { return seed_sentence(rng, words); };
   long made = 0;
   while (made < n) {
     store.write([&](store::Writer& w) {

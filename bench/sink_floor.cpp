@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "domain/source.hpp"
+#include "seed_journal.hpp"
 #include "sink/http_sink.hpp"
 #include "sync/shape.hpp"
 
@@ -81,20 +82,9 @@ int main(int argc, char** argv) {
   check(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "connect");
 
   // The records of bench/seed_journal.hpp: the same words, sizes and random sequence.
-  static const char* kWords[] = {"morning", "walk",  "coffee", "meeting", "tired", "grateful", "family",
-                                 "project", "rain",  "sunny",  "gym",     "read",  "dinner",   "friend",
-                                 "sleep",   "write", "plan",   "music",   "calm",  "busy"};
+  using bench::kWords;
   std::mt19937 rng(42);
-  auto sentence = [&](int words) {
-    std::string s;
-    for (int i = 0; i < words; ++i) {
-      if (i > 0) {
-        s.push_back(' ');
-      }
-      s += kWords[rng() % 20];
-    }
-    return s;
-  };
+  auto sentence = [&](int words) { return bench::seed_sentence(rng, words); };
   const domain::TimestampMs now = 1795661353123;
   double json_cpu = 0;
   double send_cpu = 0;
