@@ -93,7 +93,7 @@ latency() {
   echo "   seeded in $((SECONDS - t)) s"
   for n in $clients; do
     cp "$dir/template.db" "$dir/run.db"
-    rm -f "$dir/run.db-wal" "$dir/run.db-shm"
+    rm -f "$dir/run.db-wal" "$dir/run.db-shm" "$dir"/run.db-search*  # the index is built again from the copy
     start_server "sqlite://$dir/run.db"
     echo "== latency with $n client(s): $bench latency --url $url --token … --pid $pid --clients $n --pauses $pauses --short-runs $short_runs"
     local perf_pid=""

@@ -14,7 +14,9 @@
 // most; 0: each job commits alone), MLADMIN_BENCH_PREPARERS (preparers at work at once, at most; 0: no
 // bound; unset: the engine's default), MLADMIN_BENCH_SINK_WINDOW (with a sink, batches sent and not
 // committed per request in flight, EngineOptions::sink_window), MLADMIN_BENCH_SQL (SQL run on the seeded
-// file before the sync, such as FTS5's automerge setting).
+// database file before the sync; the full-text index is the file bench.db-search, which the SQL can
+// ATTACH, for FTS5's automerge setting say), MLADMIN_BENCH_KEEP (keep the database files and print
+// their folder, to look at them afterwards).
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -257,9 +259,14 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(wal.restarts));
     }
     std::printf(
-        "documents are searchable when the job completes: each commit feeds the FTS5 index in the same "
-        "transaction as its documents\n");
+        "documents are searchable when the job completes: after its last commit the job waits for the "
+        "search indexer, which indexes each commit's documents into the full-text index's own file on a "
+        "thread of its own\n");
   }
-  std::filesystem::remove_all(dir);
+  if (std::getenv("MLADMIN_BENCH_KEEP") == nullptr) {
+    std::filesystem::remove_all(dir);
+  } else {
+    std::printf("kept %s\n", dir.c_str());
+  }
   return 0;
 }

@@ -58,7 +58,9 @@ int on_statement(unsigned, void*, void* stmt, void* sql) {
   const std::string text = static_cast<const char*>(sql);
   auto& p = probe();
   std::lock_guard lock(p.m);
-  if (!p.armed || in_hook || text.find("documents_fts MATCH") == std::string::npos) {
+  if (!p.armed || in_hook ||
+      (text.find("documents_fts MATCH") == std::string::npos &&
+       text.find("search_candidates MATCH") == std::string::npos)) {
     return 0;
   }
   auto* searching = sqlite3_db_handle(static_cast<sqlite3_stmt*>(stmt));
@@ -240,19 +242,17 @@ TEST_F(BulkSearchLockTest, TheWriteRechecksOnlyTheDocumentsTheSearchFound) {
 }
 
 // A sync that changes a found document between the search and the write, so that it no longer
-// matches, keeps it: the other writer rewrites its text (and its full-text entry) as the search
-// starts, after the search's snapshot was taken.
+// matches, keeps it: the other writer rewrites its text (and records the change for the full-text index) as
+// the search starts, after the search's snapshot was taken.
 TEST_F(BulkSearchLockTest, ADocumentThatStopsMatchingBeforeTheWriteIsNotDeleted) {
   add_documents(40);
   {
     std::lock_guard lock(probe().m);
     probe().edit =
-        "INSERT INTO documents_fts (documents_fts, rowid, title, text) "
-        "SELECT 'delete', rowid, title, text FROM documents WHERE id = 'doc-100000';"
         "UPDATE documents SET text = 'a kingfisher on the bank', version = version + 1 "
         "WHERE id = 'doc-100000';"
-        "INSERT INTO documents_fts (rowid, title, text) "
-        "SELECT rowid, title, text FROM documents WHERE id = 'doc-100000';";
+        "INSERT INTO search_index_changes (inserted, changed) "
+        "SELECT '[]', json_array(rowid) FROM documents WHERE id = 'doc-100000';";
   }
   const auto res = bulk_delete_herons();
   ASSERT_EQ(res.status, 200) << res.body;

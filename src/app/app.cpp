@@ -45,15 +45,16 @@ void init_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-/// Warns when the SQLite database or its -wal/-shm can be read by other local users: they hold
-/// the password hashes and the generated JWT secret (docs/security.md). New files are made 0600.
+/// Warns when the SQLite database, its -wal/-shm or the full-text index's file beside it (-search,
+/// with its own -wal/-shm) can be read by other local users: they hold the password hashes, the
+/// generated JWT secret and the documents' text (docs/security.md). New files are made 0600.
 void warn_if_database_readable(const std::string& database_url) {
   constexpr std::string_view kPrefix = "sqlite://";
   if (database_url.rfind(kPrefix, 0) != 0) {
     return;
   }
   const std::string path = database_url.substr(kPrefix.size());
-  for (const char* suffix : {"", "-wal", "-shm"}) {
+  for (const char* suffix : {"", "-wal", "-shm", "-search", "-search-wal", "-search-shm"}) {
     struct stat st {};
     const std::string file = path + suffix;
     if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {

@@ -139,7 +139,7 @@ int run_demo(const CommonFlags& flags, bool force) {
                  "this one. Give another --database, or --force to delete it.\n";
     return 1;
   }
-  for (const char* suffix : {"", "-wal", "-shm", "-reserve"}) {
+  for (const char* suffix : {"", "-wal", "-shm", "-reserve", "-search", "-search-wal", "-search-shm"}) {
     std::filesystem::remove(path + suffix);
   }
   struct DemoUser {

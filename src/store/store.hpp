@@ -388,11 +388,20 @@ class Writer : public Reader {
   virtual void save_goals(std::span<domain::Goal> records) = 0;
 
   /// Inserts or updates (on source type + id) documents of one source type, bumping the version
-  /// of those that existed, and brings the full-text index up to date for all of them at once.
+  /// of those that existed, and records them all at once for the full-text index.
   virtual void upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) = 0;
-  /// Removes the documents of these source ids (and their index entries); returns how many there were.
+  /// Removes the documents of these source ids (and records them for the full-text index, which
+  /// drops them); returns how many there were.
   virtual std::int64_t delete_documents(domain::SourceType type,
                                         const std::vector<std::string>& source_ids) = 0;
+  /// The full-text index takes what the two above record from a thread of the store, after the
+  /// commit (docs/performance.md, "The full-text index in a file of its own"). By default write()
+  /// returns once the index holds the transaction's documents (at most 5 s): what a caller
+  /// writes, it can search. `search_index_wait(false)` lets this transaction's write() return at
+  /// its commit (a sync's commits, which may be shared by several jobs: each job's worker waits
+  /// after its last commit, Store::wait_for_search_index); a call with true in the same
+  /// transaction wins.
+  virtual void search_index_wait(bool wait) = 0;
 
   /// Inserts a new job; false (nothing written) when an active job holds its scope key.
   virtual bool insert_job(const domain::Job& job) = 0;
@@ -441,6 +450,11 @@ class Store {
   /// Gives back the room kept aside for the write that records a failure when the disk is full
   /// (SQLite: the `<database>-reserve` file, docs/fuzzing.md "Faults"); true when it freed any.
   virtual bool release_reserve() { return false; }
+
+  /// Returns once the full-text index holds every document committed before the call (at most
+  /// 5 s): what a job calls after its last commit, whose slices did not wait
+  /// (Writer::search_index_wait). Nothing to wait for in a store that indexes in its commits.
+  virtual void wait_for_search_index() {}
 
   /// Applies every pending migration; returns the schema version reached.
   virtual int migrate() = 0;

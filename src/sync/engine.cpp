@@ -776,6 +776,9 @@ class Engine::Pipeline {
       const auto finish = [&](store::Writer& w) {
         next.running_ms = running_before_ + elapsed_ms(segment_);
         next.updated_at = e_.clock_.now_ms();
+        // The search index takes the documents a moment after the commit; no commit waits for it
+        // (it may be shared by several jobs): the job's worker does after its last one, below.
+        w.search_index_wait(false);
         if (slice.last) {
           // Records that left the job's range (changed again since it started) are the next
           // sync's: this job is done with them.
@@ -802,6 +805,10 @@ class Engine::Pipeline {
         e_.commit_alone(request);
         per_slice_ =
             (std::chrono::steady_clock::now() - commit_start) / static_cast<std::int64_t>(group.size());
+      }
+      if (slice.last) {
+        // A completed job's documents are all searchable once its event says so.
+        e_.store_.wait_for_search_index();
       }
       const bool status_changed = next.status != job_.status;
       job_ = std::move(next);
@@ -1350,6 +1357,7 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
       std::vector<domain::ItemError> new_errors;
       limits.deadline = std::chrono::steady_clock::now() + options_.batch_time;
       done = step.batch(w, next, limits, new_errors);
+      w.search_index_wait(false);
       next.running_ms = running_before + elapsed_ms(segment);
       next.updated_at = clock_.now_ms();
       if (done) {
@@ -1360,6 +1368,9 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
       w.append_job_errors(next.id, next.attempt, new_errors);
       w.save_job(next);
     });
+    if (done) {
+      store_.wait_for_search_index();  // as a sync's last commit does
+    }
     const bool status_changed = next.status != job.status;
     job = std::move(next);
     notify(job, status_changed);

@@ -176,6 +176,9 @@ class EngineTest : public store::sqlite::TempStoreTest {
                   std::to_string(job.counters.synced) + " synced");
         }
       }
+      if (job.status == JobStatus::completed && on_completed_) {
+        on_completed_(job);
+      }
       last_status_[job.id] = job.status;
       last_attempt_[job.id] = job.attempt;
       last_processed_[job.id] = job.counters.processed();
@@ -278,6 +281,7 @@ class EngineTest : public store::sqlite::TempStoreTest {
   Gate gate_;
   std::function<bool(const Job&)> gated_ = [](const Job&) { return true; };  ///< jobs the gate holds
   std::atomic<bool> check_documents_ = true;
+  std::function<void(const Job&)> on_completed_;  ///< run in the listener as a job completes
 
   std::mutex m_;
   std::condition_variable cv_;
@@ -303,6 +307,41 @@ TEST_F(EngineTest, AnEmptySyncCompletesAtFullProgress) {
     statuses.push_back(e.job.status);
   }
   EXPECT_EQ(statuses, (std::vector{JobStatus::queued, JobStatus::running, JobStatus::completed}));
+}
+
+// The full-text index is written beside the commits (docs/performance.md): a job says it completed
+// only once every document it wrote is searchable. The test holds the index file's write lock
+// until the job's documents are all committed, so that the index cannot have them then.
+TEST_F(EngineTest, ACompletedJobsDocumentsAreAllSearchableWhenItsEventSaysSo) {
+  seed(300);  // "body of entry N"
+  sqlite3* index = nullptr;
+  ASSERT_EQ(sqlite3_open(store::sqlite::search_index_path((dir_ / "t.db").string()).c_str(), &index),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(index, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::int64_t searchable_at_completion = -1;
+  on_completed_ = [&](const Job&) {
+    domain::DocumentFilter f;
+    f.match = "body";
+    searchable_at_completion =
+        store_->read_value([&](store::Reader& r) { return r.count_matching_documents(f); });
+  };
+  auto& engine = start_engine();
+  const auto job = engine.start_sync(all_users());
+  const bool committed = domain::eventually([&] { return documents() == 300; }, kWait);
+  // The job's last commit is in: while the index is locked, its completion must not come (the
+  // engine waits up to 5 s for the index; 1 s of it is watched here).
+  bool completed_while_locked = false;
+  {
+    std::unique_lock lock(m_);
+    completed_while_locked = cv_.wait_for(lock, 1s, [&] { return searchable_at_completion >= 0; });
+  }
+  sqlite3_exec(index, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(index);
+  ASSERT_TRUE(committed);
+  EXPECT_FALSE(completed_while_locked) << "the job completed before its documents were searchable";
+  wait_status(job.id, JobStatus::completed);
+  std::lock_guard lock(m_);
+  EXPECT_EQ(searchable_at_completion, 300);
 }
 
 TEST_F(EngineTest, ClaimsTheJobAndCommitsItsRecordsInBatches) {

@@ -895,24 +895,36 @@ std::vector<Document> matching_among(Connection& c, const DocumentFilter& f,
   for (const auto seq : seqs) {
     list.emplace_back(seq);
   }
-  // Without a text match: driven by the documents of these seqs (rowid seeks). With one: one walk
-  // of the full-text index between the lowest and the highest of them (its rowid bounds), rather
-  // than a full-text query per document; the seqs are a search's consecutive matches, so the walk
-  // meets few others. Either way the work is bounded by the seqs given.
-  const auto [low, high] = std::minmax_element(seqs.begin(), seqs.end());
-  const auto drive = f.match ? Drive::fts_joined : Drive::documents;
+  // Driven by the documents of these seqs (rowid seeks), so that the work is bounded by the seqs
+  // given. A text match is checked against the documents' text as it is now, not against the
+  // full-text index, which takes a commit's documents a moment after it (docs/performance.md, "The
+  // full-text index in a file of its own"): the documents are indexed on their own in
+  // search_candidates (defined as documents_fts is, so that a document matches there exactly when
+  // it matches there) and matched there.
+  const std::string rows = boost::json::serialize(list);
   Sql sql;
   sql.add(std::string("SELECT ") + kColumns, std::int64_t{0});
-  auto where = from_where(f, drive);
+  auto where = from_where(f, Drive::documents);
   sql.text += where.text;
   sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
+  sql.add(" AND d.rowid IN (SELECT value FROM json_each(?))", rows);
   if (f.match) {
-    sql.add(" AND documents_fts.rowid >= ?", *low);
-    sql.add(" AND documents_fts.rowid <= ?", *high);
+    c.exec(kCandidatesTable);
+    c.exec("INSERT INTO temp.search_candidates(search_candidates) VALUES('delete-all')");
+    auto fill = c.prepare(
+        "INSERT INTO temp.search_candidates(rowid, title, text) SELECT rowid, title, text FROM documents"
+        " WHERE rowid IN (SELECT value FROM json_each(?))");
+    fill.bind(1, std::string_view(rows));
+    fill.exec();
+    sql.add(" AND d.rowid IN (SELECT rowid FROM temp.search_candidates WHERE search_candidates MATCH ?)",
+            *f.match);
   }
-  sql.add(" AND d.rowid IN (SELECT value FROM json_each(?))", boost::json::serialize(list));
-  sql.add(std::string(" ORDER BY ") + seq_column(drive));
-  return documents_of(c, sql);
+  sql.add(" ORDER BY d.rowid");
+  auto out = documents_of(c, sql);
+  if (f.match) {
+    c.exec("INSERT INTO temp.search_candidates(search_candidates) VALUES('delete-all')");
+  }
+  return out;
 }
 
 std::optional<Document> find(Connection& c, std::string_view id) {

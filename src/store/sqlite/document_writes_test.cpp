@@ -16,34 +16,11 @@ namespace {
 class DocumentWritesTest : public TempStoreTest {
  protected:
   static DocumentWrite doc(const std::string& source_id, domain::SourceType type, const std::string& text) {
-    DocumentWrite d;
-    d.id = "doc-" + source_id;
-    d.user_id = "u1";
-    d.source_type = type;
-    d.source_id = source_id;
-    d.title = "t " + source_id;
-    d.text = text;
-    d.metadata_json = "{}";
-    d.content_hash = "h-" + text;
-    d.synced_at = 1000;
-    d.job_id = "job";
-    return d;
+    return document(source_id, type, text);
   }
 
   void apply(DocumentWrites& writes) {
     store_->write([&](Writer& w) { writes.apply(w); });
-  }
-
-  /// The source ids of the documents whose text matches the FTS5 expression `match`.
-  std::set<std::string> matching(const std::string& match) {
-    domain::DocumentFilter f;
-    f.match = match;
-    std::set<std::string> out;
-    for (const auto& d :
-         store_->read_value([&](Reader& r) { return r.matching_documents_after(f, 0, 100); })) {
-      out.insert(d.source_id);
-    }
-    return out;
   }
 
   std::int64_t count() {

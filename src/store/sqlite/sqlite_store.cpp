@@ -291,11 +291,24 @@ const char* source_table(domain::SourceType type) {
   return type == domain::SourceType::journal_entries ? "journal_entries" : "goals";
 }
 
+/// What a write transaction did to the full-text index's queue (search_index_changes, 0013) and
+/// what its caller asked of the index, for SqliteStore::write after the commit.
+struct IndexChanges {
+  /// The transaction's last recorded change; 0: none.
+  std::int64_t last_seq = 0;
+  /// The indexer's progress when the transaction began: the changes it may delete.
+  std::int64_t indexed_through = 0;
+  /// The changes deleted so far (the store's counter, under its write lock).
+  std::int64_t* trimmed_through = nullptr;
+  bool asked = false;  ///< search_index_wait was called
+  bool wait = false;   ///< and one call asked to wait
+};
+
 /// Every query of the store, over one connection. Reads and writes share the code; the Store
 /// decides which connection and which kind of transaction surround it.
 class Ops final : public Writer {
  public:
-  explicit Ops(Connection& conn) : c_(conn) {}
+  explicit Ops(Connection& conn, IndexChanges* index = nullptr) : c_(conn), index_(index) {}
   using Writer::count_matching_documents;
   using Writer::matching_documents_after;
 
@@ -796,8 +809,7 @@ class Ops final : public Writer {
       ids.emplace_back(d.source_id);
     }
     // One look at which of these documents exist, and where: the stats counters count the others
-    // as new, and only these have index entries to remove first (external-content FTS5 needs the
-    // old text to remove them). A full sync into an empty store finds none and skips that step.
+    // as new, and the search indexer replaces these in the index and only adds the others.
     std::unordered_map<std::string, std::int64_t> rowid_of;
     {
       auto find = c_.prepare(
@@ -809,18 +821,13 @@ class Ops final : public Writer {
         rowid_of.emplace(find.text(0), find.int64(1));
       }
     }
-    if (!rowid_of.empty()) {
-      boost::json::array old_rows;
-      for (const auto& [sid, rowid] : rowid_of) {
-        old_rows.emplace_back(rowid);
-      }
-      auto st = c_.prepare(
-          "INSERT INTO documents_fts (documents_fts, rowid, title, text) SELECT 'delete', rowid, title, text "
-          "FROM documents WHERE rowid IN (SELECT value FROM json_each(?1))");
-      st.bind(1, std::string_view(boost::json::serialize(old_rows)));
-      st.exec();
+    boost::json::array changed;  // rows that were there: the index has them to replace
+    for (const auto& [sid, rowid] : rowid_of) {
+      changed.emplace_back(rowid);
     }
-    DocumentCountDeltas added;  // stats counters
+    DocumentCountDeltas added;    // stats counters
+    boost::json::array inserted;  // the rows this call added (for the index)
+    inserted.reserve(docs.size());
     auto st = c_.prepare(
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
         "synced_at, version, job_id, source_created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -848,23 +855,16 @@ class Ops final : public Writer {
       }
       st.exec();
       st.reset();
-      if (auto [it, inserted] = rowid_of.try_emplace(d.source_id, 0); inserted) {
+      if (auto [it, is_new] = rowid_of.try_emplace(d.source_id, 0); is_new) {
         // Not there before this call: this statement inserted it (an update keeps its rowid). Not
         // asked with RETURNING: that made a 200,000-item full sync ~60 % slower (docs/benchmarks.md).
         it->second = sqlite3_last_insert_rowid(c_.handle());
+        inserted.emplace_back(it->second);
         ++added[d.user_id];
       }
     }
     apply_document_counts(c_, type, added);
-    boost::json::array rows;  // every document of this call, once, by rowid
-    for (const auto& [sid, rowid] : rowid_of) {
-      rows.emplace_back(rowid);
-    }
-    auto index = c_.prepare(
-        "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM documents "
-        "WHERE rowid IN (SELECT value FROM json_each(?1))");
-    index.bind(1, std::string_view(boost::json::serialize(rows)));
-    index.exec();
+    record_index_changes(inserted, changed);
   }
 
   std::int64_t delete_documents(domain::SourceType type,
@@ -877,7 +877,7 @@ class Ops final : public Writer {
       ids.emplace_back(id);
     }
     const std::string ids_json = boost::json::serialize(ids);
-    unindex(type, ids_json);
+    unindex(type, ids_json);  // before the rows go: their rowids
     apply_document_counts(c_, type, existing_documents_by_owner(c_, type, ids_json, -1));  // stats counters
     auto st = c_.prepare(
         "DELETE FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
@@ -970,6 +970,13 @@ class Ops final : public Writer {
     }
   }
 
+  void search_index_wait(bool wait) override {
+    if (index_ != nullptr) {
+      index_->asked = true;
+      index_->wait = index_->wait || wait;
+    }
+  }
+
   void set_watermark(std::string_view key, std::int64_t seq) override {
     auto st = c_.prepare(
         "INSERT INTO sync_watermarks (scope_key, seq) VALUES (?, ?) ON CONFLICT (scope_key) DO UPDATE SET "
@@ -1020,12 +1027,39 @@ class Ops final : public Writer {
   }
 
  private:
+  /// Records the rowids of documents that leave the index (deleted), for the indexer.
   void unindex(domain::SourceType type, const std::string& ids_json) {
     auto st = c_.prepare(
-        "INSERT INTO documents_fts (documents_fts, rowid, title, text) SELECT 'delete', rowid, title, text "
-        "FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
+        "SELECT rowid FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM "
+        "json_each(?2))");
     st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+    boost::json::array changed;
+    while (st.step()) {
+      changed.emplace_back(st.int64(0));
+    }
+    record_index_changes(boost::json::array(), changed);
+  }
+
+  /// One row of search_index_changes for the indexer (SearchIndexer): the rowids inserted and
+  /// those changed or deleted. Also deletes the rows the index has taken already.
+  void record_index_changes(const boost::json::array& inserted, const boost::json::array& changed) {
+    if (inserted.empty() && changed.empty()) {
+      return;
+    }
+    if (index_ != nullptr && index_->trimmed_through != nullptr &&
+        index_->indexed_through > *index_->trimmed_through) {
+      auto trim = c_.prepare("DELETE FROM search_index_changes WHERE seq <= ?");
+      trim.bind(1, index_->indexed_through);
+      trim.exec();
+      *index_->trimmed_through = index_->indexed_through;
+    }
+    auto st = c_.prepare("INSERT INTO search_index_changes (inserted, changed) VALUES (?, ?)");
+    st.bind(1, std::string_view(boost::json::serialize(inserted)))
+        .bind(2, std::string_view(boost::json::serialize(changed)));
     st.exec();
+    if (index_ != nullptr) {
+      index_->last_seq = sqlite3_last_insert_rowid(c_.handle());
+    }
   }
 
   template <class T, class ReadRow>
@@ -1048,6 +1082,7 @@ class Ops final : public Writer {
   }
 
   Connection& c_;
+  IndexChanges* index_;
 };
 
 int parse_version(std::string_view name) {
@@ -1077,8 +1112,18 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
   writer_->exec("PRAGMA cache_size=-" +
                 std::to_string(std::max<std::size_t>(1, options.writer_cache_mib) * 1024));
   register_search_functions(writer_->handle());
+  // The full-text index lives in a file of its own (docs/performance.md), made here (0600, its
+  // tables) before any connection attaches it, and written by the indexer's thread only.
+  const std::string index_path = search_index_path(path_);
+  create_search_index(index_path);
+  const std::string attach = "ATTACH DATABASE " + sql_string(index_path) + " AS search";
+  writer_->exec(attach);
+  // Written by schema_version() too; here so that begin_write() always has it to lock.
+  writer_->exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)");
   for (std::size_t i = 0; i < std::max<std::size_t>(readers, 1); ++i) {
     readers_.push_back(std::make_unique<Connection>(path_));
+    readers_.back()->exec(attach);
     register_search_functions(readers_.back()->handle());
   }
   version_conn_ = std::make_unique<Connection>(path_);
@@ -1095,6 +1140,7 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
       checkpoints.restart_bytes > 0 ? std::max<std::int64_t>(1, checkpoints.restart_bytes / (page + 24)) : 0;
   nudge_frames_ = checkpoints.nudge_frames;
   restart_wait_ = checkpoints.restart_wait;
+  indexer_ = std::make_unique<SearchIndexer>(path_, checkpoints.interval);
   checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints);
   sqlite3_wal_hook(writer_->handle(), &SqliteStore::on_commit, this);
 }
@@ -1144,7 +1190,7 @@ void SqliteStore::restart_wal_if_large() {
   const auto start = std::chrono::steady_clock::now();
   sqlite3_busy_timeout(writer_->handle(), static_cast<int>(restart_wait_.count()));
   const int rc =
-      sqlite3_wal_checkpoint_v2(writer_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+      sqlite3_wal_checkpoint_v2(writer_->handle(), "main", SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
   sqlite3_busy_timeout(writer_->handle(), kBusyTimeoutMs);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) {
     // The transaction goes on (it appends to the WAL); the checkpointer logs its own failures.
@@ -1213,7 +1259,7 @@ int SqliteStore::migrate() {
   std::lock_guard lock(write_mutex_);
   // The write lock once even with nothing to migrate: a file another process is writing to stops
   // the start here with StorageLocked (store/errors.hpp), not each write later (docs/fuzzing.md).
-  writer_->exec("BEGIN IMMEDIATE");
+  begin_write();
   writer_->exec("COMMIT");
   for (const auto& file : sqlite_migrations::files()) {
     const int v = parse_version(file.name);
@@ -1222,7 +1268,7 @@ int SqliteStore::migrate() {
     }
     // Each migration and its version row commit together; a concurrent migrator (another
     // process) waits on the write lock and then sees the version and skips.
-    writer_->exec("BEGIN IMMEDIATE");
+    begin_write();
     try {
       auto check = writer_->prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
       check.bind(1, static_cast<std::int64_t>(v));
@@ -1292,17 +1338,63 @@ void SqliteStore::read(const std::function<void(Reader&)>& fn) {
   }
 }
 
-void SqliteStore::write(const std::function<void(Writer&)>& fn) {
-  std::lock_guard lock(write_mutex_);
-  restart_wal_if_large();
-  writer_->exec("BEGIN IMMEDIATE");
+void SqliteStore::begin_write() {
+  // BEGIN IMMEDIATE would take the write lock of every attached file, the search index's too,
+  // and hold the indexer up for the whole transaction. A write statement that changes nothing
+  // takes the database's lock alone, at once, waiting within the busy timeout as BEGIN IMMEDIATE
+  // does; the index file is only read.
+  writer_->exec("BEGIN");
   try {
-    Ops ops(*writer_);
-    fn(ops);
-    writer_->exec("COMMIT");
+    writer_->exec("UPDATE schema_migrations SET version = version WHERE 0");
   } catch (...) {
     writer_->exec("ROLLBACK");
     throw;
+  }
+}
+
+void SqliteStore::write(const std::function<void(Writer&)>& fn) {
+  IndexChanges index;
+  {
+    std::lock_guard lock(write_mutex_);
+    restart_wal_if_large();
+    begin_write();
+    index.indexed_through = indexer_->indexed_through();
+    index.trimmed_through = &trimmed_through_;
+    const std::int64_t trimmed_before = trimmed_through_;
+    try {
+      Ops ops(*writer_, &index);
+      fn(ops);
+      writer_->exec("COMMIT");
+    } catch (...) {
+      trimmed_through_ = trimmed_before;  // the deletion rolled back with the rest
+      writer_->exec("ROLLBACK");
+      throw;
+    }
+  }
+  if (index.last_seq == 0) {
+    return;
+  }
+  // Only grows: commits are serialized, and a change's number is the table's next.
+  last_change_.store(index.last_seq);
+  indexer_->nudge();
+  if (!index.asked || index.wait) {
+    wait_for_index(index.last_seq);
+  }
+}
+
+void SqliteStore::wait_for_search_index() {
+  if (const auto seq = last_change_.load(); seq > 0) {
+    wait_for_index(seq);
+  }
+}
+
+void SqliteStore::wait_for_index(std::int64_t seq) {
+  // What the caller wrote, it can search once this returns: the indexer trails the commit by one
+  // pass (docs/performance.md). A bound, so that a stuck index never holds a request or a job.
+  constexpr auto kIndexWait = std::chrono::seconds(5);
+  if (!indexer_->wait_for(seq, std::chrono::steady_clock::now() + kIndexWait)) {
+    spdlog::warn("msg=\"the search index is behind the documents\" change={} indexed_through={}", seq,
+                 indexer_->indexed_through());
   }
 }
 

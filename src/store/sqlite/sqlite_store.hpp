@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/search_indexer.hpp"
 #include "store/store.hpp"
 #include "store/store_options.hpp"
 
@@ -58,11 +60,14 @@ class SqliteStore final : public Store {
   /// connection of its own so that it never waits for a reader of the pool.
   std::uint64_t rights_version() override;
   bool release_reserve() override;
+  void wait_for_search_index() override;
   void read(const std::function<void(Reader&)>& fn) override;
   void write(const std::function<void(Writer&)>& fn) override;
 
   /// The background WAL checkpointer (for tests).
   const Checkpointer& checkpointer() const { return *checkpointer_; }
+  /// The thread that keeps the full-text index in step with the documents (for tests and metrics).
+  SearchIndexer& search_indexer() { return *indexer_; }
 
   /// How the writer's WAL was kept small (docs/performance.md, "WAL checkpoints"): the
   /// checkpoints the writer ran itself before a transaction, and the commits that found the WAL
@@ -78,6 +83,11 @@ class SqliteStore final : public Store {
   std::optional<WalActivity> wal_activity() override;
 
  private:
+  /// Opens a write transaction on the writer: BEGIN, then the database's write lock at once (within
+  /// the busy timeout), but not the search index file's, which only the indexer writes.
+  void begin_write();
+  /// Waits (at most 5 s) for the indexer to take the change `seq`; logs when it did not.
+  void wait_for_index(std::int64_t seq);
   std::unique_ptr<Connection> acquire_reader();
   void release_reader(std::unique_ptr<Connection> conn);
   /// Before a write transaction (under write_mutex_): the writer's own checkpoint when the WAL
@@ -106,6 +116,9 @@ class SqliteStore final : public Store {
   std::mutex published_mutex_;
   WalStats published_;
   void publish_wal_stats();
+  std::int64_t trimmed_through_ = 0;  ///< search_index_changes deleted up to here (under write_mutex_)
+  std::atomic<std::int64_t> last_change_{0};  ///< the last change for the index committed
+  std::unique_ptr<SearchIndexer> indexer_;
   std::unique_ptr<Checkpointer> checkpointer_;  ///< last: stops before the connections close
 };
 

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace mladmin::store::sqlite {
+
+class Connection;
+
+/// The file of the full-text index beside the database at `database_path` (docs/performance.md,
+/// "The full-text index in a file of its own").
+std::string search_index_path(const std::string& database_path);
+/// Makes the index file at `index_path` if it is missing (mode 0600, WAL), with its tables.
+void create_search_index(const std::string& index_path);
+/// `s` as an SQL string literal (for ATTACH, which takes no bound file name in every context).
+std::string sql_string(const std::string& s);
+
+/// Keeps the full-text index (`documents_fts` in the file search_index_path()) in step with the
+/// documents, on a thread and a connection of its own, so that indexing runs beside the writer
+/// of the documents instead of inside its transactions (SQLite allows one writer per file).
+///
+/// The writer records, in the same transaction as the documents, which rowids it inserted and
+/// which it changed or deleted (the table `search_index_changes` of the database, migration
+/// 0013). Each pass of the indexer takes every change recorded after the last one it indexed, in
+/// one read snapshot of the database, and in one transaction of the index file removes the
+/// changed rowids, indexes the documents those rowids hold in that snapshot, and stores the last
+/// change's number. The index is contentful (it keeps its own copy of title and text), so that a
+/// removal needs no old text and snippets need nothing else. A crash between the two commits loses
+/// nothing: the changes stay recorded and the next pass, in this process or the next, indexes
+/// them again. A missing or empty index file is built again from the documents.
+class SearchIndexer final {
+ public:
+  SearchIndexer(std::string database_path, std::chrono::milliseconds interval);
+  ~SearchIndexer();
+  SearchIndexer(const SearchIndexer&) = delete;
+  SearchIndexer& operator=(const SearchIndexer&) = delete;
+
+  /// Starts a pass now (after a commit that recorded changes).
+  void nudge();
+  /// The number of the last change indexed (0: none yet; -1: the index is not built yet).
+  std::int64_t indexed_through() const { return through_.load(); }
+  /// Waits until the change `seq` is indexed, at most until `deadline`; true when it is.
+  bool wait_for(std::int64_t seq, std::chrono::steady_clock::time_point deadline);
+  /// Passes that indexed something, and the documents they indexed (for tests and metrics).
+  std::uint64_t passes() const { return passes_.load(); }
+  std::uint64_t documents_indexed() const { return documents_.load(); }
+
+ private:
+  void run();
+  /// One pass; returns false when there was nothing to do.
+  bool pass();
+
+  std::string database_path_;
+  std::chrono::milliseconds interval_;
+  Connection* conn_ = nullptr;             ///< the thread's connection, while it has one
+  std::atomic<std::int64_t> through_{-1};  ///< -1: not built yet
+  std::atomic<std::uint64_t> passes_{0};
+  std::atomic<std::uint64_t> documents_{0};
+  std::mutex m_;
+  std::condition_variable cv_;       ///< wakes the thread (nudge, stop)
+  std::condition_variable indexed_;  ///< wakes wait_for
+  bool nudged_ = false;
+  bool stop_ = false;
+  std::thread thread_;  ///< last: starts once the rest is set up
+};
+
+}  // namespace mladmin::store::sqlite

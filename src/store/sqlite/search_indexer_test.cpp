@@ -1,0 +1,218 @@
+// The full-text index in a file of its own (store/sqlite/search_indexer.hpp), on real SQLite files:
+// what a write can search once it returns, what the indexer takes up after a crash or from another
+// process, an index file lost or older than the database, and an upgrade from schema 12.
+#include "store/sqlite/search_indexer.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "store/document_writes.hpp"
+#include "store/sqlite/temp_store_test_fixture.hpp"
+#include "util/embedded.hpp"
+
+namespace mladmin::store::sqlite_migrations {
+std::span<const EmbeddedFile> files();
+}  // namespace mladmin::store::sqlite_migrations
+
+namespace mladmin::store::sqlite {
+namespace {
+
+using domain::SourceType;
+using namespace std::chrono_literals;
+
+/// Runs SQL on the file directly, as another process (the sqlite3 shell) would.
+void run_sql(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "") << " in " << sql;
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+std::int64_t number(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::int64_t out = -1;
+  if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
+    out = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+class SearchIndexerTest : public TempStoreTest {
+ protected:
+  std::filesystem::path db() const { return dir_ / "t.db"; }
+  std::filesystem::path index_file() const { return search_index_path(db().string()); }
+
+  void write_docs(const std::vector<DocumentWrite>& docs, std::optional<bool> wait = std::nullopt) {
+    store_->write([&](Writer& w) {
+      if (wait) {
+        w.search_index_wait(*wait);
+      }
+      w.upsert_documents(SourceType::journal_entries, docs);
+    });
+  }
+
+  static DocumentWrite doc(const std::string& source_id, const std::string& text) {
+    return document(source_id, SourceType::journal_entries, text);
+  }
+
+  std::int64_t last_change() { return number(db(), "SELECT COALESCE(max(seq), 0) FROM sqlite_sequence"); }
+
+  /// Waits (at most 10 s) for the indexer to take every change recorded so far.
+  bool indexed() {
+    const auto seq = last_change();
+    store_->search_indexer().nudge();
+    return store_->search_indexer().wait_for(seq, std::chrono::steady_clock::now() + 10s);
+  }
+
+  void reopen() {
+    store_.reset();
+    store_ = std::make_unique<SqliteStore>(db().string(), 2);
+    store_->migrate();
+  }
+};
+
+TEST_F(SearchIndexerTest, TheIndexIsAFileOfItsOwnThatOnlyItsOwnerCanRead) {
+  write_docs({doc("e1", "walked by the river")});
+  EXPECT_EQ(number(db(), "SELECT count(*) FROM sqlite_master WHERE name = 'documents_fts'"), 0)
+      << "the database keeps no full-text index of its own";
+  EXPECT_EQ(number(index_file(), "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH 'river'"), 1);
+  struct stat st {};
+  ASSERT_EQ(::stat(index_file().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600) << "it holds the documents' text, as the database does";
+}
+
+TEST_F(SearchIndexerTest, WhatAWriteAddsChangesAndRemovesIsSearchableWhenItReturns) {
+  write_docs({doc("e1", "walked by the river"), doc("e2", "river again"), doc("e3", "quiet")});
+  EXPECT_EQ(matching("river"), (std::set<std::string>{"e1", "e2"}));
+  write_docs({doc("e1", "stayed home")});
+  store_->write([](Writer& w) { w.delete_documents(SourceType::journal_entries, {"e2"}); });
+  EXPECT_TRUE(matching("river").empty()) << "neither the old text nor the removed document is found";
+  EXPECT_EQ(matching("home"), (std::set<std::string>{"e1"}));
+  EXPECT_EQ(matching("quiet"), (std::set<std::string>{"e3"}));
+}
+
+TEST_F(SearchIndexerTest, AWriteThatDoesNotWaitIsSearchableOnceTheIndexerTakesIt) {
+  write_docs({doc("e1", "a heron on the bank")}, false);
+  ASSERT_TRUE(indexed());
+  EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
+  // The index's copy of the text matches the documents' (FTS5's own check of a contentful table).
+  run_sql(index_file(), "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')");
+}
+
+// The documents' writer holds the database's write lock, not the index file's: the indexer
+// indexes the changes committed before, while a write transaction is open.
+TEST_F(SearchIndexerTest, AnOpenWriteTransactionDoesNotHoldTheIndexerUp) {
+  write_docs({doc("e1", "first heron")}, false);
+  const auto seq = last_change();
+  bool indexed_meanwhile = false;
+  store_->write([&](Writer& w) {
+    w.upsert_documents(SourceType::journal_entries, {doc("e2", "second heron")});
+    store_->search_indexer().nudge();
+    indexed_meanwhile = store_->search_indexer().wait_for(seq, std::chrono::steady_clock::now() + 10s);
+  });
+  EXPECT_TRUE(indexed_meanwhile);
+  EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1", "e2"}));
+}
+
+// Changes committed by a process that stopped before its indexer took them (a crash between the
+// two commits, or the sqlite3 shell) stay recorded, and the next indexer takes them.
+TEST_F(SearchIndexerTest, ChangesCommittedWithoutAnIndexerAreIndexedLater) {
+  write_docs({doc("e1", "first")});
+  store_.reset();
+  run_sql(db(),
+          "BEGIN;"
+          "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
+          "synced_at) VALUES ('doc-e9', 'u1', 'journal_entries', 'e9', 't', 'a kingfisher', '{}', 'h', 1);"
+          "UPDATE documents SET text = 'changed by hand' WHERE source_id = 'e1';"
+          "INSERT INTO search_index_changes (inserted, changed) VALUES ("
+          "(SELECT json_array(rowid) FROM documents WHERE source_id = 'e9'),"
+          "(SELECT json_array(rowid) FROM documents WHERE source_id = 'e1'));"
+          "COMMIT;");
+  reopen();
+  ASSERT_TRUE(indexed());
+  EXPECT_EQ(matching("kingfisher"), (std::set<std::string>{"e9"}));
+  EXPECT_EQ(matching("hand"), (std::set<std::string>{"e1"}));
+  EXPECT_TRUE(matching("first").empty());
+}
+
+TEST_F(SearchIndexerTest, ALostIndexFileIsBuiltAgainFromTheDocuments) {
+  write_docs({doc("e1", "walked by the river"), doc("e2", "river again")});
+  store_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(index_file().string() + suffix);
+  }
+  reopen();
+  ASSERT_TRUE(indexed());
+  EXPECT_EQ(matching("river"), (std::set<std::string>{"e1", "e2"}));
+}
+
+// An index file restored from an older copy misses changes the database no longer records (they
+// were deleted once indexed): the indexer sees the gap and builds the index again.
+TEST_F(SearchIndexerTest, AnIndexFileOlderThanTheRecordedChangesIsBuiltAgain) {
+  write_docs({doc("e1", "one heron")});
+  store_.reset();
+  const auto old_copy = dir_ / "old-index";
+  run_sql(index_file(), "VACUUM INTO '" + old_copy.string() + "'");
+  reopen();
+  write_docs({doc("e2", "two herons")});
+  write_docs({doc("e3", "three heron")});  // its write deletes the changes indexed before it
+  EXPECT_GT(number(db(), "SELECT min(seq) FROM search_index_changes"), 2) << "nothing was deleted";
+  store_.reset();
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::filesystem::remove(index_file().string() + suffix);
+  }
+  std::filesystem::copy_file(old_copy, index_file(), std::filesystem::copy_options::overwrite_existing);
+  reopen();
+  ASSERT_TRUE(indexed());
+  EXPECT_EQ(matching("heron OR herons"), (std::set<std::string>{"e1", "e2", "e3"}));
+}
+
+// A database of schema 12 kept its index in the database file: migration 0013 drops it, and the
+// indexer builds the new file from the documents.
+TEST_F(SearchIndexerTest, AnUpgradedDatabaseGetsItsIndexBuiltFromItsDocuments) {
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  std::string schema12;
+  for (const auto& file : sqlite_migrations::files()) {
+    if (file.name < std::string_view("0013")) {
+      schema12 += file.data;
+    }
+  }
+  run_sql(
+      db(),
+      "PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at "
+      "INTEGER);" +
+          schema12 +
+          "WITH RECURSIVE v(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM v WHERE n < 12) "
+          "INSERT INTO schema_migrations SELECT n, 0 FROM v;"
+          "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
+          "synced_at) VALUES ('doc-e1', 'u1', 'journal_entries', 'e1', 't', 'an old heron', '{}', 'h', 1);"
+          "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM documents;");
+  ASSERT_EQ(number(db(), "SELECT count(*) FROM sqlite_master WHERE name = 'documents_fts'"), 1);
+  reopen();
+  EXPECT_EQ(number(db(), "SELECT count(*) FROM sqlite_master WHERE name = 'documents_fts'"), 0);
+  ASSERT_TRUE(indexed());
+  EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
+}
+
+}  // namespace
+}  // namespace mladmin::store::sqlite
