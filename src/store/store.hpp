@@ -397,11 +397,10 @@ class Writer : public Reader {
   /// The full-text index takes what the two above record from a thread of the store, after the
   /// commit (docs/performance.md, "The full-text index in a file of its own"). By default write()
   /// returns once the index holds the transaction's documents (at most 5 s): what a caller
-  /// writes, it can search. `search_index_wait(false)` lets this transaction's write() return at
-  /// its commit (a sync's commits, which may be shared by several jobs: each job's worker waits
-  /// after its last commit, Store::wait_for_search_index); a call with true in the same
-  /// transaction wins.
-  virtual void search_index_wait(bool wait) = 0;
+  /// writes, it can search. `defer_search_index()` lets this transaction's write() return at its
+  /// commit (a job's commits, which may be shared by several jobs: each job's worker waits after
+  /// its last commit, Store::wait_for_search_index).
+  virtual void defer_search_index() = 0;
 
   /// Inserts a new job; false (nothing written) when an active job holds its scope key.
   virtual bool insert_job(const domain::Job& job) = 0;
@@ -453,7 +452,7 @@ class Store {
 
   /// Returns once the full-text index holds every document committed before the call (at most
   /// 5 s): what a job calls after its last commit, whose slices did not wait
-  /// (Writer::search_index_wait). Nothing to wait for in a store that indexes in its commits.
+  /// (Writer::defer_search_index). Nothing to wait for in a store that indexes in its commits.
   virtual void wait_for_search_index() {}
 
   /// Applies every pending migration; returns the schema version reached.

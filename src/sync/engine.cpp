@@ -778,7 +778,7 @@ class Engine::Pipeline {
         next.updated_at = e_.clock_.now_ms();
         // The search index takes the documents a moment after the commit; no commit waits for it
         // (it may be shared by several jobs): the job's worker does after its last one, below.
-        w.search_index_wait(false);
+        w.defer_search_index();
         if (slice.last) {
           // Records that left the job's range (changed again since it started) are the next
           // sync's: this job is done with them.
@@ -1357,7 +1357,7 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
       std::vector<domain::ItemError> new_errors;
       limits.deadline = std::chrono::steady_clock::now() + options_.batch_time;
       done = step.batch(w, next, limits, new_errors);
-      w.search_index_wait(false);
+      w.defer_search_index();
       next.running_ms = running_before + elapsed_ms(segment);
       next.updated_at = clock_.now_ms();
       if (done) {

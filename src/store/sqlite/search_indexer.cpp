@@ -5,6 +5,7 @@
 
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,12 @@ void append_ids(std::string& out, const std::string& json_array) {
 
 constexpr std::int64_t kNew = -1;  ///< index_state.through of an index not built yet
 
+/// The number of the last change the database recorded (0: none yet).
+std::int64_t last_recorded_change(Connection& c) {
+  auto st = c.prepare("SELECT seq FROM src.sqlite_sequence WHERE name = 'search_index_changes'");
+  return st.step() ? st.int64(0) : 0;
+}
+
 }  // namespace
 
 std::string search_index_path(const std::string& database_path) {
@@ -43,14 +50,13 @@ std::string search_index_path(const std::string& database_path) {
 }
 
 std::string sql_string(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    out += c;
-    if (c == '\'') {
-      out += '\'';
-    }
+  char* quoted = sqlite3_mprintf("%Q", s.c_str());  // SQLite's own quoting: ' doubled
+  if (quoted == nullptr) {
+    throw std::bad_alloc();
   }
-  return out + "'";
+  std::string out(quoted);
+  sqlite3_free(quoted);
+  return out;
 }
 
 void create_search_index(const std::string& index_path) {
@@ -134,12 +140,13 @@ void SearchIndexer::run() {
 bool SearchIndexer::pass() {
   Connection& c = *conn_;  // set and cleared by this thread only
   // Before any write lock: is there anything to do? (Another process's indexer may share the file.)
-  {
+  if (!changes_recorded_) {
     auto has_table =
         c.prepare("SELECT 1 FROM src.sqlite_master WHERE type = 'table' AND name = 'search_index_changes'");
     if (!has_table.step()) {
       return false;  // the database is not migrated yet (0013)
     }
+    changes_recorded_ = true;  // a migration is never undone
   }
   std::int64_t through = kNew;
   std::int64_t last = 0;
@@ -149,12 +156,7 @@ bool SearchIndexer::pass() {
       through = st.int64(0);
     }
   }
-  {
-    auto st = c.prepare("SELECT seq FROM src.sqlite_sequence WHERE name = 'search_index_changes'");
-    if (st.step()) {
-      last = st.int64(0);
-    }
-  }
+  last = last_recorded_change(c);
   if (through != kNew && through == last) {
     if (through_.load() != through) {
       through_.store(through);
@@ -175,11 +177,7 @@ bool SearchIndexer::pass() {
       st.step();
       through = st.int64(0);
     }
-    std::int64_t last_change = 0;
-    {
-      auto seq = c.prepare("SELECT seq FROM src.sqlite_sequence WHERE name = 'search_index_changes'");
-      last_change = seq.step() ? seq.int64(0) : 0;
-    }
+    const std::int64_t last_change = last_recorded_change(c);
     std::string inserted = "[";
     std::string changed = "[";
     // Built again: a new index, or one that has taken changes this database never recorded (a

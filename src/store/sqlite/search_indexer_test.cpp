@@ -60,10 +60,11 @@ class SearchIndexerTest : public TempStoreTest {
   std::filesystem::path db() const { return dir_ / "t.db"; }
   std::filesystem::path index_file() const { return search_index_path(db().string()); }
 
-  void write_docs(const std::vector<DocumentWrite>& docs, std::optional<bool> wait = std::nullopt) {
+  /// `defer`: write() returns at the commit, without waiting for the index (as a job's commits).
+  void write_docs(const std::vector<DocumentWrite>& docs, bool defer = false) {
     store_->write([&](Writer& w) {
-      if (wait) {
-        w.search_index_wait(*wait);
+      if (defer) {
+        w.defer_search_index();
       }
       w.upsert_documents(SourceType::journal_entries, docs);
     });
@@ -110,7 +111,7 @@ TEST_F(SearchIndexerTest, WhatAWriteAddsChangesAndRemovesIsSearchableWhenItRetur
 }
 
 TEST_F(SearchIndexerTest, AWriteThatDoesNotWaitIsSearchableOnceTheIndexerTakesIt) {
-  write_docs({doc("e1", "a heron on the bank")}, false);
+  write_docs({doc("e1", "a heron on the bank")}, true);
   ASSERT_TRUE(indexed());
   EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
   // The index's copy of the text matches the documents' (FTS5's own check of a contentful table).
@@ -120,7 +121,7 @@ TEST_F(SearchIndexerTest, AWriteThatDoesNotWaitIsSearchableOnceTheIndexerTakesIt
 // The documents' writer holds the database's write lock, not the index file's: the indexer
 // indexes the changes committed before, while a write transaction is open.
 TEST_F(SearchIndexerTest, AnOpenWriteTransactionDoesNotHoldTheIndexerUp) {
-  write_docs({doc("e1", "first heron")}, false);
+  write_docs({doc("e1", "first heron")}, true);
   const auto seq = last_change();
   bool indexed_meanwhile = false;
   store_->write([&](Writer& w) {

@@ -300,8 +300,7 @@ struct IndexChanges {
   std::int64_t indexed_through = 0;
   /// The changes deleted so far (the store's counter, under its write lock).
   std::int64_t* trimmed_through = nullptr;
-  bool asked = false;  ///< search_index_wait was called
-  bool wait = false;   ///< and one call asked to wait
+  bool deferred = false;  ///< defer_search_index was called: write() does not wait
 };
 
 /// Every query of the store, over one connection. Reads and writes share the code; the Store
@@ -970,10 +969,9 @@ class Ops final : public Writer {
     }
   }
 
-  void search_index_wait(bool wait) override {
+  void defer_search_index() override {
     if (index_ != nullptr) {
-      index_->asked = true;
-      index_->wait = index_->wait || wait;
+      index_->deferred = true;
     }
   }
 
@@ -1377,7 +1375,7 @@ void SqliteStore::write(const std::function<void(Writer&)>& fn) {
   // Only grows: commits are serialized, and a change's number is the table's next.
   last_change_.store(index.last_seq);
   indexer_->nudge();
-  if (!index.asked || index.wait) {
+  if (!index.deferred) {
     wait_for_index(index.last_seq);
   }
 }
