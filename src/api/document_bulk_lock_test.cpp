@@ -249,10 +249,10 @@ TEST_F(BulkSearchLockTest, ADocumentThatStopsMatchingBeforeTheWriteIsNotDeleted)
   {
     std::lock_guard lock(probe().m);
     probe().edit =
+        "INSERT INTO search_index_changes (inserted, removed) "
+        "SELECT '[]', json_array(json_array(rowid, title, text)) FROM documents WHERE id = 'doc-100000';"
         "UPDATE documents SET text = 'a kingfisher on the bank', version = version + 1 "
-        "WHERE id = 'doc-100000';"
-        "INSERT INTO search_index_changes (inserted, changed) "
-        "SELECT '[]', json_array(rowid) FROM documents WHERE id = 'doc-100000';";
+        "WHERE id = 'doc-100000';";
   }
   const auto res = bulk_delete_herons();
   ASSERT_EQ(res.status, 200) << res.body;

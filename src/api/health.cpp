@@ -49,6 +49,12 @@ http::Response metrics_text(http::Request& req, ApiContext& ctx) {
     gauges.wal_checkpointer_passes = wal->checkpointer_passes;
     gauges.wal_truncations = wal->truncations;
   }
+  if (const auto index = ctx.store.search_index_activity()) {
+    gauges.has_search_index = true;
+    gauges.search_index_passes = index->passes;
+    gauges.search_index_documents = index->documents;
+    gauges.search_index_behind = index->behind;
+  }
   http::Response res;
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";
   res.body = ctx.metrics.render(gauges);

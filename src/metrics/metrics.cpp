@@ -134,6 +134,21 @@ struct Metrics::Impl {
           .Name("mladmin_store_wal_truncations_total")
           .Help("Times the background checkpointer truncated the write-ahead log (SQLite)")
           .Register(registry);
+  prometheus::Family<prometheus::Counter>& index_passes =
+      prometheus::BuildCounter()
+          .Name("mladmin_store_search_index_passes_total")
+          .Help("Passes of the search indexer that brought the full-text index up to date (SQLite)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& index_documents =
+      prometheus::BuildCounter()
+          .Name("mladmin_store_search_index_documents_total")
+          .Help("Documents the search indexer indexed, rebuilds included (SQLite)")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& index_behind =
+      prometheus::BuildGauge()
+          .Name("mladmin_store_search_index_behind_changes")
+          .Help("Committed changes of documents that the full-text index has not taken yet (SQLite)")
+          .Register(registry);
   std::mutex render_mutex;  // a scrape brings the counters above up to the counts kept elsewhere
 
   prometheus::Family<prometheus::Counter>& ml_requests =
@@ -310,6 +325,12 @@ std::string Metrics::render(const Gauges& gauges) {
                      {&impl_->wal_restarts, static_cast<double>(gauges.wal_restarts)},
                      {&impl_->wal_passes, static_cast<double>(gauges.wal_checkpointer_passes)},
                      {&impl_->wal_truncations, static_cast<double>(gauges.wal_truncations)}});
+    }
+    if (gauges.has_search_index) {
+      impl_->index_behind.Add({}).Set(static_cast<double>(gauges.search_index_behind));
+      counts.insert(counts.end(),
+                    {{&impl_->index_passes, static_cast<double>(gauges.search_index_passes)},
+                     {&impl_->index_documents, static_cast<double>(gauges.search_index_documents)}});
     }
     for (auto [family, now] : counts) {
       auto& counter = family->Add({});

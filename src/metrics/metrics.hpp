@@ -30,6 +30,10 @@ struct Gauges {
   std::uint64_t wal_restarts = 0;
   std::uint64_t wal_checkpointer_passes = 0;
   std::uint64_t wal_truncations = 0;
+  bool has_search_index = false;  ///< the store indexes in a thread of its own (SQLite)
+  std::uint64_t search_index_passes = 0;
+  std::uint64_t search_index_documents = 0;
+  std::int64_t search_index_behind = 0;
 };
 
 /// The process's Prometheus metrics (prometheus-cpp's registry behind a narrow interface, so

@@ -439,9 +439,20 @@ struct WalActivity {
   std::uint64_t truncations = 0;  ///< TRUNCATE checkpoints of the background checkpointer
 };
 
+/// The full-text index's upkeep (docs/performance.md, "The full-text index in a file of its own").
+struct SearchIndexActivity {
+  std::uint64_t passes = 0;     ///< passes of the indexer that indexed something
+  std::uint64_t documents = 0;  ///< documents those passes indexed (a rebuild's included)
+  /// Changes this process committed that the index has not taken yet (0 when it is up to date).
+  std::int64_t behind = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  /// The full-text index's upkeep so far; nothing for a store that indexes in its commits.
+  virtual std::optional<SearchIndexActivity> search_index_activity() { return std::nullopt; }
 
   /// The WAL's upkeep so far; nothing for a store without one. Never waits for a writer.
   virtual std::optional<WalActivity> wal_activity() { return std::nullopt; }

@@ -35,7 +35,7 @@ struct EngineOptions {
   /// Without a sink, a committer that has fallen behind its preparer commits up to this many
   /// prepared slices in one transaction: one full-text index flush, one document count update and
   /// one WAL write of the pages they all touch (docs/sync-engine.md, "commit"). 1: each alone.
-  std::size_t commit_group = 4;
+  std::size_t commit_group = 16;
   /// Without a sink, the commits that several running jobs are waiting to make go into one
   /// transaction, up to this many slices in all (docs/sync-engine.md, "commit"). 0: each job
   /// commits its own transactions.

@@ -98,6 +98,10 @@ TEST_F(MetricsTest, TheSyncsWritesAndTheStoresWalAreCounted) {
   EXPECT_GE(metric_sample(after, "mladmin_sync_write_transactions_total").value_or(0), 1.0) << after;
   EXPECT_GT(metric_sample(after, "mladmin_sync_writer_cpu_seconds_total").value_or(0), 0.0);
   EXPECT_GT(metric_sample(after, "mladmin_store_wal_bytes").value_or(0), 0.0);
+  // A completed job's documents are all in the full-text index (docs/performance.md).
+  EXPECT_GE(metric_sample(after, "mladmin_store_search_index_passes_total").value_or(0), 1.0);
+  EXPECT_GE(metric_sample(after, "mladmin_store_search_index_documents_total").value_or(0), 300.0);
+  EXPECT_EQ(metric_sample(after, "mladmin_store_search_index_behind_changes"), 0.0);
   // The background checkpointer follows the commits (woken by them, or every 250 ms).
   std::optional<double> passes;
   domain::eventually(

@@ -250,30 +250,6 @@ std::optional<Document> by_seq(Connection& c, std::int64_t seq) {
   return st.step() ? std::optional(read_document(st)) : std::nullopt;
 }
 
-/// Fills the snippet and highlighted title of a hit: from the full-text index when the query has
-/// a text match, else the start of the text.
-void decorate(Connection& c, const DocumentFilter& f, DocumentHit& hit) {
-  if (f.match) {
-    auto st = c.prepare(
-        "SELECT snippet(documents_fts, 1, ?1, ?2, '…', ?3), highlight(documents_fts, 0, ?1, ?2) "
-        "FROM documents_fts WHERE documents_fts MATCH ?4 AND rowid = ?5");
-    st.bind(1, kOpen).bind(2, kClose).bind(3, static_cast<std::int64_t>(kSnippetTokens));
-    st.bind(4, std::string_view(*f.match)).bind(5, hit.doc.seq);
-    if (st.step()) {
-      hit.snippet = marked_html(st.text(0));
-      hit.title_html = marked_html(st.text(1));
-      hit.doc.text.clear();
-      return;
-    }
-  }
-  hit.snippet = marked_html(hit.doc.text);
-  if (hit.doc.text.size() >= static_cast<std::size_t>(kPreviewChars)) {
-    hit.snippet += "…";
-  }
-  hit.title_html = marked_html(hit.doc.title);
-  hit.doc.text.clear();
-}
-
 /// The CPU time this thread has used: what a walk spends, whatever else runs on the machine.
 std::chrono::nanoseconds thread_cpu_time() {
   timespec ts{};
@@ -281,89 +257,81 @@ std::chrono::nanoseconds thread_cpu_time() {
   return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
-/// True when each step of a walk over the matches of `fts5` (SearchQuery's form) reads the next
-/// entry of a word's list of documents: single words and prefixes, joined by OR. A phrase, AND
-/// and NOT step from match to match through several lists, which can take far longer than a probe
-/// of one document.
-bool one_entry_per_step(std::string_view fts5) {
-  bool quoted = false;
-  for (std::size_t i = 0; i < fts5.size(); ++i) {
-    const auto ch = static_cast<unsigned char>(fts5[i]);
-    if (ch == '"') {
-      quoted = !quoted;
-    } else if (quoted) {
-      if (ch < 0x80 && !std::isalnum(ch)) {
-        return false;  // the tokenizer splits the word there: a phrase
-      }
-    } else if (fts5.compare(i, 2, "OR") == 0) {
-      ++i;
-    } else if (ch != ' ' && ch != '(' && ch != ')' && ch != '*') {
-      return false;
-    }
-  }
-  return true;
-}
+/// The texts of a page's hits, indexed on their own to make the hits' snippets and highlighted
+/// titles: the full-text index keeps no texts (it is contentless, search_indexer.cpp). An
+/// external-content FTS5 table over a TEMP table of the texts, defined as documents_fts is (the
+/// same columns, tokenizer and options), so the page's query finds the same words in them.
+/// Each reader connection has its own, emptied after each page.
+constexpr const char* kPageTables =
+    "CREATE TABLE IF NOT EXISTS temp.search_page_text (rowid INTEGER PRIMARY KEY, title TEXT, text TEXT); "
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_page USING fts5(title, text, content='search_page_text', "
+    "content_rowid='rowid')";
 
-/// Fills the snippets and highlighted titles of a page's hits. When the text is single words or
-/// prefixes joined by OR (one_entry_per_step), one walk of the full-text index up from the lowest
-/// hit's seq decorates every hit it meets (snippet() and highlight() evaluated for those only):
-/// one lookup of the words in each of the index's segments instead of one per hit, which is most
-/// of a probe's cost (60-100 µs each at 1,000,000 documents, docs/benchmarks.md). The walk stops
-/// once it has spent kProbeCost of the thread's CPU time since the last hit, about what a probe
-/// costs: a page whose hits lie far apart
-/// among the matches (one user's, the best of a common word's candidates) spends about a probe's
-/// time on the walk; the hits it did not reach are probed one by one as decorate() does. CPU
-/// time, so that waiting for a CPU on a busy machine does not end the walk.
+/// Fills the snippets and highlighted titles of a page's hits. With a text match, the hits' titles
+/// and texts are indexed on their own (kPageTables, about 15-30 µs a document of 450 bytes) and
+/// the match runs there: snippet() and highlight() over the page's documents alone. A hit that
+/// does not match there (its document changed since the index took it), or a page without a text
+/// match, shows the start of its text.
 void decorate_page(Connection& c, const DocumentFilter& f, std::vector<DocumentHit>& hits) {
-  if (f.match && hits.size() > 1 && one_entry_per_step(*f.match)) {
-    constexpr auto kProbeCost = std::chrono::microseconds(80);
-    std::unordered_map<std::int64_t, std::size_t> pending;
+  std::vector<bool> decorated(hits.size(), false);
+  if (f.match && !hits.empty()) {
+    std::unordered_map<std::int64_t, std::size_t> at;
     boost::json::array list;
-    std::int64_t low = std::numeric_limits<std::int64_t>::max();
-    std::int64_t high = std::numeric_limits<std::int64_t>::min();
     for (std::size_t i = 0; i < hits.size(); ++i) {
-      const auto seq = hits[i].doc.seq;
-      pending.emplace(seq, i);
-      list.emplace_back(seq);
-      low = std::min(low, seq);
-      high = std::max(high, seq);
+      at.emplace(hits[i].doc.seq, i);
+      list.emplace_back(hits[i].doc.seq);
     }
-    auto st = c.prepare(
-        "SELECT rowid, CASE WHEN rowid IN (SELECT value FROM json_each(?6)) THEN"
-        " snippet(documents_fts, 1, ?1, ?2, '…', ?3) END, CASE WHEN rowid IN (SELECT value FROM"
-        " json_each(?6)) THEN highlight(documents_fts, 0, ?1, ?2) END FROM documents_fts WHERE documents_fts"
-        " MATCH ?4 AND rowid >= ?5 AND rowid <= ?7");
     const auto seqs = boost::json::serialize(list);
-    st.bind(1, kOpen).bind(2, kClose).bind(3, static_cast<std::int64_t>(kSnippetTokens));
-    st.bind(4, std::string_view(*f.match)).bind(5, low).bind(6, std::string_view(seqs)).bind(7, high);
-    // The first row is the lowest hit (a match): reading it is what a probe of it would do.
-    auto until = std::chrono::nanoseconds::max();
-    while (!pending.empty() && st.step()) {
-      const auto now = thread_cpu_time();
-      if (const auto it = pending.find(st.int64(0)); it != pending.end()) {
+    c.exec(kPageTables);
+    struct Empty {
+      Connection& c;
+      void operator()() const {
+        c.exec(
+            "INSERT INTO temp.search_page (search_page) VALUES ('delete-all'); DELETE FROM "
+            "temp.search_page_text");
+      }
+    } empty{c};
+    empty();
+    try {
+      auto fill = c.prepare(
+          "INSERT INTO temp.search_page_text (rowid, title, text) SELECT rowid, title, text FROM documents "
+          "WHERE rowid IN (SELECT value FROM json_each(?))");
+      fill.bind(1, std::string_view(seqs));
+      fill.exec();
+      c.exec("INSERT INTO temp.search_page (search_page) VALUES ('rebuild')");
+      auto st = c.prepare(
+          "SELECT rowid, snippet(search_page, 1, ?1, ?2, '…', ?3), highlight(search_page, 0, ?1, ?2) "
+          "FROM temp.search_page WHERE search_page MATCH ?4");
+      st.bind(1, kOpen).bind(2, kClose).bind(3, static_cast<std::int64_t>(kSnippetTokens));
+      st.bind(4, std::string_view(*f.match));
+      while (st.step()) {
+        const auto it = at.find(st.int64(0));
+        if (it == at.end()) {
+          continue;
+        }
         auto& hit = hits[it->second];
         hit.snippet = marked_html(st.text(1));
         hit.title_html = marked_html(st.text(2));
         hit.doc.text.clear();
-        pending.erase(it);
-        if (now < until) {
-          until = now + kProbeCost;
-          continue;
-        }
+        decorated[it->second] = true;
       }
-      if (now >= until) {
-        break;  // the walk went a probe's time without a hit
-      }
+    } catch (...) {
+      empty();
+      throw;
     }
-    for (auto& hit : hits) {
-      if (pending.contains(hit.doc.seq)) {
-        decorate(c, f, hit);
-      }
-    }
-    return;
+    empty();
   }
-  for (auto& hit : hits) {
-    decorate(c, f, hit);
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    if (decorated[i]) {
+      continue;
+    }
+    auto& hit = hits[i];
+    hit.snippet = marked_html(hit.doc.text);
+    if (hit.doc.text.size() >= static_cast<std::size_t>(kPreviewChars)) {
+      hit.snippet += "…";
+    }
+    hit.title_html = marked_html(hit.doc.title);
+    hit.doc.text.clear();
   }
 }
 

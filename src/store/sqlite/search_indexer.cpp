@@ -7,6 +7,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -16,31 +17,74 @@ namespace mladmin::store::sqlite {
 
 namespace {
 
+/// Contentless (`content=''`): the index keeps the words' positions and the documents' lengths
+/// (what matching and ranking read), not a copy of the texts; snippets and highlights are made
+/// from the documents (document_queries.cpp, decorate_page). The same definition as the readers'
+/// temp.search_candidates, so that a document matches in one exactly when it matches in the other.
 constexpr const char* kIndexSchema =
     "CREATE TABLE IF NOT EXISTS index_state (id INTEGER PRIMARY KEY CHECK (id = 1), through INTEGER NOT "
     "NULL) "
     "STRICT; "
-    "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(title, text)";
-
-/// Appends the numbers of a JSON array of integers (as the writer records them) to `out`, as
-/// the text of one JSON array.
-void append_ids(std::string& out, const std::string& json_array) {
-  // "[1,2,3]": the writer wrote it; only its inside is taken.
-  if (json_array.size() <= 2) {
-    return;
-  }
-  if (out.size() > 1) {
-    out += ',';
-  }
-  out.append(json_array, 1, json_array.size() - 2);
-}
+    "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(title, text, content='')";
 
 constexpr std::int64_t kNew = -1;  ///< index_state.through of an index not built yet
+
+/// A pass takes changes until they name this many documents (at least one change): it bounds
+/// the memory a pass holds (the removed documents' texts) and the index file's transaction, when
+/// the indexer has much to catch up (after a restart, say).
+constexpr std::int64_t kPassDocuments = 100'000;
 
 /// The number of the last change the database recorded (0: none yet).
 std::int64_t last_recorded_change(Connection& c) {
   auto st = c.prepare("SELECT seq FROM src.sqlite_sequence WHERE name = 'search_index_changes'");
   return st.step() ? st.int64(0) : 0;
+}
+
+/// Brings the index from the change `from` to `to` (both recorded, in the snapshot the
+/// connection reads): removes every document whose first change in the range took its title or
+/// text out of the index (with the title and text it had, which a contentless index needs), then
+/// indexes what each document named in the range holds now (a deleted one is not there). A
+/// document's first change decides: one that a change of the range inserted was not in the index
+/// before it, whatever happened to its rowid after. Returns the documents indexed.
+std::int64_t apply_changes(Connection& c, std::int64_t from, std::int64_t to) {
+  auto st = c.prepare(
+      "SELECT c.seq, 0, j.value, NULL, NULL FROM src.search_index_changes c, json_each(c.inserted) j "
+      "WHERE c.seq > ?1 AND c.seq <= ?2 "
+      "UNION ALL "
+      "SELECT c.seq, 1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM src.search_index_changes c, "
+      "json_each(c.removed) j WHERE c.seq > ?1 AND c.seq <= ?2 "
+      "ORDER BY 1");
+  st.bind(1, from).bind(2, to);
+  auto remove =
+      c.prepare("INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', ?, ?, ?)");
+  std::unordered_set<std::int64_t> named;
+  std::string rowids = "[";
+  while (st.step()) {
+    const std::int64_t rowid = st.int64(2);
+    if (!named.insert(rowid).second) {
+      continue;  // its first change in the range decided
+    }
+    if (rowids.size() > 1) {
+      rowids += ',';
+    }
+    rowids += std::to_string(rowid);
+    if (st.int64(1) == 1) {
+      const std::string title = st.text(3);
+      const std::string text = st.text(4);
+      remove.bind(1, rowid).bind(2, std::string_view(title)).bind(3, std::string_view(text));
+      remove.exec();
+      remove.reset();
+    }
+  }
+  rowids += ']';
+  if (named.empty()) {
+    return 0;
+  }
+  auto add = c.prepare(
+      "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM src.documents WHERE "
+      "rowid IN (SELECT value FROM json_each(?1))");
+  add.bind(1, std::string_view(rowids));
+  return add.exec();
 }
 
 }  // namespace
@@ -61,6 +105,17 @@ std::string sql_string(const std::string& s) {
 
 void create_search_index(const std::string& index_path) {
   Connection c(index_path);
+  bool old_table = false;
+  {
+    // 0013's index kept the texts (contentful): it is dropped and built again contentless.
+    auto st = c.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'documents_fts'");
+    old_table = st.step() && st.text(0).find("content=''") == std::string::npos;
+  }
+  if (old_table) {
+    c.exec("BEGIN IMMEDIATE; DROP TABLE documents_fts; DROP TABLE IF EXISTS index_state; COMMIT");
+    spdlog::info("msg=\"the search index keeps no copy of the texts now: it is built again\" file=\"{}\"",
+                 index_path);
+  }
   c.exec(kIndexSchema);
 }
 
@@ -141,10 +196,11 @@ bool SearchIndexer::pass() {
   Connection& c = *conn_;  // set and cleared by this thread only
   // Before any write lock: is there anything to do? (Another process's indexer may share the file.)
   if (!changes_recorded_) {
-    auto has_table =
-        c.prepare("SELECT 1 FROM src.sqlite_master WHERE type = 'table' AND name = 'search_index_changes'");
+    auto has_table = c.prepare(
+        "SELECT 1 FROM src.sqlite_master WHERE type = 'table' AND name = 'search_index_changes' AND sql "
+        "LIKE '%removed%'");
     if (!has_table.step()) {
-      return false;  // the database is not migrated yet (0013)
+      return false;  // the database is not migrated yet (0014)
     }
     changes_recorded_ = true;  // a migration is never undone
   }
@@ -178,33 +234,34 @@ bool SearchIndexer::pass() {
       through = st.int64(0);
     }
     const std::int64_t last_change = last_recorded_change(c);
-    std::string inserted = "[";
-    std::string changed = "[";
     // Built again: a new index, or one that has taken changes this database never recorded (a
     // database file restored from an older copy beside a newer index file).
     bool rebuild = through == kNew || through > last_change;
     now_through = through;
     if (!rebuild) {
-      auto st =
-          c.prepare("SELECT seq, inserted, changed FROM src.search_index_changes WHERE seq > ? ORDER BY seq");
+      // The changes this pass takes: from the next one on, without a gap, until they name
+      // kPassDocuments documents.
+      auto st = c.prepare(
+          "SELECT seq, json_array_length(inserted) + json_array_length(removed) FROM "
+          "src.search_index_changes WHERE seq > ? ORDER BY seq");
       st.bind(1, through);
-      while (st.step()) {
+      std::int64_t named = 0;
+      while (named < kPassDocuments && st.step()) {
         const std::int64_t seq = st.int64(0);
         if (seq != now_through + 1) {
           rebuild = true;  // a gap: changes were dropped that this index never took (an older file)
           break;
         }
         now_through = seq;
-        append_ids(inserted, st.text(1));
-        append_ids(changed, st.text(2));
+        named += st.int64(1);
       }
-      if (!rebuild && now_through < last_change) {
+      if (!rebuild && now_through == through && through < last_change) {
         rebuild = true;  // the last changes were dropped before this index took them
       }
     }
     if (rebuild) {
       now_through = last_change;
-      c.exec("DELETE FROM documents_fts");
+      c.exec("INSERT INTO documents_fts (documents_fts) VALUES ('delete-all')");
       auto all = c.prepare(
           "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM "
           "src.documents");
@@ -212,23 +269,7 @@ bool SearchIndexer::pass() {
       spdlog::info("msg=\"search index built from the documents\" documents={} through={}", indexed,
                    now_through);
     } else {
-      inserted += ']';
-      changed += ']';
-      if (changed.size() > 2) {
-        auto remove = c.prepare("DELETE FROM documents_fts WHERE rowid IN (SELECT value FROM json_each(?1))");
-        remove.bind(1, std::string_view(changed));
-        remove.exec();
-        inserted.pop_back();
-        append_ids(inserted, changed);
-        inserted += ']';
-      }
-      // OR REPLACE: a rowid indexed from a newer snapshot than its change (it cannot happen
-      // with every change of the snapshot taken at once, but must never stop the indexer).
-      auto add = c.prepare(
-          "INSERT OR REPLACE INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM "
-          "src.documents WHERE rowid IN (SELECT value FROM json_each(?1))");
-      add.bind(1, std::string_view(inserted));
-      indexed = add.exec();
+      indexed = apply_changes(c, through, now_through);
     }
     auto save = c.prepare("UPDATE index_state SET through = ? WHERE id = 1");
     save.bind(1, now_through);

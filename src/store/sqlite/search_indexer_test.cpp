@@ -97,7 +97,7 @@ TEST_F(SearchIndexerTest, TheIndexIsAFileOfItsOwnThatOnlyItsOwnerCanRead) {
   EXPECT_EQ(number(index_file(), "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH 'river'"), 1);
   struct stat st {};
   ASSERT_EQ(::stat(index_file().c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600) << "it holds the documents' text, as the database does";
+  EXPECT_EQ(st.st_mode & 0777, 0600) << "it holds the documents' words, as the database does";
 }
 
 TEST_F(SearchIndexerTest, WhatAWriteAddsChangesAndRemovesIsSearchableWhenItReturns) {
@@ -114,8 +114,71 @@ TEST_F(SearchIndexerTest, AWriteThatDoesNotWaitIsSearchableOnceTheIndexerTakesIt
   write_docs({doc("e1", "a heron on the bank")}, true);
   ASSERT_TRUE(indexed());
   EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
-  // The index's copy of the text matches the documents' (FTS5's own check of a contentful table).
+  // FTS5's own check of the index's structure.
   run_sql(index_file(), "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')");
+}
+
+// The index keeps the words, not a second copy of the texts (contentless): the database holds them.
+TEST_F(SearchIndexerTest, TheIndexKeepsNoCopyOfTheTexts) {
+  write_docs({doc("e1", "a heron on the bank")});
+  EXPECT_EQ(number(index_file(), "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH 'heron'"), 1);
+  EXPECT_EQ(number(index_file(), "SELECT count(*) FROM sqlite_master WHERE name = 'documents_fts_content'"),
+            0);
+  EXPECT_EQ(number(index_file(), "SELECT count(*) FROM documents_fts WHERE text IS NOT NULL"), 0);
+}
+
+// Removing a document from a contentless index takes the words it was indexed with. Changes that
+// one pass takes together (the indexer held up meanwhile): a document changed twice, one added
+// and deleted, one deleted whose rowid a new document takes, one whose metadata alone changed.
+// Each must leave the index exactly as the documents are, which FTS5's integrity check and the
+// searches both see (a removal with other words than the indexed ones would leave stale words).
+TEST_F(SearchIndexerTest, ManyChangesTakenInOnePassLeaveTheIndexAsTheDocumentsAre) {
+  write_docs({doc("e1", "a heron"), doc("e3", "a swan"), doc("e4", "an otter")});
+  const auto before = last_change();
+  {
+    // The index file's write lock, as another writer of it would hold it: no pass can run.
+    sqlite3* lock = nullptr;
+    ASSERT_EQ(sqlite3_open(index_file().c_str(), &lock), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    write_docs({doc("e1", "a kingfisher")}, true);
+    write_docs({doc("e1", "a kingfisher and a grebe")}, true);
+    write_docs({doc("e2", "a cormorant")}, true);
+    store_->write([](Writer& w) {
+      w.defer_search_index();
+      w.delete_documents(SourceType::journal_entries, {"e2", "e4"});
+    });
+    write_docs({doc("e5", "a moorhen")}, true);  // takes e4's rowid (e3's is now the largest)
+    auto metadata = doc("e3", "a swan");
+    metadata.metadata_json = R"({"mood":"calm"})";
+    write_docs({metadata}, true);
+    EXPECT_EQ(store_->search_indexer().indexed_through(), before) << "a pass ran while the lock was held";
+    EXPECT_EQ(sqlite3_exec(lock, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(lock);
+  }
+  ASSERT_TRUE(indexed());
+  run_sql(index_file(), "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')");
+  EXPECT_TRUE(matching("heron").empty());
+  EXPECT_EQ(matching("kingfisher"), (std::set<std::string>{"e1"}));
+  EXPECT_EQ(matching("grebe"), (std::set<std::string>{"e1"}));
+  EXPECT_TRUE(matching("cormorant").empty());
+  EXPECT_TRUE(matching("otter").empty());
+  EXPECT_EQ(matching("moorhen"), (std::set<std::string>{"e5"}));
+  EXPECT_EQ(matching("swan"), (std::set<std::string>{"e3"}));
+  EXPECT_EQ(matching("a"), (std::set<std::string>{"e1", "e3", "e5"}));
+  // Each indexed document once, with its current length (what ranking reads).
+  EXPECT_EQ(number(index_file(), "SELECT count(*) FROM documents_fts_docsize"), 3);
+}
+
+// A change of a document's metadata alone gives the indexer nothing to do.
+TEST_F(SearchIndexerTest, AChangeOfTheMetadataAloneRecordsNothingForTheIndex) {
+  write_docs({doc("e1", "a heron")});
+  const auto before = last_change();
+  auto metadata = doc("e1", "a heron");
+  metadata.metadata_json = R"({"mood":"calm"})";
+  write_docs({metadata});
+  EXPECT_EQ(last_change(), before);
+  write_docs({doc("e1", "a grey heron")});
+  EXPECT_EQ(last_change(), before + 1);
 }
 
 // The documents' writer holds the database's write lock, not the index file's: the indexer
@@ -142,10 +205,10 @@ TEST_F(SearchIndexerTest, ChangesCommittedWithoutAnIndexerAreIndexedLater) {
           "BEGIN;"
           "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
           "synced_at) VALUES ('doc-e9', 'u1', 'journal_entries', 'e9', 't', 'a kingfisher', '{}', 'h', 1);"
-          "UPDATE documents SET text = 'changed by hand' WHERE source_id = 'e1';"
-          "INSERT INTO search_index_changes (inserted, changed) VALUES ("
+          "INSERT INTO search_index_changes (inserted, removed) VALUES ("
           "(SELECT json_array(rowid) FROM documents WHERE source_id = 'e9'),"
-          "(SELECT json_array(rowid) FROM documents WHERE source_id = 'e1'));"
+          "(SELECT json_array(json_array(rowid, title, text)) FROM documents WHERE source_id = 'e1'));"
+          "UPDATE documents SET text = 'changed by hand' WHERE source_id = 'e1';"
           "COMMIT;");
   reopen();
   ASSERT_TRUE(indexed());
@@ -213,6 +276,47 @@ TEST_F(SearchIndexerTest, AnUpgradedDatabaseGetsItsIndexBuiltFromItsDocuments) {
   EXPECT_EQ(number(db(), "SELECT count(*) FROM sqlite_master WHERE name = 'documents_fts'"), 0);
   ASSERT_TRUE(indexed());
   EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
+}
+
+// A database of schema 13 beside its index file of 0013, which kept the texts (contentful):
+// the store drops that table, 0014 starts the changes afresh, and the indexer builds the
+// contentless index from the documents.
+TEST_F(SearchIndexerTest, AContentfulIndexFileOfSchema13IsBuiltAgainContentless) {
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  std::string schema13;
+  for (const auto& file : sqlite_migrations::files()) {
+    if (file.name < std::string_view("0014")) {
+      schema13 += file.data;
+    }
+  }
+  run_sql(
+      db(),
+      "PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at "
+      "INTEGER);" +
+          schema13 +
+          "WITH RECURSIVE v(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM v WHERE n < 13) "
+          "INSERT INTO schema_migrations SELECT n, 0 FROM v;"
+          "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
+          "synced_at) VALUES ('doc-e1', 'u1', 'journal_entries', 'e1', 't', 'an old heron', '{}', 'h', 1);"
+          "INSERT INTO search_index_changes (inserted, changed) VALUES ('[1]', '[]');");
+  run_sql(index_file(),
+          "PRAGMA journal_mode=WAL; CREATE TABLE index_state (id INTEGER PRIMARY KEY CHECK (id = 1), through "
+          "INTEGER NOT NULL) STRICT; CREATE VIRTUAL TABLE documents_fts USING fts5(title, text);"
+          "INSERT INTO documents_fts (rowid, title, text) VALUES (1, 't', 'an old heron');"
+          "INSERT INTO index_state VALUES (1, 1);");
+  reopen();
+  ASSERT_TRUE(indexed());
+  EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
+  EXPECT_EQ(
+      number(index_file(),
+             "SELECT count(*) FROM sqlite_master WHERE name = 'documents_fts' AND sql LIKE '%content=''''%'"),
+      1);
+  write_docs({doc("e1", "a new kingfisher")});
+  EXPECT_TRUE(matching("heron").empty());
+  EXPECT_EQ(matching("kingfisher"), (std::set<std::string>{"e1"}));
+  run_sql(index_file(), "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')");
 }
 
 }  // namespace

@@ -291,7 +291,7 @@ const char* source_table(domain::SourceType type) {
   return type == domain::SourceType::journal_entries ? "journal_entries" : "goals";
 }
 
-/// What a write transaction did to the full-text index's queue (search_index_changes, 0013) and
+/// What a write transaction did to the full-text index's queue (search_index_changes, 0014) and
 /// what its caller asked of the index, for SqliteStore::write after the commit.
 struct IndexChanges {
   /// The transaction's last recorded change; 0: none.
@@ -807,22 +807,21 @@ class Ops final : public Writer {
     for (const auto& d : docs) {
       ids.emplace_back(d.source_id);
     }
-    // One look at which of these documents exist, and where: the stats counters count the others
-    // as new, and the search indexer replaces these in the index and only adds the others.
+    // One look at which of these documents exist, where, and with what title and text: the stats
+    // counters count the others as new, and the search indexer takes those whose title or text
+    // changes out of the index with the words it indexed (a contentless index needs them).
     std::unordered_map<std::string, std::int64_t> rowid_of;
+    std::unordered_map<std::string, std::pair<std::string, std::string>> indexed_text;
     {
       auto find = c_.prepare(
-          "SELECT source_id, rowid FROM documents WHERE source_type = ?1 AND source_id IN "
+          "SELECT source_id, rowid, title, text FROM documents WHERE source_type = ?1 AND source_id IN "
           "(SELECT value FROM json_each(?2))");
       const std::string ids_json = boost::json::serialize(ids);
       find.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
       while (find.step()) {
         rowid_of.emplace(find.text(0), find.int64(1));
+        indexed_text.emplace(find.text(0), std::pair(find.text(2), find.text(3)));
       }
-    }
-    boost::json::array changed;  // rows that were there: the index has them to replace
-    for (const auto& [sid, rowid] : rowid_of) {
-      changed.emplace_back(rowid);
     }
     DocumentCountDeltas added;    // stats counters
     boost::json::array inserted;  // the rows this call added (for the index)
@@ -863,7 +862,21 @@ class Ops final : public Writer {
       }
     }
     apply_document_counts(c_, type, added);
-    record_index_changes(inserted, changed);
+    // The rows that were there and whose title or text is not the same now (a document's last
+    // write in `docs` is what it holds): a change of the metadata alone leaves the index as it is.
+    std::unordered_map<std::string_view, const DocumentWrite*> last;
+    for (const auto& d : docs) {
+      last[d.source_id] = &d;
+    }
+    boost::json::array removed;
+    for (auto& [sid, text] : indexed_text) {
+      const DocumentWrite& now = *last.at(sid);
+      if (now.title != text.first || now.text != text.second) {
+        removed.push_back(boost::json::array{rowid_of.at(sid), boost::json::string(std::move(text.first)),
+                                             boost::json::string(std::move(text.second))});
+      }
+    }
+    record_index_changes(inserted, removed);
   }
 
   std::int64_t delete_documents(domain::SourceType type,
@@ -1025,23 +1038,26 @@ class Ops final : public Writer {
   }
 
  private:
-  /// Records the rowids of documents that leave the index (deleted), for the indexer.
+  /// Records the documents that leave the index (deleted), with the title and text it indexed,
+  /// for the indexer.
   void unindex(domain::SourceType type, const std::string& ids_json) {
     auto st = c_.prepare(
-        "SELECT rowid FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM "
+        "SELECT rowid, title, text FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM "
         "json_each(?2))");
     st.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
-    boost::json::array changed;
+    boost::json::array removed;
     while (st.step()) {
-      changed.emplace_back(st.int64(0));
+      removed.push_back(
+          boost::json::array{st.int64(0), boost::json::string(st.text(1)), boost::json::string(st.text(2))});
     }
-    record_index_changes(boost::json::array(), changed);
+    record_index_changes(boost::json::array(), removed);
   }
 
-  /// One row of search_index_changes for the indexer (SearchIndexer): the rowids inserted and
-  /// those changed or deleted. Also deletes the rows the index has taken already.
-  void record_index_changes(const boost::json::array& inserted, const boost::json::array& changed) {
-    if (inserted.empty() && changed.empty()) {
+  /// One row of search_index_changes for the indexer (SearchIndexer, migration 0014): the rowids
+  /// inserted, and [rowid, title, text] of each document whose title or text left the index
+  /// (changed or deleted), as the index holds it. Also deletes the rows the index has taken.
+  void record_index_changes(const boost::json::array& inserted, const boost::json::array& removed) {
+    if (inserted.empty() && removed.empty()) {
       return;
     }
     if (index_ != nullptr && index_->trimmed_through != nullptr &&
@@ -1051,9 +1067,9 @@ class Ops final : public Writer {
       trim.exec();
       *index_->trimmed_through = index_->indexed_through;
     }
-    auto st = c_.prepare("INSERT INTO search_index_changes (inserted, changed) VALUES (?, ?)");
+    auto st = c_.prepare("INSERT INTO search_index_changes (inserted, removed) VALUES (?, ?)");
     st.bind(1, std::string_view(boost::json::serialize(inserted)))
-        .bind(2, std::string_view(boost::json::serialize(changed)));
+        .bind(2, std::string_view(boost::json::serialize(removed)));
     st.exec();
     if (index_ != nullptr) {
       index_->last_seq = sqlite3_last_insert_rowid(c_.handle());
@@ -1211,6 +1227,16 @@ void SqliteStore::publish_wal_stats() {
 SqliteStore::WalStats SqliteStore::wal_stats() {
   std::lock_guard lock(write_mutex_);
   return wal_stats_;
+}
+
+std::optional<SearchIndexActivity> SqliteStore::search_index_activity() {
+  SearchIndexActivity out;
+  out.passes = indexer_->passes();
+  out.documents = indexer_->documents_indexed();
+  // indexed_through() is -1 before the first build: nothing taken yet.
+  out.behind =
+      std::max<std::int64_t>(0, last_change_.load() - std::max<std::int64_t>(0, indexer_->indexed_through()));
+  return out;
 }
 
 std::optional<WalActivity> SqliteStore::wal_activity() {

@@ -81,6 +81,7 @@ class SqliteStore final : public Store {
   };
   WalStats wal_stats();
   std::optional<WalActivity> wal_activity() override;
+  std::optional<SearchIndexActivity> search_index_activity() override;
 
  private:
   /// Opens a write transaction on the writer: BEGIN, then the database's write lock at once (within
