@@ -670,7 +670,6 @@ class Engine::Pipeline {
     // max_in_flight × batch_items items (docs/sync-engine.md, "deliver").
     // Without a sink, the committer takes up to commit_group prepared slices in one transaction
     // when it has fallen behind the preparer (docs/sync-engine.md, "commit").
-    const std::size_t ahead = e_.sink_ != nullptr ? window() + 1 : group_limit() + 1;
     struct Sharing {
       Engine* e;  // null: this job does not share its commits
       explicit Sharing(Engine* engine) : e(engine) {
@@ -688,7 +687,7 @@ class Engine::Pipeline {
       Sharing(const Sharing&) = delete;
       Sharing& operator=(const Sharing&) = delete;
     } sharing(shares() ? &e_ : nullptr);
-    std::jthread preparer([this, ahead] { prepare_all(ahead); });
+    std::jthread preparer([this] { prepare_all(); });
     struct Join {
       Pipeline* p;
       std::jthread& t;
@@ -844,8 +843,21 @@ class Engine::Pipeline {
     std::exception_ptr error;
   };
 
-  /// Prepared slices committed in one transaction at most.
-  std::size_t group_limit() const { return std::max<std::size_t>(1, e_.options_.commit_group); }
+  /// Prepared slices committed in one transaction at most: commit_group, or, while several jobs
+  /// share the commits, each one's share of a shared transaction (commit_share slices), so that
+  /// one job's group does not fill a transaction alone and its preparer does not run far ahead
+  /// of the others' (measured: docs/benchmarks.md, "A contentless index and larger commit
+  /// groups").
+  std::size_t group_limit() const {
+    const std::size_t limit = std::max<std::size_t>(1, e_.options_.commit_group);
+    const std::size_t jobs = shares() ? e_.sharing_jobs_.load() : 0;
+    return jobs > 1 ? std::clamp<std::size_t>(e_.options_.commit_share / jobs, 1, limit) : limit;
+  }
+
+  /// Slices the preparer may have prepared and not yet committed: with a sink, its window and
+  /// one more; without, a group and one more (the committer takes a group when it has fallen
+  /// behind).
+  std::size_t ahead() const { return e_.sink_ != nullptr ? window() + 1 : group_limit() + 1; }
 
   /// Under control_->m: every batch of the slice answered, and every answer an acknowledgement.
   static bool acknowledged(const Slice& slice) {
@@ -863,7 +875,7 @@ class Engine::Pipeline {
   /// committer without holding a request's place (docs/sync-engine.md, "deliver").
   std::size_t window() const { return std::max<std::size_t>(1, e_.options_.sink_window) * requests(); }
 
-  void prepare_all(std::size_t ahead) {
+  void prepare_all() {
     const auto stop = control_->abandon.get_token();
     // With a sink, a slice holds at most one sink batch of records, so that the commit follows
     // each acknowledgement (a slice commits once all its batches are answered).
@@ -877,7 +889,7 @@ class Engine::Pipeline {
           std::unique_lock lock(control_->m);
           control_->cv.wait(lock, [&] {
             return stop.stop_requested() ||
-                   (shared_->pending < ahead && (!source.retrying() || shared_->pending == 0));
+                   (shared_->pending < ahead() && (!source.retrying() || shared_->pending == 0));
           });
           if (stop.stop_requested()) {
             break;

@@ -240,7 +240,9 @@ class Engine final {
   std::condition_variable commit_cv_;
   std::deque<CommitRequest*> commit_queue_;  ///< waiting, in arrival order
   bool committing_ = false;                  ///< a leader is committing
-  std::size_t sharing_jobs_ = 0;             ///< running jobs whose commits may be shared
+  /// Running jobs whose commits may be shared: changed under commit_m_, read without it by the
+  /// jobs' group bounds (Pipeline::group_limit).
+  std::atomic<std::size_t> sharing_jobs_{0};
   /// The last shared transaction's time per slice: what bounds the next one's size.
   std::chrono::steady_clock::duration commit_per_slice_{};
   CommitStats commit_stats_;
