@@ -283,14 +283,11 @@ void decorate_page(Connection& c, const DocumentFilter& f, std::vector<DocumentH
     }
     const auto seqs = boost::json::serialize(list);
     c.exec(kPageTables);
-    struct Empty {
-      Connection& c;
-      void operator()() const {
-        c.exec(
-            "INSERT INTO temp.search_page (search_page) VALUES ('delete-all'); DELETE FROM "
-            "temp.search_page_text");
-      }
-    } empty{c};
+    const auto empty = [&c] {
+      c.exec(
+          "INSERT INTO temp.search_page (search_page) VALUES ('delete-all'); DELETE FROM "
+          "temp.search_page_text");
+    };
     empty();
     try {
       auto fill = c.prepare(

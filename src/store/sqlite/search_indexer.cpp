@@ -205,14 +205,13 @@ bool SearchIndexer::pass() {
     changes_recorded_ = true;  // a migration is never undone
   }
   std::int64_t through = kNew;
-  std::int64_t last = 0;
   {
     auto st = c.prepare("SELECT through FROM index_state WHERE id = 1");
     if (st.step()) {
       through = st.int64(0);
     }
   }
-  last = last_recorded_change(c);
+  const std::int64_t last = last_recorded_change(c);
   if (through != kNew && through == last) {
     if (through_.load() != through) {
       through_.store(through);

@@ -83,6 +83,33 @@ class SearchIndexerTest : public TempStoreTest {
     return store_->search_indexer().wait_for(seq, std::chrono::steady_clock::now() + 10s);
   }
 
+  /// Starts over with a database file as a server of schema `version` left it (its migrations
+  /// only), holding the document e1 ("an old heron"), then runs `more` on it.
+  void database_of_schema(int version, const std::string& more) {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    const std::string after = (version < 9 ? "000" : "00") + std::to_string(version + 1);
+    std::string schema;
+    for (const auto& file : sqlite_migrations::files()) {
+      if (file.name < std::string_view(after)) {
+        schema += file.data;
+      }
+    }
+    run_sql(
+        db(),
+        "PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at "
+        "INTEGER);" +
+            schema + "WITH RECURSIVE v(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM v WHERE n < " +
+            std::to_string(version) +
+            ") INSERT INTO schema_migrations SELECT n, 0 FROM v;"
+            "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, "
+            "content_hash, "
+            "synced_at) VALUES ('doc-e1', 'u1', 'journal_entries', 'e1', 't', 'an old heron', '{}', 'h', "
+            "1);" +
+            more);
+  }
+
   void reopen() {
     store_.reset();
     store_ = std::make_unique<SqliteStore>(db().string(), 2);
@@ -252,25 +279,8 @@ TEST_F(SearchIndexerTest, AnIndexFileOlderThanTheRecordedChangesIsBuiltAgain) {
 // A database of schema 12 kept its index in the database file: migration 0013 drops it, and the
 // indexer builds the new file from the documents.
 TEST_F(SearchIndexerTest, AnUpgradedDatabaseGetsItsIndexBuiltFromItsDocuments) {
-  store_.reset();
-  std::filesystem::remove_all(dir_);
-  std::filesystem::create_directories(dir_);
-  std::string schema12;
-  for (const auto& file : sqlite_migrations::files()) {
-    if (file.name < std::string_view("0013")) {
-      schema12 += file.data;
-    }
-  }
-  run_sql(
-      db(),
-      "PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at "
-      "INTEGER);" +
-          schema12 +
-          "WITH RECURSIVE v(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM v WHERE n < 12) "
-          "INSERT INTO schema_migrations SELECT n, 0 FROM v;"
-          "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
-          "synced_at) VALUES ('doc-e1', 'u1', 'journal_entries', 'e1', 't', 'an old heron', '{}', 'h', 1);"
-          "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM documents;");
+  database_of_schema(
+      12, "INSERT INTO documents_fts (rowid, title, text) SELECT rowid, title, text FROM documents;");
   ASSERT_EQ(number(db(), "SELECT count(*) FROM sqlite_master WHERE name = 'documents_fts'"), 1);
   reopen();
   EXPECT_EQ(number(db(), "SELECT count(*) FROM sqlite_master WHERE name = 'documents_fts'"), 0);
@@ -282,25 +292,7 @@ TEST_F(SearchIndexerTest, AnUpgradedDatabaseGetsItsIndexBuiltFromItsDocuments) {
 // the store drops that table, 0014 starts the changes afresh, and the indexer builds the
 // contentless index from the documents.
 TEST_F(SearchIndexerTest, AContentfulIndexFileOfSchema13IsBuiltAgainContentless) {
-  store_.reset();
-  std::filesystem::remove_all(dir_);
-  std::filesystem::create_directories(dir_);
-  std::string schema13;
-  for (const auto& file : sqlite_migrations::files()) {
-    if (file.name < std::string_view("0014")) {
-      schema13 += file.data;
-    }
-  }
-  run_sql(
-      db(),
-      "PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at "
-      "INTEGER);" +
-          schema13 +
-          "WITH RECURSIVE v(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM v WHERE n < 13) "
-          "INSERT INTO schema_migrations SELECT n, 0 FROM v;"
-          "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
-          "synced_at) VALUES ('doc-e1', 'u1', 'journal_entries', 'e1', 't', 'an old heron', '{}', 'h', 1);"
-          "INSERT INTO search_index_changes (inserted, changed) VALUES ('[1]', '[]');");
+  database_of_schema(13, "INSERT INTO search_index_changes (inserted, changed) VALUES ('[1]', '[]');");
   run_sql(index_file(),
           "PRAGMA journal_mode=WAL; CREATE TABLE index_state (id INTEGER PRIMARY KEY CHECK (id = 1), through "
           "INTEGER NOT NULL) STRICT; CREATE VIRTUAL TABLE documents_fts USING fts5(title, text);"
