@@ -43,6 +43,7 @@
 #include "store/store.hpp"
 #include "store/store_options.hpp"
 #include "sync/engine.hpp"
+#include "util/malloc_tuning.hpp"
 
 using namespace mladmin;
 using Clock = std::chrono::steady_clock;
@@ -77,6 +78,7 @@ std::pair<long long, long long> process_io_calls() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  util::tune_malloc();  // as the server's main does
   const long n = argc > 1 ? std::atol(argv[1]) : 1000000;
   const long workers = argc > 2 ? std::atol(argv[2]) : 1;
   const bool per_user = argc > 3 && std::string(argv[3]) == "user";
