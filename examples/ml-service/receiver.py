@@ -367,8 +367,13 @@ def main():
     p.add_argument("--test-switches", action="store_true", help="serve the /_test/ endpoints")
     p.add_argument("--broken-repeats", action="store_true",
                    help="break the contract: apply a repeated version again (to see `check` fail)")
+    p.add_argument("--nagle", action="store_true",
+                   help="leave Nagle's algorithm on (http.server's default): each answer then waits "
+                        "~40 ms for the client's delayed ACK (to see `check` note it)")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = p.parse_args()
+    if args.nagle:
+        Handler.disable_nagle_algorithm = False
 
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True

@@ -121,6 +121,7 @@ TEST(MlServiceCheckTest, ReferenceReceiverKeepsEveryRule) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("9 of 9 rules hold"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("note  a small batch took "), std::string::npos) << r.out;
   // The probes leave nothing behind.
   EXPECT_EQ(receiver.stats().at("documents"), 0);
 }
@@ -133,6 +134,18 @@ TEST(MlServiceCheckTest, ReceiverThatAppliesRepeatsFailsByNamingTheRule) {
   EXPECT_NE(r.out.find("FAIL  4. a repeated (sourceType, sourceId, version) is a no-op"), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("holds version \"v1\"; expected \"v2\""), std::string::npos) << r.out;
+}
+
+TEST(MlServiceCheckTest, ReceiverThatHoldsItsAnswersForTheDelayedAckIsNoted) {
+  // Nagle's algorithm on: each answer's body waits ~40 ms for the check's delayed ACK. The
+  // contract holds all the same; the check says what bounds every job's rate.
+  MlReceiver receiver({.token = kToken, .nagle = true});
+  const auto r = run_mladmin({"ml-service", "check", "--url", receiver.url(), "--token-stdin"},
+                             std::string(kToken) + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("9 of 9 rules hold"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("note  a small batch took "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("answer in one write or set TCP_NODELAY"), std::string::npos) << r.out;
 }
 
 TEST(MlServiceCheckTest, UnreachableServiceFailsEveryRule) {

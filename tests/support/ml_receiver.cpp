@@ -57,6 +57,9 @@ MlReceiver::MlReceiver(Options options) : token_(options.token) {
   if (options.broken_repeats) {
     args.emplace_back("--broken-repeats");
   }
+  if (options.nagle) {
+    args.emplace_back("--nagle");
+  }
   if (!options.tls_cert.empty()) {
     args.insert(args.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key});
   }

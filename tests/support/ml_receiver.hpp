@@ -20,6 +20,7 @@ class MlReceiver final {
     std::string token;              ///< required bearer token; empty: none
     bool test_switches = true;      ///< serve /_test/ (faults and counters)
     bool broken_repeats = false;    ///< apply a repeated version again (breaks the contract)
+    bool nagle = false;             ///< leave Nagle's algorithm on: ~40 ms an answer
     std::string tls_cert, tls_key;  ///< serve https with these PEM files
   };
   MlReceiver();
