@@ -311,5 +311,19 @@ TEST_F(SearchIndexerTest, AContentfulIndexFileOfSchema13IsBuiltAgainContentless)
   run_sql(index_file(), "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')");
 }
 
+// FTS5's automerge is kept in the index file: a file of an older mladmin (FTS5's default, 4)
+// merges 8 segments at a time once the store opens it, as a new one does.
+TEST_F(SearchIndexerTest, TheIndexMergesEightSegmentsAtATimeNewOrOld) {
+  const std::string automerge = "SELECT v FROM documents_fts_config WHERE k = 'automerge'";
+  EXPECT_EQ(number(index_file(), automerge), 8);
+  store_.reset();
+  run_sql(index_file(), "INSERT INTO documents_fts (documents_fts, rank) VALUES ('automerge', 4)");
+  ASSERT_EQ(number(index_file(), automerge), 4);
+  reopen();
+  EXPECT_EQ(number(index_file(), automerge), 8);
+  write_docs({doc("e1", "a heron on the bank")});
+  EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
+}
+
 }  // namespace
 }  // namespace mladmin::store::sqlite
