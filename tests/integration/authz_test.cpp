@@ -268,7 +268,7 @@ TEST(AuthzFilesTest, TheDatabaseAndItsWalAndShmAreOwnerOnly) {
   IntegrationServer server({.test_jwt_secret = false});
   const auto path = database_path(server.database_url());
   server.add_account("ann@authz.test", "user");
-  // The full-text index's file holds the documents' text (docs/performance.md); its -wal and -shm
+  // The full-text index's file holds the documents' words (docs/performance.md); its -wal and -shm
   // are there while a connection has it open, with its mode.
   for (const char* suffix : {"-search-wal", "-search-shm"}) {
     if (std::filesystem::exists(path + suffix)) {
