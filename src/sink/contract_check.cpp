@@ -192,13 +192,12 @@ bool is_rejected(const Outcome& o, const std::string& id) {
 }
 
 /// Not a rule: how long a small batch takes on the kept-alive connection, the median of
-/// kTimedBatches deletes of a document never held (after one more that the timing leaves out).
+/// kTimedBatches deletes of `never_held` (after one more that the timing leaves out).
 /// About 40 ms is the mark of a receiver that writes its answer in two parts with Nagle's
 /// algorithm on (docs/ml-service-api.md, "Connections"): it bounds every job's rate.
-void note_answer_time(Probe& probe, std::ostream& out) {
+void note_answer_time(Probe& probe, const Delete& never_held, std::ostream& out) {
   constexpr int kTimedBatches = 5;
   constexpr auto kSlow = std::chrono::milliseconds(30);
-  const Delete never_held{domain::SourceType::journal_entries, probe.prefix() + "never-held"};
   std::vector<std::chrono::steady_clock::duration> times;
   for (int i = 0; i <= kTimedBatches; ++i) {
     const auto start = std::chrono::steady_clock::now();
@@ -350,7 +349,7 @@ bool check_contract(const ContractCheckOptions& options, std::ostream& out) {
   }
   // Leave nothing behind (best effort; not a rule).
   probe.post(Batch{probe.next_batch_id(), "mladmin-check", {}, {{type, a}, {type, b}, {type, bad}}});
-  note_answer_time(probe, out);
+  note_answer_time(probe, {type, missing}, out);
 
   out << held << " of " << (held + failed) << " rules hold: "
       << (failed == 0 ? "the service keeps the contract\n" : "the service does NOT keep the contract\n");

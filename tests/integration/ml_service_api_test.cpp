@@ -13,6 +13,12 @@ namespace {
 
 constexpr const char* kToken = "receiver-token-456";
 
+/// `mladmin ml-service check` against the receiver, with its token on standard input.
+CommandResult check(const MlReceiver& receiver) {
+  return run_mladmin({"ml-service", "check", "--url", receiver.url(), "--token-stdin"},
+                     std::string(kToken) + "\n");
+}
+
 TEST(MlServiceApiTest, WithoutAUrlTheServiceIsNotConfigured) {
   IntegrationServer server;
   const auto ml = server.ml_admin();
@@ -116,8 +122,7 @@ TEST(MlServiceApiTest, BadMlServiceConfigIsRefusedAtStart) {
 
 TEST(MlServiceCheckTest, ReferenceReceiverKeepsEveryRule) {
   MlReceiver receiver({.token = kToken});
-  const auto r = run_mladmin({"ml-service", "check", "--url", receiver.url(), "--token-stdin"},
-                             std::string(kToken) + "\n");
+  const auto r = check(receiver);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("9 of 9 rules hold"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
@@ -128,8 +133,7 @@ TEST(MlServiceCheckTest, ReferenceReceiverKeepsEveryRule) {
 
 TEST(MlServiceCheckTest, ReceiverThatAppliesRepeatsFailsByNamingTheRule) {
   MlReceiver receiver({.token = kToken, .broken_repeats = true});
-  const auto r = run_mladmin({"ml-service", "check", "--url", receiver.url(), "--token-stdin"},
-                             std::string(kToken) + "\n");
+  const auto r = check(receiver);
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("FAIL  4. a repeated (sourceType, sourceId, version) is a no-op"), std::string::npos)
       << r.out;
@@ -140,8 +144,7 @@ TEST(MlServiceCheckTest, ReceiverThatHoldsItsAnswersForTheDelayedAckIsNoted) {
   // Nagle's algorithm on: each answer's body waits ~40 ms for the check's delayed ACK. The
   // contract holds all the same; the check says what bounds every job's rate.
   MlReceiver receiver({.token = kToken, .nagle = true});
-  const auto r = run_mladmin({"ml-service", "check", "--url", receiver.url(), "--token-stdin"},
-                             std::string(kToken) + "\n");
+  const auto r = check(receiver);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("9 of 9 rules hold"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("note  a small batch took "), std::string::npos) << r.out;
