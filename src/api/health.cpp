@@ -55,6 +55,14 @@ http::Response metrics_text(http::Request& req, ApiContext& ctx) {
     gauges.search_index_documents = index->documents;
     gauges.search_index_behind = index->behind;
   }
+  const auto delays = ctx.hub.delivery_delays();
+  gauges.event_delivery_bounds.assign(events::DeliveryDelays::kBounds.begin(),
+                                      events::DeliveryDelays::kBounds.end());
+  for (const auto& [kind, counts] :
+       {std::pair{"status", &delays.status}, std::pair{"progress", &delays.progress}}) {
+    gauges.event_delivery.push_back(
+        {kind, {counts->buckets.begin(), counts->buckets.end()}, counts->sum_seconds});
+  }
   http::Response res;
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";
   res.body = ctx.metrics.render(gauges);

@@ -137,6 +137,7 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
   chunk.shared.reserve(2 * ready_.size());
   for (const auto& event : ready_) {
     add_frame(chunk, event);
+    hub_.observe_delay(event->status_change, now - event->at);
   }
   ready_.clear();
   auto next = expires_;
@@ -154,6 +155,7 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
     std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
     for (const auto& event : due) {
       add_frame(chunk, event);
+      hub_.observe_delay(event->status_change, now - event->at);
       last_sent_[event->job_id] = now;
     }
   }
@@ -175,6 +177,31 @@ Hub::Hub(HubOptions options) : options_(options), next_id_(first_id()) {}
 
 Hub::~Hub() {
   close_all();
+}
+
+void Hub::observe_delay(bool status_change, http::BodyStream::Clock::duration delay) {
+  auto& counters = status_change ? status_delays_ : progress_delays_;
+  const double seconds = std::chrono::duration<double>(delay).count();
+  const auto& bounds = DeliveryDelays::kBounds;
+  const auto bucket =
+      static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+  counters.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count();
+  counters.sum_ns.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, ns)),
+                            std::memory_order_relaxed);
+}
+
+DeliveryDelays Hub::delivery_delays() const {
+  DeliveryDelays out;
+  const auto read = [](const DelayCounters& from, DeliveryDelays::Counts& to) {
+    for (std::size_t i = 0; i < to.buckets.size(); ++i) {
+      to.buckets[i] = from.buckets[i].load(std::memory_order_relaxed);
+    }
+    to.sum_seconds = static_cast<double>(from.sum_ns.load(std::memory_order_relaxed)) / 1e9;
+  };
+  read(status_delays_, out.status);
+  read(progress_delays_, out.progress);
+  return out;
 }
 
 std::uint64_t Hub::publish(Event event) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -23,6 +25,22 @@ struct HubOptions {
   std::size_t replay_events = 4096;            ///< events kept for Last-Event-ID replay
   std::size_t client_queue = 2048;             ///< events waiting for one client before it is dropped
   std::size_t max_streams_per_user = 5;        ///< open streams one user may hold (docs/security.md)
+};
+
+/// How long job events waited in the server between their publication (the engine told the hub
+/// of a committed change) and their write to a client's socket, counted per client and event: the
+/// server's part of an event's way to a client (docs/jobs.md, "How fast events arrive"). A
+/// progress event's wait includes its coalescing turn.
+struct DeliveryDelays {
+  /// The buckets' upper bounds in seconds; one more bucket holds the rest.
+  static constexpr std::array<double, 12> kBounds{0.001, 0.0025, 0.005, 0.01, 0.02, 0.03,
+                                                  0.05,  0.075,  0.1,   0.25, 0.5,  1};
+  struct Counts {
+    std::array<std::uint64_t, kBounds.size() + 1> buckets{};  ///< per bucket, not cumulative
+    double sum_seconds = 0;
+  };
+  Counts status;    ///< status changes
+  Counts progress;  ///< progress
 };
 
 /// Who reads a stream: everything (ml_admin, admin) or one user's jobs.
@@ -123,6 +141,8 @@ class Hub final {
 
   std::size_t clients() const;
   std::uint64_t last_id() const;
+  /// The delays of every event written to a client since the hub started.
+  DeliveryDelays delivery_delays() const;
   const HubOptions& options() const { return options_; }
   /// Ends every stream (server shutdown).
   void close_all();
@@ -140,6 +160,15 @@ class Hub final {
  private:
   friend class Subscription;
   void unregister(Subscription* sub);
+  /// Called by a stream for each event it hands to its connection (lock-free).
+  void observe_delay(bool status_change, http::BodyStream::Clock::duration delay);
+
+  struct DelayCounters {
+    std::array<std::atomic<std::uint64_t>, DeliveryDelays::kBounds.size() + 1> buckets{};
+    std::atomic<std::uint64_t> sum_ns{0};
+  };
+  DelayCounters status_delays_;
+  DelayCounters progress_delays_;
 
   const HubOptions options_;
   mutable std::mutex mutex_;

@@ -283,6 +283,35 @@ TEST_F(SubscriptionTest, ProgressOfOneJobWaitsForItsDueTimeAndOnlyTheLatestIsSen
   EXPECT_EQ(sub->pull(due + 2 * kWindow).bytes(), "");
 }
 
+TEST_F(SubscriptionTest, EachEventHandedToAClientCountsItsWaitSincePublication) {
+  Hub hub(long_windows());
+  auto first = open_drained(hub, user("alice"));
+  auto second = open_drained(hub, user("alice"));
+  status(hub, "A", "queued");
+  const auto published = Clock::now();  // just after the hub stamped the event
+  // Written 15 ms after its publication to one client, 3 ms after it to the other.
+  ASSERT_EQ(job_data(parse_sse(first->pull(published + 15ms).bytes())), std::vector<std::string>{"A:queued"});
+  ASSERT_EQ(job_data(parse_sse(second->pull(published + 3ms).bytes())), std::vector<std::string>{"A:queued"});
+  // A progress event waits for its turn (an hour after the status change here): that wait counts.
+  progress(hub, "A", "p1");
+  const auto due = first->pull(published + 20ms).next_pull;
+  ASSERT_EQ(job_data(parse_sse(first->pull(due).bytes())), std::vector<std::string>{"A:p1"});
+
+  const auto d = hub.delivery_delays();
+  ASSERT_EQ(DeliveryDelays::kBounds[1], 0.0025);
+  ASSERT_EQ(DeliveryDelays::kBounds[2], 0.005);
+  ASSERT_EQ(DeliveryDelays::kBounds[4], 0.02);
+  decltype(d.status.buckets) status_buckets{};
+  status_buckets[2] = 1;  // (2.5 ms, 5 ms]
+  status_buckets[4] = 1;  // (10 ms, 20 ms]
+  EXPECT_EQ(d.status.buckets, status_buckets);
+  EXPECT_NEAR(d.status.sum_seconds, 0.018, 0.004);
+  decltype(d.progress.buckets) progress_buckets{};
+  progress_buckets.back() = 1;  // beyond the last bound (1 s)
+  EXPECT_EQ(d.progress.buckets, progress_buckets);
+  EXPECT_NEAR(d.progress.sum_seconds, std::chrono::duration<double>(kWindow).count(), 1.0);
+}
+
 TEST_F(SubscriptionTest, JobsAreCoalescedIndependently) {
   Hub hub(long_windows());
   auto sub = open_drained(hub, user("alice"));

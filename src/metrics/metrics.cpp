@@ -149,7 +149,15 @@ struct Metrics::Impl {
           .Name("mladmin_store_search_index_behind_changes")
           .Help("Committed changes of documents that the full-text index has not taken yet (SQLite)")
           .Register(registry);
+  prometheus::Family<prometheus::Histogram>& event_delivery =
+      prometheus::BuildHistogram()
+          .Name("mladmin_event_delivery_seconds")
+          .Help(
+              "Time from a job event's publication to its write to a client's stream, per client and "
+              "event, by kind (status, progress: its coalescing turn included)")
+          .Register(registry);
   std::mutex render_mutex;  // a scrape brings the counters above up to the counts kept elsewhere
+  std::unordered_map<std::string, Gauges::Delays> delivery_rendered;  // by kind, under render_mutex
 
   prometheus::Family<prometheus::Counter>& ml_requests =
       prometheus::BuildCounter()
@@ -331,6 +339,18 @@ std::string Metrics::render(const Gauges& gauges) {
       counts.insert(counts.end(),
                     {{&impl_->index_passes, static_cast<double>(gauges.search_index_passes)},
                      {&impl_->index_documents, static_cast<double>(gauges.search_index_documents)}});
+    }
+    for (const auto& now : gauges.event_delivery) {
+      // The hub counts; each scrape adds what it counted since the last one.
+      auto& before = impl_->delivery_rendered[now.kind];
+      before.buckets.resize(now.buckets.size());
+      std::vector<double> added(now.buckets.size());
+      for (std::size_t i = 0; i < now.buckets.size(); ++i) {
+        added[i] = static_cast<double>(now.buckets[i] - std::min(now.buckets[i], before.buckets[i]));
+      }
+      impl_->event_delivery.Add({{"kind", now.kind}}, gauges.event_delivery_bounds)
+          .ObserveMultiple(added, std::max(0.0, now.sum_seconds - before.sum_seconds));
+      before = now;
     }
     for (auto [family, now] : counts) {
       auto& counter = family->Add({});

@@ -34,6 +34,15 @@ struct Gauges {
   std::uint64_t search_index_passes = 0;
   std::uint64_t search_index_documents = 0;
   std::int64_t search_index_behind = 0;
+  /// The event hub's delivery delays (events::DeliveryDelays), one histogram per kind of event
+  /// ("status", "progress"), exposed as mladmin_event_delivery_seconds{kind}.
+  struct Delays {
+    std::string kind;
+    std::vector<std::uint64_t> buckets;  ///< per bucket, not cumulative: one more than the bounds
+    double sum_seconds = 0;
+  };
+  std::vector<double> event_delivery_bounds;  ///< the buckets' upper bounds, seconds
+  std::vector<Delays> event_delivery;
 };
 
 /// The process's Prometheus metrics (prometheus-cpp's registry behind a narrow interface, so

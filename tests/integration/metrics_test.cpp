@@ -1,6 +1,7 @@
 // GET /metrics over real HTTP (docs/openapi.yaml; issue 3 "/metrics in Prometheus text"): jobs by status,
 // item totals by outcome, the job duration histogram, connected event clients and HTTP requests
-// by route and status, public by default and behind a token when configured.
+// by route and status, the event streams' delivery delays, public by default and behind a token
+// when configured.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -151,6 +152,44 @@ TEST_F(MetricsTest, ConnectedEventClientsComeAndGo) {
   domain::eventually([&] { return (clients = metric_sample(scrape(), "mladmin_event_clients")) == 0.0; },
                      10s);
   EXPECT_EQ(clients, 0.0);
+}
+
+// How long each job event waited in the server before its write to a stream (docs/jobs.md, "How
+// fast events arrive"): one observation per event and client, by kind.
+TEST_F(MetricsTest, EveryEventWrittenToAStreamCountsItsWaitByKind) {
+  seed_journal_entries(server().database_url(), server().ml_admin().id, 200, "ok-");
+  SseClient a(server().port(), server().ml_admin().token);
+  SseClient b(server().port(), server().ml_admin().token);
+  ASSERT_EQ(a.status(), 200);
+  ASSERT_EQ(b.status(), 200);
+  // Started by a plain POST: the fixture's start_job would open a stream of its own.
+  const auto started = HttpClient(server().port()).post(kJournalSync, "{}", server().ml_admin().token);
+  ASSERT_EQ(started.status, 202) << started.body;
+  const std::string id(boost::json::parse(started.body).at("id").as_string());
+  double status_events = 0;
+  double progress_events = 0;
+  for (auto* client : {&a, &b}) {
+    ASSERT_TRUE(client->wait_for([&](const auto& events) {
+      const auto mine = job_events(events, id);
+      return !mine.empty() && mine.back().at("status").as_string() == "completed";
+    }));
+    std::string last;
+    for (const auto& event : job_events(client->events(), id)) {
+      const std::string status(event.at("status").as_string());
+      (status == last ? progress_events : status_events) += 1;
+      last = status;
+    }
+  }
+  EXPECT_EQ(status_events, 6.0);  // queued, running, completed: to each of the two streams
+
+  const auto text = scrape();
+  EXPECT_NE(text.find("# TYPE mladmin_event_delivery_seconds histogram"), std::string::npos) << text;
+  EXPECT_EQ(metric_sample(text, R"(mladmin_event_delivery_seconds_count{kind="status"})"), status_events)
+      << text;
+  EXPECT_EQ(metric_sample(text, R"(mladmin_event_delivery_seconds_bucket{kind="status",le="+Inf"})"),
+            status_events);
+  EXPECT_GT(metric_sample(text, R"(mladmin_event_delivery_seconds_sum{kind="status"})").value_or(0), 0.0);
+  EXPECT_EQ(metric_sample(text, R"(mladmin_event_delivery_seconds_count{kind="progress"})"), progress_events);
 }
 
 TEST(MetricsAccessTest, NotPublicNeedsAnMlAdminToken) {
