@@ -19,9 +19,10 @@ struct CheckpointOptions {
   /// Room kept aside in the file `<database>-reserve` for the write that records a failure when
   /// the disk fills up (release_reserve()); 0: none.
   std::int64_t reserve_bytes = 1LL << 20;
-  /// A pass is also started as soon as the writer's commits have added this many WAL frames
-  /// (4 KiB pages) since the last nudge (SqliteStore, after its commits), so that the checkpointer
-  /// follows a busy writer closely; 0: every `interval` only.
+  /// A pass is also started as soon as the writer's commits have added this many 4 KiB pages'
+  /// worth of WAL frames since the last nudge (SqliteStore, after its commits; a quarter as many
+  /// frames of 16 KiB), so that the checkpointer follows a busy writer closely; 0: every
+  /// `interval` only.
   std::int64_t nudge_frames = 1024;
   /// When the writer's WAL holds more than this, the writer itself runs a RESTART checkpoint
   /// before its next transaction (copying what the checkpointer has not copied yet, about one

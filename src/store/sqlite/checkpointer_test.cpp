@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "domain/testing/eventually.hpp"
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/sqlite/temp_store_test_fixture.hpp"
 
@@ -167,7 +168,13 @@ TEST_F(CheckpointerTest, TheWritersOwnCheckpointsWriteTheWalFromItsStartAgain) {
   ASSERT_TRUE(activity.has_value());
   EXPECT_EQ(activity->writer_checkpoints, stats.writer_checkpoints);
   EXPECT_EQ(activity->restarts, stats.restarts);
-  EXPECT_EQ(activity->wal_bytes, stats.frames * (4096 + 24));
+  const std::int64_t page = [&] {
+    Connection c(db());
+    auto st = c.prepare("PRAGMA page_size");
+    return st.step() ? st.int64(0) : 0;
+  }();
+  EXPECT_EQ(page, 16384);  // what a new store's files get (connection.cpp)
+  EXPECT_EQ(activity->wal_bytes, stats.frames * (page + 24));
   EXPECT_GT(activity->writer_checkpoint_seconds, 0.0);
   EXPECT_EQ(activity->truncations, 0U);
 

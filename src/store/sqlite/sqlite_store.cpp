@@ -1152,7 +1152,8 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
   frame_bytes_ = page + 24;
   restart_frames_ =
       checkpoints.restart_bytes > 0 ? std::max<std::int64_t>(1, checkpoints.restart_bytes / (page + 24)) : 0;
-  nudge_frames_ = checkpoints.nudge_frames;
+  nudge_frames_ =
+      checkpoints.nudge_frames > 0 ? std::max<std::int64_t>(1, checkpoints.nudge_frames * 4096 / page) : 0;
   restart_wait_ = checkpoints.restart_wait;
   indexer_ = std::make_unique<SearchIndexer>(path_, checkpoints.interval);
   checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints);
