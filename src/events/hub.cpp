@@ -115,7 +115,7 @@ void Subscription::append_frame(std::string& out, const Event& event) {
   out += *event.frame;
 }
 
-void Subscription::add_frame(Chunk& chunk, const std::shared_ptr<const Event>& event) {
+void Subscription::add_frame(Chunk& chunk, const std::shared_ptr<const Event>& event, Clock::time_point now) {
   // As append_frame, but the bytes are the event's own, shared with every other client rather than
   // copied (docs/benchmarks.md, "Event fan-out"); the id line shares the event's ownership.
   if (event->id > last_id_sent_) {
@@ -123,6 +123,7 @@ void Subscription::add_frame(Chunk& chunk, const std::shared_ptr<const Event>& e
     last_id_sent_ = event->id;
   }
   chunk.shared.push_back(event->frame);
+  hub_.observe_delay(event->status_change, now - event->at);
 }
 
 http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
@@ -136,8 +137,7 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
   }
   chunk.shared.reserve(2 * ready_.size());
   for (const auto& event : ready_) {
-    add_frame(chunk, event);
-    hub_.observe_delay(event->status_change, now - event->at);
+    add_frame(chunk, event, now);
   }
   ready_.clear();
   auto next = expires_;
@@ -154,8 +154,7 @@ http::BodyStream::Chunk Subscription::pull(Clock::time_point now) {
     }
     std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
     for (const auto& event : due) {
-      add_frame(chunk, event);
-      hub_.observe_delay(event->status_change, now - event->at);
+      add_frame(chunk, event, now);
       last_sent_[event->job_id] = now;
     }
   }

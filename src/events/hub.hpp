@@ -96,7 +96,8 @@ class Subscription final : public http::BodyStream, public std::enable_shared_fr
     Clock::time_point due;
   };
   void append_frame(std::string& out, const Event& event);
-  void add_frame(Chunk& chunk, const std::shared_ptr<const Event>& event);
+  /// Adds the event's shared frame (and id line) to `chunk`, and counts its wait at `now`.
+  void add_frame(Chunk& chunk, const std::shared_ptr<const Event>& event, Clock::time_point now);
 
   Hub& hub_;
   const Viewer viewer_;

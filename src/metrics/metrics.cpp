@@ -157,7 +157,6 @@ struct Metrics::Impl {
               "event, by kind (status, progress: its coalescing turn included)")
           .Register(registry);
   std::mutex render_mutex;  // a scrape brings the counters above up to the counts kept elsewhere
-  std::unordered_map<std::string, Gauges::Delays> delivery_rendered;  // by kind, under render_mutex
 
   prometheus::Family<prometheus::Counter>& ml_requests =
       prometheus::BuildCounter()
@@ -341,16 +340,16 @@ std::string Metrics::render(const Gauges& gauges) {
                      {&impl_->index_documents, static_cast<double>(gauges.search_index_documents)}});
     }
     for (const auto& now : gauges.event_delivery) {
-      // The hub counts; each scrape adds what it counted since the last one.
-      auto& before = impl_->delivery_rendered[now.kind];
-      before.buckets.resize(now.buckets.size());
+      // The hub counts; as with the counters, each scrape adds what the histogram lacks.
+      auto& histogram = impl_->event_delivery.Add({{"kind", now.kind}}, gauges.event_delivery_bounds);
+      const auto shown = histogram.Collect().histogram;  // cumulative per bucket
       std::vector<double> added(now.buckets.size());
-      for (std::size_t i = 0; i < now.buckets.size(); ++i) {
-        added[i] = static_cast<double>(now.buckets[i] - std::min(now.buckets[i], before.buckets[i]));
+      for (std::size_t i = 0; i < now.buckets.size() && i < shown.bucket.size(); ++i) {
+        const auto previous = i == 0 ? std::uint64_t{0} : shown.bucket[i - 1].cumulative_count;
+        const auto had = shown.bucket[i].cumulative_count - previous;
+        added[i] = static_cast<double>(now.buckets[i] - std::min(now.buckets[i], had));
       }
-      impl_->event_delivery.Add({{"kind", now.kind}}, gauges.event_delivery_bounds)
-          .ObserveMultiple(added, std::max(0.0, now.sum_seconds - before.sum_seconds));
-      before = now;
+      histogram.ObserveMultiple(added, std::max(0.0, now.sum_seconds - shown.sample_sum));
     }
     for (auto [family, now] : counts) {
       auto& counter = family->Add({});
