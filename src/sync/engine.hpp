@@ -48,8 +48,10 @@ struct EngineOptions {
   /// With a sink, a job's batches sent and not yet committed, at most, per request it may have in
   /// flight ([ml_service] max_in_flight): answered batches wait for the committer without holding
   /// a request's place, and a crash re-sends at most sink_window × max_in_flight batches that the
-  /// service had acknowledged (docs/sync-engine.md, "deliver").
-  std::size_t sink_window = 4;
+  /// service had acknowledged (docs/sync-engine.md, "deliver"). The window also bounds how many
+  /// acknowledged slices one commit takes: 8 rather than 4 halves the transactions of a sync to a
+  /// service that answers at once (docs/benchmarks.md, "A wider sink window").
+  std::size_t sink_window = 8;
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
   /// A filtered bulk job's searches (its count at creation, each batch's search) stop after this
   /// long: the creation answers 503 query_timeout, a running job fails ([search] bulk_deadline_ms).

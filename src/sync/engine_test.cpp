@@ -1299,11 +1299,13 @@ TEST_F(EngineSinkTest, ARejectedItemIsOfferedAgainByTheNextSyncsUntilTheServiceT
 
 // Issue 14: "a crash re-sends at most the batches in flight". While the worker is held before
 // its next commit, the service has acknowledged at most the window's batches (sink_window 4 ×
-// max_in_flight 3 × 64 items here) that the store does not hold yet: what a crash at that moment
-// would send again. The answered batches do not hold the requests' places: the preparer goes on
-// sending past max_in_flight while the committer is held, never more than 3 requests at once.
+// max_in_flight 3 × 64 items here; the default window is 8) that the store does not hold yet:
+// what a crash at that moment would send again. The answered batches do not hold the requests'
+// places: the preparer goes on sending past max_in_flight while the committer is held, never
+// more than 3 requests at once.
 TEST_F(EngineSinkTest, AtMostTheWindowOfBatchesIsAcknowledgedAndNotCommitted) {
   const auto ids = seed(1000);
+  options_.sink_window = 4;
   auto& engine = start_with_sink();
   gate_.arm();
   const auto job = engine.start_sync(all_users());
