@@ -196,6 +196,9 @@ struct DocumentWrite {
   domain::TimestampMs synced_at = 0;
   std::string job_id;
   domain::TimestampMs source_created_at = 0;  ///< the source record's createdAt
+  /// A hint: the record had a document when this write was prepared. The store checks either
+  /// way; a right hint saves it a lookup (an insert tried first, or the old state read ahead).
+  bool existed = false;
 };
 
 /// A document of the embedded store (docs/jobs.md).

@@ -64,7 +64,7 @@ BulkItemResult resync_one(const store::Document& doc, const std::optional<Record
   const auto shaped = shape(*record);
   writes.upsert(store::DocumentWrite{ids.next(), record->user_id, doc.source_type, record->id, shaped.title,
                                      shaped.text, shaped.metadata, shaped.hash(), clock.now_ms(), job_id,
-                                     record->created_at});
+                                     record->created_at, /*existed=*/true});
   return {doc.id, BulkItemStatus::resynced, ""};
 }
 

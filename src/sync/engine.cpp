@@ -280,6 +280,7 @@ class SyncSource {
         ++s.skipped;
         continue;
       }
+      const bool existed = it != hashes.end();
       Item item;
       item.kind = same ? Item::Kind::same : Item::Kind::write;
       item.doc = store::DocumentWrite{ids_.next(),
@@ -292,7 +293,8 @@ class SyncSource {
                                       std::move(hash),
                                       now,
                                       job_id_,
-                                      record.created_at};
+                                      record.created_at,
+                                      existed};
       item.updated_at = record.updated_at;
       item.change_seq = record.change_seq;
       s.items.push_back(std::move(item));

@@ -69,5 +69,38 @@ TEST_F(DocumentWritesTest, ARecordRemovedAndWrittenInOneBatchEndsWritten) {
   EXPECT_EQ(matching("second"), (std::set<std::string>{"e1"}));
 }
 
+// One apply may hold several writes of one record (a group of slices commits together): a
+// record that had a document and one that had none, each written twice. Each ends with its last
+// text, in the documents and in the index (neither older text is found), the one that was there
+// counts two new versions, and the stats count each document once.
+TEST_F(DocumentWritesTest, SeveralWritesOfOneRecordInOneApplyEndWithTheLast) {
+  DocumentWrites writes;
+  writes.upsert(doc("e1", SourceType::journal_entries, "walked by the river"));
+  apply(writes);
+  writes.upsert(doc("e1", SourceType::journal_entries, "stayed home"));
+  writes.upsert(doc("e2", SourceType::journal_entries, "first draft"));
+  writes.upsert(doc("e1", SourceType::journal_entries, "went to the mountains"));
+  writes.upsert(doc("e2", SourceType::journal_entries, "final words"));
+  apply(writes);
+  EXPECT_EQ(count(), 2);
+  EXPECT_TRUE(matching("river").empty());
+  EXPECT_TRUE(matching("home").empty());
+  EXPECT_TRUE(matching("draft").empty());
+  EXPECT_EQ(matching("mountains"), (std::set<std::string>{"e1"}));
+  EXPECT_EQ(matching("words"), (std::set<std::string>{"e2"}));
+  const auto e1 = store_->read_value([](Reader& r) { return r.find_document("doc-e1"); });
+  ASSERT_TRUE(e1.has_value());
+  EXPECT_EQ(e1->text, "went to the mountains");
+  EXPECT_EQ(e1->version, 3);
+  const auto e2 = store_->read_value([](Reader& r) { return r.find_document("doc-e2"); });
+  ASSERT_TRUE(e2.has_value());
+  EXPECT_EQ(e2->text, "final words");
+  EXPECT_EQ(e2->version, 2);
+  const auto stats = store_->read_value([](Reader& r) { return r.read_stats(StatsQuery{}); });
+  EXPECT_EQ(stats.documents.journal_entries, 2);
+  ASSERT_EQ(stats.top_users.size(), 1u);
+  EXPECT_EQ(stats.top_users[0].documents.journal_entries, 2);
+}
+
 }  // namespace
 }  // namespace mladmin::store::sqlite

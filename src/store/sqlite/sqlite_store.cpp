@@ -803,80 +803,139 @@ class Ops final : public Writer {
     if (docs.empty()) {
       return;
     }
-    boost::json::array ids;
-    for (const auto& d : docs) {
-      ids.emplace_back(d.source_id);
-    }
-    // One look at which of these documents exist, where, and with what title and text: the stats
-    // counters count the others as new, and the search indexer takes those whose title or text
-    // changes out of the index with the words it indexed (a contentless index needs them).
-    std::unordered_map<std::string, std::int64_t> rowid_of;
-    std::unordered_map<std::string, std::pair<std::string, std::string>> indexed_text;
+    // A document that was there before this call is updated by its rowid once the title and text
+    // it was indexed with are read (the search indexer takes those whose title or text changes
+    // out of the index with the words it indexed: a contentless index needs them); any other is
+    // inserted, and counted new by the stats counters. Those the preparer saw (`existed`) are
+    // read ahead in one statement; the others are inserted at once, an insert that finds its
+    // source record's document there reading it then: a sync that writes new documents probes
+    // the (source_type, source_id) index once per document, in the INSERT itself
+    // (docs/benchmarks.md, "One probe per new document").
+    const std::string_view type_name = domain::to_string(type);
+    struct Known {
+      std::int64_t rowid = 0;
+      std::string title;  ///< what the index holds of it (when `indexed`)
+      std::string text;
+      bool indexed = false;                 ///< there before this call
+      const DocumentWrite* last = nullptr;  ///< what it holds at the end of this call
+    };
+    std::unordered_map<std::string_view, Known> known;  // keys: the source ids in `docs`
+    std::vector<std::string_view> order;                // those there before this call, as first met
+    // Fills the entry of `source_id` (one of `docs`) with the row a query stepped on: rowid, title,
+    // text.
+    const auto found = [&](std::string_view source_id, const Statement& st) {
+      Known& k = known[source_id];
+      k.rowid = st.int64(0);
+      k.title = st.text(1);
+      k.text = st.text(2);
+      k.indexed = true;
+    };
     {
-      auto find = c_.prepare(
-          "SELECT source_id, rowid, title, text FROM documents WHERE source_type = ?1 AND source_id IN "
-          "(SELECT value FROM json_each(?2))");
-      const std::string ids_json = boost::json::serialize(ids);
-      find.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
-      while (find.step()) {
-        rowid_of.emplace(find.text(0), find.int64(1));
-        indexed_text.emplace(find.text(0), std::pair(find.text(2), find.text(3)));
+      boost::json::array ids;
+      for (const auto& d : docs) {
+        if (d.existed && known.try_emplace(d.source_id).second) {
+          ids.emplace_back(d.source_id);
+        }
+      }
+      if (!ids.empty()) {
+        auto find = c_.prepare(
+            "SELECT rowid, title, text, source_id FROM documents WHERE source_type = ?1 AND source_id IN "
+            "(SELECT value FROM json_each(?2))");
+        const std::string ids_json = boost::json::serialize(ids);
+        find.bind(1, type_name).bind(2, std::string_view(ids_json));
+        while (find.step()) {
+          found(known.find(find.text(3))->first, find);
+        }
+        std::erase_if(known, [](const auto& e) { return !e.second.indexed; });  // gone since
       }
     }
     DocumentCountDeltas added;    // stats counters
     boost::json::array inserted;  // the rows this call added (for the index)
-    inserted.reserve(docs.size());
-    auto st = c_.prepare(
+    auto insert = c_.prepare(
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
         "synced_at, version, job_id, source_created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
-        "ON CONFLICT (source_type, source_id) DO UPDATE SET user_id = excluded.user_id, title = "
-        "excluded.title, "
-        "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
-        "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id, "
-        "source_created_at = excluded.source_created_at");
+        "ON CONFLICT (source_type, source_id) DO NOTHING");
+    auto find_one =
+        c_.prepare("SELECT rowid, title, text FROM documents WHERE source_type = ?1 AND source_id = ?2");
+    auto update = c_.prepare(
+        "UPDATE documents SET user_id = ?1, title = ?2, text = ?3, metadata = ?4, content_hash = ?5, "
+        "synced_at = ?6, version = version + 1, job_id = ?7, source_created_at = ?8 WHERE rowid = ?9");
     for (const auto& d : docs) {
-      // Bound without copies: `docs` outlives the statement's use (released at the end of this call).
-      st.bind_static(1, d.id)
-          .bind_static(2, d.user_id)
-          .bind(3, domain::to_string(type))
-          .bind_static(4, d.source_id)
-          .bind_static(5, d.title)
-          .bind_static(6, d.text)
-          .bind_static(7, d.metadata_json)
-          .bind_static(8, d.content_hash)
-          .bind(9, d.synced_at)
-          .bind(11, d.source_created_at);
-      if (d.job_id.empty()) {
-        st.bind_null(10);  // written outside any job (a synchronous bulk resync)
-      } else {
-        st.bind_static(10, d.job_id);
+      auto it = known.find(d.source_id);
+      if (it == known.end()) {
+        // Bound without copies: `docs` outlives the statements' use (released at the end of this
+        // call).
+        insert.bind_static(1, d.id)
+            .bind_static(2, d.user_id)
+            .bind(3, type_name)
+            .bind_static(4, d.source_id)
+            .bind_static(5, d.title)
+            .bind_static(6, d.text)
+            .bind_static(7, d.metadata_json)
+            .bind_static(8, d.content_hash)
+            .bind(9, d.synced_at)
+            .bind(11, d.source_created_at);
+        bind_job_id(insert, 10, d.job_id);
+        const bool added_row = insert.exec() > 0;
+        insert.reset();
+        if (added_row) {
+          // Not asked with RETURNING: that made a 200,000-item full sync ~60 % slower
+          // (docs/benchmarks.md).
+          Known& k = known[d.source_id];
+          k.rowid = sqlite3_last_insert_rowid(c_.handle());
+          k.last = &d;
+          inserted.emplace_back(k.rowid);
+          ++added[d.user_id];
+          continue;
+        }
+        // There, though the preparer did not see it (written since, by another job).
+        find_one.bind(1, type_name).bind_static(2, d.source_id);
+        if (!find_one.step()) {
+          throw std::logic_error("a document that conflicted on its source record is not there");
+        }
+        found(d.source_id, find_one);
+        find_one.reset();
+        it = known.find(d.source_id);
       }
-      st.exec();
-      st.reset();
-      if (auto [it, is_new] = rowid_of.try_emplace(d.source_id, 0); is_new) {
-        // Not there before this call: this statement inserted it (an update keeps its rowid). Not
-        // asked with RETURNING: that made a 200,000-item full sync ~60 % slower (docs/benchmarks.md).
-        it->second = sqlite3_last_insert_rowid(c_.handle());
-        inserted.emplace_back(it->second);
-        ++added[d.user_id];
+      Known& k = it->second;
+      if (k.indexed && k.last == nullptr) {
+        order.push_back(it->first);
       }
+      k.last = &d;
+      update.bind_static(1, d.user_id)
+          .bind_static(2, d.title)
+          .bind_static(3, d.text)
+          .bind_static(4, d.metadata_json)
+          .bind_static(5, d.content_hash)
+          .bind(6, d.synced_at)
+          .bind(8, d.source_created_at)
+          .bind(9, k.rowid);
+      bind_job_id(update, 7, d.job_id);
+      update.exec();
+      update.reset();
     }
     apply_document_counts(c_, type, added);
     // The rows that were there and whose title or text is not the same now (a document's last
     // write in `docs` is what it holds): a change of the metadata alone leaves the index as it is.
-    std::unordered_map<std::string_view, const DocumentWrite*> last;
-    for (const auto& d : docs) {
-      last[d.source_id] = &d;
-    }
     boost::json::array removed;
-    for (auto& [sid, text] : indexed_text) {
-      const DocumentWrite& now = *last.at(sid);
-      if (now.title != text.first || now.text != text.second) {
-        removed.push_back(boost::json::array{rowid_of.at(sid), boost::json::string(std::move(text.first)),
-                                             boost::json::string(std::move(text.second))});
+    for (const auto sid : order) {
+      Known& k = known.at(sid);
+      if (k.last->title != k.title || k.last->text != k.text) {
+        removed.push_back(boost::json::array{k.rowid, boost::json::string(std::move(k.title)),
+                                             boost::json::string(std::move(k.text))});
       }
     }
     record_index_changes(inserted, removed);
+  }
+
+  /// Binds a document's job id: NULL for a document written outside any job (a synchronous bulk
+  /// resync).
+  static void bind_job_id(Statement& st, int index, const std::string& job_id) {
+    if (job_id.empty()) {
+      st.bind_null(index);
+    } else {
+      st.bind_static(index, job_id);
+    }
   }
 
   std::int64_t delete_documents(domain::SourceType type,
