@@ -404,6 +404,11 @@ class Writer : public Reader {
   /// commit (a job's commits, which may be shared by several jobs: each job's worker waits after
   /// its last commit, Store::wait_for_search_index).
   virtual void defer_search_index() = 0;
+  /// Writes what this transaction changed so far to the store's log ahead of its commit, so that
+  /// the commit itself has little left to write (a sync's commit calls it after the documents,
+  /// before it stamps the job's updatedAt: the stamp is then within a few pages of the commit,
+  /// docs/performance.md, "The commit's time"). Changes nothing that readers see.
+  virtual void flush_pages() = 0;
 
   /// Inserts a new job; false (nothing written) when an active job holds its scope key.
   virtual bool insert_job(const domain::Job& job) = 0;

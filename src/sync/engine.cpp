@@ -580,6 +580,7 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
         }
       }
       writes.apply(w);  // once for every job: one full-text index update, one stats update
+      w.flush_pages();  // the documents' pages before the jobs' updatedAt (the commit's time)
       for (auto* r : taken) {
         r->finish(w);
       }
@@ -621,6 +622,7 @@ void Engine::commit_alone(CommitRequest& request) {
     store::DocumentWrites writes;
     request.part(w, writes, false);
     writes.apply(w);  // once for the request's slices: one full-text index update, one stats update
+    w.flush_pages();  // the documents' pages before the job's updatedAt (the commit's time)
     request.finish(w);
   });
   count_commit(1, request.slices, times_start);

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,46 @@ TEST_F(DocumentWritesTest, SeveralWritesOfOneRecordInOneApplyEndWithTheLast) {
   EXPECT_EQ(stats.documents.journal_entries, 2);
   ASSERT_EQ(stats.top_users.size(), 1u);
   EXPECT_EQ(stats.top_users[0].documents.journal_entries, 2);
+}
+
+// A sync's commit writes its pages to the WAL ahead of the COMMIT (Writer::flush_pages) so that
+// the job's updatedAt, stamped after, is the commit's time. The flush writes them (the WAL
+// grows inside the transaction), and they are not committed: a reader does not see them, and a
+// transaction that fails after the flush leaves nothing.
+TEST_F(DocumentWritesTest, PagesFlushedBeforeTheCommitAreNeitherSeenNorKeptWhenItFails) {
+  const auto wal = dir_ / "t.db-wal";
+  const auto wal_size = [&] {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(wal, ec);
+    return ec ? std::uintmax_t{0} : size;
+  };
+  std::int64_t seen_inside = -1;
+  std::uintmax_t before_flush = 0;
+  std::uintmax_t after_flush = 0;
+  EXPECT_THROW(store_->write([&](Writer& w) {
+    DocumentWrites writes;
+    for (int i = 0; i < 4000; ++i) {  // ~4 MB: more than the WAL the migrations left
+      writes.upsert(doc("e" + std::to_string(i), SourceType::journal_entries, std::string(1000, 'x')));
+    }
+    writes.apply(w);
+    before_flush = wal_size();
+    w.flush_pages();
+    after_flush = wal_size();
+    seen_inside = count();  // another connection, during the transaction
+    throw std::runtime_error("the commit fails after the flush");
+  }),
+               std::runtime_error);
+  EXPECT_GT(after_flush, before_flush + 2'000'000) << "the transaction's pages were written by the flush";
+  EXPECT_EQ(seen_inside, 0);
+  EXPECT_EQ(count(), 0);
+  DocumentWrites writes;
+  writes.upsert(doc("e1", SourceType::journal_entries, "kept"));
+  store_->write([&](Writer& w) {
+    writes.apply(w);
+    w.flush_pages();
+  });
+  EXPECT_EQ(count(), 1);
+  EXPECT_EQ(matching("kept"), (std::set<std::string>{"e1"}));
 }
 
 }  // namespace

@@ -1047,6 +1047,14 @@ class Ops final : public Writer {
     }
   }
 
+  void flush_pages() override {
+    // The dirty pages of the open transaction go to the WAL as frames without the commit mark:
+    // readers do not see them until the COMMIT, which then appends the pages changed since.
+    if (const int rc = sqlite3_db_cacheflush(c_.handle()); rc != SQLITE_OK) {
+      throw std::runtime_error(std::string("flushing the transaction's pages: ") + sqlite3_errstr(rc));
+    }
+  }
+
   void set_watermark(std::string_view key, std::int64_t seq) override {
     auto st = c_.prepare(
         "INSERT INTO sync_watermarks (scope_key, seq) VALUES (?, ?) ON CONFLICT (scope_key) DO UPDATE SET "
