@@ -194,6 +194,12 @@ void Connection::exec(const std::string& sql) {
   }
 }
 
+void Connection::flush_cache() {
+  if (const int rc = sqlite3_db_cacheflush(db_); rc != SQLITE_OK) {
+    fail(db_, rc, "flushing the transaction's pages");
+  }
+}
+
 Statement Connection::prepare(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {

@@ -68,6 +68,9 @@ class Connection final {
   Statement prepare(const std::string& sql);
   /// Rows changed by the last statement.
   int changes() const;
+  /// Writes the open transaction's dirty pages to the WAL without committing them
+  /// (sqlite3_db_cacheflush); a full disk throws StorageFull, as any write does.
+  void flush_cache();
 
   sqlite3* handle() { return db_; }
 

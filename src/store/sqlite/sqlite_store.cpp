@@ -1049,10 +1049,9 @@ class Ops final : public Writer {
 
   void flush_pages() override {
     // The dirty pages of the open transaction go to the WAL as frames without the commit mark:
-    // readers do not see them until the COMMIT, which then appends the pages changed since.
-    if (const int rc = sqlite3_db_cacheflush(c_.handle()); rc != SQLITE_OK) {
-      throw std::runtime_error(std::string("flushing the transaction's pages: ") + sqlite3_errstr(rc));
-    }
+    // readers do not see them until the COMMIT, which then appends the pages changed since. A
+    // full disk here fails the transaction as it would at the COMMIT (StorageFull).
+    c_.flush_cache();
   }
 
   void set_watermark(std::string_view key, std::int64_t seq) override {
