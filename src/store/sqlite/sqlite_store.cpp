@@ -857,25 +857,14 @@ class Ops final : public Writer {
         "ON CONFLICT (source_type, source_id) DO NOTHING");
     auto find_one =
         c_.prepare("SELECT rowid, title, text FROM documents WHERE source_type = ?1 AND source_id = ?2");
+    // Numbered as the INSERT's parameters (bind_document binds both; ?1, ?3 and ?4 go unused here).
     auto update = c_.prepare(
-        "UPDATE documents SET user_id = ?1, title = ?2, text = ?3, metadata = ?4, content_hash = ?5, "
-        "synced_at = ?6, version = version + 1, job_id = ?7, source_created_at = ?8 WHERE rowid = ?9");
+        "UPDATE documents SET user_id = ?2, title = ?5, text = ?6, metadata = ?7, content_hash = ?8, "
+        "synced_at = ?9, version = version + 1, job_id = ?10, source_created_at = ?11 WHERE rowid = ?12");
     for (const auto& d : docs) {
       auto it = known.find(d.source_id);
       if (it == known.end()) {
-        // Bound without copies: `docs` outlives the statements' use (released at the end of this
-        // call).
-        insert.bind_static(1, d.id)
-            .bind_static(2, d.user_id)
-            .bind(3, type_name)
-            .bind_static(4, d.source_id)
-            .bind_static(5, d.title)
-            .bind_static(6, d.text)
-            .bind_static(7, d.metadata_json)
-            .bind_static(8, d.content_hash)
-            .bind(9, d.synced_at)
-            .bind(11, d.source_created_at);
-        bind_job_id(insert, 10, d.job_id);
+        bind_document(insert, d, type_name);
         const bool added_row = insert.exec() > 0;
         insert.reset();
         if (added_row) {
@@ -902,15 +891,8 @@ class Ops final : public Writer {
         order.push_back(it->first);
       }
       k.last = &d;
-      update.bind_static(1, d.user_id)
-          .bind_static(2, d.title)
-          .bind_static(3, d.text)
-          .bind_static(4, d.metadata_json)
-          .bind_static(5, d.content_hash)
-          .bind(6, d.synced_at)
-          .bind(8, d.source_created_at)
-          .bind(9, k.rowid);
-      bind_job_id(update, 7, d.job_id);
+      bind_document(update, d, type_name);
+      update.bind(12, k.rowid);
       update.exec();
       update.reset();
     }
@@ -928,13 +910,24 @@ class Ops final : public Writer {
     record_index_changes(inserted, removed);
   }
 
-  /// Binds a document's job id: NULL for a document written outside any job (a synchronous bulk
-  /// resync).
-  static void bind_job_id(Statement& st, int index, const std::string& job_id) {
-    if (job_id.empty()) {
-      st.bind_null(index);
+  /// Binds a document's columns as upsert_documents' INSERT numbers them (?1 id … ?11
+  /// source_created_at), without copies: `d` outlives the statement's use. Its job id is NULL for
+  /// a document written outside any job (a synchronous bulk resync).
+  static void bind_document(Statement& st, const DocumentWrite& d, std::string_view type_name) {
+    st.bind_static(1, d.id)
+        .bind_static(2, d.user_id)
+        .bind(3, type_name)
+        .bind_static(4, d.source_id)
+        .bind_static(5, d.title)
+        .bind_static(6, d.text)
+        .bind_static(7, d.metadata_json)
+        .bind_static(8, d.content_hash)
+        .bind(9, d.synced_at)
+        .bind(11, d.source_created_at);
+    if (d.job_id.empty()) {
+      st.bind_null(10);
     } else {
-      st.bind_static(index, job_id);
+      st.bind_static(10, d.job_id);
     }
   }
 
