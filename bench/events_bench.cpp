@@ -10,7 +10,8 @@
 //       status change → received: POST → `queued`, POST pause → `paused`, POST resume → `running`,
 //                                  job `updatedAt` → first `running`, `endTime` → `completed`;
 //       progress: receipt − the event's `updatedAt` (set just before its batch's transaction
-//                 commits; 50 ms coalescing included);
+//                 commits; 50 ms coalescing included); and per progress event, its first receipt
+//                 (updatedAt → the first client's) and the first client's receipt → the last's;
 //       fan-out: per status change, the first client's receipt → the last client's;
 //     and, with --pid, the CPU the server and the bench used and how long the server's threads
 //     waited for a CPU, and the server's I/O thread CPU per job event (user and system) and job
@@ -500,7 +501,8 @@ struct Client {
   std::map<std::pair<std::string, std::string>, int> status_count;
   std::vector<StatusSeen> statuses;
   std::vector<double> progress;  ///< receipt − updatedAt of each progress event, ms
-  std::FILE* dump = nullptr;     ///< every job event, when asked for
+  std::vector<std::pair<std::string, double>> progress_at;  ///< each progress event's job#updatedAt, receipt
+  std::FILE* dump = nullptr;                                ///< every job event, when asked for
   std::size_t job_events = 0;
   std::size_t job_bytes = 0;
   bool ended = false;
@@ -562,6 +564,7 @@ void on_frame(Client& c, Board& board, std::string_view event, std::string_view 
     board.note(seen_key(id, last, nth));
   } else if (updated) {
     c.progress.push_back(received - *updated);
+    c.progress_at.emplace_back(id + "#" + std::to_string(static_cast<long long>(*updated)), received);
   }
 }
 
@@ -954,6 +957,8 @@ int run_latency(const Options& o) {
   std::size_t long_progress_max = 0;
   std::size_t missing = 0;
   std::map<std::string, std::pair<double, double>> spread_of;  // status change → first, last receipt
+  std::map<std::string, std::pair<double, double>>
+      progress_spread_of;  // progress event → first, last receipt
   const std::size_t expected_status = 3 + 2 * static_cast<std::size_t>(pauses_done) + 3 * o.short_runs;
   for (const auto& c : clients) {
     job_events += c->job_events;
@@ -963,6 +968,11 @@ int run_latency(const Options& o) {
     long_progress_max = std::max(long_progress_max, c->progress.size());
     for (double x : c->progress) {
       progress.add(x);
+    }
+    for (const auto& [key, received] : c->progress_at) {
+      auto [it, fresh] = progress_spread_of.try_emplace(key, received, received);
+      it->second.first = std::min(it->second.first, received);
+      it->second.second = std::max(it->second.second, received);
     }
     if (c->statuses.size() < expected_status) {
       missing += expected_status - c->statuses.size();
@@ -1000,6 +1010,12 @@ int run_latency(const Options& o) {
     }
   }
   Stats spread;
+  Stats progress_first, progress_spread;  // per progress event: its first receipt, first → last
+  for (const auto& [key, range] : progress_spread_of) {
+    const double updated = std::atof(key.c_str() + key.rfind('#') + 1);
+    progress_first.add(range.first - updated);
+    progress_spread.add(range.second - range.first);
+  }
   for (const auto& [key, range] : spread_of) {
     spread.add(range.second - range.first);
   }
@@ -1060,6 +1076,10 @@ int run_latency(const Options& o) {
   std::printf("progress -> event received (receipt - updatedAt of the batch commit):\n");
   print_header();
   progress.print("progress events");
+  // Per event rather than per receipt: whether a late progress event was late for every client
+  // (its commit, its coalescing turn, the server's I/O thread) or for the last ones (the fan-out).
+  progress_first.print("progress per event: updatedAt -> 1st receipt");
+  progress_spread.print("progress per event: 1st -> last receipt");
   std::printf("fan-out: first client's receipt -> last client's, per status change:\n");
   print_header();
   spread.print("status changes");

@@ -68,7 +68,7 @@ void warn_if_database_readable(const std::string& database_url) {
 std::unique_ptr<store::Store> open_and_migrate(const Config& config) {
   warn_if_database_readable(config.database_url);
   auto store = store::open_store(config.database_url, config.server.handler_threads + 2,
-                                 store::StoreOptions{config.database_cache_mib});
+                                 store::StoreOptions{config.database_cache_mib, config.sync_nice});
   const int version = store->migrate();
   spdlog::info("msg=\"database ready\" url={} schema_version={}", config.database_url, version);
   return store;
@@ -180,6 +180,7 @@ int serve(const Config& configured, const std::function<void(const std::string& 
   }
   sync::EngineOptions engine_options;
   engine_options.workers = config.sync_workers;
+  engine_options.thread_nice = config.sync_nice;
   engine_options.bulk_search_deadline = config.search_bulk_deadline;
   sync::Engine engine(*store, clock, ids, engine_options, ml_sink.get());
   events::Hub hub(config.events);

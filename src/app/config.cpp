@@ -139,6 +139,8 @@ void load_config_file(const std::string& path, Config& c) {
         if (!kLevels.contains(c.log_level)) {
           bad(path, key, "must be one of trace, debug, info, warn, error, off");
         }
+      } else if (key == "sync.nice") {
+        c.sync_nice = static_cast<int>(integer(v, path, key, 0, 19));
       } else if (key == "sync.workers") {
         c.sync_workers = static_cast<std::size_t>(integer(v, path, key, 1, 256));
       } else if (key == "sync.view_jobs") {

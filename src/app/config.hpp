@@ -28,6 +28,10 @@ struct Config {
   auth::LoginRateLimiter::Limits login_limits;
   std::string log_level = "info";
   std::size_t sync_workers = 4;
+  /// [sync] nice: the nice value of the sync's threads and the store's background threads, so
+  /// that requests and event delivery get a core first (docs/performance.md, "The sync yields the
+  /// cores"); 0: the process's own
+  int sync_nice = 10;
   events::HubOptions events;
   bool metrics_public = true;   ///< [metrics] public: false requires an ml_admin or admin token
   int job_retention_days = 90;  ///< finished jobs older than this are deleted; 0 keeps them forever

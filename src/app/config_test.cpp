@@ -97,6 +97,22 @@ TEST_F(ConfigFileTest, WriterCacheDefaultsTo64MibAndAbsurdSizesAreRefusedByName)
   }
 }
 
+TEST_F(ConfigFileTest, SyncNiceDefaultsTo10ZeroTurnsItOffAndOtherValuesAreRefusedByName) {
+  EXPECT_EQ(Config{}.sync_nice, 10);
+  Config c;
+  load_config_file(write("[sync]\nnice = 0\n"), c);
+  EXPECT_EQ(c.sync_nice, 0);
+  load_config_file(write("[sync]\nnice = 19\n"), c);
+  EXPECT_EQ(c.sync_nice, 19);
+  for (const char* bad : {"nice = -1", "nice = 20", "nice = \"10\"", "nice = 2.5"}) {
+    std::string text = "[sync]\n";
+    text += bad;
+    text += '\n';
+    const auto error = load_error(write(text));
+    EXPECT_NE(error.find("sync.nice"), std::string::npos) << bad << ": " << error;
+  }
+}
+
 TEST_F(ConfigFileTest, UnknownKeyIsRefusedByName) {
   EXPECT_NE(load_error(write("[server]\nlisten_port = 1\n")).find("server.listen_port"), std::string::npos);
   EXPECT_NE(load_error(write("[servre]\n")).find("unknown section"), std::string::npos);

@@ -13,6 +13,10 @@ struct StoreOptions {
   /// The page cache of the connection every write goes through, in MiB ([database] cache_mib;
   /// docs/performance.md, "The writer's page cache"). SQLite's default is 2 MiB.
   std::size_t writer_cache_mib = 64;
+  /// The nice value of the store's background threads, its WAL checkpointer and its search
+  /// indexer (1-19; 0: the process's own), as sync::EngineOptions::thread_nice is the sync's
+  /// ([sync] nice; docs/performance.md, "The sync yields the cores").
+  int background_nice = 0;
 };
 
 /// open_store (store/store.hpp) with these options.

@@ -16,6 +16,7 @@
 #include "store/errors.hpp"
 #include "sync/bulk.hpp"
 #include "sync/shape.hpp"
+#include "util/thread_priority.hpp"
 
 namespace mladmin::sync {
 
@@ -691,7 +692,11 @@ class Engine::Pipeline {
       Sharing(const Sharing&) = delete;
       Sharing& operator=(const Sharing&) = delete;
     } sharing(shares() ? &e_ : nullptr);
-    std::jthread preparer([this] { prepare_all(); });
+    std::jthread preparer([this] {
+      util::name_this_thread("sync-prepare");
+      util::lower_this_thread(e_.options_.thread_nice);
+      prepare_all();
+    });
     struct Join {
       Pipeline* p;
       std::jthread& t;
@@ -1050,7 +1055,11 @@ void Engine::start() {
       queue_.push_back(job.id);
     }
     for (std::size_t i = 0; i < std::max<std::size_t>(options_.workers, 1); ++i) {
-      threads_.emplace_back([this] { worker(); });
+      threads_.emplace_back([this] {
+        util::name_this_thread("sync-worker");
+        util::lower_this_thread(options_.thread_nice);
+        worker();
+      });
     }
   }
   cv_.notify_all();

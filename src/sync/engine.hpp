@@ -53,6 +53,11 @@ struct EngineOptions {
   /// service that answers at once (docs/benchmarks.md, "A wider sink window").
   std::size_t sink_window = 8;
   std::chrono::milliseconds control_wait{2000};  ///< how long pause/cancel wait for the worker's answer
+  /// The nice value of the workers and their preparers (1-19; 0: the process's own): a sync's bulk
+  /// work yields a core to requests and event delivery when they want one ([sync] nice;
+  /// docs/performance.md, "The sync yields the cores"). The store's checkpointer and search
+  /// indexer take theirs from StoreOptions::background_nice.
+  int thread_nice = 0;
   /// A filtered bulk job's searches (its count at creation, each batch's search) stop after this
   /// long: the creation answers 503 query_timeout, a running job fails ([search] bulk_deadline_ms).
   std::chrono::microseconds bulk_search_deadline{10'000'000};

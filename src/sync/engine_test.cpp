@@ -4,9 +4,11 @@
 #include "sync/engine.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -26,6 +28,7 @@
 #include "sink/sink.hpp"
 #include "store/sqlite/temp_store_test_fixture.hpp"
 #include "sync/shape.hpp"
+#include "util/thread_priority.hpp"
 
 namespace mladmin::sync {
 namespace {
@@ -35,6 +38,13 @@ using domain::Job;
 using domain::JobStatus;
 
 constexpr auto kWait = 20s;  ///< the longest any condition is waited for (a failing test ends then)
+
+/// The calling thread's name and nice value, e.g. "sync-worker nice 7".
+std::string this_thread_label() {
+  std::array<char, 16> name{};
+  ::pthread_getname_np(::pthread_self(), name.data(), name.size());
+  return std::string(name.data()) + " nice " + std::to_string(util::this_thread_nice());
+}
 
 /// Holds the worker that commits a job's checkpoint inside the listener until the test lets it
 /// go on: the test then knows exactly how far the job got.
@@ -182,6 +192,9 @@ class EngineTest : public store::sqlite::TempStoreTest {
       last_status_[job.id] = job.status;
       last_attempt_[job.id] = job.attempt;
       last_processed_[job.id] = job.counters.processed();
+      if (job.status == JobStatus::running) {
+        running_event_threads_.insert(this_thread_label());  // the worker's (queued: the caller's)
+      }
       events_.push_back({job, changed});
     }
     cv_.notify_all();
@@ -290,6 +303,7 @@ class EngineTest : public store::sqlite::TempStoreTest {
   std::map<std::string, JobStatus> last_status_;
   std::map<std::string, int> last_attempt_;
   std::map<std::string, std::int64_t> last_processed_;
+  std::set<std::string> running_event_threads_;  ///< this_thread_label() of each `running` event's thread
 
   std::unique_ptr<Engine> engine_;  // last: destroyed (stopped) first
 };
@@ -904,6 +918,7 @@ class TestSink final : public sink::Sink {
     max_seen_ = std::max(max_seen_, in_flight_now_);
     ++sent_;
     largest_ = std::max(largest_, batch.upserts.size() + batch.deletes.size());
+    senders_.insert(this_thread_label());
     threads_.emplace_back([this, answer = answer_, batch = std::move(batch), stop, done = std::move(done)] {
       auto outcome = answer ? answer(batch) : std::optional<sink::Outcome>(sink::Outcome{});
       if (!outcome) {
@@ -1018,7 +1033,8 @@ class TestSink final : public sink::Sink {
   int upserts_ = 0;
   int abandoned_ = 0;
   int written_before_ack_ = 0;
-  int answered_ = 0;  ///< batches whose outcome the engine was given
+  int answered_ = 0;               ///< batches whose outcome the engine was given
+  std::set<std::string> senders_;  ///< this_thread_label() of each thread that sent a batch
 };
 
 class EngineSinkTest : public EngineTest {
@@ -1067,6 +1083,26 @@ TEST_F(EngineSinkTest, EveryDocumentGoesToTheSinkBeforeTheStoreCommitsIt) {
   EXPECT_EQ(sink_->get(sink_->written_before_ack_), 0);
   EXPECT_LE(sink_->get(sink_->largest_), 64U);  // cut to the sink's batch size
   EXPECT_LE(sink_->get(sink_->max_seen_), 3U);  // at most max_in_flight at once
+}
+
+TEST_F(EngineSinkTest, WorkersAndPreparersRunNamedAtTheNiceValueTheyAreGiven) {
+  // [sync] nice (docs/performance.md, "The sync yields the cores"): a job's committer (the
+  // worker, which sends its `running` events) and its preparer (which sends its batches) run at
+  // a lower priority than the threads that answer requests; the caller's thread keeps its own.
+  const int before = util::this_thread_nice();
+  const int expected = std::max(7, before);  // a thread's priority is only ever lowered
+  options_.thread_nice = 7;
+  seed(300);
+  auto& engine = start_with_sink();
+  const auto job = engine.start_sync(all_users());
+  EXPECT_EQ(wait_status(job.id, JobStatus::completed).counters.synced, 300);
+  {
+    std::lock_guard lock(m_);
+    EXPECT_EQ(running_event_threads_, std::set<std::string>{"sync-worker nice " + std::to_string(expected)});
+  }
+  EXPECT_EQ(sink_->get(sink_->senders_),
+            std::set<std::string>{"sync-prepare nice " + std::to_string(expected)});
+  EXPECT_EQ(util::this_thread_nice(), before);
 }
 
 TEST_F(EngineSinkTest, AcknowledgedSlicesWaitingTogetherCommitInOneTransaction) {

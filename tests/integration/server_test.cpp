@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "domain/testing/eventually.hpp"
 #include "support/fixture.hpp"
 #include "support/text.hpp"
 
@@ -175,6 +177,67 @@ TEST(ServerTest, RaisesItsSoftDescriptorLimitToTheHardLimit) {
   EXPECT_EQ(soft, hard);
   EXPECT_EQ(soft, std::to_string(mine.rlim_max));
   EXPECT_NE(server->log().find("raised the open-descriptor limit"), std::string::npos) << server->log();
+}
+
+/// Each thread of process `pid`: its name (comm) and its nice value (field 19 of its stat).
+std::multimap<std::string, int> threads_of(pid_t pid) {
+  std::multimap<std::string, int> out;
+  const auto dir = std::filesystem::path("/proc") / std::to_string(pid) / "task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    std::string stat;
+    std::getline(std::ifstream(task.path() / "stat"), stat);
+    const auto close = stat.rfind(')');
+    if (name.empty() || close == std::string::npos) {
+      continue;  // the thread ended meanwhile
+    }
+    std::istringstream fields(stat.substr(close + 2));  // from field 3, the state
+    std::string field;
+    for (int i = 3; i < 19 && fields >> field; ++i) {
+    }
+    int nice = 0;
+    fields >> nice;
+    out.emplace(name, nice);
+  }
+  return out;
+}
+
+TEST(ServerTest, TheSyncsThreadsRunAtNice10AndEveryOtherThreadAtTheServersOwn) {
+  // [sync] nice (docs/performance.md, "The sync yields the cores"): the sync workers, the WAL
+  // checkpointer and the search indexer give way to the I/O thread and the request handlers, so
+  // that a busy sync does not hold up answers and events; `nice = 0` turns that off.
+  using namespace std::chrono_literals;
+  const int own = ::getpriority(PRIO_PROCESS, 0);  // the server's, which it inherits from this test
+  const std::map<std::string, int> background = {
+      {"sync-worker", 4}, {"wal-checkpoint", 1}, {"search-index", 1}};
+  const auto started = [&](const std::multimap<std::string, int>& threads) {
+    return std::all_of(background.begin(), background.end(), [&](const auto& kv) {
+      return static_cast<int>(threads.count(kv.first)) == kv.second;
+    });
+  };
+  for (const int configured : {10, 0}) {
+    SCOPED_TRACE("[sync] nice = " + std::to_string(configured));
+    ServerProcess::Options options;
+    if (configured == 0) {
+      options.config = "[sync]\nnice = 0\n";
+    }
+    IntegrationServer server(options);
+    std::multimap<std::string, int> threads;
+    ASSERT_TRUE(domain::eventually([&] { return started(threads = threads_of(server.pid())); }, 10s))
+        << threads.size() << " threads";
+    std::size_t others = 0;
+    for (const auto& [name, nice] : threads) {
+      if (background.contains(name)) {
+        EXPECT_EQ(nice, std::max(own, configured)) << name;
+      } else {
+        ++others;
+        EXPECT_EQ(nice, own) << name;  // the I/O thread, the request handlers, the main thread
+      }
+    }
+    EXPECT_GE(others, 2U);
+  }
 }
 
 TEST(ServerTest, MigrateOnANewFilePrintsTheSchemaVersion) {

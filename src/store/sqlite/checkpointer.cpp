@@ -12,13 +12,18 @@
 #include <vector>
 
 #include "store/sqlite/connection.hpp"
+#include "util/thread_priority.hpp"
 
 namespace mladmin::store::sqlite {
 
-Checkpointer::Checkpointer(std::string path, CheckpointOptions options)
+Checkpointer::Checkpointer(std::string path, CheckpointOptions options, int thread_nice)
     : path_(std::move(path)), options_(options) {
   make_reserve();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this, thread_nice] {
+    util::name_this_thread("wal-checkpoint");
+    util::lower_this_thread(thread_nice);
+    run();
+  });
 }
 
 bool Checkpointer::make_reserve() {

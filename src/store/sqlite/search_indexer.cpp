@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/sqlite/connection.hpp"
+#include "util/thread_priority.hpp"
 
 namespace mladmin::store::sqlite {
 
@@ -135,8 +136,12 @@ void create_search_index(const std::string& index_path) {
   }
 }
 
-SearchIndexer::SearchIndexer(std::string database_path, std::chrono::milliseconds interval)
-    : database_path_(std::move(database_path)), interval_(interval), thread_([this] { run(); }) {}
+SearchIndexer::SearchIndexer(std::string database_path, std::chrono::milliseconds interval, int thread_nice)
+    : database_path_(std::move(database_path)), interval_(interval), thread_([this, thread_nice] {
+        util::name_this_thread("search-index");
+        util::lower_this_thread(thread_nice);
+        run();
+      }) {}
 
 SearchIndexer::~SearchIndexer() {
   {

@@ -1214,8 +1214,8 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
   nudge_frames_ =
       checkpoints.nudge_frames > 0 ? std::max<std::int64_t>(1, checkpoints.nudge_frames * 4096 / page) : 0;
   restart_wait_ = checkpoints.restart_wait;
-  indexer_ = std::make_unique<SearchIndexer>(path_, checkpoints.interval);
-  checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints);
+  indexer_ = std::make_unique<SearchIndexer>(path_, checkpoints.interval, options.background_nice);
+  checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints, options.background_nice);
   sqlite3_wal_hook(writer_->handle(), &SqliteStore::on_commit, this);
 }
 

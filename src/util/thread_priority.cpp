@@ -1,0 +1,41 @@
+#include "util/thread_priority.hpp"
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+
+namespace mladmin::util {
+
+namespace {
+
+id_t this_thread_id() {
+  return static_cast<id_t>(::syscall(SYS_gettid));
+}
+
+}  // namespace
+
+void name_this_thread(std::string_view name) {
+  const std::string shortened(name.substr(0, 15));
+  ::pthread_setname_np(::pthread_self(), shortened.c_str());
+}
+
+void lower_this_thread(int nice) {
+  nice = std::min(nice, 19);
+  if (nice <= 0 || nice <= this_thread_nice()) {
+    return;
+  }
+  ::setpriority(PRIO_PROCESS, this_thread_id(), nice);
+}
+
+int this_thread_nice() {
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, this_thread_id());
+  return errno == 0 ? nice : 0;
+}
+
+}  // namespace mladmin::util
