@@ -6,7 +6,7 @@
 //   b  the preparer's work: the document_hashes lookup, validation, shaping, the BLAKE2b hash and
 //      the document's UUIDv7 (sync/shape.hpp, as Engine's preparer);
 //   c  the document rows with their indexes and the per-owner document_counts, WITHOUT FTS5,
-//      4,000 per transaction (the engine's grouped commit);
+//      4,000 per transaction by default (MLADMIN_PROBE_COMMIT; the engine's grouped commit);
 //   d  FTS5 indexing alone of the same rows (INSERT INTO documents_fts … SELECT, CHUNK rows a
 //      transaction) into the same file;
 //   D  the same into a second file (a contentless FTS5 table, the documents read through ATTACH);
@@ -23,6 +23,8 @@
 //      default 2, and after every chunk of d and D; 0: only one at the end of each stage),
 //      MLADMIN_PROBE_SEED_FILE (a copy of the seeded file: made there when missing, used instead of
 //      seeding when present; for repeated runs with the same N and users),
+//      MLADMIN_PROBE_COMMIT (documents per transaction in c, e and m, default 4000; the engine
+//      commits up to 16 slices of 1,000 when its writer is behind),
 //      MLADMIN_PROBE_SQL (SQL run on each writing connection once its tables exist, for knobs such
 //      as PRAGMA mmap_size or FTS5's pgsz/automerge/crisismerge).
 #include <sodium.h>
@@ -54,8 +56,12 @@ using store::sqlite::Connection;
 namespace {
 
 constexpr long kSlice = 1000;  // the engine's batch_items
-// 4 slices per commit: the engine's commit_group when this was measured (16 since).
-constexpr long kCommit = 4000;
+// 4 slices per commit by default: the engine's commit_group when this was first measured (16
+// since, MLADMIN_PROBE_COMMIT=16000).
+long commit_items() {
+  const char* v = std::getenv("MLADMIN_PROBE_COMMIT");
+  return v != nullptr && std::atol(v) >= kSlice ? std::atol(v) : 4000;
+}
 
 double thread_cpu_s(bool system) {
   rusage u{};
@@ -364,7 +370,7 @@ int main(int argc, char** argv) {
     long done = 0;
     while (done < n) {
       std::vector<Doc> docs;
-      for (int i = 0; i < kCommit / kSlice && done + static_cast<long>(docs.size()) < n; ++i) {
+      for (int i = 0; i < commit_items() / kSlice && done + static_cast<long>(docs.size()) < n; ++i) {
         std::vector<domain::JournalEntry> records;
         {
           auto t = sa.time(0);
@@ -457,7 +463,7 @@ int main(int argc, char** argv) {
     std::int64_t position = 0;
     long done = 0;
     while (done < n) {
-      auto records = scan(reader, position, n, kCommit);
+      auto records = scan(reader, position, n, commit_items());
       if (records.empty()) {
         break;
       }
@@ -479,7 +485,7 @@ int main(int argc, char** argv) {
   }
   if (stages.find('m') != std::string::npos) {
     // The least a store of these documents can write: the same rows in a table with no index and
-    // no counts (only the rowid b-tree), 4,000 per transaction, in a fresh file.
+    // no counts (only the rowid b-tree), commit_items() per transaction, in a fresh file.
     const auto m = dir / "m.db";
     Connection reader(a.string());
     Connection writer(m.string());
@@ -498,7 +504,7 @@ int main(int argc, char** argv) {
     std::int64_t position = 0;
     long done = 0;
     while (done < n) {
-      auto records = scan(reader, position, n, kCommit);
+      auto records = scan(reader, position, n, commit_items());
       if (records.empty()) {
         break;
       }

@@ -93,11 +93,19 @@ int main(int argc, char** argv) {
       store_options.writer_cache_mib = static_cast<std::size_t>(std::atol(v));
     }
     // MLADMIN_BENCH_WAL_RESTART_MIB: the writer's own WAL checkpoints this many MiB apart (0: off;
-    // docs/performance.md), for a before/after comparison; unset: the store's default.
+    // docs/performance.md), for a before/after comparison; MLADMIN_BENCH_WAL_RESTART_WAIT_MS: how
+    // long such a checkpoint waits for readers; unset: the store's defaults.
     std::unique_ptr<store::Store> store;
-    if (const char* v = std::getenv("MLADMIN_BENCH_WAL_RESTART_MIB"); v != nullptr) {
+    const char* restart_mib = std::getenv("MLADMIN_BENCH_WAL_RESTART_MIB");
+    const char* restart_wait = std::getenv("MLADMIN_BENCH_WAL_RESTART_WAIT_MS");
+    if (restart_mib != nullptr || restart_wait != nullptr) {
       store::sqlite::CheckpointOptions checkpoints;
-      checkpoints.restart_bytes = std::atoll(v) << 20;
+      if (restart_mib != nullptr) {
+        checkpoints.restart_bytes = std::atoll(restart_mib) << 20;
+      }
+      if (restart_wait != nullptr) {
+        checkpoints.restart_wait = std::chrono::milliseconds(std::atol(restart_wait));
+      }
       store = std::make_unique<store::sqlite::SqliteStore>((dir / "bench.db").string(), 2, checkpoints,
                                                            store_options);
     } else {
@@ -166,6 +174,9 @@ int main(int argc, char** argv) {
     engine.set_listener(
         [&commits](const domain::Job&, bool) { commits.fetch_add(1, std::memory_order_relaxed); });
     engine.start();
+    auto* sqlite_store = dynamic_cast<store::sqlite::SqliteStore*>(store.get());
+    const std::int64_t wal_written_before =
+        sqlite_store != nullptr ? sqlite_store->wal_stats().frames_written : 0;
     const auto sync_start = Clock::now();
     const auto cpu_start = process_cpu();
     const auto io_start = process_io_calls();
@@ -249,8 +260,12 @@ int main(int argc, char** argv) {
         "read and write system calls during the sync: %.2f and %.2f per item\n",
         static_cast<double>(io_end.first - io_start.first) / static_cast<double>(std::max(1LL, items)),
         static_cast<double>(io_end.second - io_start.second) / static_cast<double>(std::max(1LL, items)));
-    if (auto* sqlite = dynamic_cast<store::sqlite::SqliteStore*>(store.get()); sqlite != nullptr) {
+    if (auto* sqlite = sqlite_store; sqlite != nullptr) {
       const auto wal = sqlite->wal_stats();
+      const double written =
+          static_cast<double>(wal.frames_written - wal_written_before) * static_cast<double>(wal.frame_bytes);
+      std::printf("WAL written by the sync's commits: %.1f MiB (%.2f KiB per item)\n", written / (1 << 20),
+                  written / 1024 / static_cast<double>(std::max(1LL, items)));
       std::printf(
           "WAL: largest %.1f MiB during the sync (sampled every 20 ms); since the start %llu checkpoints by "
           "the writer (%.2f s in all, longest %.1f ms), %llu restarts from its first frame\n",

@@ -1209,6 +1209,7 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
     }
   }
   frame_bytes_ = page + 24;
+  wal_stats_.frame_bytes = frame_bytes_;
   restart_frames_ =
       checkpoints.restart_bytes > 0 ? std::max<std::int64_t>(1, checkpoints.restart_bytes / (page + 24)) : 0;
   nudge_frames_ =
@@ -1232,6 +1233,9 @@ int SqliteStore::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, 
     ++s.wal_stats_.restarts;
     s.nudged_at_ = 0;
     s.attempted_at_ = -1;
+    s.wal_stats_.frames_written += n;
+  } else {
+    s.wal_stats_.frames_written += n - s.wal_stats_.frames;
   }
   s.wal_stats_.frames = n;
   s.publish_wal_stats();

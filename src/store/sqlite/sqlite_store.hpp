@@ -76,6 +76,8 @@ class SqliteStore final : public Store {
     std::uint64_t writer_checkpoints = 0;
     std::uint64_t restarts = 0;
     std::int64_t frames = 0;                              ///< frames in the WAL after the last commit
+    std::int64_t frames_written = 0;                      ///< frames the writer's commits added, in all
+    std::int64_t frame_bytes = 0;                         ///< a frame's size: a page and its header
     std::chrono::microseconds writer_checkpoint_time{0};  ///< all of them, wall clock
     std::chrono::microseconds longest_writer_checkpoint{0};
   };
