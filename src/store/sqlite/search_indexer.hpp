@@ -24,15 +24,17 @@ std::string sql_string(const std::string& s);
 /// documents, on a thread and a connection of its own, so that indexing runs beside the writer
 /// of the documents instead of inside its transactions (SQLite allows one writer per file).
 ///
-/// The writer records, in the same transaction as the documents, which rowids it inserted and
-/// which it changed or deleted (the table `search_index_changes` of the database, migration
-/// 0013). Each pass of the indexer takes every change recorded after the last one it indexed, in
-/// one read snapshot of the database, and in one transaction of the index file removes the
-/// changed rowids, indexes the documents those rowids hold in that snapshot, and stores the last
-/// change's number. The index is contentful (it keeps its own copy of title and text), so that a
-/// removal needs no old text and snippets need nothing else. A crash between the two commits loses
-/// nothing: the changes stay recorded and the next pass, in this process or the next, indexes
-/// them again. A missing or empty index file is built again from the documents.
+/// The writer records, in the same transaction as the documents, which rowids it inserted and,
+/// for each document whose title or text left the index (changed or deleted), its rowid with the
+/// title and text it had (the table `search_index_changes` of the database, migration 0014).
+/// Each pass of the indexer takes every change recorded after the last one it indexed, in one
+/// read snapshot of the database, and in one transaction of the index file removes the old
+/// entries (a contentless index, FTS5 `content=''`, keeps no copy of the texts, so a removal
+/// needs the text the document was indexed with), indexes the documents those rowids hold in
+/// that snapshot, and stores the last change's number (docs/performance.md, "The full-text
+/// index in a file of its own"). A crash between the two commits loses nothing: the changes stay
+/// recorded and the next pass, in this process or the next, indexes them again. A missing or
+/// empty index file is built again from the documents.
 class SearchIndexer final {
  public:
   /// `thread_nice`: its thread's nice value (util::lower_this_thread; StoreOptions::background_nice).
