@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <string>
 
 namespace mladmin::app {
 
@@ -18,6 +20,9 @@ class ConfigFileTest : public ::testing::Test {
     return path_.string();
   }
   void TearDown() override { std::filesystem::remove(path_); }
+  /// Each of `lines` ("key = value") alone in `section` is refused with an error that names
+  /// `section.key`.
+  void expect_each_refused_naming(const std::string& section, std::initializer_list<const char*> lines);
   std::filesystem::path path_;
 };
 
@@ -29,6 +34,15 @@ std::string load_error(const std::string& path) {
     return e.what();
   }
   return "";
+}
+
+void ConfigFileTest::expect_each_refused_naming(const std::string& section,
+                                                std::initializer_list<const char*> lines) {
+  for (const std::string bad : lines) {
+    const auto error = load_error(write("[" + section + "]\n" + bad + "\n"));
+    EXPECT_NE(error.find(section + "." + bad.substr(0, bad.find(' '))), std::string::npos)
+        << bad << ": " << error;
+  }
 }
 
 }  // namespace
@@ -76,25 +90,14 @@ TEST_F(ConfigFileTest, JobRetentionDefaultsTo90DaysAndZeroKeepsEverything) {
 }
 
 TEST_F(ConfigFileTest, NegativeOrAbsurdRetentionIsRefusedByName) {
-  for (const char* bad :
-       {"retention_days = -1", "retention_days = 36501", "retention_days = \"90\"", "retention_days = 1.5"}) {
-    std::string text = "[sync]\n";
-    text += bad;
-    text += '\n';
-    const auto error = load_error(write(text));
-    EXPECT_NE(error.find("sync.retention_days"), std::string::npos) << bad << ": " << error;
-  }
+  expect_each_refused_naming("sync", {"retention_days = -1", "retention_days = 36501",
+                                      "retention_days = \"90\"", "retention_days = 1.5"});
 }
 
 TEST_F(ConfigFileTest, WriterCacheDefaultsTo64MibAndAbsurdSizesAreRefusedByName) {
   EXPECT_EQ(Config{}.database_cache_mib, 64u);
-  for (const char* bad : {"cache_mib = 0", "cache_mib = 65537", "cache_mib = \"64\"", "cache_mib = -1"}) {
-    std::string text = "[database]\n";
-    text += bad;
-    text += '\n';
-    const auto error = load_error(write(text));
-    EXPECT_NE(error.find("database.cache_mib"), std::string::npos) << bad << ": " << error;
-  }
+  expect_each_refused_naming("database",
+                             {"cache_mib = 0", "cache_mib = 65537", "cache_mib = \"64\"", "cache_mib = -1"});
 }
 
 TEST_F(ConfigFileTest, SyncNiceDefaultsTo10ZeroTurnsItOffAndOtherValuesAreRefusedByName) {
@@ -104,13 +107,7 @@ TEST_F(ConfigFileTest, SyncNiceDefaultsTo10ZeroTurnsItOffAndOtherValuesAreRefuse
   EXPECT_EQ(c.sync_nice, 0);
   load_config_file(write("[sync]\nnice = 19\n"), c);
   EXPECT_EQ(c.sync_nice, 19);
-  for (const char* bad : {"nice = -1", "nice = 20", "nice = \"10\"", "nice = 2.5"}) {
-    std::string text = "[sync]\n";
-    text += bad;
-    text += '\n';
-    const auto error = load_error(write(text));
-    EXPECT_NE(error.find("sync.nice"), std::string::npos) << bad << ": " << error;
-  }
+  expect_each_refused_naming("sync", {"nice = -1", "nice = 20", "nice = \"10\"", "nice = 2.5"});
 }
 
 TEST_F(ConfigFileTest, UnknownKeyIsRefusedByName) {
@@ -158,13 +155,9 @@ requests_per_second = 2.5
 }
 
 TEST_F(ConfigFileTest, BadMlServiceValuesAreRefusedByName) {
-  for (const char* bad :
-       {"batch_items = 0", "batch_items = 5001", "max_in_flight = 0", "timeout_ms = 10", "max_attempts = 0",
-        "requests_per_second = -1", "requests_per_second = \"5\"", "url = 8"}) {
-    const auto error = load_error(write(std::string("[ml_service]\n") + bad + "\n"));
-    const std::string key = "ml_service." + std::string(bad).substr(0, std::string(bad).find(' '));
-    EXPECT_NE(error.find(key), std::string::npos) << bad << ": " << error;
-  }
+  expect_each_refused_naming("ml_service", {"batch_items = 0", "batch_items = 5001", "max_in_flight = 0",
+                                            "timeout_ms = 10", "max_attempts = 0", "requests_per_second = -1",
+                                            "requests_per_second = \"5\"", "url = 8"});
 }
 
 TEST(ValidateTest, MlServiceUrlAndCaFileAreChecked) {
