@@ -30,8 +30,8 @@ struct EngineOptions {
   std::size_t workers = 4;
   std::size_t batch_items = 1000;            ///< checkpoint at least every this many items (with
                                              ///< a sink: every sink batch)…
-  std::chrono::milliseconds batch_time{50};  ///< …or this often (docs/jobs.md: 250 ms at most); short
-                                             ///< batches keep live progress within ~50 ms
+  std::chrono::milliseconds batch_time{50};  ///< …or this often; short batches keep live progress
+                                             ///< within ~50 ms (a group: ~200 ms of work at most)
   /// Without a sink, a committer that has fallen behind its preparer commits up to this many
   /// prepared slices in one transaction: one full-text index flush, one document count update and
   /// one WAL write of the pages they all touch (docs/sync-engine.md, "commit"). 1: each alone.

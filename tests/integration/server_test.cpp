@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/config.hpp"
 #include "domain/testing/eventually.hpp"
 #include "support/fixture.hpp"
 #include "support/text.hpp"
@@ -396,6 +397,37 @@ TEST(ServerConfigTest, UnknownConfigSectionOrBadValueStopsTheServerNamingIt) {
     EXPECT_NE(r.exit_code, 0) << text;
     EXPECT_NE(r.err.find(named), std::string::npos) << text << " -> " << r.err;
   }
+}
+
+TEST(ServerConfigTest, TheExampleConfigIsReadAndSaysTheDefaults) {
+  // README: config.example.toml "lists each key with its default". A key misspelt there, or a
+  // default changed in one place only, fails here.
+  app::Config read;
+  ASSERT_NO_THROW(app::load_config_file(std::string(MLADMIN_SOURCE_DIR) + "/config.example.toml", read));
+  const app::Config defaults;
+  EXPECT_EQ(read.server.port, defaults.server.port);
+  EXPECT_EQ(read.server.io_threads, defaults.server.io_threads);
+  EXPECT_EQ(read.server.handler_threads, defaults.server.handler_threads);
+  EXPECT_EQ(read.server.max_body_bytes, defaults.server.max_body_bytes);
+  EXPECT_EQ(read.server.max_connections, defaults.server.max_connections);
+  EXPECT_EQ(read.database_url, defaults.database_url);
+  EXPECT_EQ(read.database_cache_mib, defaults.database_cache_mib);
+  EXPECT_EQ(read.import_max_bytes, defaults.import_max_bytes);
+  EXPECT_EQ(read.token_ttl_seconds, defaults.token_ttl_seconds);
+  EXPECT_EQ(read.hash_threads, defaults.hash_threads);
+  EXPECT_EQ(read.log_level, defaults.log_level);
+  EXPECT_EQ(read.sync_workers, defaults.sync_workers);
+  EXPECT_EQ(read.sync_nice, defaults.sync_nice);
+  EXPECT_EQ(read.job_retention_days, defaults.job_retention_days);
+  EXPECT_EQ(read.sync_starts_per_minute, defaults.sync_starts_per_minute);
+  EXPECT_EQ(read.job_view_jobs, defaults.job_view_jobs);
+  EXPECT_EQ(read.events.coalesce, defaults.events.coalesce);
+  EXPECT_EQ(read.events.heartbeat, defaults.events.heartbeat);
+  EXPECT_EQ(read.metrics_public, defaults.metrics_public);
+  EXPECT_EQ(read.ml_service.batch_items, defaults.ml_service.batch_items);
+  EXPECT_EQ(read.ml_service.max_in_flight, defaults.ml_service.max_in_flight);
+  EXPECT_EQ(read.search_rank_candidates, defaults.search_rank_candidates);
+  EXPECT_EQ(read.search_deadline, defaults.search_deadline);
 }
 
 TEST(ServerConfigTest, ConfigFileFromTheEnvironmentIsRead) {
