@@ -56,12 +56,6 @@ using store::sqlite::Connection;
 namespace {
 
 constexpr long kSlice = 1000;  // the engine's batch_items
-// 4 slices per commit by default: the engine's commit_group when this was first measured (16
-// since, MLADMIN_PROBE_COMMIT=16000).
-long commit_items() {
-  const char* v = std::getenv("MLADMIN_PROBE_COMMIT");
-  return v != nullptr && std::atol(v) >= kSlice ? std::atol(v) : 4000;
-}
 
 double thread_cpu_s(bool system) {
   rusage u{};
@@ -326,6 +320,11 @@ int main(int argc, char** argv) {
   const long users = argc > 3 ? std::atol(argv[3]) : 1000L;
   const char* chunk_env = std::getenv("MLADMIN_PROBE_FTS_CHUNK");
   const long chunk = chunk_env != nullptr ? std::atol(chunk_env) : 20000L;
+  // 4 slices per commit by default: the engine's commit_group when this was first measured (16
+  // since, MLADMIN_PROBE_COMMIT=16000).
+  const char* commit_env = std::getenv("MLADMIN_PROBE_COMMIT");
+  const long commit =
+      commit_env != nullptr && std::atol(commit_env) >= kSlice ? std::atol(commit_env) : 4000L;
   if (sodium_init() < 0) {
     return 1;
   }
@@ -370,7 +369,7 @@ int main(int argc, char** argv) {
     long done = 0;
     while (done < n) {
       std::vector<Doc> docs;
-      for (int i = 0; i < commit_items() / kSlice && done + static_cast<long>(docs.size()) < n; ++i) {
+      for (int i = 0; i < commit / kSlice && done + static_cast<long>(docs.size()) < n; ++i) {
         std::vector<domain::JournalEntry> records;
         {
           auto t = sa.time(0);
@@ -463,7 +462,7 @@ int main(int argc, char** argv) {
     std::int64_t position = 0;
     long done = 0;
     while (done < n) {
-      auto records = scan(reader, position, n, commit_items());
+      auto records = scan(reader, position, n, commit);
       if (records.empty()) {
         break;
       }
@@ -485,7 +484,7 @@ int main(int argc, char** argv) {
   }
   if (stages.find('m') != std::string::npos) {
     // The least a store of these documents can write: the same rows in a table with no index and
-    // no counts (only the rowid b-tree), commit_items() per transaction, in a fresh file.
+    // no counts (only the rowid b-tree), `commit` per transaction, in a fresh file.
     const auto m = dir / "m.db";
     Connection reader(a.string());
     Connection writer(m.string());
@@ -504,7 +503,7 @@ int main(int argc, char** argv) {
     std::int64_t position = 0;
     long done = 0;
     while (done < n) {
-      auto records = scan(reader, position, n, commit_items());
+      auto records = scan(reader, position, n, commit);
       if (records.empty()) {
         break;
       }

@@ -260,8 +260,8 @@ int main(int argc, char** argv) {
         "read and write system calls during the sync: %.2f and %.2f per item\n",
         static_cast<double>(io_end.first - io_start.first) / static_cast<double>(std::max(1LL, items)),
         static_cast<double>(io_end.second - io_start.second) / static_cast<double>(std::max(1LL, items)));
-    if (auto* sqlite = sqlite_store; sqlite != nullptr) {
-      const auto wal = sqlite->wal_stats();
+    if (sqlite_store != nullptr) {
+      const auto wal = sqlite_store->wal_stats();
       const double written =
           static_cast<double>(wal.frames_written - wal_written_before) * static_cast<double>(wal.frame_bytes);
       std::printf("WAL written by the sync's commits: %.1f MiB (%.2f KiB per item)\n", written / (1 << 20),

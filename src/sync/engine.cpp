@@ -693,8 +693,7 @@ class Engine::Pipeline {
       Sharing& operator=(const Sharing&) = delete;
     } sharing(shares() ? &e_ : nullptr);
     std::jthread preparer([this] {
-      util::name_this_thread("sync-prepare");
-      util::lower_this_thread(e_.options_.thread_nice);
+      util::name_and_lower_this_thread("sync-prepare", e_.options_.thread_nice);
       prepare_all();
     });
     struct Join {
@@ -1068,8 +1067,7 @@ void Engine::start() {
     }
     for (std::size_t i = 0; i < std::max<std::size_t>(options_.workers, 1); ++i) {
       threads_.emplace_back([this] {
-        util::name_this_thread("sync-worker");
-        util::lower_this_thread(options_.thread_nice);
+        util::name_and_lower_this_thread("sync-worker", options_.thread_nice);
         worker();
       });
     }

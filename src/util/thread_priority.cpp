@@ -19,17 +19,13 @@ id_t this_thread_id() {
 
 }  // namespace
 
-void name_this_thread(std::string_view name) {
+void name_and_lower_this_thread(std::string_view name, int nice) {
   const std::string shortened(name.substr(0, 15));
   ::pthread_setname_np(::pthread_self(), shortened.c_str());
-}
-
-void lower_this_thread(int nice) {
   nice = std::min(nice, 19);
-  if (nice <= 0 || nice <= this_thread_nice()) {
-    return;
+  if (nice > 0 && nice > this_thread_nice()) {
+    ::setpriority(PRIO_PROCESS, this_thread_id(), nice);
   }
-  ::setpriority(PRIO_PROCESS, this_thread_id(), nice);
 }
 
 int this_thread_nice() {

@@ -20,8 +20,7 @@ Checkpointer::Checkpointer(std::string path, CheckpointOptions options, int thre
     : path_(std::move(path)), options_(options) {
   make_reserve();
   thread_ = std::thread([this, thread_nice] {
-    util::name_this_thread("wal-checkpoint");
-    util::lower_this_thread(thread_nice);
+    util::name_and_lower_this_thread("wal-checkpoint", thread_nice);
     run();
   });
 }

@@ -46,7 +46,8 @@ struct CheckpointOptions {
 /// do otherwise), and the first pass after it ends brings the file back under the bound.
 class Checkpointer final {
  public:
-  /// `thread_nice`: its thread's nice value (util::lower_this_thread; StoreOptions::background_nice).
+  /// `thread_nice`: its thread's nice value (util::name_and_lower_this_thread;
+  /// StoreOptions::background_nice).
   Checkpointer(std::string path, CheckpointOptions options, int thread_nice = 0);
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;

@@ -138,8 +138,7 @@ void create_search_index(const std::string& index_path) {
 
 SearchIndexer::SearchIndexer(std::string database_path, std::chrono::milliseconds interval, int thread_nice)
     : database_path_(std::move(database_path)), interval_(interval), thread_([this, thread_nice] {
-        util::name_this_thread("search-index");
-        util::lower_this_thread(thread_nice);
+        util::name_and_lower_this_thread("search-index", thread_nice);
         run();
       }) {}
 

@@ -37,7 +37,8 @@ std::string sql_string(const std::string& s);
 /// empty index file is built again from the documents.
 class SearchIndexer final {
  public:
-  /// `thread_nice`: its thread's nice value (util::lower_this_thread; StoreOptions::background_nice).
+  /// `thread_nice`: its thread's nice value (util::name_and_lower_this_thread;
+  /// StoreOptions::background_nice).
   SearchIndexer(std::string database_path, std::chrono::milliseconds interval, int thread_nice = 0);
   ~SearchIndexer();
   SearchIndexer(const SearchIndexer&) = delete;
