@@ -16,7 +16,10 @@
 // committed per request in flight, EngineOptions::sink_window), MLADMIN_BENCH_SQL (SQL run on the seeded
 // database file before the sync; the full-text index is the file bench.db-search, which the SQL can
 // ATTACH, for FTS5's automerge setting say), MLADMIN_BENCH_KEEP (keep the database files and print
-// their folder, to look at them afterwards).
+// their folder, to look at them afterwards), MLADMIN_BENCH_WAL_RESTART_MIB and
+// MLADMIN_BENCH_WAL_RESTART_WAIT_MS (the writer's own RESTART checkpoints), MLADMIN_BENCH_CHECKPOINT_MS
+// and MLADMIN_BENCH_CHECKPOINT_NUDGE (the checkpointer's interval and its nudge, in 4 KiB pages'
+// worth of frames: store::sqlite::CheckpointOptions).
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -29,7 +32,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -75,6 +80,44 @@ std::pair<long long, long long> process_io_calls() {
   return out;
 }
 
+/// CPU seconds (user + system) of each live thread of this process, by thread id, with its name
+/// (/proc/self/task/*/comm and stat): the engine's threads carry names (sync-worker, sync-prepare,
+/// search-index, wal-checkpoint).
+struct ThreadCpu {
+  std::string name;
+  double seconds = 0;
+};
+std::map<long, ThreadCpu> thread_cpu() {
+  std::map<long, ThreadCpu> out;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    ThreadCpu t;
+    std::ifstream(task.path() / "comm") >> t.name;
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) {
+      continue;
+    }
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    double utime = 0;
+    double stime = 0;
+    for (int i = 3; fields >> field; ++i) {  // field 3 is the state; 14 utime, 15 stime
+      if (i == 14) {
+        utime = std::atof(field.c_str());
+      } else if (i == 15) {
+        stime = std::atof(field.c_str());
+        break;
+      }
+    }
+    t.seconds = (utime + stime) / tick;
+    out[std::atol(task.path().filename().c_str())] = t;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,8 +141,17 @@ int main(int argc, char** argv) {
     std::unique_ptr<store::Store> store;
     const char* restart_mib = std::getenv("MLADMIN_BENCH_WAL_RESTART_MIB");
     const char* restart_wait = std::getenv("MLADMIN_BENCH_WAL_RESTART_WAIT_MS");
-    if (restart_mib != nullptr || restart_wait != nullptr) {
+    const char* checkpoint_ms = std::getenv("MLADMIN_BENCH_CHECKPOINT_MS");
+    const char* checkpoint_nudge = std::getenv("MLADMIN_BENCH_CHECKPOINT_NUDGE");
+    if (restart_mib != nullptr || restart_wait != nullptr || checkpoint_ms != nullptr ||
+        checkpoint_nudge != nullptr) {
       store::sqlite::CheckpointOptions checkpoints;
+      if (checkpoint_ms != nullptr) {
+        checkpoints.interval = std::chrono::milliseconds(std::atol(checkpoint_ms));
+      }
+      if (checkpoint_nudge != nullptr) {
+        checkpoints.nudge_frames = std::atoll(checkpoint_nudge);
+      }
       if (restart_mib != nullptr) {
         checkpoints.restart_bytes = std::atoll(restart_mib) << 20;
       }
@@ -175,8 +227,17 @@ int main(int argc, char** argv) {
         [&commits](const domain::Job&, bool) { commits.fetch_add(1, std::memory_order_relaxed); });
     engine.start();
     auto* sqlite_store = dynamic_cast<store::sqlite::SqliteStore*>(store.get());
-    const std::int64_t wal_written_before =
-        sqlite_store != nullptr ? sqlite_store->wal_stats().frames_written : 0;
+    const auto wal_before =
+        sqlite_store != nullptr ? sqlite_store->wal_stats() : store::sqlite::SqliteStore::WalStats{};
+    // Each thread's CPU at the start, and its latest reading while the sync runs (a job's preparer
+    // ends with it, so the last sample stands for it).
+    const auto threads_before = thread_cpu();
+    auto threads_latest = threads_before;
+    const auto sample_threads = [&threads_latest] {
+      for (auto& [tid, t] : thread_cpu()) {
+        threads_latest[tid] = t;
+      }
+    };
     const auto sync_start = Clock::now();
     const auto cpu_start = process_cpu();
     const auto io_start = process_io_calls();
@@ -201,6 +262,7 @@ int main(int argc, char** argv) {
           largest_wal = std::max(largest_wal, size);
         }
         auto current = *store->read_value([&](store::Reader& r) { return r.find_job(job.id); });
+        sample_threads();
         if (domain::is_finished(current.status)) {
           finished.push_back(current);
           break;
@@ -235,6 +297,24 @@ int main(int argc, char** argv) {
                 cpu_end.first - cpu_start.first, cpu_end.second - cpu_start.second,
                 (cpu_end.first - cpu_start.first + cpu_end.second - cpu_start.second) * 1e6 /
                     static_cast<double>(std::max<long long>(1, items)));
+    {
+      // By thread name: the CPU each kind of thread spent during the sync, per item.
+      std::map<std::string, double> by_name;
+      for (const auto& [tid, t] : threads_latest) {
+        const auto before = threads_before.find(tid);
+        by_name[t.name] += t.seconds - (before == threads_before.end() ? 0.0 : before->second.seconds);
+      }
+      std::string line;
+      for (const auto& [name, seconds] : by_name) {
+        if (seconds >= 0.005) {
+          char part[96];
+          std::snprintf(part, sizeof part, "%s%s %.1f", line.empty() ? "" : ", ", name.c_str(),
+                        seconds * 1e6 / static_cast<double>(std::max<long long>(1, items)));
+          line += part;
+        }
+      }
+      std::printf("CPU per item by thread (us, sampled every 20 ms): %s\n", line.c_str());
+    }
     std::printf("%lld commits of the jobs (%.0f items per commit)\n", commits.load(),
                 static_cast<double>(items) / static_cast<double>(std::max(1LL, commits.load())));
     const auto stats = engine.commit_stats();
@@ -262,18 +342,22 @@ int main(int argc, char** argv) {
         static_cast<double>(io_end.second - io_start.second) / static_cast<double>(std::max(1LL, items)));
     if (sqlite_store != nullptr) {
       const auto wal = sqlite_store->wal_stats();
-      const double written =
-          static_cast<double>(wal.frames_written - wal_written_before) * static_cast<double>(wal.frame_bytes);
+      const double written = static_cast<double>(wal.frames_written - wal_before.frames_written) *
+                             static_cast<double>(wal.frame_bytes);
       std::printf("WAL written by the sync's commits: %.1f MiB (%.2f KiB per item)\n", written / (1 << 20),
                   written / 1024 / static_cast<double>(std::max(1LL, items)));
       std::printf(
-          "WAL: largest %.1f MiB during the sync (sampled every 20 ms); since the start %llu checkpoints by "
-          "the writer (%.2f s in all, longest %.1f ms), %llu restarts from its first frame\n",
+          "WAL: largest %.1f MiB during the sync (sampled every 20 ms); during the sync %llu checkpoints by "
+          "the writer (%.2f s in all), %llu restarts from its first frame; since the start (seeding "
+          "included) %llu checkpoints by the writer (%.2f s, longest %.1f ms)\n",
           static_cast<double>(largest_wal) / (1 << 20),
+          static_cast<unsigned long long>(wal.writer_checkpoints - wal_before.writer_checkpoints),
+          std::chrono::duration<double>(wal.writer_checkpoint_time - wal_before.writer_checkpoint_time)
+              .count(),
+          static_cast<unsigned long long>(wal.restarts - wal_before.restarts),
           static_cast<unsigned long long>(wal.writer_checkpoints),
           std::chrono::duration<double>(wal.writer_checkpoint_time).count(),
-          std::chrono::duration<double, std::milli>(wal.longest_writer_checkpoint).count(),
-          static_cast<unsigned long long>(wal.restarts));
+          std::chrono::duration<double, std::milli>(wal.longest_writer_checkpoint).count());
     }
     std::printf(
         "documents are searchable when the job completes: after its last commit the job waits for the "
