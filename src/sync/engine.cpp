@@ -814,8 +814,7 @@ class Engine::Pipeline {
             (std::chrono::steady_clock::now() - commit_start) / static_cast<std::int64_t>(group.size());
       }
       if (slice.last) {
-        // A completed job's documents are all searchable once its event says so.
-        e_.store_.wait_for_search_index();
+        e_.await_searchable(next, [this] { return running_before_ + elapsed_ms(segment_); });
       }
       const bool status_changed = next.status != job_.status;
       job_ = std::move(next);
@@ -1404,7 +1403,7 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
       w.save_job(next);
     });
     if (done) {
-      store_.wait_for_search_index();  // as a sync's last commit does
+      await_searchable(next, [&] { return running_before + elapsed_ms(segment); });  // as a sync does
     }
     const bool status_changed = next.status != job.status;
     job = std::move(next);
@@ -1416,6 +1415,27 @@ Engine::Ending Engine::run_in_transaction(Job& job, JobStep& step, Control& cont
                    job.counters.failed, job.running_ms);
       return Ending::none;
     }
+  }
+}
+
+void Engine::await_searchable(Job& job, const std::function<std::int64_t()>& running_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  store_.wait_for_search_index();
+  if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1)) {
+    return;  // the index had them already: the last commit's time is the end
+  }
+  Job stamped = job;
+  stamped.updated_at = clock_.now_ms();
+  stamped.end_time = stamped.updated_at;
+  stamped.running_ms = running_ms();
+  try {
+    store_.write([&](store::Writer& w) { w.save_job(stamped); });
+    job = std::move(stamped);
+  } catch (const std::exception& e) {
+    // The job is completed all the same (its last commit says so), with that commit's time.
+    spdlog::warn(
+        "msg=\"the end of a completed job could not be stamped after its search index\" job={} error=\"{}\"",
+        job.id, e.what());
   }
 }
 

@@ -217,6 +217,12 @@ class Engine final {
   /// The job's batches in the write transaction (bulk jobs): returns how the run ended.
   Ending run_in_transaction(domain::Job& job, JobStep& step, Control& control, std::int64_t running_before,
                             std::chrono::steady_clock::time_point segment);
+  /// After a job's last commit, which completed it: waits until the search index holds its
+  /// documents (Store::wait_for_search_index), so that a job's `completed` event and lookups come
+  /// only once a search finds what it wrote. When that wait took time, the job ended then: its
+  /// updatedAt, endTime and running time (`running_ms()`) are stamped again and saved, so that
+  /// the event's times say when it completed (docs/jobs.md, "How fast events arrive").
+  void await_searchable(domain::Job& job, const std::function<std::int64_t()>& running_ms);
   /// Moves the job by `event`, saves it and notifies (the status changed).
   void finish(domain::Job& job, domain::JobEvent event, std::int64_t running_ms);
   /// What a request made of the run: nothing yet, or how the run must end.

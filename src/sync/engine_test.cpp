@@ -358,6 +358,43 @@ TEST_F(EngineTest, ACompletedJobsDocumentsAreAllSearchableWhenItsEventSaysSo) {
   EXPECT_EQ(searchable_at_completion, 300);
 }
 
+// The job's end is when its documents became searchable, not its last commit: its completed
+// event (and the row) carry that moment in updatedAt and endTime, and a running time that includes
+// the wait, so that an event's times say when what it reports happened (docs/jobs.md, "How fast
+// events arrive"). The clock moves while the index file is locked after the last commit.
+TEST_F(EngineTest, AJobEndsWhenItsDocumentsBecameSearchableNotAtItsLastCommit) {
+  seed(300);
+  sqlite3* index = nullptr;
+  ASSERT_EQ(sqlite3_open(store::sqlite::search_index_path((dir_ / "t.db").string()).c_str(), &index),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(index, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto& engine = start_engine();
+  const auto job = engine.start_sync(all_users());
+  // The last commit is in (the row says completed) while the index cannot take its documents.
+  Job committed;
+  const bool in = domain::eventually(
+      [&] {
+        committed = stored(job.id);
+        return committed.status == JobStatus::completed;
+      },
+      kWait);
+  const auto committed_at = clock_.now_ms();
+  clock_.now += 2'000;  // the index is ready 2 s of this clock later
+  sqlite3_exec(index, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(index);
+  ASSERT_TRUE(in);
+  ASSERT_EQ(committed.end_time, std::optional<std::int64_t>(committed_at));
+  const auto done = wait_status(job.id, JobStatus::completed);
+  EXPECT_EQ(done.updated_at, committed_at + 2'000);
+  EXPECT_EQ(done.end_time, std::optional<std::int64_t>(committed_at + 2'000));
+  EXPECT_GE(done.running_ms, committed.running_ms);
+  const auto row = stored(job.id);
+  EXPECT_EQ(row.end_time, done.end_time) << "the stored job says what its event said";
+  EXPECT_EQ(row.updated_at, done.updated_at);
+  EXPECT_EQ(row.running_ms, done.running_ms);
+  EXPECT_EQ(events_of(job.id).back().job.status, JobStatus::completed);
+}
+
 TEST_F(EngineTest, ClaimsTheJobAndCommitsItsRecordsInBatches) {
   const auto ids = seed(450);
   auto& engine = start_engine();
