@@ -1296,11 +1296,15 @@ void Engine::finish(Job& job, JobEvent event, std::int64_t running_ms) {
     job.running_ms = running_ms;
   }
   job.status = next_status(job.status, event);
-  job.updated_at = clock_.now_ms();
-  if (domain::is_finished(job.status)) {
-    job.end_time = job.updated_at;
-  }
-  store_.write([&](store::Writer& w) { w.save_job(job); });
+  store_.write([&](store::Writer& w) {
+    // Stamped once the write lock is held (a commit of another job may hold it): updatedAt is
+    // when the change commits, what its event's latency is measured from.
+    job.updated_at = clock_.now_ms();
+    if (domain::is_finished(job.status)) {
+      job.end_time = job.updated_at;
+    }
+    w.save_job(job);
+  });
   notify(job, true);
   saved(job.id);
 }
@@ -1336,10 +1340,13 @@ void Engine::run(const std::string& id, const std::shared_ptr<Control>& control)
     } else if (job->target_seq == 0 && job->counters.processed() == 0 && job->retry_before_attempt == 0) {
       fix_range(w, *job);  // first start: fix the range of what this job takes
     }
+    // After the range's count (tens of milliseconds over a large source), just before the
+    // claim commits: the running event's updatedAt is when the job started running.
+    const auto claimed_at = clock_.now_ms();
     if (!job->start_time) {
-      job->start_time = now;
+      job->start_time = claimed_at;
     }
-    job->updated_at = now;
+    job->updated_at = claimed_at;
     w.save_job(*job);
     return job;
   });
@@ -1425,11 +1432,13 @@ void Engine::await_searchable(Job& job, const std::function<std::int64_t()>& run
     return;  // the index had them already: the last commit's time is the end
   }
   Job stamped = job;
-  stamped.updated_at = clock_.now_ms();
-  stamped.end_time = stamped.updated_at;
-  stamped.running_ms = running_ms();
   try {
-    store_.write([&](store::Writer& w) { w.save_job(stamped); });
+    store_.write([&](store::Writer& w) {
+      stamped.updated_at = clock_.now_ms();
+      stamped.end_time = stamped.updated_at;
+      stamped.running_ms = running_ms();
+      w.save_job(stamped);
+    });
     job = std::move(stamped);
   } catch (const std::exception& e) {
     // The job is completed all the same (its last commit says so), with that commit's time.
