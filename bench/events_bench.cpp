@@ -9,6 +9,9 @@
 //     succession), and prints over every client:
 //       status change → received: POST → `queued`, POST pause → `paused`, POST resume → `running`,
 //                                  job `updatedAt` → first `running`, `endTime` → `completed`;
+//                                  and any status change's `updatedAt` → receipt, over every run,
+//                                  the long run's alone (while it syncs at full speed) and the
+//                                  short runs' alone;
 //       progress: receipt − the event's `updatedAt` (set just before its batch's transaction
 //                 commits; 50 ms coalescing included); and per progress event, its first receipt
 //                 (updatedAt → the first client's) and the first client's receipt → the last's;
@@ -949,7 +952,7 @@ int run_latency(const Options& o) {
 
   // Figures.
   Stats queued, running_first, paused, paused_commit, resumed, completed, all_status, commit_to_receipt,
-      progress;
+      long_commit_to_receipt, short_commit_to_receipt, progress;
   std::size_t job_events = 0;
   std::size_t job_bytes = 0;
   std::size_t writes = 0;  // chunks after each stream's first (its snapshot): the server's writes
@@ -1003,6 +1006,10 @@ int run_latency(const Options& o) {
       }
       if (s.updated_at) {
         commit_to_receipt.add(s.received - *s.updated_at);
+        // The long run's (its queued to its completed, the pauses and resumes while it syncs at
+        // full speed: issue 13's condition) apart from the short runs' (a burst of three status
+        // changes per empty sync, no sync at work).
+        (s.job_id == job ? long_commit_to_receipt : short_commit_to_receipt).add(s.received - *s.updated_at);
       }
       auto& [first, last] = spread_of[seen_key(s.job_id, s.status, s.nth)];
       first = first == 0 ? s.received : std::min(first, s.received);
@@ -1073,6 +1080,8 @@ int run_latency(const Options& o) {
   completed.print("endTime -> completed");
   all_status.print("all of the above");
   commit_to_receipt.print("(any status change: updatedAt -> receipt)");
+  long_commit_to_receipt.print("(the long run's: updatedAt -> receipt)");
+  short_commit_to_receipt.print("(the short runs': updatedAt -> receipt)");
   std::printf("progress -> event received (receipt - updatedAt of the batch commit):\n");
   print_header();
   progress.print("progress events");

@@ -62,6 +62,22 @@ class ReportTest(unittest.TestCase):
         p99 = re.search(r"^  progress events\s+\d+\s+[\d.]+\s+([\d.]+)", text, re.M)[1]
         self.assertRegex(self.out, rf"\| progress → event, 1,000 clients, p99 \| ≤ 75 ms \| {p99} ms \|")
 
+    def test_status_changes_of_the_long_run_have_a_target_row_of_their_own(self):
+        # events_bench prints the long run's status changes (while the sync runs at full speed, the
+        # condition of issue 13's target) apart from the short runs'; the fixture predates that line.
+        text = (FIXTURE / "events.1.txt").read_text()
+        anchor = "  (any status change: updatedAt -> receipt)      313000"
+        self.assertIn(anchor, text)
+        line = next(l for l in text.splitlines() if l.startswith(anchor))
+        added = (line + "\n  (the long run's: updatedAt -> receipt)          13000     21.50     47.25     60.00     22.00"
+                 "\n  (the short runs': updatedAt -> receipt)       300000     33.50    116.00    151.48     38.50")
+        with tempfile.TemporaryDirectory() as d:
+            pathlib.Path(d, "events.1.txt").write_text(text.replace(line, added))
+            out = report(d)
+        self.assertIn("| … of the long run alone (while the sync runs at full speed) | ≤ 50 ms | 47.25 ms | met |", out)
+        self.assertIn("| status change → event, 1,000 clients, p99 | ≤ 50 ms | 114.53 ms | **missed** |", out)
+        self.assertNotIn("of the long run alone", self.out)  # no figure, no row
+
     def test_nothing_is_unreadable(self):
         self.assertNotIn("could not read", self.out)
 
