@@ -136,7 +136,7 @@ class DryRunTest(unittest.TestCase):
         names += ["jobs", "auth"] if shutil.which("wrk") else []  # skipped without wrk, and said so
         for name in names:
             self.assertEqual([k for n, k in planned if n == name], ["1", "2", "3"], name)
-        self.assertIn('bench/events.sh latency 100000 "1 1000"', out)  # 1 and 1,000 clients
+        self.assertIn('bench/events.sh latency 300000 "1 1000"', out)  # 1 and 1,000 clients, all 5 pauses
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@
 # The sizes (docs/benchmarks.md, "Running every benchmark"): a full sync of 100,000 and of
 # 1,000,000 journal entries (bench/sync_sizes.sh: the rate at each and their ratio); one job against four at once over 100,000 entries of 4 owners (bench/sync_jobs.sh);
 # the job reads and /api/auth/me with wrk, 32 connections, 10 s each; event latency with
-# 1 and 1,000 clients over a sync of 100,000 entries (5 pauses, 100 short syncs); 10,000 idle
+# 1 and 1,000 clients over a sync of 300,000 entries (long enough for its 5 pauses at full speed;
+# 100 short syncs after it); 10,000 idle
 # event streams; search at 1,000,000 documents, 20 runs per query (the store is built by the first
 # run and reused by the others); stats at 300,000 documents and 30,000 jobs; the ML sink's four
 # cases at 100,000 records; 50 logins of each kind; the dashboard bundle (one run: its sizes do not
@@ -110,7 +111,7 @@ for k in $(seq "$runs"); do
   if want auth; then
     if [ -n "$have_wrk" ]; then run auth "$k" 60 bench/auth_me.sh 32 10; elif [ "$k" = 1 ]; then skip auth "wrk is not installed"; fi
   fi
-  want events && run events "$k" 240 bench/events.sh latency 100000 "1 1000" 5 100
+  want events && run events "$k" 240 bench/events.sh latency 300000 "1 1000" 5 100
   want idle && run idle "$k" 90 bench/events.sh idle 10000 20
   # The first run builds the store (1,000,000 documents), the others reuse it.
   want search && run search "$k" "$([ "$k" = 1 ] && echo 360 || echo 150)" "$rel/bench/search_bench" 1000000 20 "$tmp/search.db"
