@@ -135,6 +135,10 @@ int main(int argc, char** argv) {
     if (const char* v = std::getenv("MLADMIN_BENCH_CACHE_MIB"); v != nullptr) {
       store_options.writer_cache_mib = static_cast<std::size_t>(std::atol(v));
     }
+    // MLADMIN_BENCH_OWNER_RECENT_ROWS: the owner index's bound of recent rows (StoreOptions).
+    if (const char* v = std::getenv("MLADMIN_BENCH_OWNER_RECENT_ROWS"); v != nullptr) {
+      store_options.owner_recent_rows = static_cast<std::size_t>(std::atol(v));
+    }
     // MLADMIN_BENCH_WAL_RESTART_MIB: the writer's own WAL checkpoints this many MiB apart (0: off;
     // docs/performance.md), for a before/after comparison; MLADMIN_BENCH_WAL_RESTART_WAIT_MS: how
     // long such a checkpoint waits for readers; unset: the store's defaults.

@@ -17,6 +17,12 @@ struct StoreOptions {
   /// indexer (1-19; 0: the process's own), as sync::EngineOptions::thread_nice is the sync's
   /// ([sync] nice; docs/performance.md, "The sync yields the cores").
   int background_nice = 0;
+  /// The rows of owner_recent, the owner index's level of recent writes, past which a write
+  /// merges them into owner_documents (migration 0015; docs/performance.md, "A user's documents:
+  /// an index in two levels"). Larger: fewer merges, each owner's leaf rewritten less often, and
+  /// a longer read of owner_recent in every query filtered by user. Not a config key: for
+  /// benchmarks (sync_bench's MLADMIN_BENCH_OWNER_RECENT_ROWS).
+  std::size_t owner_recent_rows = 32768;
 };
 
 /// open_store (store/store.hpp) with these options.

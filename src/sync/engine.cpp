@@ -866,7 +866,7 @@ class Engine::Pipeline {
   /// commits, two groups and one more, so that a committer that has fallen behind finds a whole
   /// group each time: with one, it found 17 less the group it was committing, and its groups
   /// alternated between large and small (about 7 slices on average at 1,000,000 documents, where
-  /// every commit rewrites a leaf of documents_by_user per owner: docs/benchmarks.md, "Why the
+  /// every commit then rewrote a leaf of documents_by_user per owner: docs/benchmarks.md, "Why the
   /// rate falls from 100,000 to 1,000,000, and two groups ahead"). While several jobs share the
   /// commits, each preparer runs one group ahead, so that no job fills the shared transactions
   /// alone.

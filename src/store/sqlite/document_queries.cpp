@@ -90,8 +90,10 @@ Document read_document(const Statement& st) {
 /// indexes). With one and a user filter: that user's documents, each probed in the full-text index
 /// (a rowid seek), since one user's documents are few next to the matches of a common word. With
 /// one and no user filter: the full-text index, joined to the documents only when a filter or the
-/// caller needs their columns. CROSS JOIN fixes the order so SQLite's planner keeps it.
-enum class Drive { documents, user_documents, fts_joined, fts_only };
+/// caller needs their columns. CROSS JOIN fixes the order so SQLite's planner keeps it. A user
+/// filter drives `documents` and `user_documents` through the user's entries in the owner index
+/// (by_owner). `listed`: documents the caller names by seq, each tested against the filter.
+enum class Drive { documents, user_documents, fts_joined, fts_only, listed };
 
 Drive drive_of(const DocumentFilter& f, bool need_documents, bool walk_documents = false) {
   if (!f.match) {
@@ -108,22 +110,56 @@ const char* seq_column(Drive d) {
   return d == Drive::fts_joined || d == Drive::fts_only ? "documents_fts.rowid" : "d.rowid";
 }
 
-const char* date_column(const DocumentFilter& f) {
-  return f.date == DocumentDate::source ? "d.source_created_at" : "d.synced_at";
+/// True when a user filter drives the query through the user's entries in the owner index
+/// (owner_documents and owner_recent, migration 0015) rather than testing each document's owner.
+bool by_owner(const DocumentFilter& f, Drive drive) {
+  return f.user_id && (drive == Drive::documents || drive == Drive::user_documents);
 }
 
-/// "FROM … WHERE …" for the filter, driven as drive_of() says.
-Sql from_where(const DocumentFilter& f, Drive drive) {
+const char* date_column(const DocumentFilter& f, Drive drive) {
+  if (f.date == DocumentDate::source) {
+    return "d.source_created_at";
+  }
+  // Driven by the owner index, the sync date is its own column: a date range or an order on it
+  // is pushed into both levels of the index (owner_documents is ordered by user, then date).
+  return by_owner(f, drive) ? "o.synced_at" : "d.synced_at";
+}
+
+/// A user's documents, rowid and sync date, from both levels of the owner index: those written
+/// since the last merge (owner_recent, a bounded table read whole) and the others
+/// (owner_documents, by its key). Each document is in exactly one.
+void add_owned(Sql& sql, const std::string& user_id) {
+  sql.add(" FROM (SELECT doc, synced_at FROM owner_documents WHERE user_id = ?", user_id);
+  sql.add(" UNION ALL SELECT doc, synced_at FROM owner_recent WHERE user_id = ?) o", user_id);
+  sql.add(" CROSS JOIN documents d ON d.rowid = o.doc");
+}
+
+/// "FROM … WHERE …" for the filter, driven as drive_of() says. `level`: with a user filter that
+/// drives `documents`, the one level of the owner index to read (aliased `o`), not both.
+Sql from_where(const DocumentFilter& f, Drive drive, const char* level = nullptr) {
   Sql sql;
+  const bool owned = by_owner(f, drive);
   switch (drive) {
     case Drive::documents:
-      sql.add(" FROM documents d WHERE 1 = 1");
+      if (owned && level != nullptr) {
+        sql.add(std::string(" FROM ") + level +
+                    " o CROSS JOIN documents d ON d.rowid = o.doc WHERE o.user_id = ?",
+                *f.user_id);
+      } else if (owned) {
+        add_owned(sql, *f.user_id);
+        sql.add(" WHERE 1 = 1");
+      } else {
+        sql.add(" FROM documents d WHERE 1 = 1");
+      }
       break;
     case Drive::user_documents:
-      sql.add(
-          " FROM documents d CROSS JOIN documents_fts ON documents_fts.rowid = d.rowid"
-          " WHERE documents_fts MATCH ?",
-          *f.match);
+      if (owned) {
+        add_owned(sql, *f.user_id);
+      } else {
+        sql.add(" FROM documents d");
+      }
+      sql.add(" CROSS JOIN documents_fts ON documents_fts.rowid = d.rowid WHERE documents_fts MATCH ?",
+              *f.match);
       break;
     case Drive::fts_joined:
       sql.add(
@@ -134,18 +170,21 @@ Sql from_where(const DocumentFilter& f, Drive drive) {
     case Drive::fts_only:
       sql.add(" FROM documents_fts WHERE documents_fts MATCH ?", *f.match);
       break;
+    case Drive::listed:
+      sql.add(" FROM documents d WHERE 1 = 1");
+      break;
   }
   if (f.type) {
     sql.add(" AND d.source_type = ?", std::string(domain::to_string(*f.type)));
   }
-  if (f.user_id) {
+  if (f.user_id && !owned) {
     sql.add(" AND d.user_id = ?", *f.user_id);
   }
   if (f.from) {
-    sql.add(std::string(" AND ") + date_column(f) + " >= ?", *f.from);
+    sql.add(std::string(" AND ") + date_column(f, drive) + " >= ?", *f.from);
   }
   if (f.to) {
-    sql.add(std::string(" AND ") + date_column(f) + " < ?", *f.to);
+    sql.add(std::string(" AND ") + date_column(f, drive) + " < ?", *f.to);
   }
   if (f.max_seq) {
     sql.add(std::string(" AND ") + seq_column(drive) + " <= ?", *f.max_seq);
@@ -659,18 +698,62 @@ bool walk_by_date(Connection& c, const DocumentFilter& f) {
   return st.int64(0) >= enough;
 }
 
+/// The page of a user's documents by sync date, without a text match: each level of the owner
+/// index gives the user's entries in date order (owner_documents by its key, owner_recent, which
+/// is bounded, sorted) and SQLite merges the two, reading documents until the page is full. A
+/// user's newest documents cost the same whether they have 100 or 100,000.
+DocumentPage user_by_sync_date(Connection& c, const DocumentQuery& q) {
+  DocumentPage page;
+  const bool newest = q.sort != DocumentSort::oldest;
+  Sql sql;
+  for (const char* level : {"owner_documents", "owner_recent"}) {
+    sql.add(sql.text.empty() ? "SELECT o.synced_at AS at, o.doc AS seq"
+                             : " UNION ALL SELECT o.synced_at, o.doc");
+    auto where = from_where(q.filter, Drive::documents, level);
+    sql.text += where.text;
+    sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
+    if (q.after) {
+      const char* cmp = newest ? " < ?" : " > ?";
+      sql.add(std::string(" AND (o.synced_at") + cmp, q.after->value);
+      sql.add(" OR (o.synced_at = ?", q.after->value);
+      sql.add(std::string(" AND o.doc") + cmp + "))", q.after->seq);
+    }
+  }
+  sql.add(std::string(" ORDER BY at") + (newest ? " DESC, seq DESC" : ", seq") + " LIMIT ?",
+          static_cast<std::int64_t>(q.limit + 1));
+  {
+    auto st = c.prepare(sql.text);
+    sql.bind(st);
+    while (st.step()) {
+      if (auto doc = by_seq(c, st.int64(1))) {
+        page.items.push_back(DocumentHit{std::move(*doc), 0, {}, {}});
+      }
+    }
+  }
+  page.has_more = page.items.size() > q.limit;
+  if (page.has_more) {
+    page.items.pop_back();
+  }
+  decorate_page(c, q.filter, page.items);
+  return page;
+}
+
 DocumentPage by_date(Connection& c, const DocumentQuery& q) {
   DocumentPage page;
   const bool newest = q.sort != DocumentSort::oldest;
-  const std::string date = date_column(q.filter);
   const auto drive = drive_of(q.filter, true, walk_by_date(c, q.filter));
+  if (drive == Drive::documents && by_owner(q.filter, drive) && q.filter.date == DocumentDate::synced) {
+    return user_by_sync_date(c, q);
+  }
+  const std::string date = date_column(q.filter, drive);
   const std::string seq = seq_column(drive);
   // Driven by the documents' date index, the statement reads the page's rows only. Driven by the
   // full-text index (or by a user's documents, each probed), every match is sorted by date before
   // the first comes back: the sort then holds only each match's date and seq, and the page's
   // documents are read afterwards, 51 rowid seeks instead of every match's columns in the sorter
-  // (4,021 matches of a rare word: 16 ms -> 10 ms, docs/benchmarks.md).
-  const bool narrow = drive != Drive::documents;
+  // (4,021 matches of a rare word: 16 ms -> 10 ms, docs/benchmarks.md). So too when a user's
+  // entries in the owner index drive it: they are sorted by date, not walked in its order.
+  const bool narrow = drive != Drive::documents || by_owner(q.filter, drive);
   Sql sql;
   if (narrow) {
     sql.add("SELECT " + seq);
@@ -869,7 +952,7 @@ std::vector<Document> matching_among(Connection& c, const DocumentFilter& f,
   const std::string rows = boost::json::serialize(list);
   Sql sql;
   sql.add(std::string("SELECT ") + kColumns, std::int64_t{0});
-  auto where = from_where(f, Drive::documents);
+  auto where = from_where(f, Drive::listed);
   sql.text += where.text;
   sql.params.insert(sql.params.end(), where.params.begin(), where.params.end());
   sql.add(" AND d.rowid IN (SELECT value FROM json_each(?))", rows);

@@ -307,7 +307,9 @@ struct IndexChanges {
 /// decides which connection and which kind of transaction surround it.
 class Ops final : public Writer {
  public:
-  explicit Ops(Connection& conn, IndexChanges* index = nullptr) : c_(conn), index_(index) {}
+  /// `owner_recent_rows`: StoreOptions::owner_recent_rows, for the writes' owner index.
+  explicit Ops(Connection& conn, IndexChanges* index = nullptr, std::int64_t owner_recent_rows = 32768)
+      : c_(conn), index_(index), owner_recent_rows_(owner_recent_rows) {}
   using Writer::count_matching_documents;
   using Writer::matching_documents_after;
 
@@ -818,16 +820,20 @@ class Ops final : public Writer {
       std::string text;
       bool indexed = false;                 ///< there before this call
       const DocumentWrite* last = nullptr;  ///< what it holds at the end of this call
+      std::string user_id;                  ///< its owner and sync time before this call (when
+      std::int64_t synced_at = 0;           ///< `indexed`): its key in the owner index (0015)
     };
     std::unordered_map<std::string_view, Known> known;  // keys: the source ids in `docs`
     std::vector<std::string_view> order;                // those there before this call, as first met
     // Fills the entry of `source_id` (one of `docs`) with the row a query stepped on: rowid, title,
-    // text.
+    // text, source_id, user_id, synced_at.
     const auto found = [&](std::string_view source_id, const Statement& st) {
       Known& k = known[source_id];
       k.rowid = st.int64(0);
       k.title = st.text(1);
       k.text = st.text(2);
+      k.user_id = st.text(4);
+      k.synced_at = st.int64(5);
       k.indexed = true;
     };
     {
@@ -839,8 +845,8 @@ class Ops final : public Writer {
       }
       if (!ids.empty()) {
         auto find = c_.prepare(
-            "SELECT rowid, title, text, source_id FROM documents WHERE source_type = ?1 AND source_id IN "
-            "(SELECT value FROM json_each(?2))");
+            "SELECT rowid, title, text, source_id, user_id, synced_at FROM documents WHERE source_type = ?1 "
+            "AND source_id IN (SELECT value FROM json_each(?2))");
         const std::string ids_json = boost::json::serialize(ids);
         find.bind(1, type_name).bind(2, std::string_view(ids_json));
         while (find.step()) {
@@ -855,8 +861,16 @@ class Ops final : public Writer {
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
         "synced_at, version, job_id, source_created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
         "ON CONFLICT (source_type, source_id) DO NOTHING");
-    auto find_one =
-        c_.prepare("SELECT rowid, title, text FROM documents WHERE source_type = ?1 AND source_id = ?2");
+    auto find_one = c_.prepare(
+        "SELECT rowid, title, text, source_id, user_id, synced_at FROM documents WHERE source_type = ?1 AND "
+        "source_id = ?2");
+    // The owner index (migration 0015): a new document goes to owner_recent; a rewritten one
+    // takes its new owner and sync time there, or leaves owner_documents for it when a merge had
+    // taken it. Each document is in exactly one of the two.
+    auto recent_add = c_.prepare("INSERT INTO owner_recent (doc, user_id, synced_at) VALUES (?1, ?2, ?3)");
+    auto recent_move = c_.prepare("UPDATE owner_recent SET user_id = ?2, synced_at = ?3 WHERE doc = ?1");
+    auto settled_drop =
+        c_.prepare("DELETE FROM owner_documents WHERE user_id = ?1 AND synced_at = ?2 AND doc = ?3");
     // Numbered as the INSERT's parameters (bind_document binds both; ?1, ?3 and ?4 go unused here).
     auto update = c_.prepare(
         "UPDATE documents SET user_id = ?2, title = ?5, text = ?6, metadata = ?7, content_hash = ?8, "
@@ -875,6 +889,9 @@ class Ops final : public Writer {
           k.last = &d;
           inserted.emplace_back(k.rowid);
           ++added[d.user_id];
+          recent_add.bind(1, k.rowid).bind_static(2, d.user_id).bind(3, d.synced_at);
+          recent_add.exec();
+          recent_add.reset();
           continue;
         }
         // There, though the preparer did not see it (written since, by another job).
@@ -895,7 +912,19 @@ class Ops final : public Writer {
       update.bind(12, k.rowid);
       update.exec();
       update.reset();
+      recent_move.bind(1, k.rowid).bind_static(2, d.user_id).bind(3, d.synced_at);
+      const bool moved = recent_move.exec() > 0;
+      recent_move.reset();
+      if (!moved) {  // the first write of a document that a merge had taken: it leaves owner_documents
+        settled_drop.bind(1, std::string_view(k.user_id)).bind(2, k.synced_at).bind(3, k.rowid);
+        settled_drop.exec();
+        settled_drop.reset();
+        recent_add.bind(1, k.rowid).bind_static(2, d.user_id).bind(3, d.synced_at);
+        recent_add.exec();
+        recent_add.reset();
+      }
     }
+    merge_owner_recent();
     apply_document_counts(c_, type, added);
     // The rows that were there and whose title or text is not the same now (a document's last
     // write in `docs` is what it holds): a change of the metadata alone leaves the index as it is.
@@ -942,6 +971,15 @@ class Ops final : public Writer {
     }
     const std::string ids_json = boost::json::serialize(ids);
     unindex(type, ids_json);  // before the rows go: their rowids
+    for (const char* sql : {"DELETE FROM owner_recent WHERE doc IN (SELECT rowid FROM documents WHERE "
+                            "source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2)))",
+                            "DELETE FROM owner_documents WHERE (user_id, synced_at, doc) IN (SELECT user_id, "
+                            "synced_at, rowid FROM documents WHERE source_type = ?1 AND source_id IN "
+                            "(SELECT value FROM json_each(?2)))"}) {
+      auto owner = c_.prepare(sql);
+      owner.bind(1, domain::to_string(type)).bind(2, std::string_view(ids_json));
+      owner.exec();
+    }
     apply_document_counts(c_, type, existing_documents_by_owner(c_, type, ids_json, -1));  // stats counters
     auto st = c_.prepare(
         "DELETE FROM documents WHERE source_type = ?1 AND source_id IN (SELECT value FROM json_each(?2))");
@@ -1097,6 +1135,23 @@ class Ops final : public Writer {
   }
 
  private:
+  /// Moves owner_recent into owner_documents once it holds owner_recent_rows_ rows or more
+  /// (StoreOptions::owner_recent_rows; migration 0015): one statement, in owner_documents' key
+  /// order, so that each owner's leaf is rewritten once per merge rather than once per commit.
+  void merge_owner_recent() {
+    auto count = c_.prepare("SELECT count(*) FROM owner_recent");
+    count.step();
+    const auto rows = count.int64(0);
+    count.reset();
+    if (rows < owner_recent_rows_) {
+      return;
+    }
+    c_.exec(
+        "INSERT INTO owner_documents (user_id, synced_at, doc) "
+        "SELECT user_id, synced_at, doc FROM owner_recent ORDER BY user_id, synced_at, doc; "
+        "DELETE FROM owner_recent");
+  }
+
   /// Records the documents that leave the index (deleted), with the title and text it indexed,
   /// for the indexer.
   void unindex(domain::SourceType type, const std::string& ids_json) {
@@ -1156,6 +1211,7 @@ class Ops final : public Writer {
 
   Connection& c_;
   IndexChanges* index_;
+  std::int64_t owner_recent_rows_;
 };
 
 int parse_version(std::string_view name) {
@@ -1173,15 +1229,17 @@ int parse_version(std::string_view name) {
 
 SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints,
                          const StoreOptions& options)
-    : path_(std::move(path)) {
+    : path_(std::move(path)),
+      owner_recent_rows_(static_cast<std::int64_t>(std::max<std::size_t>(1, options.owner_recent_rows))) {
   writer_ = std::make_unique<Connection>(path_);
   // SQLite's automatic checkpoint would run inside the COMMIT that crosses 1,000 WAL pages (tens
   // of milliseconds in a sync's batch commit); the checkpointer thread does it instead.
   writer_->exec("PRAGMA wal_autocheckpoint=0");
-  // A sync's commits touch the right edges of the document indexes, one leaf of
-  // documents_by_user per owner and the full-text index's newest segments: with SQLite's 2 MiB
-  // default they fall out of the cache and are read again with pread at every commit once the
-  // store is large (docs/performance.md, "The writer's page cache"). Negative: KiB.
+  // A sync's commits touch the right edges of the document indexes, one leaf of owner_documents
+  // per owner when owner_recent is merged into it (migration 0015) and the full-text index's
+  // newest segments: with SQLite's 2 MiB default they fall out of the cache and are read again
+  // with pread at every commit once the store is large (docs/performance.md, "The writer's page
+  // cache"). Negative: KiB.
   writer_->exec("PRAGMA cache_size=-" +
                 std::to_string(std::max<std::size_t>(1, options.writer_cache_mib) * 1024));
   register_search_functions(writer_->handle());
@@ -1450,7 +1508,7 @@ void SqliteStore::write(const std::function<void(Writer&)>& fn) {
     index.trimmed_through = &trimmed_through_;
     const std::int64_t trimmed_before = trimmed_through_;
     try {
-      Ops ops(*writer_, &index);
+      Ops ops(*writer_, &index, owner_recent_rows_);
       fn(ops);
       writer_->exec("COMMIT");
     } catch (...) {

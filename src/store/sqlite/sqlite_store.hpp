@@ -100,6 +100,7 @@ class SqliteStore final : public Store {
   static int on_commit(void* self, sqlite3* db, const char* schema, int frames);
 
   std::string path_;
+  std::int64_t owner_recent_rows_;  ///< StoreOptions::owner_recent_rows
   FairMutex write_mutex_;
   std::unique_ptr<Connection> writer_;
   std::mutex pool_mutex_;
