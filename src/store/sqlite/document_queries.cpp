@@ -698,6 +698,17 @@ bool walk_by_date(Connection& c, const DocumentFilter& f) {
   return st.int64(0) >= enough;
 }
 
+/// A page read by date with one row more than its limit: whether there are more, and the hits'
+/// snippets and titles.
+DocumentPage finished(Connection& c, const DocumentQuery& q, DocumentPage page) {
+  page.has_more = page.items.size() > q.limit;
+  if (page.has_more) {
+    page.items.pop_back();
+  }
+  decorate_page(c, q.filter, page.items);
+  return page;
+}
+
 /// The page of a user's documents by sync date, without a text match: each level of the owner
 /// index gives the user's entries in date order (owner_documents by its key, owner_recent, which
 /// is bounded, sorted) and SQLite merges the two, reading documents until the page is full. A
@@ -730,12 +741,7 @@ DocumentPage user_by_sync_date(Connection& c, const DocumentQuery& q) {
       }
     }
   }
-  page.has_more = page.items.size() > q.limit;
-  if (page.has_more) {
-    page.items.pop_back();
-  }
-  decorate_page(c, q.filter, page.items);
-  return page;
+  return finished(c, q, std::move(page));
 }
 
 DocumentPage by_date(Connection& c, const DocumentQuery& q) {
@@ -782,12 +788,7 @@ DocumentPage by_date(Connection& c, const DocumentQuery& q) {
       }
     }
   }
-  page.has_more = page.items.size() > q.limit;
-  if (page.has_more) {
-    page.items.pop_back();
-  }
-  decorate_page(c, q.filter, page.items);
-  return page;
+  return finished(c, q, std::move(page));
 }
 
 }  // namespace

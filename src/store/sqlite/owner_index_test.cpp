@@ -4,7 +4,6 @@
 // sync time. The store here merges past 5 recent rows, so that every test crosses merges.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
@@ -14,6 +13,7 @@
 
 #include "domain/search_query.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/temp_store_test_fixture.hpp"
 
 namespace mladmin::store::sqlite {
 namespace {
@@ -24,21 +24,16 @@ using ::testing::ElementsAreArray;
 
 constexpr std::size_t kRecentRows = 5;
 
-class OwnerIndexTest : public ::testing::Test {
+class OwnerIndexTest : public TempStoreTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mladmin-owner-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
+    TempStoreTest::SetUp();
     open();
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
 
+  /// (Re)opens the store on the test's file, merging past kRecentRows.
   void open() {
+    store_.reset();
     StoreOptions options;
     options.owner_recent_rows = kRecentRows;
     store_ = std::make_unique<SqliteStore>(path(), 2, CheckpointOptions{}, options);
@@ -134,9 +129,6 @@ class OwnerIndexTest : public ::testing::Test {
               documents)
         << "an entry under another owner or time than its document's";
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<SqliteStore> store_;
 };
 
 TEST_F(OwnerIndexTest, AUsersDocumentsAreListedInDateOrderWhicheverLevelHoldsThem) {
