@@ -4,9 +4,13 @@
 //   a  the change scan: the engine's SELECT over journal_entries by change_seq, 1,000 rows a slice,
 //      read into records;
 //   b  the preparer's work: the document_hashes lookup, validation, shaping, the BLAKE2b hash and
-//      the document's UUIDv7 (sync/shape.hpp, as Engine's preparer);
-//   c  the document rows with their indexes and the per-owner document_counts, WITHOUT FTS5,
-//      4,000 per transaction by default (MLADMIN_PROBE_COMMIT; the engine's grouped commit);
+//      the document's UUIDv7 (sync/shape.hpp, as Engine's preparer); a and b of one slice read in
+//      one read transaction, as the engine's Store::read (before 2026-12-05 each statement was a
+//      transaction of its own, which took a lock of the WAL's read mark per lookup);
+//   c  the document rows with their indexes (the owner index's two levels written as the store
+//      writes them) and the per-owner document_counts, WITHOUT FTS5,
+//      4,000 per transaction by default (MLADMIN_PROBE_COMMIT; the engine's grouped commit, up
+//      to 16 slices of 1,000 since 2026-12-04);
 //   d  FTS5 indexing alone of the same rows (INSERT INTO documents_fts … SELECT, CHUNK rows a
 //      transaction) into the same file;
 //   D  the same into a second file (a contentless FTS5 table, the documents read through ATTACH);
@@ -268,6 +272,9 @@ std::pair<std::int64_t, std::int64_t> write_documents(Connection& c, const std::
       "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
       "synced_at = excluded.synced_at, version = documents.version + 1, job_id = excluded.job_id, "
       "source_created_at = excluded.source_created_at");
+  // The owner index's newer level (migration 0015): every document written goes to owner_recent,
+  // merged into owner_documents at the store's bound (StoreOptions::owner_recent_rows).
+  auto recent = c.prepare("INSERT INTO owner_recent (doc, user_id, synced_at) VALUES (?1, ?2, ?3)");
   std::map<std::string, std::int64_t> added;
   std::int64_t first = 0;
   std::int64_t last = 0;
@@ -287,7 +294,19 @@ std::pair<std::int64_t, std::int64_t> write_documents(Connection& c, const std::
     st.reset();
     last = sqlite3_last_insert_rowid(c.handle());
     first = first == 0 ? last : first;
+    recent.bind(1, last).bind_static(2, d.user_id).bind(3, d.synced_at);
+    recent.exec();
+    recent.reset();
     ++added[d.user_id];
+  }
+  auto count = c.prepare("SELECT count(*) FROM owner_recent");
+  count.step();
+  const auto recent_rows = count.int64(0);
+  count.reset();
+  if (recent_rows >= static_cast<std::int64_t>(store::StoreOptions{}.owner_recent_rows)) {
+    c.exec(
+        "INSERT INTO owner_documents (user_id, synced_at, doc) SELECT user_id, synced_at, doc "
+        "FROM owner_recent ORDER BY user_id, synced_at, doc; DELETE FROM owner_recent");
   }
   auto add = c.prepare(
       "INSERT INTO document_counts (user_id, source_type, count) VALUES (?1, ?2, ?3) "
@@ -370,18 +389,23 @@ int main(int argc, char** argv) {
     while (done < n) {
       std::vector<Doc> docs;
       for (int i = 0; i < commit / kSlice && done + static_cast<long>(docs.size()) < n; ++i) {
+        // One read transaction per slice, as the engine's preparer reads (Store::read): its
+        // statements share one snapshot and one lock of the WAL's read mark.
         std::vector<domain::JournalEntry> records;
         {
           auto t = sa.time(0);
+          reader.exec("BEGIN");
           records = scan(reader, position, n, kSlice);
           t.count = static_cast<long>(records.size());
         }
         if (records.empty()) {
+          reader.exec("COMMIT");
           break;
         }
         position = records.back().change_seq;
         auto t = sb.time(static_cast<long>(records.size()));
         auto slice = prepare(reader, records, true, clock, ids);
+        reader.exec("COMMIT");
         for (auto& d : slice) {
           docs.push_back(std::move(d));
         }
