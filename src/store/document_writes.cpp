@@ -4,9 +4,21 @@
 
 namespace mladmin::store {
 
+void Writer::upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) {
+  std::vector<const DocumentWrite*> in_place;
+  in_place.reserve(docs.size());
+  for (const auto& d : docs) {
+    in_place.push_back(&d);
+  }
+  write_documents(type, in_place);
+}
+
 void DocumentWrites::upsert(DocumentWrite doc) {
-  auto& of_type = by_type_[doc.source_type];
-  of_type.upserts.push_back(std::move(doc));
+  upsert_in_place(owned_.emplace_back(std::move(doc)));
+}
+
+void DocumentWrites::upsert_in_place(const DocumentWrite& doc) {
+  by_type_[doc.source_type].upserts.push_back(&doc);
   ++size_;
 }
 
@@ -21,10 +33,11 @@ void DocumentWrites::apply(Writer& w) {
       w.delete_documents(type, writes.deletes);
     }
     if (!writes.upserts.empty()) {
-      w.upsert_documents(type, writes.upserts);
+      w.write_documents(type, writes.upserts);
     }
   }
   by_type_.clear();
+  owned_.clear();
   size_ = 0;
 }
 

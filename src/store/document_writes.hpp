@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,11 @@ class DocumentWrites final {
  public:
   /// Writes `doc`: a new document, or the next version of the one of its source record.
   void upsert(DocumentWrite doc);
+  /// The same without a copy: `doc` is read where it is, so it must stay alive and unchanged
+  /// until apply (a sync's commit points at its slices' documents: copying or moving thousands
+  /// of them into one growing vector per commit cost the writer's thread about a tenth of its
+  /// time, docs/benchmarks.md, "SQLite's memory statistics, and a commit's documents in place").
+  void upsert_in_place(const DocumentWrite& doc);
   /// Removes the document of this source record (nothing when there is none).
   void remove(domain::SourceType type, std::string source_id);
 
@@ -33,9 +39,10 @@ class DocumentWrites final {
  private:
   struct OfType {
     std::vector<std::string> deletes;
-    std::vector<DocumentWrite> upserts;
+    std::vector<const DocumentWrite*> upserts;  // into owned_, or the caller's (upsert_in_place)
   };
   std::map<domain::SourceType, OfType> by_type_;
+  std::deque<DocumentWrite> owned_;  // upsert's copies: a deque, so that pointers stay valid
   std::size_t size_ = 0;
 };
 

@@ -391,8 +391,11 @@ class Writer : public Reader {
   virtual void save_goals(std::span<domain::Goal> records) = 0;
 
   /// Inserts or updates (on source type + id) documents of one source type, bumping the version
-  /// of those that existed, and records them all at once for the full-text index.
-  virtual void upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) = 0;
+  /// of those that existed, and records them all at once for the full-text index. The documents
+  /// are read in place (a sync's commit points at its slices' documents rather than copying them).
+  virtual void write_documents(domain::SourceType type, std::span<const DocumentWrite* const> docs) = 0;
+  /// The same for documents held in a vector.
+  void upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs);
   /// Removes the documents of these source ids (and records them for the full-text index, which
   /// drops them); returns how many there were.
   virtual std::int64_t delete_documents(domain::SourceType type,

@@ -354,12 +354,12 @@ void requeue_records(store::Writer& w, domain::SourceType type, const std::vecto
 /// Applies a slice to the job in `w`'s transaction: its counters, item errors and checkpoint, and
 /// gathers its documents into `writes` (less those the sink rejected, which fail with the
 /// service's reason and go back into the change feed); the caller applies `writes` in the same
-/// transaction, once for all the slices it commits together. `keep`: copy the documents rather
-/// than take them, so that the slice can be committed again when this transaction fails (a
-/// transaction shared by several jobs, docs/sync-engine.md, "commit").
+/// transaction, once for all the slices it commits together. The documents stay in the slice
+/// (`writes` points at them): a slice committed again alone when a shared transaction fails
+/// (docs/sync-engine.md, "commit") still has them.
 void commit_slice(store::Writer& w, Job& job, Slice& s,
                   const std::unordered_map<std::string, std::string>& rejected, const domain::Clock& clock,
-                  store::DocumentWrites& writes, bool keep) {
+                  store::DocumentWrites& writes) {
   const auto type = source_of(job.type);
   // A record changed since the slice was read (by an edit, seen by another job's scan) has left
   // this job's range: the next sync takes its new version, so this one neither writes nor counts it.
@@ -385,7 +385,7 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
     }
     switch (item.kind) {
       case Item::Kind::write:
-        writes.upsert(keep ? item.doc : std::move(item.doc));
+        writes.upsert_in_place(item.doc);
         ++job.counters.synced;
         break;
       case Item::Kind::remove:
@@ -399,8 +399,8 @@ void commit_slice(store::Writer& w, Job& job, Slice& s,
     }
   }
   job.counters.skipped += s.skipped;
-  for (auto& e : s.failed) {
-    record_failure(job, std::move(e), new_errors);
+  for (const auto& e : s.failed) {
+    record_failure(job, e, new_errors);  // a copy: the part may run again alone
   }
   requeue_records(w, type, requeue);
   job.checkpoint_seq = std::max(job.checkpoint_seq, s.checkpoint);
@@ -479,9 +479,10 @@ Engine::Ending Engine::ending(Control& control) const {
 /// transaction (docs/sync-engine.md, "commit").
 struct Engine::CommitRequest {
   /// Writes the job's part in `w`'s transaction (its counters, checkpoint and item errors) and
-  /// gathers its documents into `writes`; `keep`: copy them out of the slices, since the
-  /// part may run again alone. Runs on the leader's thread while the job's worker waits.
-  std::function<void(store::Writer&, store::DocumentWrites&, bool keep)> part;
+  /// gathers its documents into `writes`, which points at them in the job's slices (they stay
+  /// there, so that the part can run again alone). Runs on the leader's thread while the job's
+  /// worker waits.
+  std::function<void(store::Writer&, store::DocumentWrites&)> part;
   /// Saves the job's row in the same transaction once the documents of every part are written.
   std::function<void(store::Writer&)> finish;
   std::size_t slices = 0;
@@ -542,14 +543,14 @@ bool Engine::commit_shared(CommitRequest& mine) {
 void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& mine) {
   const auto start = std::chrono::steady_clock::now();
   std::size_t slices = mine.slices;
-  bool keep = false;  // copy the slices' documents: more than one job may share the transaction
+  bool shared = false;  // more than one job may share the transaction
   const auto take_waiting = [&] {
     // Taken once the writer is this transaction's, so that the commits that came while it waited
     // for the writer (behind another job's claim, an API write) go in too, and again after the
     // parts taken are written (the jobs just woken by the last commit come meanwhile); in arrival
     // order, up to commit_share slices and the time budget by the last transaction's time per slice.
     std::lock_guard lock(commit_m_);
-    keep = keep || sharing_jobs_ > 1;
+    shared = shared || sharing_jobs_ > 1;
     for (auto it = commit_queue_.begin(); it != commit_queue_.end();) {
       auto* r = *it;
       if (r->control->requested()) {
@@ -574,9 +575,9 @@ void Engine::commit_together(std::vector<CommitRequest*>& taken, CommitRequest& 
       store::DocumentWrites writes;
       for (std::size_t written = 0; written < taken.size();) {
         for (; written < taken.size(); ++written) {
-          taken[written]->part(w, writes, keep);
+          taken[written]->part(w, writes);
         }
-        if (keep) {  // else no other job shares its commits: nobody can come
+        if (shared) {  // else no other job shares its commits: nobody can come
           take_waiting();
         }
       }
@@ -621,7 +622,7 @@ void Engine::commit_alone(CommitRequest& request) {
   const auto times_start = ThreadTimes::now();
   store_.write([&](store::Writer& w) {
     store::DocumentWrites writes;
-    request.part(w, writes, false);
+    request.part(w, writes);
     writes.apply(w);  // once for the request's slices: one full-text index update, one stats update
     w.flush_pages();  // the documents' pages before the job's updatedAt (the commit's time)
     request.finish(w);
@@ -772,10 +773,10 @@ class Engine::Pipeline {
       }
       // The job's part of a commit: run once, or again alone when a shared transaction failed.
       Job next;
-      const auto part = [&](store::Writer& w, store::DocumentWrites& writes, bool keep) {
+      const auto part = [&](store::Writer& w, store::DocumentWrites& writes) {
         next = job_;
         for (const auto& s : group) {
-          commit_slice(w, next, *s, rejected, e_.clock_, writes, keep);
+          commit_slice(w, next, *s, rejected, e_.clock_, writes);
         }
       };
       // Its end, after the transaction's documents are written: the job row, whose updatedAt is

@@ -874,6 +874,76 @@ TEST_F(SharedCommitTest, AFailureOfOneJobsPartFailsThatJobAloneAtItsLastCheckpoi
   EXPECT_EQ(documents(), kJobs * kPerUser);
 }
 
+TEST_F(SharedCommitTest, APartCommittedAgainAloneKeepsItsDocumentsAndItsItemErrors) {
+  // Each user's entries 100-109 (in every job's second slice) have a mood out of range; the second
+  // commit of the third job fails inside the transaction shared with the three others, so each of
+  // their parts is written again alone, from the same slices: it must still have its documents
+  // (the transaction points at them in the slices) and its failed items with their ids and reasons.
+  std::vector<domain::JournalEntry> records;
+  store_->read([&](store::Reader& r) {
+    for (int i = 0; i < kPerUser; ++i) {
+      for (const auto& user : users_) {
+        records.push_back(*r.find_journal_entry(user + "-e" + std::to_string(i)));
+      }
+    }
+  });
+  for (auto& e : records) {
+    const int i = std::stoi(e.id.substr(e.id.find("-e") + 2));
+    if (i >= 100 && i < 110) {
+      e.mood = 9;
+    }
+  }
+  store_->write([&](store::Writer& w) { w.save_journal_entries(records); });  // same order, new seqs
+  std::string victim;
+  const auto jobs = start_jobs_that_meet_at_the_writer([&] {
+    victim = store_->read_value([](store::Reader& r) { return r.jobs_in({JobStatus::running}); }).at(2).id;
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "t.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 20000);
+    const auto sql = "CREATE TRIGGER refuse_victim BEFORE UPDATE ON jobs WHEN NEW.id = '" + victim +
+                     "' AND NEW.synced_items > 100 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  });
+  for (const auto& job : jobs) {
+    if (job.id == victim) {
+      wait_status(job.id, JobStatus::failed);
+      continue;
+    }
+    const auto done = wait_status(job.id, JobStatus::completed);
+    EXPECT_EQ(done.counters.synced, kPerUser - 10);
+    EXPECT_EQ(done.counters.failed, 10);
+    const auto errors =
+        store_->read_value([&](store::Reader& r) { return r.list_job_errors(job.id, 0, 100); });
+    std::set<std::string> failed;
+    for (const auto& e : errors) {
+      EXPECT_NE(e.error.reason.find("mood 9"), std::string::npos)
+          << e.error.item_id << ": " << e.error.reason;
+      failed.insert(e.error.item_id);
+    }
+    std::set<std::string> expected;
+    for (int i = 100; i < 110; ++i) {
+      expected.insert(*job.scope_user_id + "-e" + std::to_string(i));
+    }
+    EXPECT_EQ(failed, expected);
+    const auto& ids = ids_of_[*job.scope_user_id];
+    std::vector<std::string> written(ids.begin(), ids.begin() + 100);
+    written.insert(written.end(), ids.begin() + 110, ids.end());
+    EXPECT_TRUE(all_present(written));
+    // The documents written alone hold their records' content (the hash of the shaped record).
+    const auto stored = store_->read_value([&](store::Reader& r) {
+      return r.document_hashes(domain::SourceType::journal_entries, {ids[150], ids[199]});
+    });
+    ASSERT_EQ(stored.size(), 2U);
+    for (const auto& [source_id, hash] : stored) {
+      const auto record =
+          store_->read_value([&](store::Reader& r) { return *r.find_journal_entry(source_id); });
+      EXPECT_EQ(hash, sync::shape(record).hash()) << source_id;
+    }
+  }
+  EXPECT_GE(engine_->commit_stats().fallbacks, 1U);
+}
+
 TEST_F(SharedCommitTest, APauseWithdrawsACommitThatWaitsForTheWriter) {
   // Every job is paused while its next commit waits: the three that wait behind the leader leave
   // without it, the leader's own commit (under way: it waits for the writer) goes through.

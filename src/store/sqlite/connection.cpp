@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <stdexcept>
 
 #include "store/errors.hpp"
@@ -151,6 +152,14 @@ Connection::Connection(const std::string& path) {
       ::close(fd);
     }
   }
+  // SQLite's memory statistics off, before SQLite initializes (the first connection opens it):
+  // with them, every allocation of every connection takes one process-wide mutex, which the
+  // sync's writer, its preparers and the search indexer contended for on every statement
+  // (docs/benchmarks.md, "SQLite's memory statistics, and a commit's documents in place"). Nothing
+  // here reads them (sqlite3_memory_used, sqlite3_status, the heap limits). Once SQLite runs, the
+  // call fails and changes nothing.
+  static std::once_flag configured;
+  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   const int rc = sqlite3_open_v2(path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {

@@ -801,7 +801,7 @@ class Ops final : public Writer {
 
   StatsReport read_stats(const StatsQuery& query) override { return sqlite::read_stats(c_, query); }
 
-  void upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) override {
+  void write_documents(domain::SourceType type, std::span<const DocumentWrite* const> docs) override {
     if (docs.empty()) {
       return;
     }
@@ -838,7 +838,8 @@ class Ops final : public Writer {
     };
     {
       boost::json::array ids;
-      for (const auto& d : docs) {
+      for (const DocumentWrite* doc : docs) {
+        const DocumentWrite& d = *doc;
         if (d.existed && known.try_emplace(d.source_id).second) {
           ids.emplace_back(d.source_id);
         }
@@ -875,7 +876,8 @@ class Ops final : public Writer {
     auto update = c_.prepare(
         "UPDATE documents SET user_id = ?2, title = ?5, text = ?6, metadata = ?7, content_hash = ?8, "
         "synced_at = ?9, version = version + 1, job_id = ?10, source_created_at = ?11 WHERE rowid = ?12");
-    for (const auto& d : docs) {
+    for (const DocumentWrite* doc : docs) {
+      const DocumentWrite& d = *doc;
       auto it = known.find(d.source_id);
       if (it == known.end()) {
         bind_document(insert, d, type_name);
