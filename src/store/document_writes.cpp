@@ -4,15 +4,6 @@
 
 namespace mladmin::store {
 
-void Writer::upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) {
-  std::vector<const DocumentWrite*> in_place;
-  in_place.reserve(docs.size());
-  for (const auto& d : docs) {
-    in_place.push_back(&d);
-  }
-  write_documents(type, in_place);
-}
-
 void DocumentWrites::upsert(DocumentWrite doc) {
   upsert_in_place(owned_.emplace_back(std::move(doc)));
 }

@@ -7,6 +7,15 @@
 
 namespace mladmin::store {
 
+void Writer::upsert_documents(domain::SourceType type, const std::vector<DocumentWrite>& docs) {
+  std::vector<const DocumentWrite*> in_place;
+  in_place.reserve(docs.size());
+  for (const auto& d : docs) {
+    in_place.push_back(&d);
+  }
+  write_documents(type, in_place);
+}
+
 std::unique_ptr<Store> open_store(const std::string& url, std::size_t pool_size) {
   return open_store(url, pool_size, StoreOptions{});
 }

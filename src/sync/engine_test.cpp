@@ -754,6 +754,29 @@ class SharedCommitTest : public EngineTest {
     return req;
   }
 
+  /// Runs `sql` on the store's file through a connection of its own (beside the store's).
+  void exec_on_the_file(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "t.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 20000);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+
+  /// While the jobs are held (start_jobs_that_meet_at_the_writer's `once_held`): a trigger makes
+  /// every save of the third running job's row after its first commit fail (trigger
+  /// refuse_victim). Returns that job's id.
+  std::string refuse_second_commit_of_third_job() {
+    const auto victim =
+        store_->read_value([](store::Reader& r) { return r.jobs_in({JobStatus::running}); }).at(2).id;
+    exec_on_the_file("CREATE TRIGGER refuse_victim BEFORE UPDATE ON jobs WHEN NEW.id = '" + victim +
+                     "' AND NEW.synced_items > 100 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    return victim;
+  }
+
   /// Starts a sync of each user's own records; each is held after its first commit. Then, while
   /// the test holds the writer, the jobs go on and wait for it with their next commits: the
   /// first job's worker leads the next commit, the others wait for it. Once the three others
@@ -834,22 +857,7 @@ TEST_F(SharedCommitTest, AFailureOfOneJobsPartFailsThatJobAloneAtItsLastCheckpoi
   // The second commit of the third job cannot save its job row (a trigger refuses it), inside
   // the transaction shared with the three others: each job's part is then committed alone.
   std::string victim;
-  const auto refuse_victim = [&](const char* sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ / "t.db").c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 20000);
-    char* err = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-    EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "");
-    sqlite3_free(err);
-    sqlite3_close(db);
-  };
-  const auto jobs = start_jobs_that_meet_at_the_writer([&] {
-    victim = store_->read_value([](store::Reader& r) { return r.jobs_in({JobStatus::running}); }).at(2).id;
-    refuse_victim(("CREATE TRIGGER refuse_victim BEFORE UPDATE ON jobs WHEN NEW.id = '" + victim +
-                   "' AND NEW.synced_items > 100 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
-                      .c_str());
-  });
+  const auto jobs = start_jobs_that_meet_at_the_writer([&] { victim = refuse_second_commit_of_third_job(); });
   for (const auto& job : jobs) {
     if (job.id == victim) {
       const auto failed = wait_status(job.id, JobStatus::failed);
@@ -867,7 +875,7 @@ TEST_F(SharedCommitTest, AFailureOfOneJobsPartFailsThatJobAloneAtItsLastCheckpoi
   EXPECT_GE(engine_->commit_stats().fallbacks, 1U);
 
   // Without the trigger, a retry of the victim goes on from its checkpoint to the end.
-  refuse_victim("DROP TRIGGER refuse_victim");
+  exec_on_the_file("DROP TRIGGER refuse_victim");
   engine_->retry(victim);
   const auto done = wait_status(victim, JobStatus::completed);
   EXPECT_EQ(done.counters.synced, kPerUser);
@@ -895,16 +903,7 @@ TEST_F(SharedCommitTest, APartCommittedAgainAloneKeepsItsDocumentsAndItsItemErro
   }
   store_->write([&](store::Writer& w) { w.save_journal_entries(records); });  // same order, new seqs
   std::string victim;
-  const auto jobs = start_jobs_that_meet_at_the_writer([&] {
-    victim = store_->read_value([](store::Reader& r) { return r.jobs_in({JobStatus::running}); }).at(2).id;
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ / "t.db").c_str(), &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 20000);
-    const auto sql = "CREATE TRIGGER refuse_victim BEFORE UPDATE ON jobs WHEN NEW.id = '" + victim +
-                     "' AND NEW.synced_items > 100 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END";
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  });
+  const auto jobs = start_jobs_that_meet_at_the_writer([&] { victim = refuse_second_commit_of_third_job(); });
   for (const auto& job : jobs) {
     if (job.id == victim) {
       wait_status(job.id, JobStatus::failed);
