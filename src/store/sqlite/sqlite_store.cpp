@@ -7,6 +7,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <span>
 #include <stdexcept>
 #include <unordered_map>
@@ -814,27 +815,33 @@ class Ops final : public Writer {
     // the (source_type, source_id) index once per document, in the INSERT itself
     // (docs/benchmarks.md, "One probe per new document").
     const std::string_view type_name = domain::to_string(type);
+    // Every source id this call meets, in an open-addressing table sized once (docs/benchmarks.md,
+    // "The writer's table of source ids"): a node per id, rehashed as it grew and freed with three
+    // strings each, was a third of the writer's time in a full sync.
     struct Known {
       std::int64_t rowid = 0;
-      std::string title;  ///< what the index holds of it (when `indexed`)
-      std::string text;
-      bool indexed = false;                 ///< there before this call
       const DocumentWrite* last = nullptr;  ///< what it holds at the end of this call
-      std::string user_id;                  ///< its owner and sync time before this call (when
-      std::int64_t synced_at = 0;           ///< `indexed`): its key in the owner index (0015)
+      std::uint32_t before = 0;             ///< 1 + its index in `before` when it was there before
+                                            ///< this call; 0 when this call inserted it
     };
-    std::unordered_map<std::string_view, Known> known;  // keys: the source ids in `docs`
-    std::vector<std::string_view> order;                // those there before this call, as first met
-    // Fills the entry of `source_id` (one of `docs`) with the row a query stepped on: rowid, title,
-    // text, source_id, user_id, synced_at.
+    struct Before {                // a row that was there before this call, as first met:
+      std::string_view source_id;  // its key in `known`
+      std::string title;           // what the index holds of it
+      std::string text;
+      std::string user_id;  // its owner and sync time: its key in the owner index (0015)
+      std::int64_t synced_at = 0;
+      bool rewritten = false;  // written by this call (else only read ahead)
+    };
+    boost::unordered_flat_map<std::string_view, Known> known;  // keys: the source ids in `docs`
+    known.reserve(docs.size());
+    std::vector<Before> before;
+    // Takes the row a query stepped on (rowid, title, text, source_id, user_id, synced_at) as the
+    // state before this call of `source_id`, one of `docs`.
     const auto found = [&](std::string_view source_id, const Statement& st) {
       Known& k = known[source_id];
       k.rowid = st.int64(0);
-      k.title = st.text(1);
-      k.text = st.text(2);
-      k.user_id = st.text(4);
-      k.synced_at = st.int64(5);
-      k.indexed = true;
+      before.push_back(Before{source_id, st.text(1), st.text(2), st.text(4), st.int64(5)});
+      k.before = static_cast<std::uint32_t>(before.size());
     };
     {
       boost::json::array ids;
@@ -853,10 +860,10 @@ class Ops final : public Writer {
         while (find.step()) {
           found(known.find(find.text(3))->first, find);
         }
-        std::erase_if(known, [](const auto& e) { return !e.second.indexed; });  // gone since
+        boost::unordered::erase_if(known, [](const auto& e) { return e.second.before == 0; });  // gone since
       }
     }
-    DocumentCountDeltas added;    // stats counters
+    boost::unordered_flat_map<std::string_view, std::int64_t> added;  // stats counters, by owner
     boost::json::array inserted;  // the rows this call added (for the index)
     auto insert = c_.prepare(
         "INSERT INTO documents (id, user_id, source_type, source_id, title, text, metadata, content_hash, "
@@ -886,12 +893,11 @@ class Ops final : public Writer {
         if (added_row) {
           // Not asked with RETURNING: that made a 200,000-item full sync ~60 % slower
           // (docs/benchmarks.md).
-          Known& k = known[d.source_id];
-          k.rowid = sqlite3_last_insert_rowid(c_.handle());
-          k.last = &d;
-          inserted.emplace_back(k.rowid);
+          const std::int64_t rowid = sqlite3_last_insert_rowid(c_.handle());
+          known.emplace(d.source_id, Known{rowid, &d, 0});
+          inserted.emplace_back(rowid);
           ++added[d.user_id];
-          recent_add.bind(1, k.rowid).bind_static(2, d.user_id).bind(3, d.synced_at);
+          recent_add.bind(1, rowid).bind_static(2, d.user_id).bind(3, d.synced_at);
           recent_add.exec();
           recent_add.reset();
           continue;
@@ -906,10 +912,10 @@ class Ops final : public Writer {
         it = known.find(d.source_id);
       }
       Known& k = it->second;
-      if (k.indexed && k.last == nullptr) {
-        order.push_back(it->first);
-      }
       k.last = &d;
+      if (k.before != 0) {
+        before[k.before - 1].rewritten = true;
+      }
       bind_document(update, d, type_name);
       update.bind(12, k.rowid);
       update.exec();
@@ -918,7 +924,8 @@ class Ops final : public Writer {
       const bool moved = recent_move.exec() > 0;
       recent_move.reset();
       if (!moved) {  // the first write of a document that a merge had taken: it leaves owner_documents
-        settled_drop.bind(1, std::string_view(k.user_id)).bind(2, k.synced_at).bind(3, k.rowid);
+        const Before& b = before.at(k.before - 1);  // only a row there before can be in owner_documents
+        settled_drop.bind(1, std::string_view(b.user_id)).bind(2, b.synced_at).bind(3, k.rowid);
         settled_drop.exec();
         settled_drop.reset();
         recent_add.bind(1, k.rowid).bind_static(2, d.user_id).bind(3, d.synced_at);
@@ -927,15 +934,18 @@ class Ops final : public Writer {
       }
     }
     merge_owner_recent();
-    apply_document_counts(c_, type, added);
+    apply_document_counts(c_, type, DocumentCountDeltas(added.begin(), added.end()));
     // The rows that were there and whose title or text is not the same now (a document's last
     // write in `docs` is what it holds): a change of the metadata alone leaves the index as it is.
     boost::json::array removed;
-    for (const auto sid : order) {
-      Known& k = known.at(sid);
-      if (k.last->title != k.title || k.last->text != k.text) {
-        removed.push_back(boost::json::array{k.rowid, boost::json::string(std::move(k.title)),
-                                             boost::json::string(std::move(k.text))});
+    for (Before& b : before) {
+      if (!b.rewritten) {
+        continue;
+      }
+      const Known& k = known.at(b.source_id);
+      if (k.last->title != b.title || k.last->text != b.text) {
+        removed.push_back(boost::json::array{k.rowid, boost::json::string(std::move(b.title)),
+                                             boost::json::string(std::move(b.text))});
       }
     }
     record_index_changes(inserted, removed);
@@ -1205,6 +1215,7 @@ class Ops final : public Writer {
       st.bind(3, std::string_view(*user_id));
     }
     std::vector<T> out;
+    out.reserve(std::min<std::size_t>(limit, 1024));  // a sync reads 256 at a time: grown once
     while (st.step()) {
       out.push_back(read_row(st));
     }
