@@ -40,4 +40,20 @@ TEST(Utf8Test, RefusesOverlongsSurrogatesAndTruncation) {
   EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
 }
 
+// valid_utf8 skips eight ASCII bytes at a time: what follows them, or sits inside a run of them,
+// is still checked, wherever it falls against the eight-byte steps.
+TEST(Utf8Test, ChecksWhatFollowsLongRunsOfAscii) {
+  const std::string ascii(23, 'a');
+  for (std::size_t at = 0; at <= ascii.size(); ++at) {
+    const std::string head = ascii.substr(0, at);
+    const std::string tail = ascii.substr(at);
+    EXPECT_TRUE(valid_utf8(head + "\xC3\xA9" + tail)) << at;
+    EXPECT_TRUE(valid_utf8(head + "\xF0\x9F\x98\x80" + tail)) << at;
+    EXPECT_FALSE(valid_utf8(head + "\xC0\xAF" + tail)) << at;
+    EXPECT_FALSE(valid_utf8(head + "\xFF" + tail)) << at;
+    EXPECT_FALSE(valid_utf8(head + "\xE2\x82")) << at;     // truncated at the very end
+    EXPECT_FALSE(valid_utf8(head + "\x80" + tail)) << at;  // a continuation byte alone
+  }
+}
+
 }  // namespace mladmin::domain

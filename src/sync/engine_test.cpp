@@ -1475,5 +1475,78 @@ TEST(ShapeTest, NormalizeTextFoldsEveryRunOfBlanksToOneSpace) {
   EXPECT_EQ(normalize_text("caf\xc3\xa9  au lait"), "caf\xc3\xa9 au lait");
 }
 
+// A sync shapes the records it reads by taking their strings: the documents are the same as
+// those shaped from a copy, folded text or not.
+TEST(ShapeTest, ShapingARecordItTakesGivesTheSameDocument) {
+  domain::JournalEntry e;
+  e.id = "e1";
+  e.title = "Morning walk";
+  e.body = "  by the   river\n";
+  e.mood = 4;
+  e.tags = {"walk", "river"};
+  e.created_at = 1700000000000;
+  e.updated_at = 1700000100000;
+  const Shaped copied = shape(e);
+  domain::JournalEntry taken = e;
+  const Shaped moved = shape(std::move(taken));
+  EXPECT_EQ(moved.title, "Morning walk");
+  EXPECT_EQ(moved.text, "by the river");
+  EXPECT_EQ(moved.metadata, copied.metadata);
+  EXPECT_EQ(moved.hash(), copied.hash());
+
+  domain::Goal g;
+  g.title = "Run\ta 10k";
+  g.description = "twice a week";
+  g.status = "open";
+  g.target_date = "2027-01-01";
+  const Shaped goal_copied = shape(g);
+  domain::Goal goal_taken = g;
+  const Shaped goal_moved = shape(std::move(goal_taken));
+  EXPECT_EQ(goal_moved.title, "Run a 10k");
+  EXPECT_EQ(goal_moved.text, "twice a week");
+  EXPECT_EQ(goal_moved.hash(), goal_copied.hash());
+}
+
+// normalize_text checks eight bytes at a time whether text is already folded: a double space, a
+// tab or a line break is found wherever it falls against those steps, and across them.
+TEST(ShapeTest, NormalizeTextFindsBlanksAtEveryOffset) {
+  // The slow and obvious fold, to compare with.
+  const auto fold = [](std::string_view text) {
+    std::string out;
+    bool blank = false;
+    for (char c : text) {
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+        blank = true;
+        continue;
+      }
+      if (blank && !out.empty()) {
+        out.push_back(' ');
+      }
+      blank = false;
+      out.push_back(c);
+    }
+    return out;
+  };
+  const std::string letters = "abcdefghijklmnopqrstuvwxyz";
+  for (std::string_view blank : {"  ", "\t", "\n", " \n", "\x01", " ", "\xc3\xa9"}) {
+    for (std::size_t at = 1; at < letters.size(); ++at) {
+      const std::string text = letters.substr(0, at) + std::string(blank) + letters.substr(at);
+      EXPECT_EQ(normalize_text(text), fold(text)) << at;
+    }
+  }
+  // Random text of those pieces, every length up to 40.
+  std::uint32_t seed = 12345;
+  const auto next = [&seed] { return seed = seed * 1664525U + 1013904223U; };
+  const std::array<std::string_view, 6> pieces{"a", "b", " ", "\t", "\n", "\xc3\xa9"};
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    const std::size_t n = next() % 41;
+    while (text.size() < n) {
+      text += pieces[(next() >> 16) % pieces.size()];
+    }
+    ASSERT_EQ(normalize_text(text), fold(text)) << '"' << text << '"';
+  }
+}
+
 }  // namespace
 }  // namespace mladmin::sync
