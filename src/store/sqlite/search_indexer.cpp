@@ -36,6 +36,14 @@ constexpr std::int64_t kNew = -1;  ///< index_state.through of an index not buil
 /// (docs/benchmarks.md, "FTS5's automerge"); 16 gained nothing more.
 constexpr int kAutomerge = 8;
 
+/// FTS5's hashsize: the bytes of words an indexing transaction gathers in memory before it writes
+/// them out as a segment (FTS5's default 1 MiB). A pass of a full sync indexes a commit of up to
+/// 16,000 documents: with 1 MiB it wrote about ten small segments each, which the merges then
+/// rewrote; with 16 MiB one, and the indexer spent ~1 µs less per document (docs/benchmarks.md,
+/// "The search index's words in one segment a pass"). The memory is held during a pass only;
+/// 64 MiB gained nothing more.
+constexpr int kHashSize = 16 << 20;
+
 /// A pass takes changes until they name this many documents (at least one change): it bounds
 /// the memory a pass holds (the removed documents' texts) and the index file's transaction, when
 /// the indexer has much to catch up (after a restart, say).
@@ -125,14 +133,18 @@ void create_search_index(const std::string& index_path) {
   }
   c.exec(kIndexSchema);
   // Kept in the index file (documents_fts_config): written when it differs, as in an older file.
-  bool set = false;
-  {
-    auto st = c.prepare("SELECT v FROM documents_fts_config WHERE k = 'automerge'");
-    set = st.step() && st.int64(0) == kAutomerge;
-  }
-  if (!set) {
-    c.exec("INSERT INTO documents_fts (documents_fts, rank) VALUES ('automerge', " +
-           std::to_string(kAutomerge) + ")");
+  for (const auto& [key, value] :
+       {std::pair<const char*, int>{"automerge", kAutomerge}, {"hashsize", kHashSize}}) {
+    bool set = false;
+    {
+      auto st = c.prepare("SELECT v FROM documents_fts_config WHERE k = ?1");
+      st.bind(1, std::string_view(key));
+      set = st.step() && st.int64(0) == value;
+    }
+    if (!set) {
+      c.exec("INSERT INTO documents_fts (documents_fts, rank) VALUES ('" + std::string(key) + "', " +
+             std::to_string(value) + ")");
+    }
   }
 }
 

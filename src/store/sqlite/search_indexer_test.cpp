@@ -311,16 +311,21 @@ TEST_F(SearchIndexerTest, AContentfulIndexFileOfSchema13IsBuiltAgainContentless)
   run_sql(index_file(), "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')");
 }
 
-// FTS5's automerge is kept in the index file: a file of an older mladmin (FTS5's default, 4)
-// merges 8 segments at a time once the store opens it, as a new one does.
-TEST_F(SearchIndexerTest, TheIndexMergesEightSegmentsAtATimeNewOrOld) {
+// FTS5's automerge and hashsize are kept in the index file: a file of an older mladmin (FTS5's
+// defaults, 4 and 1 MiB) merges 8 segments at a time and gathers 16 MiB of words before it writes
+// a segment once the store opens it, as a new one does.
+TEST_F(SearchIndexerTest, TheIndexMergesEightSegmentsAtATimeAndGathers16MiBNewOrOld) {
   const std::string automerge = "SELECT v FROM documents_fts_config WHERE k = 'automerge'";
+  const std::string hashsize = "SELECT v FROM documents_fts_config WHERE k = 'hashsize'";
   EXPECT_EQ(number(index_file(), automerge), 8);
+  EXPECT_EQ(number(index_file(), hashsize), 16 << 20);
   store_.reset();
   run_sql(index_file(), "INSERT INTO documents_fts (documents_fts, rank) VALUES ('automerge', 4)");
+  run_sql(index_file(), "DELETE FROM documents_fts_config WHERE k = 'hashsize'");
   ASSERT_EQ(number(index_file(), automerge), 4);
   reopen();
   EXPECT_EQ(number(index_file(), automerge), 8);
+  EXPECT_EQ(number(index_file(), hashsize), 16 << 20);
   write_docs({doc("e1", "a heron on the bank")});
   EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
 }
