@@ -40,8 +40,8 @@ constexpr int kAutomerge = 8;
 /// them out as a segment (FTS5's default 1 MiB). A pass of a full sync indexes a commit of up to
 /// 16,000 documents: with 1 MiB it wrote about ten small segments each, which the merges then
 /// rewrote; with 16 MiB one, and the indexer spent ~1 µs less per document (docs/benchmarks.md,
-/// "The search index's words in one segment a pass"). The memory is held during a pass only;
-/// 64 MiB gained nothing more.
+/// "Shaping a record, the writer's table of ids, FTS5's hashsize"). The memory is held during a
+/// pass only; 64 MiB gained nothing more.
 constexpr int kHashSize = 16 << 20;
 
 /// A pass takes changes until they name this many documents (at least one change): it bounds
