@@ -65,12 +65,8 @@ bool is_normal(std::string_view text) {
   return true;
 }
 
-}  // namespace
-
-std::string normalize_text(std::string_view text) {
-  if (is_normal(text)) {
-    return std::string(text);  // the common case: one copy
-  }
+/// Every run of blanks folded to one space, none at either end.
+std::string fold_blanks(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;
@@ -93,6 +89,12 @@ std::string normalize_text(std::string_view text) {
   return out;
 }
 
+}  // namespace
+
+std::string normalize_text(std::string_view text) {
+  return is_normal(text) ? std::string(text) : fold_blanks(text);  // the common case: one copy
+}
+
 std::string content_hash(std::initializer_list<std::string_view> parts) {
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, 32);
@@ -111,7 +113,7 @@ std::string content_hash(std::initializer_list<std::string_view> parts) {
 
 void normalize_text_in_place(std::string& text) {
   if (!is_normal(text)) {
-    text = normalize_text(text);
+    text = fold_blanks(text);
   }
 }
 

@@ -831,7 +831,6 @@ class Ops final : public Writer {
       std::string text;
       std::string user_id;  // its owner and sync time: its key in the owner index (0015)
       std::int64_t synced_at = 0;
-      bool rewritten = false;  // written by this call (else only read ahead)
     };
     boost::unordered_flat_map<std::string_view, Known> known;  // keys: the source ids in `docs`
     known.reserve(docs.size());
@@ -914,9 +913,6 @@ class Ops final : public Writer {
       }
       Known& k = it->second;
       k.last = &d;
-      if (k.before != 0) {
-        before[k.before - 1].rewritten = true;
-      }
       bind_document(update, d, type_name);
       update.bind(12, k.rowid);
       update.exec();
@@ -940,11 +936,8 @@ class Ops final : public Writer {
     // write in `docs` is what it holds): a change of the metadata alone leaves the index as it is.
     boost::json::array removed;
     for (Before& b : before) {
-      if (!b.rewritten) {
-        continue;
-      }
       const Known& k = known.at(b.source_id);
-      if (k.last->title != b.title || k.last->text != b.text) {
+      if (k.last != nullptr && (k.last->title != b.title || k.last->text != b.text)) {
         removed.push_back(boost::json::array{k.rowid, boost::json::string(std::move(b.title)),
                                              boost::json::string(std::move(b.text))});
       }
