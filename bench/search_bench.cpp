@@ -3,6 +3,7 @@
 // types) through the store's own write path, then times GET /api/ml/documents' store query
 // (Reader::search_documents: ranking, filters, snippets of one 50-hit page) for each query kind.
 // Usage: build/release/bench/search_bench [N=1000000] [runs=200] [db path to reuse]
+#include <sqlite3.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "domain/document_filter.hpp"
 #include "domain/search_query.hpp"
 #include "store/sqlite/document_queries.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
 using namespace mladmin;
@@ -96,6 +98,22 @@ Timing measure(store::Store& s, const store::DocumentQuery& q, int runs) {
   return t;
 }
 
+/// The segments (FTS5 b-trees) of the full-text index beside the database at `path`.
+long long index_segments(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* st = nullptr;
+  long long out = -1;
+  if (sqlite3_open_v2((path + "-search").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "SELECT count(DISTINCT segid) FROM documents_fts_idx", -1, &st, nullptr) ==
+          SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    out = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
 std::string fts(const std::string& q) {
   return domain::SearchQuery::parse(q).query->to_fts5();
 }
@@ -159,13 +177,34 @@ int main(int argc, char** argv) {
           (d.source_type == domain::SourceType::goals ? goals : journal).push_back(std::move(d));
         }
         store->write([&](store::Writer& w) {
+          w.defer_search_index();  // as a sync's commits: the indexer takes them a paced pass at a time
           w.upsert_documents(domain::SourceType::journal_entries, journal);
           w.upsert_documents(domain::SourceType::goals, goals);
         });
       }
+      store->wait_for_search_index();
       const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
       std::printf("built %ld documents in %.1f s (%.0f docs/s) at %s\n", n, secs,
                   static_cast<double>(n) / secs, path.c_str());
+    }
+    // The indexer merges the index's segments once it is idle (docs/performance.md, "FTS5 merges
+    // when the indexer is idle"): the queries are timed on the merged index, or with
+    // MLADMIN_BENCH_UNMERGED=1 on the index as the writes left it (the worst a search meets right
+    // after a large sync).
+    if (auto* sqlite_store = dynamic_cast<store::sqlite::SqliteStore*>(store.get());
+        sqlite_store != nullptr) {
+      auto& indexer = sqlite_store->search_indexer();
+      const auto before = index_segments(path);
+      if (std::getenv("MLADMIN_BENCH_UNMERGED") != nullptr) {
+        indexer.hold_merges(true);
+        std::printf("full-text index: %lld segments, held unmerged\n", before);
+      } else {
+        const auto t0 = Clock::now();
+        const bool merged = indexer.wait_merged(t0 + std::chrono::minutes(10));
+        std::printf("full-text index: %lld segments, merged into %lld in %.1f s%s\n", before,
+                    index_segments(path), std::chrono::duration<double>(Clock::now() - t0).count(),
+                    merged ? "" : " (not finished in 10 minutes)");
+      }
     }
     const auto docs = store->read_value([](store::Reader& r) { return r.count_documents(std::nullopt); });
     auto count = [&](const std::string& q) {

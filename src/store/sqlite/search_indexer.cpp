@@ -30,11 +30,38 @@ constexpr const char* kIndexSchema =
 
 constexpr std::int64_t kNew = -1;  ///< index_state.through of an index not built yet
 
-/// FTS5's automerge: segments of one level merged once this many are there (FTS5's default 4).
-/// At 8 a full sync of 1,000,000 documents ran 8.6 % faster (three alternated pairs, 12 % less
-/// CPU per item: fewer merges rewrite the index), and searches stayed well within their bound
-/// (docs/benchmarks.md, "FTS5's automerge"); 16 gained nothing more.
-constexpr int kAutomerge = 8;
+/// FTS5's automerge: 0, FTS5 merges no segments while it indexes; the indexer merges them when
+/// it has been idle for kMergeQuiet (SearchIndexer::merge). During a full sync of 1,000,000
+/// documents, merging as it indexed (automerge 8) cost the indexer about 2 µs of its 6.5-7 per
+/// document, the whole of its growth from 100,000 documents to 1,000,000 (docs/benchmarks.md,
+/// "FTS5 merges when the indexer is idle").
+constexpr int kAutomerge = 0;
+
+/// FTS5's crisismerge: a level that reaches this many segments is merged at once, inside the
+/// indexing pass, whatever the indexer's backlog: the bound on what a search reads from an index
+/// that has not been idle for a long time (a continuous stream of writes). FTS5's default is 16.
+constexpr int kCrisisMerge = 64;
+
+/// FTS5's usermerge: an idle merge takes a level once it holds this many segments (FTS5's default
+/// 4), so that an idle index keeps at most 7 a level: each document is written again about once
+/// for each eightfold growth of the index.
+constexpr int kUserMerge = 8;
+
+/// An idle merge writes this many pages (FTS5's pgsz, 4,050 bytes) a transaction: a change that
+/// comes meanwhile waits for one step at most, and is indexed before the merge goes on.
+constexpr int kMergePages = 1000;
+
+/// A job's commits are indexed a pass at most this often (SearchIndexer::nudge_soon): during a full
+/// sync a pass takes the commits of half a second (about 45,000 documents) instead of each commit's
+/// 16,000, and writes one segment for them, so that a sync of 1,000,000 leaves 22-30 segments for
+/// searches to read until the idle merge (about 64 before), and no crisis merge (kCrisisMerge)
+/// falls inside it. Someone waiting for a change (SearchIndexer::wait_for: a request's write, a
+/// job's last commit) starts a pass at once.
+constexpr std::chrono::milliseconds kPace{500};
+
+/// The indexer merges once nothing new has come for this long (the writer of a sync commits
+/// several times a second, so that a sync's segments are merged once after it).
+constexpr std::chrono::milliseconds kMergeQuiet{1000};
 
 /// FTS5's hashsize: the bytes of words an indexing transaction gathers in memory before it writes
 /// them out as a segment (FTS5's default 1 MiB). A pass of a full sync indexes a commit of up to
@@ -133,8 +160,10 @@ void create_search_index(const std::string& index_path) {
   }
   c.exec(kIndexSchema);
   // Kept in the index file (documents_fts_config): written when it differs, as in an older file.
-  for (const auto& [key, value] :
-       {std::pair<const char*, int>{"automerge", kAutomerge}, {"hashsize", kHashSize}}) {
+  for (const auto& [key, value] : {std::pair<const char*, int>{"automerge", kAutomerge},
+                                   {"crisismerge", kCrisisMerge},
+                                   {"usermerge", kUserMerge},
+                                   {"hashsize", kHashSize}}) {
     bool set = false;
     {
       auto st = c.prepare("SELECT v FROM documents_fts_config WHERE k = ?1");
@@ -168,6 +197,14 @@ SearchIndexer::~SearchIndexer() {
   thread_.join();
 }
 
+void SearchIndexer::nudge_soon() {
+  {
+    std::lock_guard lock(m_);
+    soon_ = true;
+  }
+  cv_.notify_all();
+}
+
 void SearchIndexer::nudge() {
   {
     std::lock_guard lock(m_);
@@ -176,24 +213,54 @@ void SearchIndexer::nudge() {
   cv_.notify_all();
 }
 
+bool SearchIndexer::wait_merged(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(m_);
+  return indexed_.wait_until(lock, deadline, [&] { return !merge_pending_.load() || stop_; }) &&
+         !merge_pending_.load();
+}
+
+void SearchIndexer::hold_merges(bool hold) {
+  {
+    std::lock_guard lock(m_);
+    hold_merges_ = hold;
+  }
+  cv_.notify_all();
+}
+
 bool SearchIndexer::wait_for(std::int64_t seq, std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(m_);
+  if (through_.load() < seq && !nudged_) {
+    nudged_ = true;  // someone waits: the next pass starts now, paced or not
+    cv_.notify_all();
+  }
   return indexed_.wait_until(lock, deadline, [&] { return through_.load() >= seq || stop_; }) &&
          through_.load() >= seq;
 }
 
 void SearchIndexer::run() {
   std::unique_ptr<Connection> conn;
+  auto last_indexed = std::chrono::steady_clock::now();
   for (;;) {
     {
+      // A nudge starts a pass at once; a job's commit (nudge_soon) and the interval's look for
+      // changes no sooner than kPace after the last pass that indexed something began.
       std::unique_lock lock(m_);
-      if (!stop_ && !nudged_) {
-        cv_.wait_for(lock, interval_, [&] { return stop_ || nudged_; });
+      const auto timed = std::chrono::steady_clock::now() + interval_;
+      for (;;) {
+        if (stop_ || nudged_) {
+          break;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if ((soon_ || now >= timed) && now >= paced_until_) {
+          break;
+        }
+        cv_.wait_until(lock, soon_ ? paced_until_ : std::max(timed, paced_until_));
       }
       if (stop_) {
         break;
       }
       nudged_ = false;
+      soon_ = false;
     }
     try {
       if (!conn) {
@@ -204,10 +271,15 @@ void SearchIndexer::run() {
         std::lock_guard lock(m_);
         conn_ = conn.get();
       }
-      while (pass()) {
-        std::lock_guard lock(m_);
-        if (stop_) {
-          break;
+      // One pass, then back to the wait: a job's next commits wait for the pace (a pass behind
+      // by more than a pass's worth goes on at once).
+      const auto started = std::chrono::steady_clock::now();
+      if (pass()) {
+        last_indexed = std::chrono::steady_clock::now();
+        paced_until_ = started + kPace;
+        if (behind_) {
+          std::lock_guard lock(m_);
+          soon_ = true;
         }
       }
     } catch (const std::exception& e) {
@@ -218,10 +290,57 @@ void SearchIndexer::run() {
       }
       conn_ = nullptr;
       conn.reset();
+      continue;
+    }
+    bool held = false;
+    {
+      std::lock_guard lock(m_);
+      held = hold_merges_;
+    }
+    if (!held && merge_pending_.load() && std::chrono::steady_clock::now() - last_indexed >= kMergeQuiet) {
+      bool more = false;
+      try {
+        more = merge();
+      } catch (const std::exception& e) {
+        std::lock_guard lock(m_);
+        if (!stop_) {
+          // Nothing is lost: the segments stay as they are, searchable, until the next pass that
+          // indexes something wants a merge again (a full disk would fail every retry).
+          spdlog::warn("msg=\"the search index's segments could not be merged\" error=\"{}\"", e.what());
+        }
+      }
+      if (!more) {
+        std::lock_guard lock(m_);
+        merge_pending_.store(false);
+        indexed_.notify_all();
+      }
     }
   }
   std::lock_guard lock(m_);
   conn_ = nullptr;
+}
+
+bool SearchIndexer::merge() {
+  Connection& c = *conn_;
+  auto step = c.prepare("INSERT INTO documents_fts (documents_fts, rank) VALUES ('merge', ?1)");
+  step.bind(1, static_cast<std::int64_t>(kMergePages));
+  for (;;) {
+    {
+      std::lock_guard lock(m_);
+      if (stop_ || nudged_ || soon_ || hold_merges_) {
+        return true;  // changes first; the merge goes on once quiet again, where it stopped
+      }
+    }
+    // FTS5 counts two changes or more when a step merged something, fewer when there was nothing
+    // to merge (a level of kUserMerge segments, or a merge under way).
+    const auto before = sqlite3_total_changes64(c.handle());
+    step.exec();
+    step.reset();
+    if (sqlite3_total_changes64(c.handle()) - before < 2) {
+      return false;
+    }
+    merge_steps_.fetch_add(1);
+  }
 }
 
 bool SearchIndexer::pass() {
@@ -257,6 +376,7 @@ bool SearchIndexer::pass() {
   c.exec("BEGIN");
   std::int64_t indexed = 0;
   std::int64_t now_through = 0;
+  std::int64_t last_recorded = 0;  // in this pass's snapshot
   try {
     c.exec("INSERT INTO index_state (id, through) VALUES (1, -1) ON CONFLICT (id) DO NOTHING");
     {
@@ -265,6 +385,7 @@ bool SearchIndexer::pass() {
       through = st.int64(0);
     }
     const std::int64_t last_change = last_recorded_change(c);
+    last_recorded = last_change;
     // Built again: a new index, or one that has taken changes this database never recorded (a
     // database file restored from an older copy beside a newer index file).
     bool rebuild = through == kNew || through > last_change;
@@ -312,6 +433,8 @@ bool SearchIndexer::pass() {
   }
   passes_.fetch_add(1);
   documents_.fetch_add(static_cast<std::uint64_t>(indexed));
+  merge_pending_.store(true);  // before through_: whoever saw this pass's changes indexed waits for it
+  behind_ = now_through < last_recorded;
   through_.store(now_through);
   {
     std::lock_guard lock(m_);

@@ -35,6 +35,10 @@ std::string sql_string(const std::string& s);
 /// index in a file of its own"). A crash between the two commits loses nothing: the changes stay
 /// recorded and the next pass, in this process or the next, indexes them again. A missing or
 /// empty index file is built again from the documents.
+///
+/// FTS5 merges none of the index's segments (b-trees) while the indexer indexes: once nothing new
+/// has come for a second, the indexer merges them, a short transaction at a time, and stops for
+/// any change that comes meanwhile (docs/performance.md, "FTS5 merges when the indexer is idle").
 class SearchIndexer final {
  public:
   /// `thread_nice`: its thread's nice value (util::name_and_lower_this_thread;
@@ -46,6 +50,9 @@ class SearchIndexer final {
 
   /// Starts a pass now (after a commit that recorded changes).
   void nudge();
+  /// Starts a pass soon: at once when the last pass that indexed something began a pace ago
+  /// (kPace in search_indexer.cpp), else then (after a job's commit, which nobody waits for).
+  void nudge_soon();
   /// The number of the last change indexed (0: none yet; -1: the index is not built yet).
   std::int64_t indexed_through() const { return through_.load(); }
   /// Waits until the change `seq` is indexed, at most until `deadline`; true when it is.
@@ -53,24 +60,45 @@ class SearchIndexer final {
   /// Passes that indexed something, and the documents they indexed (for tests and metrics).
   std::uint64_t passes() const { return passes_.load(); }
   std::uint64_t documents_indexed() const { return documents_.load(); }
+  /// Waits until the index's segments are merged as far as an idle index merges them (no pass
+  /// has indexed anything since the last merge ended), at most until `deadline`; true when they are.
+  bool wait_merged(std::chrono::steady_clock::time_point deadline);
+  /// Holds the idle merge off (true) or lets it run again (false): for benchmarks of an unmerged
+  /// index (bench/search_bench.cpp) and tests.
+  void hold_merges(bool hold);
+  /// Steps of the idle merge that merged something (for tests and metrics).
+  std::uint64_t merge_steps() const { return merge_steps_.load(); }
 
  private:
   void run();
   /// One pass; returns false when there was nothing to do.
   bool pass();
+  /// Merges the index's segments, a step of kMergePages pages a transaction, until FTS5 finds
+  /// nothing to merge (false) or a change or the stop comes (true: more to merge).
+  bool merge();
 
   std::string database_path_;
   std::chrono::milliseconds interval_;
-  Connection* conn_ = nullptr;             ///< the thread's connection, while it has one
-  bool changes_recorded_ = false;          ///< the database has search_index_changes (0013)
+  Connection* conn_ = nullptr;  ///< the thread's connection, while it has one
+  bool changes_recorded_ = false;
+  bool behind_ = false;  ///< the last pass stopped at kPassDocuments before the last change          ///< the
+                         ///< database has search_index_changes (0013)
   std::atomic<std::int64_t> through_{-1};  ///< -1: not built yet
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> documents_{0};
+  std::atomic<std::uint64_t> merge_steps_{0};
+  /// A pass indexed something since the last merge ended (true at the start: an index opened may
+  /// hold segments an earlier process left unmerged).
+  std::atomic<bool> merge_pending_{true};
   std::mutex m_;
   std::condition_variable cv_;       ///< wakes the thread (nudge, stop)
   std::condition_variable indexed_;  ///< wakes wait_for
   bool nudged_ = false;
+  bool soon_ = false;  ///< nudge_soon: a pass once paced_until_ has come
+  /// When the last pass that indexed something began, plus kPace (the thread's own).
+  std::chrono::steady_clock::time_point paced_until_{};
   bool stop_ = false;
+  bool hold_merges_ = false;
   std::thread thread_;  ///< last: starts once the rest is set up
 };
 

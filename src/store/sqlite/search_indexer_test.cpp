@@ -311,23 +311,70 @@ TEST_F(SearchIndexerTest, AContentfulIndexFileOfSchema13IsBuiltAgainContentless)
   run_sql(index_file(), "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')");
 }
 
-// FTS5's automerge and hashsize are kept in the index file: a file of an older mladmin (FTS5's
-// defaults, 4 and 1 MiB) merges 8 segments at a time and gathers 16 MiB of words before it writes
-// a segment once the store opens it, as a new one does.
-TEST_F(SearchIndexerTest, TheIndexMergesEightSegmentsAtATimeAndGathers16MiBNewOrOld) {
-  const std::string automerge = "SELECT v FROM documents_fts_config WHERE k = 'automerge'";
-  const std::string hashsize = "SELECT v FROM documents_fts_config WHERE k = 'hashsize'";
-  EXPECT_EQ(number(index_file(), automerge), 8);
-  EXPECT_EQ(number(index_file(), hashsize), 16 << 20);
+// FTS5's merge settings and hashsize are kept in the index file: a file of an older mladmin
+// (automerge 8, FTS5's default hashsize of 1 MiB) merges nothing while it indexes, crisis-merges
+// a level at 64 segments, idle-merges a level at 8, and gathers 16 MiB of words before it writes a
+// segment once the store opens it, as a new one does.
+TEST_F(SearchIndexerTest, TheIndexMergesWhenIdleOnlyAndGathers16MiBNewOrOld) {
+  const auto config = [&](const std::string& key) {
+    return number(index_file(), "SELECT v FROM documents_fts_config WHERE k = '" + key + "'");
+  };
+  const auto expect_ours = [&] {
+    EXPECT_EQ(config("automerge"), 0);
+    EXPECT_EQ(config("crisismerge"), 64);
+    EXPECT_EQ(config("usermerge"), 8);
+    EXPECT_EQ(config("hashsize"), 16 << 20);
+  };
+  expect_ours();
   store_.reset();
-  run_sql(index_file(), "INSERT INTO documents_fts (documents_fts, rank) VALUES ('automerge', 4)");
-  run_sql(index_file(), "DELETE FROM documents_fts_config WHERE k = 'hashsize'");
-  ASSERT_EQ(number(index_file(), automerge), 4);
+  run_sql(index_file(), "INSERT INTO documents_fts (documents_fts, rank) VALUES ('automerge', 8)");
+  run_sql(index_file(),
+          "DELETE FROM documents_fts_config WHERE k IN ('hashsize', 'crisismerge', 'usermerge')");
+  ASSERT_EQ(config("automerge"), 8);
   reopen();
-  EXPECT_EQ(number(index_file(), automerge), 8);
-  EXPECT_EQ(number(index_file(), hashsize), 16 << 20);
+  expect_ours();
   write_docs({doc("e1", "a heron on the bank")});
   EXPECT_EQ(matching("heron"), (std::set<std::string>{"e1"}));
+}
+
+// Each pass of the indexer writes its words as a segment of its own (FTS5 merges nothing while it
+// indexes); once nothing new has come for a second, the indexer merges them, and every search
+// finds what it found before. A write while merges are due is searchable when it returns.
+TEST_F(SearchIndexerTest, EachPassLeavesASegmentThatIsMergedOnceTheIndexerIsIdleWithTheSameMatches) {
+  const auto segments = [&] {
+    return number(index_file(), "SELECT count(DISTINCT segid) FROM documents_fts_idx");
+  };
+  auto& indexer = store_->search_indexer();
+  indexer.hold_merges(true);
+  for (int i = 0; i < 12; ++i) {
+    write_docs({doc("e" + std::to_string(i),
+                    "heron number" + std::to_string(i) + (i % 2 == 0 ? " river" : " lake"))});
+  }
+  ASSERT_EQ(segments(), 12) << "one segment a pass, none merged";
+  const auto herons = matching("heron");
+  const auto rivers = matching("river AND heron");
+  ASSERT_EQ(herons.size(), 12U);
+  ASSERT_EQ(rivers.size(), 6U);
+
+  indexer.hold_merges(false);
+  write_docs({doc("e12", "a late heron by the lake")});
+  EXPECT_EQ(matching("late"), (std::set<std::string>{"e12"})) << "searchable when the write returns";
+  ASSERT_TRUE(indexer.wait_merged(std::chrono::steady_clock::now() + 20s));
+  EXPECT_EQ(segments(), 1) << "the 13 segments of level 0 merged into one";
+  EXPECT_GE(indexer.merge_steps(), 1U);
+  auto all = herons;
+  all.insert("e12");
+  EXPECT_EQ(matching("heron"), all);
+  EXPECT_EQ(matching("river AND heron"), rivers);
+  EXPECT_EQ(matching("number7"), (std::set<std::string>{"e7"}));
+  run_sql(index_file(), "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')");
+
+  // Merged once, the index is not merged again for nothing: a few more passes stay as they are.
+  const auto steps = indexer.merge_steps();
+  write_docs({doc("e13", "one more heron")});
+  ASSERT_TRUE(indexer.wait_merged(std::chrono::steady_clock::now() + 20s));
+  EXPECT_EQ(indexer.merge_steps(), steps) << "2 segments are fewer than the 8 a level merges at";
+  EXPECT_EQ(segments(), 2);
 }
 
 }  // namespace

@@ -1529,8 +1529,10 @@ void SqliteStore::write(const std::function<void(Writer&)>& fn) {
   }
   // Only grows: commits are serialized, and a change's number is the table's next.
   last_change_.store(index.last_seq);
-  indexer_->nudge();
-  if (!index.deferred) {
+  if (index.deferred) {
+    indexer_->nudge_soon();  // a job's commit: indexed with the next paced pass
+  } else {
+    indexer_->nudge();
     wait_for_index(index.last_seq);
   }
 }
