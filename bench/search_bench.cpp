@@ -3,7 +3,6 @@
 // types) through the store's own write path, then times GET /api/ml/documents' store query
 // (Reader::search_documents: ranking, filters, snippets of one 50-hit page) for each query kind.
 // Usage: build/release/bench/search_bench [N=1000000] [runs=200] [db path to reuse]
-#include <sqlite3.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 
 #include "domain/document_filter.hpp"
 #include "domain/search_query.hpp"
+#include "index_segments.hpp"
 #include "store/sqlite/document_queries.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
@@ -96,22 +96,6 @@ Timing measure(store::Store& s, const store::DocumentQuery& q, int runs) {
   }
   t.hits = hits;
   return t;
-}
-
-/// The segments (FTS5 b-trees) of the full-text index beside the database at `path`.
-long long index_segments(const std::string& path) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* st = nullptr;
-  long long out = -1;
-  if (sqlite3_open_v2((path + "-search").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "SELECT count(DISTINCT segid) FROM documents_fts_idx", -1, &st, nullptr) ==
-          SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    out = sqlite3_column_int64(st, 0);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
 }
 
 std::string fts(const std::string& q) {

@@ -42,6 +42,7 @@
 
 #include "domain/clock.hpp"
 #include "domain/ids.hpp"
+#include "index_segments.hpp"
 #include "seed_journal.hpp"
 #include "sink/http_sink.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -363,22 +364,9 @@ int main(int argc, char** argv) {
           std::chrono::duration<double>(wal.writer_checkpoint_time).count(),
           std::chrono::duration<double, std::milli>(wal.longest_writer_checkpoint).count());
     }
-    {
-      // The index's b-trees (FTS5 segments) when the job completes: merged when the indexer is idle
-      // (docs/performance.md, "FTS5 merges its segments when the indexer is idle").
-      sqlite3* db = nullptr;
-      sqlite3_stmt* st = nullptr;
-      if (sqlite3_open_v2((dir / "bench.db-search").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
-              SQLITE_OK &&
-          sqlite3_prepare_v2(db, "SELECT count(DISTINCT segid) FROM documents_fts_idx", -1, &st, nullptr) ==
-              SQLITE_OK &&
-          sqlite3_step(st) == SQLITE_ROW) {
-        std::printf("full-text index: %lld segments when the job completed\n",
-                    static_cast<long long>(sqlite3_column_int64(st, 0)));
-      }
-      sqlite3_finalize(st);
-      sqlite3_close(db);
-    }
+    // The index's segments when the job completed: merged once the indexer is idle.
+    std::printf("full-text index: %lld segments when the job completed\n",
+                index_segments((dir / "bench.db").string()));
     std::printf(
         "documents are searchable when the job completes: after its last commit the job waits for the "
         "search indexer, which indexes each commit's documents into the full-text index's own file on a "

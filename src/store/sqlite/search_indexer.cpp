@@ -376,7 +376,7 @@ bool SearchIndexer::pass() {
   c.exec("BEGIN");
   std::int64_t indexed = 0;
   std::int64_t now_through = 0;
-  std::int64_t last_recorded = 0;  // in this pass's snapshot
+  std::int64_t last_change = 0;  // the last change recorded, in this pass's snapshot
   try {
     c.exec("INSERT INTO index_state (id, through) VALUES (1, -1) ON CONFLICT (id) DO NOTHING");
     {
@@ -384,8 +384,7 @@ bool SearchIndexer::pass() {
       st.step();
       through = st.int64(0);
     }
-    const std::int64_t last_change = last_recorded_change(c);
-    last_recorded = last_change;
+    last_change = last_recorded_change(c);
     // Built again: a new index, or one that has taken changes this database never recorded (a
     // database file restored from an older copy beside a newer index file).
     bool rebuild = through == kNew || through > last_change;
@@ -434,7 +433,7 @@ bool SearchIndexer::pass() {
   passes_.fetch_add(1);
   documents_.fetch_add(static_cast<std::uint64_t>(indexed));
   merge_pending_.store(true);  // before through_: whoever saw this pass's changes indexed waits for it
-  behind_ = now_through < last_recorded;
+  behind_ = now_through < last_change;
   through_.store(now_through);
   {
     std::lock_guard lock(m_);

@@ -79,10 +79,9 @@ class SearchIndexer final {
 
   std::string database_path_;
   std::chrono::milliseconds interval_;
-  Connection* conn_ = nullptr;  ///< the thread's connection, while it has one
-  bool changes_recorded_ = false;
-  bool behind_ = false;  ///< the last pass stopped at kPassDocuments before the last change          ///< the
-                         ///< database has search_index_changes (0013)
+  Connection* conn_ = nullptr;             ///< the thread's connection, while it has one
+  bool changes_recorded_ = false;          ///< the database has search_index_changes (0013)
+  bool behind_ = false;                    ///< the last pass stopped at kPassDocuments before the last change
   std::atomic<std::int64_t> through_{-1};  ///< -1: not built yet
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> documents_{0};

@@ -1532,8 +1532,7 @@ void SqliteStore::write(const std::function<void(Writer&)>& fn) {
   if (index.deferred) {
     indexer_->nudge_soon();  // a job's commit: indexed with the next paced pass
   } else {
-    indexer_->nudge();
-    wait_for_index(index.last_seq);
+    wait_for_index(index.last_seq);  // the wait starts a pass at once (SearchIndexer::wait_for)
   }
 }
 
