@@ -22,6 +22,7 @@
 #include "store/sqlite/document_queries.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
+#include "store/store_options.hpp"
 
 using namespace mladmin;
 using Clock = std::chrono::steady_clock;
@@ -115,7 +116,13 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir);
   }
   {
-    auto store = store::open_store("sqlite://" + path, 2);
+    // MLADMIN_BENCH_UNMERGED=1: the owner index is not merged while the queries run either.
+    store::StoreOptions options;
+    const bool unmerged = std::getenv("MLADMIN_BENCH_UNMERGED") != nullptr;
+    if (unmerged) {
+      options.owner_merge_quiet = std::chrono::hours(24);
+    }
+    auto store = store::open_store("sqlite://" + path, 2, options);
     store->migrate();
     const bool build =
         store->read_value([](store::Reader& r) { return r.count_documents(std::nullopt); }) < n;
@@ -179,11 +186,22 @@ int main(int argc, char** argv) {
         sqlite_store != nullptr) {
       auto& indexer = sqlite_store->search_indexer();
       const auto before = index_segments(path);
-      if (std::getenv("MLADMIN_BENCH_UNMERGED") != nullptr) {
+      if (unmerged) {
         indexer.hold_merges(true);
         std::printf("full-text index: %lld segments, held unmerged\n", before);
+        std::printf("owner index: %lld rows in owner_recent, held unmerged\n",
+                    static_cast<long long>(sqlite_store->owner_recent_rows()));
       } else {
+        // The owner index merges once the writes pause too (docs/performance.md, "A user's
+        // documents: an index in two levels"), beside the index's merge.
+        const auto recent = sqlite_store->owner_recent_rows();
         const auto t0 = Clock::now();
+        const bool owner_merged = sqlite_store->wait_owner_merged(t0 + std::chrono::minutes(10));
+        std::printf(
+            "owner index: %lld rows in owner_recent, %lld after its merges, %.1f s after the writes%s\n",
+            static_cast<long long>(recent), static_cast<long long>(sqlite_store->owner_recent_rows()),
+            std::chrono::duration<double>(Clock::now() - t0).count(),
+            owner_merged ? "" : " (not finished in 10 minutes)");
         const bool merged = indexer.wait_merged(t0 + std::chrono::minutes(10));
         std::printf("full-text index: %lld segments, merged into %lld in %.1f s%s\n", before,
                     index_segments(path), std::chrono::duration<double>(Clock::now() - t0).count(),

@@ -140,6 +140,10 @@ int main(int argc, char** argv) {
     if (const char* v = std::getenv("MLADMIN_BENCH_OWNER_RECENT_ROWS"); v != nullptr) {
       store_options.owner_recent_rows = static_cast<std::size_t>(std::atol(v));
     }
+    // MLADMIN_BENCH_OWNER_RECENT_MAX_ROWS: the rows past which a write merges (StoreOptions).
+    if (const char* v = std::getenv("MLADMIN_BENCH_OWNER_RECENT_MAX_ROWS"); v != nullptr) {
+      store_options.owner_recent_max_rows = static_cast<std::size_t>(std::atol(v));
+    }
     // MLADMIN_BENCH_WAL_RESTART_MIB: the writer's own WAL checkpoints this many MiB apart (0: off;
     // docs/performance.md), for a before/after comparison; MLADMIN_BENCH_WAL_RESTART_WAIT_MS: how
     // long such a checkpoint waits for readers; unset: the store's defaults.
@@ -234,6 +238,7 @@ int main(int argc, char** argv) {
     auto* sqlite_store = dynamic_cast<store::sqlite::SqliteStore*>(store.get());
     const auto wal_before =
         sqlite_store != nullptr ? sqlite_store->wal_stats() : store::sqlite::SqliteStore::WalStats{};
+    const auto owner_merges_before = sqlite_store != nullptr ? sqlite_store->owner_merges() : 0;
     // Each thread's CPU at the start, and its latest reading while the sync runs (a job's preparer
     // ends with it, so the last sample stands for it).
     const auto threads_before = thread_cpu();
@@ -276,6 +281,9 @@ int main(int argc, char** argv) {
       }
     }
     const double sync_s = std::chrono::duration<double>(Clock::now() - sync_start).count();
+    const auto owner_merges_during =
+        sqlite_store != nullptr ? sqlite_store->owner_merges() - owner_merges_before : 0;
+    const auto owner_recent_after = sqlite_store != nullptr ? sqlite_store->owner_recent_rows() : -1;
     const auto cpu_end = process_cpu();
     const auto io_end = process_io_calls();
     engine.stop();
@@ -367,6 +375,10 @@ int main(int argc, char** argv) {
     // The index's segments when the job completed: merged once the indexer is idle.
     std::printf("full-text index: %lld segments when the job completed\n",
                 index_segments((dir / "bench.db").string()));
+    // The owner index (migration 0015): merged once the writes pause (StoreOptions).
+    std::printf(
+        "owner index: %lld rows in owner_recent when the job completed, %llu merges during the sync\n",
+        static_cast<long long>(owner_recent_after), static_cast<unsigned long long>(owner_merges_during));
     std::printf(
         "documents are searchable when the job completes: after its last commit the job waits for the "
         "search indexer, which indexes each commit's documents into the full-text index's own file on a "

@@ -1,10 +1,12 @@
 // The owner index (migration 0015) on a real SQLite file: a user's documents are found through
 // owner_recent (written since the last merge) and owner_documents (merged), whichever holds
 // them, and every write keeps each document in exactly one of the two under its current owner and
-// sync time. The store here merges past 5 recent rows, so that every test crosses merges.
+// sync time. The store here merges past 5 recent rows, so that every test crosses merges; the
+// last tests merge as the store does by default, when the writes pause.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -31,13 +33,28 @@ class OwnerIndexTest : public TempStoreTest {
     open();
   }
 
-  /// (Re)opens the store on the test's file, merging past kRecentRows.
+  /// (Re)opens the store on the test's file: by default every write that leaves kRecentRows rows
+  /// or more in owner_recent merges kRecentRows of them, and the store never finds its writes
+  /// paused long enough to merge on its own.
   void open() {
-    store_.reset();
     StoreOptions options;
     options.owner_recent_rows = kRecentRows;
+    options.owner_recent_max_rows = kRecentRows;
+    options.owner_merge_quiet = std::chrono::hours(1);
+    open(options);
+  }
+  void open(const StoreOptions& options) {
+    store_.reset();
     store_ = std::make_unique<SqliteStore>(path(), 2, CheckpointOptions{}, options);
     store_->migrate();
+  }
+
+  static StoreOptions merging(std::size_t step, std::size_t bound, std::chrono::milliseconds quiet) {
+    StoreOptions options;
+    options.owner_recent_rows = step;
+    options.owner_recent_max_rows = bound;
+    options.owner_merge_quiet = quiet;
+    return options;
   }
 
   std::string path() const { return (dir_ / "t.db").string(); }
@@ -185,6 +202,65 @@ TEST_F(OwnerIndexTest, ADeletedDocumentLeavesEitherLevel) {
   remove({"src-1", "src-7", "src-never"});  // one merged, one recent, one that never was
   EXPECT_THAT(listed("u1"), ElementsAre("src-6", "src-5", "src-4", "src-3", "src-2"));
   EXPECT_EQ(counted("u1"), 5);
+  expect_consistent();
+}
+
+TEST_F(OwnerIndexTest, WritesLetOwnerRecentGrowToItsBoundAndThenEachMergesOneStep) {
+  open(merging(4, 10, std::chrono::hours(1)));
+  for (int n = 1; n <= 9; ++n) {
+    write({doc(n, n % 2 == 0 ? "u2" : "u1")});
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM owner_documents"), 0) << "a write merged below the bound";
+  EXPECT_EQ(store_->owner_recent_rows(), 9);
+  EXPECT_EQ(store_->owner_merges(), 0u);
+  // The tenth reaches the bound: its transaction moves the four oldest.
+  write({doc(10, "u2")});
+  EXPECT_EQ(store_->owner_merges(), 1u);
+  EXPECT_EQ(store_->owner_recent_rows(), 6);
+  EXPECT_EQ(scalar("SELECT count(*) FROM owner_documents"), 4);
+  EXPECT_EQ(scalar("SELECT count(*) FROM owner_documents o JOIN documents d ON d.rowid = o.doc WHERE "
+                   "d.source_id IN ('src-1', 'src-2', 'src-3', 'src-4')"),
+            4)
+      << "not the oldest four";
+  EXPECT_THAT(listed("u1"), ElementsAre("src-9", "src-7", "src-5", "src-3", "src-1"));
+  EXPECT_THAT(listed("u2"), ElementsAre("src-10", "src-8", "src-6", "src-4", "src-2"));
+  expect_consistent();
+}
+
+TEST_F(OwnerIndexTest, OnceTheWritesPauseTheStoreMergesOwnerRecentAStepATimeAndListsTheSame) {
+  open(merging(4, 1000, std::chrono::seconds(2)));
+  std::vector<DocumentWrite> docs;
+  for (int n = 1; n <= 11; ++n) {
+    docs.push_back(doc(n, n % 2 == 0 ? "u2" : "u1"));
+  }
+  write(docs);  // one transaction: the pause starts at its commit
+  ASSERT_EQ(store_->owner_recent_rows(), 11);
+  EXPECT_EQ(scalar("SELECT count(*) FROM owner_documents"), 0) << "merged while the writes had not paused";
+  const auto u1 = listed("u1");
+  const auto u2 = listed("u2");
+  ASSERT_THAT(u1, ElementsAre("src-11", "src-9", "src-7", "src-5", "src-3", "src-1"));
+  ASSERT_TRUE(store_->wait_owner_merged(std::chrono::steady_clock::now() + std::chrono::seconds(30)))
+      << "owner_recent still holds " << store_->owner_recent_rows() << " rows";
+  EXPECT_EQ(store_->owner_merges(), 2u) << "11 rows, steps of 4, until fewer than 4 are left";
+  EXPECT_EQ(scalar("SELECT count(*) FROM owner_recent"), 3);
+  EXPECT_EQ(scalar("SELECT count(*) FROM owner_documents"), 8);
+  EXPECT_THAT(listed("u1"), ElementsAreArray(u1));
+  EXPECT_THAT(listed("u2"), ElementsAreArray(u2));
+  EXPECT_EQ(found("u1", "number1"), std::set<std::string>{"src-1"});
+  expect_consistent();
+}
+
+TEST_F(OwnerIndexTest, AStoreOpenedOnWhatAnotherLeftInOwnerRecentMergesItOnceIdle) {
+  open(merging(4, 1000, std::chrono::hours(1)));
+  for (int n = 1; n <= 9; ++n) {
+    write({doc(n, "u1")});
+  }
+  ASSERT_EQ(scalar("SELECT count(*) FROM owner_recent"), 9);
+  open(merging(4, 1000, std::chrono::milliseconds(50)));  // a restart
+  ASSERT_TRUE(store_->wait_owner_merged(std::chrono::steady_clock::now() + std::chrono::seconds(30)));
+  EXPECT_EQ(scalar("SELECT count(*) FROM owner_recent"), 1);
+  EXPECT_THAT(listed("u1"),
+              ElementsAre("src-9", "src-8", "src-7", "src-6", "src-5", "src-4", "src-3", "src-2", "src-1"));
   expect_consistent();
 }
 

@@ -16,6 +16,7 @@
 #include "store/sqlite/fts_rank.hpp"
 #include "store/sqlite/stats_queries.hpp"
 #include "util/embedded.hpp"
+#include "util/thread_priority.hpp"
 
 namespace mladmin::store::sqlite_migrations {
 std::span<const EmbeddedFile> files();
@@ -308,9 +309,7 @@ struct IndexChanges {
 /// decides which connection and which kind of transaction surround it.
 class Ops final : public Writer {
  public:
-  /// `owner_recent_rows`: StoreOptions::owner_recent_rows, for the writes' owner index.
-  explicit Ops(Connection& conn, IndexChanges* index = nullptr, std::int64_t owner_recent_rows = 32768)
-      : c_(conn), index_(index), owner_recent_rows_(owner_recent_rows) {}
+  explicit Ops(Connection& conn, IndexChanges* index = nullptr) : c_(conn), index_(index) {}
   using Writer::count_matching_documents;
   using Writer::matching_documents_after;
 
@@ -930,7 +929,7 @@ class Ops final : public Writer {
         recent_add.reset();
       }
     }
-    merge_owner_recent();
+    wrote_owner_index_ = true;
     apply_document_counts(c_, type, DocumentCountDeltas(added.begin(), added.end()));
     // The rows that were there and whose title or text is not the same now (a document's last
     // write in `docs` is what it holds): a change of the metadata alone leaves the index as it is.
@@ -1140,24 +1139,50 @@ class Ops final : public Writer {
     return out;
   }
 
- private:
-  /// Moves owner_recent into owner_documents once it holds owner_recent_rows_ rows or more
-  /// (StoreOptions::owner_recent_rows; migration 0015): one statement, in owner_documents' key
-  /// order, so that each owner's leaf is rewritten once per merge rather than once per commit.
-  void merge_owner_recent() {
+  /// The rows of owner_recent (migration 0015). count(*) reads the table's pages, not its rows:
+  /// about 1,500 pages of 16 KiB at 1,000,000 rows.
+  std::int64_t owner_recent_count() {
     auto count = c_.prepare("SELECT count(*) FROM owner_recent");
     count.step();
     const auto rows = count.int64(0);
     count.reset();
-    if (rows < owner_recent_rows_) {
-      return;
-    }
-    c_.exec(
-        "INSERT INTO owner_documents (user_id, synced_at, doc) "
-        "SELECT user_id, synced_at, doc FROM owner_recent ORDER BY user_id, synced_at, doc; "
-        "DELETE FROM owner_recent");
+    return rows;
   }
 
+  /// Moves the `rows` oldest rows of owner_recent (by document rowid; all when it holds fewer)
+  /// into owner_documents, in owner_documents' key order, so that each owner's leaf is rewritten
+  /// once per step rather than once per commit. Returns the rows left in owner_recent.
+  std::int64_t merge_owner_recent(std::int64_t rows) {
+    auto last = c_.prepare("SELECT doc FROM owner_recent ORDER BY doc LIMIT 1 OFFSET ?");
+    last.bind(1, std::max<std::int64_t>(0, rows - 1));
+    if (!last.step()) {  // fewer than `rows`: all of them
+      last.reset();
+      c_.exec(
+          "INSERT INTO owner_documents (user_id, synced_at, doc) "
+          "SELECT user_id, synced_at, doc FROM owner_recent ORDER BY user_id, synced_at, doc; "
+          "DELETE FROM owner_recent");
+      return 0;
+    }
+    const std::int64_t through = last.int64(0);
+    last.reset();
+    auto move = c_.prepare(
+        "INSERT INTO owner_documents (user_id, synced_at, doc) SELECT user_id, synced_at, doc FROM "
+        "owner_recent "
+        "WHERE doc <= ?1 ORDER BY user_id, synced_at, doc");
+    move.bind(1, through);
+    move.exec();
+    move.reset();
+    auto drop = c_.prepare("DELETE FROM owner_recent WHERE doc <= ?1");
+    drop.bind(1, through);
+    drop.exec();
+    drop.reset();
+    return owner_recent_count();
+  }
+
+  /// Whether this transaction wrote documents (and so rows of owner_recent).
+  bool wrote_owner_index() const { return wrote_owner_index_; }
+
+ private:
   /// Records the documents that leave the index (deleted), with the title and text it indexed,
   /// for the indexer.
   void unindex(domain::SourceType type, const std::string& ids_json) {
@@ -1218,7 +1243,7 @@ class Ops final : public Writer {
 
   Connection& c_;
   IndexChanges* index_;
-  std::int64_t owner_recent_rows_;
+  bool wrote_owner_index_ = false;
 };
 
 int parse_version(std::string_view name) {
@@ -1237,7 +1262,10 @@ int parse_version(std::string_view name) {
 SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOptions checkpoints,
                          const StoreOptions& options)
     : path_(std::move(path)),
-      owner_recent_rows_(static_cast<std::int64_t>(std::max<std::size_t>(1, options.owner_recent_rows))) {
+      owner_recent_rows_(static_cast<std::int64_t>(std::max<std::size_t>(1, options.owner_recent_rows))),
+      owner_recent_max_rows_(
+          static_cast<std::int64_t>(std::max<std::size_t>(1, options.owner_recent_max_rows))),
+      owner_merge_quiet_(options.owner_merge_quiet) {
   writer_ = std::make_unique<Connection>(path_);
   // SQLite's automatic checkpoint would run inside the COMMIT that crosses 1,000 WAL pages (tens
   // of milliseconds in a sync's batch commit); the checkpointer thread does it instead.
@@ -1283,9 +1311,19 @@ SqliteStore::SqliteStore(std::string path, std::size_t readers, CheckpointOption
   indexer_ = std::make_unique<SearchIndexer>(path_, checkpoints.interval, options.background_nice);
   checkpointer_ = std::make_unique<Checkpointer>(path_, checkpoints, options.background_nice);
   sqlite3_wal_hook(writer_->handle(), &SqliteStore::on_commit, this);
+  owner_merger_ = std::thread([this, nice = options.background_nice] {
+    util::name_and_lower_this_thread("owner-merge", nice);
+    run_owner_merges();
+  });
 }
 
 SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(merge_m_);
+    merge_stop_ = true;
+  }
+  merge_cv_.notify_all();
+  owner_merger_.join();  // before the writer connection closes: it writes through it
   // The checkpointer stops first (it is the last member); the hook must not outlive `this`.
   sqlite3_wal_hook(writer_->handle(), nullptr, nullptr);
 }
@@ -1439,7 +1477,85 @@ int SqliteStore::migrate() {
     }
     version = v;
   }
+  if (version >= 15) {  // owner_recent (0015): what a stopped server left there is merged once idle
+    Ops ops(*writer_);
+    note_owner_recent(ops.owner_recent_count(), true);
+  }
   return version;
+}
+
+void SqliteStore::note_owner_recent(std::int64_t rows, bool wrote) {
+  {
+    std::lock_guard lock(merge_m_);
+    owner_recent_now_ = rows;
+    if (wrote) {
+      last_owner_write_ = std::chrono::steady_clock::now();
+    }
+  }
+  merge_cv_.notify_all();
+}
+
+std::int64_t SqliteStore::owner_recent_rows() {
+  std::lock_guard lock(merge_m_);
+  return owner_recent_now_;
+}
+
+bool SqliteStore::wait_owner_merged(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(merge_m_);
+  return merge_cv_.wait_until(lock, deadline, [&] { return owner_recent_now_ < owner_recent_rows_; });
+}
+
+std::int64_t SqliteStore::merge_owner_step() {
+  std::lock_guard lock(write_mutex_);
+  restart_wal_if_large();
+  begin_write();
+  std::int64_t left = 0;
+  bool merged = false;
+  try {
+    Ops ops(*writer_);
+    left = ops.owner_recent_count();
+    if (left >= owner_recent_rows_) {
+      left = ops.merge_owner_recent(owner_recent_rows_);
+      merged = true;
+    }
+    writer_->exec("COMMIT");
+  } catch (...) {
+    writer_->exec("ROLLBACK");
+    throw;
+  }
+  if (merged) {
+    owner_merges_.fetch_add(1);
+  }
+  note_owner_recent(left, false);
+  return left;
+}
+
+void SqliteStore::run_owner_merges() {
+  std::unique_lock lock(merge_m_);
+  while (!merge_stop_) {
+    if (owner_recent_now_ < owner_recent_rows_) {
+      merge_cv_.wait(lock);
+      continue;
+    }
+    // Idle: no documents written for owner_merge_quiet_ (a sync commits several times a second).
+    const auto due = std::max(last_owner_write_ + owner_merge_quiet_, merge_not_before_);
+    if (std::chrono::steady_clock::now() < due) {
+      merge_cv_.wait_until(lock, due);
+      continue;
+    }
+    lock.unlock();
+    bool failed = false;
+    try {
+      merge_owner_step();  // a step of owner_recent_rows_: a write waits for one step at most
+    } catch (const std::exception& e) {
+      spdlog::warn("msg=\"merging the owner index failed; trying again in a minute\" error=\"{}\"", e.what());
+      failed = true;
+    }
+    lock.lock();
+    if (failed) {
+      merge_not_before_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    }
+  }
 }
 
 bool SqliteStore::ping() {
@@ -1515,9 +1631,26 @@ void SqliteStore::write(const std::function<void(Writer&)>& fn) {
     index.trimmed_through = &trimmed_through_;
     const std::int64_t trimmed_before = trimmed_through_;
     try {
-      Ops ops(*writer_, &index, owner_recent_rows_);
+      Ops ops(*writer_, &index);
       fn(ops);
+      // The owner index merges when the writes pause (run_owner_merges); a write merges a step
+      // only once owner_recent has reached its bound (StoreOptions::owner_recent_max_rows).
+      std::int64_t recent = -1;
+      bool merged = false;
+      if (ops.wrote_owner_index()) {
+        recent = ops.owner_recent_count();
+        if (recent >= owner_recent_max_rows_) {
+          recent = ops.merge_owner_recent(owner_recent_rows_);
+          merged = true;
+        }
+      }
       writer_->exec("COMMIT");
+      if (merged) {
+        owner_merges_.fetch_add(1);
+      }
+      if (recent >= 0) {
+        note_owner_recent(recent, true);
+      }
     } catch (...) {
       trimmed_through_ = trimmed_before;  // the deletion rolled back with the rest
       writer_->exec("ROLLBACK");

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite/checkpointer.hpp"
@@ -69,6 +70,15 @@ class SqliteStore final : public Store {
   /// The thread that keeps the full-text index in step with the documents (for tests and metrics).
   SearchIndexer& search_indexer() { return *indexer_; }
 
+  /// The rows of owner_recent after the last transaction that wrote documents or merged (-1 before
+  /// any), and the merges of owner_recent into owner_documents so far, by writes or when idle
+  /// (StoreOptions::owner_recent_rows; for tests and benchmarks).
+  std::int64_t owner_recent_rows();
+  std::uint64_t owner_merges() const { return owner_merges_.load(); }
+  /// Waits until owner_recent holds fewer than StoreOptions::owner_recent_rows rows (the idle
+  /// merges done), or `deadline`; returns whether it does.
+  bool wait_owner_merged(std::chrono::steady_clock::time_point deadline);
+
   /// How the writer's WAL was kept small (docs/performance.md, "WAL checkpoints"): the
   /// checkpoints the writer ran itself before a transaction, and the commits that found the WAL
   /// started over (written from its first frame again: reset in place, or truncated).
@@ -98,9 +108,26 @@ class SqliteStore final : public Store {
   void restart_wal_if_large();
   /// sqlite3_wal_hook of the writer: after each commit, with the WAL's frame count.
   static int on_commit(void* self, sqlite3* db, const char* schema, int frames);
+  /// The owner merger's thread: merges once the documents' writes have paused (StoreOptions).
+  void run_owner_merges();
+  /// One merge transaction of the idle owner merger; returns the rows left in owner_recent.
+  std::int64_t merge_owner_step();
+  /// After a commit, under write_mutex_: owner_recent holds `rows`; `wrote`: documents were written.
+  void note_owner_recent(std::int64_t rows, bool wrote);
 
   std::string path_;
-  std::int64_t owner_recent_rows_;  ///< StoreOptions::owner_recent_rows
+  std::int64_t owner_recent_rows_;      ///< StoreOptions::owner_recent_rows
+  std::int64_t owner_recent_max_rows_;  ///< StoreOptions::owner_recent_max_rows
+  std::chrono::milliseconds owner_merge_quiet_;
+  // The owner merger (run_owner_merges): what it waits for, under merge_m_.
+  std::mutex merge_m_;
+  std::condition_variable merge_cv_;
+  bool merge_stop_ = false;
+  std::int64_t owner_recent_now_ = -1;  ///< the rows of owner_recent at the last commit that counted
+  std::chrono::steady_clock::time_point last_owner_write_{};  ///< the last commit that wrote documents
+  std::chrono::steady_clock::time_point merge_not_before_{};  ///< after a failed merge: a pause
+  std::atomic<std::uint64_t> owner_merges_{0};
+  std::thread owner_merger_;
   FairMutex write_mutex_;
   std::unique_ptr<Connection> writer_;
   std::mutex pool_mutex_;
