@@ -207,12 +207,13 @@ std::multimap<std::string, int> threads_of(pid_t pid) {
 
 TEST(ServerTest, TheSyncsThreadsRunAtNice10AndEveryOtherThreadAtTheServersOwn) {
   // [sync] nice (docs/performance.md, "The sync yields the cores"): the sync workers, the WAL
-  // checkpointer and the search indexer give way to the I/O thread and the request handlers, so
-  // that a busy sync does not hold up answers and events; `nice = 0` turns that off.
+  // checkpointer, the search indexer and the owner index's merger give way to the I/O thread and
+  // the request handlers, so that a busy sync does not hold up answers and events; `nice = 0`
+  // turns that off.
   using namespace std::chrono_literals;
   const int own = ::getpriority(PRIO_PROCESS, 0);  // the server's, which it inherits from this test
   const std::map<std::string, int> background = {
-      {"sync-worker", 4}, {"wal-checkpoint", 1}, {"search-index", 1}};
+      {"sync-worker", 4}, {"wal-checkpoint", 1}, {"search-index", 1}, {"owner-merge", 1}};
   const auto started = [&](const std::multimap<std::string, int>& threads) {
     return std::all_of(background.begin(), background.end(), [&](const auto& kv) {
       return static_cast<int>(threads.count(kv.first)) == kv.second;
