@@ -1149,26 +1149,35 @@ class Ops final : public Writer {
     return rows;
   }
 
-  /// Moves the `rows` oldest rows of owner_recent (by document rowid; all when it holds fewer)
-  /// into owner_documents, in owner_documents' key order, so that each owner's leaf is rewritten
-  /// once per step rather than once per commit. Returns the rows left in owner_recent.
-  std::int64_t merge_owner_recent(std::int64_t rows) {
-    auto last = c_.prepare("SELECT doc FROM owner_recent ORDER BY doc LIMIT 1 OFFSET ?");
-    last.bind(1, std::max<std::int64_t>(0, rows - 1));
-    if (!last.step()) {  // fewer than `rows`: all of them
-      last.reset();
+  /// What settle_owner_recent left: the rows of owner_recent, and whether it moved any.
+  struct OwnerRecent {
+    std::int64_t rows = 0;
+    bool merged = false;
+  };
+
+  /// Once owner_recent holds `bound` rows or more, moves its `step` oldest rows (by document
+  /// rowid; all when it holds no more) into owner_documents, in owner_documents' key order, so
+  /// that each owner's leaf is rewritten once per step rather than once per commit.
+  OwnerRecent settle_owner_recent(std::int64_t bound, std::int64_t step) {
+    const std::int64_t rows = owner_recent_count();
+    if (rows < bound) {
+      return {rows, false};
+    }
+    if (rows <= step) {
       c_.exec(
           "INSERT INTO owner_documents (user_id, synced_at, doc) "
           "SELECT user_id, synced_at, doc FROM owner_recent ORDER BY user_id, synced_at, doc; "
           "DELETE FROM owner_recent");
-      return 0;
+      return {0, true};
     }
-    const std::int64_t through = last.int64(0);
+    auto last = c_.prepare("SELECT doc FROM owner_recent ORDER BY doc LIMIT 1 OFFSET ?");
+    last.bind(1, step - 1);
+    last.step();
+    const std::int64_t through = last.int64(0);  // the step-th: `doc <= through` is `step` rows
     last.reset();
     auto move = c_.prepare(
         "INSERT INTO owner_documents (user_id, synced_at, doc) SELECT user_id, synced_at, doc FROM "
-        "owner_recent "
-        "WHERE doc <= ?1 ORDER BY user_id, synced_at, doc");
+        "owner_recent WHERE doc <= ?1 ORDER BY user_id, synced_at, doc");
     move.bind(1, through);
     move.exec();
     move.reset();
@@ -1176,7 +1185,7 @@ class Ops final : public Writer {
     drop.bind(1, through);
     drop.exec();
     drop.reset();
-    return owner_recent_count();
+    return {rows - step, true};
   }
 
   /// Whether this transaction wrote documents (and so rows of owner_recent).
@@ -1509,25 +1518,20 @@ std::int64_t SqliteStore::merge_owner_step() {
   std::lock_guard lock(write_mutex_);
   restart_wal_if_large();
   begin_write();
-  std::int64_t left = 0;
-  bool merged = false;
+  Ops::OwnerRecent left;
   try {
     Ops ops(*writer_);
-    left = ops.owner_recent_count();
-    if (left >= owner_recent_rows_) {
-      left = ops.merge_owner_recent(owner_recent_rows_);
-      merged = true;
-    }
+    left = ops.settle_owner_recent(owner_recent_rows_, owner_recent_rows_);
     writer_->exec("COMMIT");
   } catch (...) {
     writer_->exec("ROLLBACK");
     throw;
   }
-  if (merged) {
+  if (left.merged) {
     owner_merges_.fetch_add(1);
   }
-  note_owner_recent(left, false);
-  return left;
+  note_owner_recent(left.rows, false);
+  return left.rows;
 }
 
 void SqliteStore::run_owner_merges() {
@@ -1635,21 +1639,16 @@ void SqliteStore::write(const std::function<void(Writer&)>& fn) {
       fn(ops);
       // The owner index merges when the writes pause (run_owner_merges); a write merges a step
       // only once owner_recent has reached its bound (StoreOptions::owner_recent_max_rows).
-      std::int64_t recent = -1;
-      bool merged = false;
+      std::optional<Ops::OwnerRecent> recent;
       if (ops.wrote_owner_index()) {
-        recent = ops.owner_recent_count();
-        if (recent >= owner_recent_max_rows_) {
-          recent = ops.merge_owner_recent(owner_recent_rows_);
-          merged = true;
-        }
+        recent = ops.settle_owner_recent(owner_recent_max_rows_, owner_recent_rows_);
       }
       writer_->exec("COMMIT");
-      if (merged) {
-        owner_merges_.fetch_add(1);
-      }
-      if (recent >= 0) {
-        note_owner_recent(recent, true);
+      if (recent) {
+        if (recent->merged) {
+          owner_merges_.fetch_add(1);
+        }
+        note_owner_recent(recent->rows, true);
       }
     } catch (...) {
       trimmed_through_ = trimmed_before;  // the deletion rolled back with the rest
