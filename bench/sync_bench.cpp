@@ -19,8 +19,11 @@
 // their folder, to look at them afterwards), MLADMIN_BENCH_WAL_RESTART_MIB and
 // MLADMIN_BENCH_WAL_RESTART_WAIT_MS (the writer's own RESTART checkpoints), MLADMIN_BENCH_CHECKPOINT_MS
 // and MLADMIN_BENCH_CHECKPOINT_NUDGE (the checkpointer's interval and its nudge, in 4 KiB pages'
-// worth of frames: store::sqlite::CheckpointOptions).
+// worth of frames: store::sqlite::CheckpointOptions), MLADMIN_BENCH_WARM_MIB (touch that much fresh
+// anonymous memory after the seeding and unmap it before the sync, so that the sync's new page-cache
+// pages come from memory the machine has just used: docs/benchmarks.md, "Fresh memory").
 #include <sqlite3.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -180,6 +183,21 @@ int main(int argc, char** argv) {
     bench::seed_journal_entries(*store, clock, ids, n, users);
     const double seed_s = std::chrono::duration<double>(Clock::now() - seed_start).count();
     std::printf("seeded %ld journal entries in %.2f s (%.0f rows/s)\n", n, seed_s, n / seed_s);
+    if (const char* v = std::getenv("MLADMIN_BENCH_WARM_MIB"); v != nullptr && std::atol(v) > 0) {
+      const std::size_t bytes = static_cast<std::size_t>(std::atol(v)) << 20;
+      const auto warm_start = Clock::now();
+      void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p != MAP_FAILED) {
+        ::madvise(p, bytes, MADV_NOHUGEPAGE);
+        for (std::size_t i = 0; i < bytes; i += 4096) {
+          static_cast<volatile char*>(p)[i] = 1;
+        }
+        ::munmap(p, bytes);
+      }
+      const double warm_s = std::chrono::duration<double>(Clock::now() - warm_start).count();
+      std::printf("touched and gave back %ld MiB of fresh memory in %.2f s (%.2f us per 4 KiB page)\n",
+                  std::atol(v), warm_s, 1e6 * warm_s / static_cast<double>(bytes / 4096));
+    }
 
     sync::EngineOptions options;
     options.workers = static_cast<std::size_t>(workers);
