@@ -91,6 +91,16 @@ class ReportTest(unittest.TestCase):
                      for t in texts]
             self.assertIn(f"| {n} | ", out)
             self.assertIn(f"{statistics.median(rates):,.0f} items/s ({rates[0]:,.0f}, {rates[1]:,.0f})", out)
+        # The 100,000 row of each run is its run of median rate (bench/sync_sizes.sh runs the small size
+        # three times), and the ratio divides by that median.
+        for t in texts:
+            small = sorted(int(r) for r in re.findall(r"full sync of 100000 items.*?s wall \((\d+) items/s\)", t))
+            self.assertEqual(len(small), 3)
+            first = int(re.search(r"full sync of 100000 items.*?s wall \((\d+) items/s\)", t)[1])
+            self.assertEqual(first, small[1])
+            large = int(re.search(r"full sync of 1000000 items.*?s wall \((\d+) items/s\)", t)[1])
+            ratio = float(re.search(r"rate at 1000000 items / at 100000: ([\d.]+) %", t)[1])
+            self.assertAlmostEqual(ratio, 100 * large / small[1], delta=0.05)
         ratios = [float(re.search(r"rate at 1000000 items / at 100000: ([\d.]+) %", t)[1]) for t in texts]
         median = statistics.median(ratios)
         self.assertIn(f"| rate at 1,000,000 / at 100,000 |  |  | {median:.1f} % ({ratios[0]:.1f}, {ratios[1]:.1f}) |", out)

@@ -15,7 +15,8 @@
 #   bench/run_all.sh --dry-run         prints the commands and their time limits, runs nothing
 #
 # The sizes (docs/benchmarks.md, "Running every benchmark"): a full sync of 100,000 and of
-# 1,000,000 journal entries (bench/sync_sizes.sh: the rate at each and their ratio); one job against four at once over 100,000 entries of 4 owners (bench/sync_jobs.sh);
+# 1,000,000 journal entries (bench/sync_sizes.sh: the rate at each and their ratio, the 100,000 sync run
+# three times and the ratio taken against the median of the three); one job against four at once over 100,000 entries of 4 owners (bench/sync_jobs.sh);
 # the job reads and /api/auth/me with wrk, 32 connections, 10 s each; event latency with
 # 1 and 1,000 clients over a sync of 300,000 entries (long enough for its 5 pauses at full speed;
 # 100 short syncs after it); 10,000 idle
