@@ -94,10 +94,10 @@ class ReportTest(unittest.TestCase):
         # The 100,000 row of each run is its run of median rate (bench/sync_sizes.sh runs the small size
         # three times), and the ratio divides by that median.
         for t in texts:
-            small = sorted(int(r) for r in re.findall(r"full sync of 100000 items.*?s wall \((\d+) items/s\)", t))
+            runs = [int(r) for r in re.findall(r"full sync of 100000 items.*?s wall \((\d+) items/s\)", t)]
+            small = sorted(runs)
             self.assertEqual(len(small), 3)
-            first = int(re.search(r"full sync of 100000 items.*?s wall \((\d+) items/s\)", t)[1])
-            self.assertEqual(first, small[1])
+            self.assertEqual(runs[0], small[1])
             large = int(re.search(r"full sync of 1000000 items.*?s wall \((\d+) items/s\)", t)[1])
             ratio = float(re.search(r"rate at 1000000 items / at 100000: ([\d.]+) %", t)[1])
             self.assertAlmostEqual(ratio, 100 * large / small[1], delta=0.05)

@@ -29,8 +29,11 @@ for k in $(seq "$small_runs"); do
   rates+=("$r")
   srates+=("$(commit_rate "$o")")
 done
-# The run whose rate is the median (the lower middle one for an even count).
-median_k=$(for k in "${!rates[@]}"; do echo "${rates[$k]} $k"; done | sort -n | sed -n "$(((small_runs + 1) / 2))p" | cut -d' ' -f2)
+# The median of its arguments (the lower middle one for an even count), empty ones left out.
+median() { printf '%s\n' "$@" | grep . | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+# The run whose rate is the median.
+m=$(median "${rates[@]}")
+for k in "${!rates[@]}"; do [ "${rates[$k]}" = "$m" ] && { median_k=$k; break; }; done
 echo "== $small items (sync_bench $small 1; the run of median rate of $small_runs)"
 echo "${outs[$median_k]}"
 for k in "${!outs[@]}"; do
@@ -45,7 +48,7 @@ b=$("$build/bench/sync_bench" "$large" 1 2>&1 | grep -v '^\[')
 echo "$b"
 awk -v a="$(rate "$b")" -v b="${rates[$median_k]}" -v l="$large" -v s="$small" \
   'BEGIN { printf "rate at %d items / at %d: %.1f %%\n", l, s, 100 * a / b }'
-smedian=$(printf '%s\n' "${srates[@]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+smedian=$(median "${srates[@]}")
 sb=$(commit_rate "$b")
 if [ -n "$smedian" ] && [ -n "$sb" ]; then
   awk -v a="$sb" -v b="$smedian" -v l="$large" -v s="$small" \
